@@ -1,0 +1,252 @@
+"""The whole hotmesh exception tree.
+
+Every error says *where*: a manifest error names file:line:col and a JSON
+pointer, an expression error names the column (with a caret line), and a
+store error names the job, app or database concerned. Driver errors are
+wrapped with ``raise ... from exc``.
+
+::
+
+    HotMeshError
+    ├── ManifestError ──── one or more Problems, each with file, line, col, pointer
+    │   ├── ManifestLoadError        YAML syntax, unreadable file, bad $ref
+    │   └── ManifestValidationError  JSON Schema and semantic checks (all at once)
+    ├── ExpressionError
+    │   ├── ExpressionSyntaxError    a mapping expression that does not parse
+    │   ├── UnknownFunctionError     {@ns.fn} not in the catalogue
+    │   └── EvaluationError          a function failed at run time
+    ├── CompileError                 a plan that cannot be built or decoded
+    ├── StoreError
+    │   ├── StoreUnavailableError    the database cannot be reached
+    │   ├── DuplicateJobError        a live job already has this id
+    │   ├── JobNotFoundError         no live job with this id
+    │   ├── UnknownAppVersionError   the app/version was never deployed
+    │   └── StoreConflictError       a serialization conflict outlived its retries
+    ├── InputValidationError         a job input that breaks the graph's input schema
+    ├── JobError                     a job finished with an error (pubsub, results)
+    ├── TimeoutError                 a wait (pubsub, result) ran out of time
+    └── WorkflowError
+        ├── NondeterminismError      replay diverged from the recorded history
+        ├── ActivityFailedError      an activity failed after its retries
+        └── WorkflowFailedError      a workflow raised; carries the remote type/message
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class HotMeshError(Exception):
+    """Base class of every error hotmesh raises on purpose."""
+
+
+# --------------------------------------------------------------------------
+# Manifests
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in a manifest, with its location.
+
+    ``line`` and ``col`` are 1-based; 0 means unknown. ``pointer`` is a JSON
+    pointer into the *dereferenced* manifest (``/app/graphs/0/activities/t1``).
+    """
+
+    file: str
+    line: int
+    col: int
+    pointer: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        tail = f" (at {self.pointer})" if self.pointer else ""
+        label = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{where}: {label}{self.message}{tail}"
+
+
+class ManifestError(HotMeshError):
+    """A manifest could not be loaded, validated or compiled."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if not self.problems:
+            return "invalid manifest"
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems in manifest:"]
+        lines.extend(f"  {p}" for p in self.problems)
+        return "\n".join(lines)
+
+    @property
+    def first(self) -> Problem:
+        """The first problem (there is always at least one)."""
+        return self.problems[0]
+
+
+class ManifestLoadError(ManifestError):
+    """The YAML is malformed, a file is missing, or a ``$ref`` is bad."""
+
+
+class ManifestValidationError(ManifestError):
+    """The manifest breaks the schema or a semantic rule."""
+
+
+# --------------------------------------------------------------------------
+# Expressions
+
+
+class ExpressionError(HotMeshError):
+    """A mapping expression is invalid or failed.
+
+    ``path`` locates the failing string inside a structured rule (an ``@pipe``
+    row and cell, or a map-block key), relative to the value that was compiled;
+    the compiler turns it into a JSON pointer and a file:line:col.
+    """
+
+    path: tuple[str | int, ...] = ()
+
+
+class ExpressionSyntaxError(ExpressionError):
+    """An expression does not parse; ``column`` is 1-based."""
+
+    def __init__(self, text: str, column: int, reason: str) -> None:
+        self.text = text
+        self.column = column
+        self.reason = reason
+        caret = " " * (column - 1) + "^"
+        super().__init__(f"{reason} at column {column}\n  {text}\n  {caret}")
+
+
+class UnknownFunctionError(ExpressionError):
+    """A ``{@namespace.function}`` that is not in the catalogue."""
+
+    def __init__(self, name: str, column: int = 0, hint: str = "") -> None:
+        self.name = name
+        self.column = column
+        msg = f"unknown function '@{name}'"
+        if hint:
+            msg += f" (did you mean '@{hint}'?)"
+        super().__init__(msg)
+
+
+class EvaluationError(ExpressionError):
+    """A function raised while an expression was evaluated."""
+
+
+# --------------------------------------------------------------------------
+# Compiling
+
+
+class CompileError(HotMeshError):
+    """A plan could not be built, or a stored plan document is unreadable."""
+
+
+# --------------------------------------------------------------------------
+# Store
+
+
+class StoreError(HotMeshError):
+    """A persistence operation failed."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached (the DSN's password is masked)."""
+
+
+class DuplicateJobError(StoreError):
+    """A live job with this id already exists."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"a live job with id '{job_id}' already exists")
+
+
+class JobNotFoundError(StoreError):
+    """No live job has this id."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"job '{job_id}' not found")
+
+
+class UnknownAppVersionError(StoreError):
+    """The app or version was never deployed."""
+
+
+class StoreConflictError(StoreError):
+    """A serialization conflict persisted after retries."""
+
+
+# --------------------------------------------------------------------------
+# Jobs and inputs
+
+
+class InputValidationError(HotMeshError):
+    """A job input breaks its graph's ``input.schema``; nothing was written."""
+
+    def __init__(self, topic: str, pointer: str, message: str) -> None:
+        self.topic = topic
+        self.pointer = pointer
+        super().__init__(
+            f"input for '{topic}' is invalid at {pointer or '/'}: {message}"
+        )
+
+
+class JobError(HotMeshError):
+    """A job finished with an error; ``error`` is its parsed ``metadata.err``."""
+
+    def __init__(self, job_id: str, error: dict[str, Any]) -> None:
+        self.job_id = job_id
+        self.error = error
+        self.code = error.get("code")
+        super().__init__(
+            f"job '{job_id}' failed ({self.code}): {error.get('message', '')}"
+        )
+
+
+class TimeoutError(HotMeshError):
+    """A wait ran out of time; the job may still complete later."""
+
+
+# --------------------------------------------------------------------------
+# Workflows (MemFlow)
+
+
+class WorkflowError(HotMeshError):
+    """A code-first workflow failed."""
+
+
+class NondeterminismError(WorkflowError):
+    """A replayed workflow asked for a different step than the one recorded."""
+
+
+class ActivityFailedError(WorkflowError):
+    """An activity failed after its retry policy was exhausted."""
+
+    def __init__(self, activity: str, message: str, error_type: str = "Error") -> None:
+        self.activity = activity
+        self.error_type = error_type
+        super().__init__(f"activity '{activity}' failed: {error_type}: {message}")
+
+
+class WorkflowFailedError(WorkflowError):
+    """A workflow raised; ``error_type`` and ``message`` come from the remote side."""
+
+    def __init__(self, workflow_id: str, error_type: str, message: str) -> None:
+        self.workflow_id = workflow_id
+        self.error_type = error_type
+        super().__init__(f"workflow '{workflow_id}' failed: {error_type}: {message}")
+
+
+def problems_from(items: Sequence[Problem]) -> list[Problem]:
+    """Sort problems by file and position, dropping exact duplicates."""
+    return sorted(
+        set(items), key=lambda p: (p.file, p.line, p.col, p.pointer, p.message)
+    )

@@ -1,0 +1,31 @@
+"""Shared fixtures: the database plugin and a clean environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.postgres"]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_TESTS = ROOT.parent / "shared" / "hotmesh-tests" / "tests" / "$setup"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep a developer's HOTMESH_*/DATABASE_URL settings out of the tests."""
+    for key in list(os.environ):
+        if (
+            key.startswith("HOTMESH_") and key != "HOTMESH_TEST_DSN"
+        ) or key == "DATABASE_URL":
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def upstream_apps() -> Path:
+    """Root of upstream's functional-test manifests (``tests/$setup``)."""
+    if not SHARED_TESTS.is_dir():
+        pytest.fail(f"upstream manifests not found at {SHARED_TESTS}")
+    return SHARED_TESTS

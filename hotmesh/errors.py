@@ -16,6 +16,7 @@ wrapped with ``raise ... from exc``.
     │   ├── UnknownFunctionError     {@ns.fn} not in the catalogue
     │   └── EvaluationError          a function failed at run time
     ├── CompileError                 a plan that cannot be built or decoded
+    ├── ConfigError                  bad settings, or the embedded database unavailable
     ├── StoreError
     │   ├── StoreUnavailableError    the database cannot be reached
     │   ├── DuplicateJobError        a live job already has this id
@@ -146,6 +147,14 @@ class EvaluationError(ExpressionError):
 
 class CompileError(HotMeshError):
     """A plan could not be built, or a stored plan document is unreadable."""
+
+
+# --------------------------------------------------------------------------
+# Configuration
+
+
+class ConfigError(HotMeshError):
+    """A setting is invalid, or the database to use cannot be provided."""
 
 
 # --------------------------------------------------------------------------

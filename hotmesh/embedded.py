@@ -258,8 +258,10 @@ def _start(pgdata: Path) -> _Postmaster:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # The constructor, not get_server(): get_server() returns a handle
+            # cached in this process even after `stop()` ended its server.
             # cleanup_mode=None: leave the server running when this process exits.
-            lib.get_server(pgdata, cleanup_mode=None)
+            lib.PostgresServer(pgdata.resolve(), cleanup_mode=None)
     except (subprocess.SubprocessError, OSError, AssertionError) as exc:
         raise errors.ConfigError(
             f"could not start the embedded PostgreSQL in {pgdata}: {exc} "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from hotmesh import errors
+from hotmesh import embedded, errors
 
 #: Environment variables consulted, in order, before the embedded default.
 DSN_ENV_VARS: tuple[str, ...] = ("HOTMESH_DSN", "DATABASE_URL")
@@ -42,8 +42,6 @@ def resolve_dsn(explicit: str | None = None) -> str:
     dsn = configured_dsn(explicit)
     if dsn is not None:
         return dsn
-    from hotmesh import embedded
-
     server = embedded.ensure_started()
     _announce(
         f"hotmesh: using embedded PostgreSQL at {server.data_dir} (set DATABASE_URL to use your own)"

@@ -1,3 +1,47 @@
 """validate and compile: manifest commands that need no database."""
 
 from __future__ import annotations
+
+import json
+
+import click
+
+from hotmesh import compiler
+from hotmesh.cli import cli
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
+    """Check manifests: YAML, $ref, schema and semantic rules.
+
+    Prints every problem as file:line:col: message (warnings prefixed
+    "warning:"), or FILE: ok. Exits 1 when any file has an error.
+    """
+    failed = False
+    for path in files:
+        problems = compiler.validate(path)
+        for problem in problems:
+            click.echo(str(problem))
+        errors = sum(1 for p in problems if p.severity == "error")
+        if errors:
+            failed = True
+            continue
+        warnings = len(problems)
+        suffix = (
+            f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+        )
+        click.echo(f"{path}: ok{suffix}")
+    if failed:
+        ctx.exit(1)
+
+
+@cli.command(name="compile")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--compact", is_flag=True, help="One line of JSON instead of indented.")
+def compile_cmd(file: str, compact: bool) -> None:
+    """Compile a manifest and print its plan document as JSON."""
+    plan = compiler.compile_source(file)
+    document = compiler.plan_to_document(plan)
+    click.echo(json.dumps(document, indent=None if compact else 2, ensure_ascii=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotmesh.compiler.checks import check_app, compile_app, compile_source, validate
 from hotmesh.compiler.plan import (
     PLAN_FORMAT,
     ActivityPlan,
@@ -11,6 +12,7 @@ from hotmesh.compiler.plan import (
     Plan,
     Transition,
 )
+from hotmesh.compiler.serialize import plan_from_document, plan_to_document
 
 __all__ = [
     "PLAN_FORMAT",
@@ -20,4 +22,10 @@ __all__ = [
     "Match",
     "Plan",
     "Transition",
+    "check_app",
+    "compile_app",
+    "compile_source",
+    "plan_from_document",
+    "plan_to_document",
+    "validate",
 ]

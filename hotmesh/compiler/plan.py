@@ -112,17 +112,19 @@ class ActivityPlan:
         ``expire`` (bound from the graph), ``persistent``, ``stats.id``,
         ``stats.key``, ``entity``, ``target``, ``reason``, ``throw``, ``code``,
         ``status``, ``descend``, ``stack``, ``key_name``, ``key_value``,
-        ``scrub``, ``telemetry.<attr>``. Absent keys are absent.
+        ``scrub``, ``stats.parent``, ``stats.adjacent``, ``stats.measures``.
+        Absent keys are absent. ``expire`` is the activity's own value when it
+        sets one (interrupt), else the graph's.
       retry: error code (string, as written) -> max retries (spec §4.9).
       cycle_pivot: ``True`` when some ``cycle`` names this activity as ancestor.
       cycle_ancestor: for a ``cycle``, the id it re-enters.
       hook_topic: for a webhook ``hook``, the topic of the graph rule targeting it.
       consumes: activity id (or ``$job``) -> paths this activity reads
         (``output/data/x``, ``hook/data/y``, ``data/z`` for ``$job``).
-      produces: paths of this activity's state that anything reads; only these
-        need persisting. For the trigger it also holds the job ``data/...``
-        paths written by every ``job.maps`` of the graph (spec §2.7 step 5).
-      escalation: the raw ``escalation`` block of a hook (§6.12), if any.
+      produces: paths of this activity's state that anything reads (spec §2.7
+        step 4), e.g. ``output/data/x``; only these need persisting.
+      escalation: a hook's compiled ``escalation`` block (§6.12), if any.
+      telemetry: compiled ``telemetry`` attributes (span attribute -> value).
       config: the activity's raw JSON (read-only view) for anything else.
     """
 
@@ -149,7 +151,8 @@ class ActivityPlan:
     hook_topic: str | None = None
     consumes: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)
     produces: tuple[str, ...] = ()
-    escalation: Mapping[str, Any] | None = None
+    escalation: MapRule | None = None
+    telemetry: MapRule | None = None
     config: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     def field_rule(self, name: str) -> Rule | None:
@@ -165,7 +168,9 @@ class GraphPlan:
     graph does not set them; the engine applies its default expiry).
     ``input_schema``/``output_schema`` are informational JSON Schemas.
     ``activity_ids`` lists the graph's activities in manifest order, trigger
-    included.
+    included. ``produces`` is the graph's job-data paths (``data/x``,
+    ``data/list/0``) written by any activity's ``job.maps`` (spec §2.7 step 5):
+    key suffix ``[n]`` expands to ``n`` slots, ``[-]``/``[_]`` are omitted.
     """
 
     subscribes: str
@@ -174,6 +179,7 @@ class GraphPlan:
     publishes: str | None = None
     expire: Rule | None = None
     persistent: Rule | None = None
+    produces: tuple[str, ...] = ()
     input_schema: Mapping[str, Any] | None = None
     output_schema: Mapping[str, Any] | None = None
 

@@ -1,0 +1,64 @@
+"""Entry points: semantic checks, compile a manifest, validate a source."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from hotmesh.compiler.build import compile_document
+from hotmesh.compiler.plan import Plan
+from hotmesh.compiler.report import Reporter
+from hotmesh.errors import (
+    CompileError,
+    ManifestError,
+    ManifestValidationError,
+    Problem,
+    problems_from,
+)
+
+if TYPE_CHECKING:
+    from hotmesh.graph import Manifest
+
+
+def _run(manifest: Manifest) -> tuple[Plan | None, list[Problem]]:
+    report = Reporter(manifest.source, manifest.locate)
+    plan = compile_document(manifest.document, report)
+    return plan, problems_from([*report.problems, *manifest.warnings])
+
+
+def check_app(manifest: Manifest) -> list[Problem]:
+    """Every semantic problem of a schema-valid manifest, errors and warnings, sorted.
+
+    Warnings (unknown keys from the loader, unreachable activities) never stop
+    a compile.
+    """
+    return _run(manifest)[1]
+
+
+def compile_app(manifest: Manifest) -> Plan:
+    """Compile a loaded manifest; ``ManifestValidationError`` lists every error."""
+    plan, problems = _run(manifest)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ManifestValidationError(errors)
+    if plan is None:  # pragma: no cover - no errors means a plan was built
+        raise CompileError(f"{manifest.source}: no plan was built")
+    return plan
+
+
+def validate(source: str | os.PathLike[str]) -> list[Problem]:
+    """Load, schema-check and semantically check ``source``; never raises for its problems."""
+    from hotmesh.graph import load_app
+
+    try:
+        manifest = load_app(source)
+    except ManifestError as exc:
+        return problems_from(exc.problems)
+    return check_app(manifest)
+
+
+def compile_source(source: str | os.PathLike[str]) -> Plan:
+    """Load and compile ``source`` (a path or YAML text), raising ``ManifestError``."""
+    from hotmesh.graph import load_app
+
+    return compile_app(load_app(source))

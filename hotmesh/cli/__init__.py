@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="hotmesh", standalone_mode=False)
+        # Without standalone mode click *returns* a ctx.exit(code) code.
+        result = cli.main(args=argv, prog_name="hotmesh", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -51,4 +52,4 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"error: {exc}", err=True)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0

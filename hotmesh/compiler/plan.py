@@ -98,7 +98,12 @@ class ActivityPlan:
       id, type, title: as written (legacy ``activity`` type becomes ``hook``).
       graph: the owning graph's ``subscribes`` topic.
       trigger: id of the owning graph's trigger.
-      parent: id of the single parent (``None`` for the trigger and orphans).
+      parent: id of the parent (``None`` for the trigger and unreachable
+        activities). An activity has one parent, except that a *shortcut* edge
+        from one of its ancestors is allowed (upstream durable/v1 relies on
+        it); ``parent``/``ancestors`` then follow the deepest path, so the
+        engine must take an execution's dimension from the spawning message,
+        not from ``depth``.
       ancestors: ids from the trigger down to ``parent`` (empty for the trigger).
       depth: ``len(ancestors)``.
       transitions: outgoing edges in manifest order.

@@ -28,6 +28,7 @@ class ActivityInfo:
     config: Mapping[str, Any]
     type: str
     parent: str | None = None
+    parent_edges: list[tuple[str, str]] = field(default_factory=list)
     ancestors: tuple[str, ...] = ()
     reachable: bool = False
     edges: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
@@ -176,15 +177,7 @@ def _link_transitions(
                     at, f"transition from '{source}' into the trigger '{to}'", "error"
                 )
                 continue
-            if child.parent is not None and child.parent != source:
-                report(
-                    at,
-                    f"activity '{to}' has two parents, '{child.parent}' and '{source}';"
-                    " an activity has at most one parent",
-                    "error",
-                )
-                continue
-            child.parent = source
+            child.parent_edges.append((source, at))
             parent.edges.append(
                 (pointer("app", "graphs", info.index, "transitions", source, ei), edge)
             )
@@ -202,31 +195,65 @@ def _not_in_graph(
     )
 
 
+def _chain(
+    aid: str, trigger: str, activities: Mapping[str, ActivityInfo], visiting: set[str]
+) -> tuple[str, ...] | None:
+    """Ancestors of ``aid`` (trigger first) along its deepest parent; None if unreachable."""
+    act = activities[aid]
+    if act.type == "trigger":
+        return () if aid == trigger else None
+    if aid in visiting:
+        return None  # a back edge: the caller reports it as a second parent
+    visiting.add(aid)
+    best: tuple[str, ...] | None = None
+    for parent, _ in act.parent_edges:
+        above = _chain(parent, trigger, activities, visiting)
+        if above is not None and (best is None or len(above) + 1 > len(best)):
+            best = (*above, parent)
+    visiting.discard(aid)
+    return best
+
+
 def _ancestors(
     info: GraphInfo, activities: dict[str, ActivityInfo], report: Reporter
 ) -> None:
+    """Parent and ancestors of every activity (spec §2.7 step 1).
+
+    An activity has one parent, with one exception upstream relies on
+    (durable/v1's ``collator_cycler``): a *shortcut* edge from a parent that is
+    itself an ancestor of the other parent. Then ``parent``/``ancestors``
+    follow the deepest parent.
+    """
     for aid in info.ids:
         act = activities[aid]
         if act.type == "trigger":
             act.reachable = aid == info.trigger
             continue
-        chain: list[str] = []
-        current = act.parent
-        while current is not None and current not in chain and current != aid:
-            chain.append(current)
-            if current == info.trigger:
-                act.reachable = True
-                break
-            current = activities[current].parent
-        if act.reachable:
-            act.ancestors = tuple(reversed(chain))
-        elif info.trigger is not None:
-            report(
-                act.pointer,
-                f"activity '{aid}' is not reachable from the trigger"
-                f" '{info.trigger}' and will never run",
-                "warning",
-            )
+        chain = (
+            None
+            if info.trigger is None
+            else _chain(aid, info.trigger, activities, set())
+        )
+        if chain is None:
+            if info.trigger is not None:
+                report(
+                    act.pointer,
+                    f"activity '{aid}' is not reachable from the trigger"
+                    f" '{info.trigger}' and will never run",
+                    "warning",
+                )
+            continue
+        act.reachable = True
+        act.ancestors = chain
+        act.parent = chain[-1]
+        for other, at in act.parent_edges:
+            if other not in chain:
+                report(
+                    at,
+                    f"activity '{aid}' has two parents, '{act.parent}' and '{other}';"
+                    " a second parent must be an ancestor of the first",
+                    "error",
+                )
 
 
 def _cycles(activities: dict[str, ActivityInfo], report: Reporter) -> None:

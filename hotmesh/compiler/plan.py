@@ -224,6 +224,18 @@ class Plan:
             raise KeyError(activity_id)
         return graph
 
+    def worker_topics(self) -> tuple[str, ...]:
+        """The literal worker topics (one stream consumer group each, spec §2.7 step 7).
+
+        Workers whose topic is a mapping are resolved at run time and not listed.
+        """
+        topics = {
+            act.topic.source
+            for act in self.activities.values()
+            if act.type == "worker" and act.topic is not None and act.topic.is_constant
+        }
+        return tuple(sorted(str(t) for t in topics))
+
     def hook_rule(self, topic: str) -> HookRule | None:
         """The first hook rule registered for ``topic``, or ``None``."""
         rules = self.hooks.get(topic)

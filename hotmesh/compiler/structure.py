@@ -123,6 +123,13 @@ def _collect_activities(
             )
             continue
         act = ActivityInfo(aid, info.index, here, config, normalized_type(config))
+        if act.type not in ACTIVITY_TYPES:
+            kinds = ", ".join(sorted(ACTIVITY_TYPES))
+            report(
+                here + "/type",
+                f"activity '{aid}' has unknown type {config.get('type')!r} (one of: {kinds})",
+                "error",
+            )
         activities[aid] = act
         info.ids.append(aid)
         if act.type == "trigger":

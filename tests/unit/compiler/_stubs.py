@@ -44,6 +44,10 @@ class Rule:
     references: frozenset[str]
     functions: frozenset[str]
 
+    @property
+    def is_constant(self) -> bool:
+        return not self.references and not self.functions
+
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         value = self.source
         if isinstance(value, str) and value.startswith("{") and value.endswith("}"):

@@ -48,6 +48,11 @@ def test_order_example_structure() -> None:
     # expire is bound from the graph onto every activity
     assert reserve.fields["expire"].source == 3600
     assert plan.graph_of("notifyBackorder") is graph
+    assert plan.worker_topics() == (
+        "inventory.backorder",
+        "inventory.check",
+        "inventory.reserve",
+    )
 
 
 def test_consumes_and_produces() -> None:
@@ -168,6 +173,7 @@ def test_cycles_legacy_types_topics_retry_and_hooks() -> None:
     worker = plan.activity("w")
     assert worker.topic is not None and worker.topic.source == "{t.output.data.queue}"
     assert dict(worker.retry) == {"500": 3, "503": 2}
+    assert plan.worker_topics() == ()  # a mapped topic is resolved at run time
     edge = worker.transitions[0]
     assert edge.code == (500, 503) and edge.gate == "or" and not edge.unconditional
     signal = plan.activity("s")
@@ -285,3 +291,23 @@ def test_back_edge_is_a_second_parent() -> None:
     problems = compiler.validate(text)
     assert [p.pointer for p in problems] == ["/app/graphs/0/transitions/b/0/to"]
     assert "two parents" in problems[0].message
+
+
+def test_unknown_activity_type_is_an_error() -> None:
+    text = """app:
+  id: kinds
+  version: '1'
+  graphs:
+    - subscribes: kinds
+      activities:
+        t:
+          type: trigger
+        e:
+          type: emit
+      transitions:
+        t:
+          - to: e
+"""
+    problems = compiler.validate(text)
+    assert [p.pointer for p in problems] == ["/app/graphs/0/activities/e/type"]
+    assert "unknown type 'emit'" in problems[0].message

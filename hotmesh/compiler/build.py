@@ -143,9 +143,14 @@ def _activity_parts(
             rule = exprs.rule(here + pointer(*path), value, act.id)
             if rule is not None:
                 fields[name] = rule
+    # The graph's expire/persistent are bound onto every activity (spec §2.3);
+    # only an interrupt keeps its own expire (the target job's retention).
     for key in ("expire", "persistent"):
         bound = graph_rules.get(key)
-        if key not in fields and bound is not None:
+        if key == "expire" and act.type == "interrupt" and key in fields:
+            continue
+        fields.pop(key, None)
+        if bound is not None:
             fields[key] = bound
     maps = {
         attr: exprs.map_rule(here + pointer(*path), block, act.id)

@@ -118,8 +118,8 @@ class ActivityPlan:
         ``stats.key``, ``entity``, ``target``, ``reason``, ``throw``, ``code``,
         ``status``, ``descend``, ``stack``, ``key_name``, ``key_value``,
         ``scrub``, ``stats.parent``, ``stats.adjacent``, ``stats.measures``.
-        Absent keys are absent. ``expire`` is the activity's own value when it
-        sets one (interrupt), else the graph's.
+        Absent keys are absent. ``expire`` and ``persistent`` are the graph's
+        (spec §2.3), except that an interrupt keeps its own ``expire``.
       retry: error code (string, as written) -> max retries (spec §4.9).
       cycle_pivot: ``True`` when some ``cycle`` names this activity as ancestor.
       cycle_ancestor: for a ``cycle``, the id it re-enters.

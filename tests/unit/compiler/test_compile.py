@@ -311,3 +311,43 @@ def test_unknown_activity_type_is_an_error() -> None:
     problems = compiler.validate(text)
     assert [p.pointer for p in problems] == ["/app/graphs/0/activities/e/type"]
     assert "unknown type 'emit'" in problems[0].message
+
+
+def test_graph_expire_overrides_activities_except_interrupt() -> None:
+    text = """app:
+  id: ex
+  version: '1'
+  graphs:
+    - subscribes: ex
+      expire: 60
+      activities:
+        t:
+          type: trigger
+        h:
+          type: hook
+          expire: 5
+        i:
+          type: interrupt
+          expire: 7
+      transitions:
+        t:
+          - to: h
+        h:
+          - to: i
+"""
+    plan = plan_of(text)
+    assert plan.activity("h").fields["expire"].source == 60
+    assert plan.activity("i").fields["expire"].source == 7
+    assert plan.activity("t").fields["expire"].source == 60
+
+
+def test_hook_rule_expected_is_consumed_by_the_hook() -> None:
+    plan = compiler.compile_source(ROOT / "graphs" / "approval_loop.yaml")
+    decide = plan.activity("decide")
+    assert decide.hook_topic == "approval.decided"
+    assert decide.consumes["$job"] == ("metadata/jid",)
+    # the rule's actual reads the signal payload, not job state
+    assert "hook/data/id" not in decide.produces
+    assert decide.produces == ("hook/data/approved", "hook/data/reviewer")
+    assert plan.activity("ask").cycle_pivot
+    assert plan.activity("again").cycle_ancestor == "ask"

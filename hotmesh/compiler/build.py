@@ -35,7 +35,9 @@ _SLOTS = re.compile(r"^(.*)\[(\d+|-|_)\]$")
 def compile_document(document: Mapping[str, Any], report: Reporter) -> Plan | None:
     """Check and compile ``document``; ``None`` when ``report`` holds errors."""
     structure = analyze_structure(document, report)
-    exprs = ExpressionPass(report, frozenset(structure.activities))
+    exprs = ExpressionPass(
+        report, {aid: act.graph for aid, act in structure.activities.items()}
+    )
     graph_rules: dict[int, dict[str, Rule | None]] = {}
     for info in structure.graphs:
         graph_rules[info.index] = {

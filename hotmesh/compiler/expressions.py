@@ -81,9 +81,9 @@ class ExpressionPass:
     from ``owner`` (an activity id or ``$job``), spec §2.7 step 4.
     """
 
-    def __init__(self, report: Reporter, activity_ids: frozenset[str]) -> None:
+    def __init__(self, report: Reporter, graph_of: Mapping[str, int]) -> None:
         self.report = report
-        self.ids = activity_ids
+        self.graph_of = graph_of  # activity id -> index of its graph
         self.consumes: dict[str, dict[str, set[str]]] = {}
 
     def rule(
@@ -129,11 +129,19 @@ class ExpressionPass:
                         f"unknown context variable '{head}' in '{{{ref}}}'",
                     )
                     continue
-            elif head not in self.ids:
+            elif head not in self.graph_of:
                 self.report(
                     self._locate_ref(where, value, ref),
                     f"unknown reference '{{{ref}}}': '{head}' is not an activity id"
                     " or a context variable",
+                )
+                continue
+            elif reader is not None and self.graph_of[head] != self.graph_of[reader]:
+                self.report(
+                    self._locate_ref(where, value, ref),
+                    f"'{{{ref}}}' reads activity '{head}' of another graph;"
+                    " it is always undefined here",
+                    "warning",
                 )
                 continue
             if reader is not None and not hook_payload:

@@ -351,3 +351,28 @@ def test_hook_rule_expected_is_consumed_by_the_hook() -> None:
     assert decide.produces == ("hook/data/approved", "hook/data/reviewer")
     assert plan.activity("ask").cycle_pivot
     assert plan.activity("again").cycle_ancestor == "ask"
+
+
+def test_reference_into_another_graph_is_a_warning() -> None:
+    text = """app:
+  id: two
+  version: '1'
+  graphs:
+    - subscribes: one
+      activities:
+        t1:
+          type: trigger
+          job:
+            maps:
+              x: '{t2.output.data.x}'
+    - subscribes: two
+      activities:
+        t2:
+          type: trigger
+"""
+    problems = compiler.validate(text)
+    assert [(p.severity, p.pointer) for p in problems] == [
+        ("warning", "/app/graphs/0/activities/t1/job/maps/x")
+    ]
+    assert "another graph" in problems[0].message
+    assert "t2" not in plan_of(text).activity("t1").consumes

@@ -160,6 +160,11 @@ class ActivityPlan:
     telemetry: MapRule | None = None
     config: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
+    @property
+    def children(self) -> tuple[str, ...]:
+        """Ids of the possible children, in transition order."""
+        return tuple(t.to for t in self.transitions)
+
     def field_rule(self, name: str) -> Rule | None:
         """The compiled expression for ``name`` (e.g. ``"sleep"``), or ``None``."""
         return self.fields.get(name)

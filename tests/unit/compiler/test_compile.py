@@ -39,7 +39,7 @@ def test_order_example_structure() -> None:
         check.parent == "order" and check.ancestors == ("order",) and check.depth == 1
     )
     assert check.topic is not None and check.topic.source == "inventory.check"
-    assert [t.to for t in check.transitions] == ["reserveItem", "notifyBackorder"]
+    assert check.children == ("reserveItem", "notifyBackorder")
     assert all(not t.unconditional and t.code == (200,) for t in check.transitions)
     assert [t.match[0].expected for t in check.transitions] == [True, False]
     reserve = plan.activity("reserveItem")

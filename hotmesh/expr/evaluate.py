@@ -1,0 +1,268 @@
+"""Turn expression nodes into fast evaluators, with the @pipe and @reduce algorithm.
+
+Each node compiles once into a closure ``fn(context, scope) -> value``.
+``context`` is the job context (spec §3.1)::
+
+    {"metadata": {...}, "data": {...}, "<activity id>": {"input": ..., "output": ...,
+     "hook": ...}, "$self": <this activity's node>, "$job": <the job context>}
+
+``$job`` falls back to the whole context when absent. ``scope`` holds the
+``@reduce`` variables (``$input``, ``$output``, ``$item``, ``$key``,
+``$index``) or is None outside a reduce.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.expr import ast
+from hotmesh.expr.functions import registry
+from hotmesh.expr.js import UNDEFINED, to_string
+
+Scope = Mapping[str, Any] | None
+Evaluator = Callable[[Mapping[str, Any], Scope], Any]
+
+REDUCE_VARIABLES = frozenset({"$input", "$output", "$item", "$key", "$index"})
+
+
+def build(node: ast.Node) -> Evaluator:
+    """Compile a node into an evaluator closure."""
+    if isinstance(node, ast.Literal):
+        return _literal(node.value)
+    if isinstance(node, ast.Ref):
+        return _reference(node)
+    if isinstance(node, ast.FunctionRef):
+        return _nullary(node.name)
+    if isinstance(node, ast.Interpolation):
+        return _interpolation(node)
+    if isinstance(node, ast.Pipe):
+        return _pipe(node)
+    if isinstance(node, ast.ObjectNode):
+        return _object(node)
+    return _list(node)
+
+
+def _literal(value: Any) -> Evaluator:
+    if isinstance(value, dict | list):
+        # Functions such as @array.push mutate their arguments, like JavaScript;
+        # each evaluation gets its own copy so the plan never changes.
+        return lambda _ctx, _scope: copy.deepcopy(value)
+    return lambda _ctx, _scope: value
+
+
+def walk(node: Any, segments: tuple[str, ...]) -> Any:
+    """Follow ``segments`` through dicts and lists; anything missing is UNDEFINED."""
+    for segment in segments:
+        if isinstance(node, dict):
+            node = node.get(segment, UNDEFINED)
+        elif isinstance(node, list):
+            if segment.isdigit() and int(segment) < len(node):
+                node = node[int(segment)]
+            elif segment == "length":
+                node = len(node)
+            else:
+                return UNDEFINED
+        elif isinstance(node, str) and segment == "length":
+            node = len(node)
+        else:
+            return UNDEFINED
+    return node
+
+
+def _reference(node: ast.Ref) -> Evaluator:
+    root, segments = node.root, node.segments
+    if root in REDUCE_VARIABLES:
+
+        def from_scope(_ctx: Mapping[str, Any], scope: Scope) -> Any:
+            if scope is None:
+                return UNDEFINED
+            return walk(scope.get(root, UNDEFINED), segments)
+
+        return from_scope
+    if root == "$job":
+        return lambda ctx, _scope: walk(ctx.get("$job", ctx), segments)
+    if not segments:
+        return lambda ctx, _scope: ctx.get(root, UNDEFINED)
+    if len(segments) == 3:
+        # The common shape {a1.output.data.x}: unrolled for speed.
+        s1, s2, s3 = segments
+
+        def three(ctx: Mapping[str, Any], _scope: Scope) -> Any:
+            node = ctx.get(root)
+            if type(node) is dict:
+                node = node.get(s1)
+                if type(node) is dict:
+                    node = node.get(s2)
+                    if type(node) is dict:
+                        return node.get(s3, UNDEFINED)
+            return walk(ctx.get(root, UNDEFINED), segments)
+
+        return three
+    return lambda ctx, _scope: walk(ctx.get(root, UNDEFINED), segments)
+
+
+def call(name: str, args: list[Any]) -> Any:
+    """Call catalogue function ``name``; Python errors become EvaluationError."""
+    spec = registry.lookup(name)
+    if spec is None:
+        raise errors.UnknownFunctionError(name)
+    try:
+        return spec.fn(*args)
+    except errors.HotMeshError:
+        raise
+    except RecursionError as exc:
+        raise errors.EvaluationError(f"@{name}: value nested too deeply") from exc
+    except Exception as exc:
+        raise errors.EvaluationError(f"@{name} failed: {exc}") from exc
+
+
+def _nullary(name: str) -> Evaluator:
+    return lambda _ctx, _scope: call(name, [])
+
+
+def _interpolation(node: ast.Interpolation) -> Evaluator:
+    parts: list[Evaluator | str] = [
+        p if isinstance(p, str) else build(p) for p in node.parts
+    ]
+
+    def interpolate(ctx: Mapping[str, Any], scope: Scope) -> str:
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                value = part(ctx, scope)
+                out.append("" if value is UNDEFINED else _text(value))
+        return "".join(out)
+
+    return interpolate
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        # Objects would print as "[object Object]"; JSON is what a user wants.
+        from hotmesh.expr.functions.registry import lookup
+
+        spec = lookup("json.stringify")
+        if spec is not None:
+            return str(spec.fn(value))
+    return to_string(value)
+
+
+def _object(node: ast.ObjectNode) -> Evaluator:
+    items = [(key, build(value)) for key, value in node.items]
+
+    def obj(ctx: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, fn in items:
+            value = fn(ctx, scope)
+            if value is not UNDEFINED:
+                out[key] = value
+        return out
+
+    return obj
+
+
+def _list(node: ast.ListNode) -> Evaluator:
+    items = [build(value) for value in node.items]
+
+    def lst(ctx: Mapping[str, Any], scope: Scope) -> list[Any]:
+        # JSON has no undefined: like JSON.stringify, list holes become null.
+        values = (fn(ctx, scope) for fn in items)
+        return [None if v is UNDEFINED else v for v in values]
+
+    return lst
+
+
+# ---------------------------------------------------------------------------
+# @pipe and @reduce (spec §3.3, §3.4)
+
+_CompiledRow = tuple[
+    str, Any
+]  # ("cells", (operator, op_fn, cell_fns)) | ("pipe", fn) | ("reduce", rows)
+
+
+def _compile_rows(rows: tuple[ast.Row, ...]) -> list[_CompiledRow]:
+    compiled: list[_CompiledRow] = []
+    for row in rows:
+        if isinstance(row, ast.Pipe):
+            compiled.append(("pipe", _compile_rows(row.rows)))
+        elif isinstance(row, ast.Reduce):
+            compiled.append(("reduce", _compile_rows(row.rows)))
+        else:
+            head = row.cells[0] if row.cells else None
+            operator = head.name if isinstance(head, ast.FunctionRef) else None
+            cells = [build(c) for c in row.cells]
+            compiled.append(("cells", (operator, cells)))
+    return compiled
+
+
+def _pipe(node: ast.Pipe) -> Evaluator:
+    rows = _compile_rows(node.rows)
+    return lambda ctx, scope: _process(rows, None, ctx, scope)
+
+
+def _process(
+    rows: list[_CompiledRow],
+    seed: list[Any] | None,
+    ctx: Mapping[str, Any],
+    scope: Scope,
+) -> Any:
+    start = 0
+    current = seed
+    if seed is None and rows and rows[0][0] == "cells":
+        current = [fn(ctx, scope) for fn in rows[0][1][1]]
+        start = 1
+    queue: list[Any] = []
+    for kind, payload in rows[start:]:
+        if kind == "reduce":
+            if current is not None:
+                current = _reduce(payload, current, ctx)
+        elif kind == "pipe":
+            queue.append(_process(payload, None, ctx, scope))
+        else:
+            operator, cells = payload
+            if queue:
+                current, queue = queue, []
+            if current is None:
+                current = [fn(ctx, scope) for fn in cells]
+            elif not cells:
+                continue
+            else:
+                if operator is not None:
+                    head = call(operator, current)
+                else:
+                    # A reference or literal in operator position is a lookup.
+                    head = cells[0](ctx, scope)
+                current = [head, *(fn(ctx, scope) for fn in cells[1:])]
+    if queue and current is None:
+        current = queue
+    if not current:
+        return UNDEFINED
+    return current[0]
+
+
+def _reduce(
+    rows: list[_CompiledRow], current: list[Any], ctx: Mapping[str, Any]
+) -> list[Any]:
+    collection = current[0] if current else UNDEFINED
+    accumulator = copy.deepcopy(current[1]) if len(current) > 1 else None
+    if isinstance(collection, list):
+        pairs: list[tuple[str, Any]] = [(str(i), v) for i, v in enumerate(collection)]
+    elif isinstance(collection, dict):
+        pairs = list(collection.items())
+    else:
+        return [accumulator]
+    for index, (key, item) in enumerate(pairs):
+        scope = {
+            "$input": collection,
+            "$output": accumulator,
+            "$item": item,
+            "$key": key,
+            "$index": index,
+        }
+        accumulator = _process(rows, [accumulator], ctx, scope)
+    return [accumulator]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hotmesh import errors
+from hotmesh.mesh import HotMesh
 
-__all__ = ["errors"]
+__all__ = ["HotMesh", "errors"]
 __version__ = "0.1.0"

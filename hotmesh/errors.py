@@ -224,6 +224,20 @@ class TimeoutError(HotMeshError):
     """A wait ran out of time; the job may still complete later."""
 
 
+class JobTimeoutError(TimeoutError):
+    """``pubsub`` ran out of time (code 504); ``job_id`` names the still-running job."""
+
+    code = 504
+
+    def __init__(self, job_id: str, timeout: float) -> None:
+        self.job_id = job_id
+        super().__init__(f"job '{job_id}' did not finish within {timeout:g}s (code 504)")
+
+
+class UnknownTopicError(HotMeshError):
+    """No graph of the active app version subscribes to the topic."""
+
+
 # --------------------------------------------------------------------------
 # Workflows (MemFlow)
 

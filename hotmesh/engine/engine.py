@@ -1,0 +1,203 @@
+"""The async engine shell: load the job, call the pure step, commit it in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.compiler import Plan, plan_from_document
+from hotmesh.engine import step
+from hotmesh.store.postgres import PostgresStore, StoreTx
+from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, NewMessage, worker_stream
+
+log = logging.getLogger("hotmesh.engine")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    """Runs steps for one app on one store; ``on_messages`` wakes local consumers."""
+
+    def __init__(self, store: PostgresStore, app_id: str) -> None:
+        self.store = store
+        self.app_id = app_id
+        self.owner = f"{app_id}:{uuid.uuid4().hex[:12]}"
+        self._plans: dict[str, Plan] = {}
+        self.active: str | None = None
+        self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
+
+    # -- plans -------------------------------------------------------------
+    async def plan(self, version: str) -> Plan:
+        """The plan of ``version`` (cached; plans are immutable)."""
+        plan = self._plans.get(version)
+        if plan is None:
+            doc = await self.store.get_plan(self.app_id, version)
+            if doc is None:
+                raise errors.UnknownAppVersionError(
+                    f"app '{self.app_id}' has no deployed version '{version}'"
+                )
+            plan = plan_from_document(doc)
+            self._plans[version] = plan
+        return plan
+
+    async def active_plan(self) -> Plan:
+        """The plan of the active version."""
+        if self.active is None:
+            self.active = await self.store.active_version(self.app_id)
+        if self.active is None:
+            raise errors.UnknownAppVersionError(f"app '{self.app_id}' has no active version")
+        return await self.plan(self.active)
+
+    # -- commit ------------------------------------------------------------
+    async def _write(self, tx: StoreTx, commit: step.StepCommit) -> None:
+        job = commit.job
+        expire = commit.completion.expire if commit.completion else None
+        if commit.new_job:
+            job.status = commit.delta
+            pk = await tx.insert_job(self.app_id, job, job.metadata.get("pj"), expire)
+            if pk is None:
+                raise errors.DuplicateJobError(job.job_id)
+            job.pk = pk
+        else:
+            status = await tx.update_job(job.pk, commit.delta, job.data, job.metadata, job.err,
+                                         expire)
+            job.status = status
+        await tx.upsert_activities(job.pk, commit.activities)
+        await tx.insert_messages(self.app_id, commit.messages)
+        notes = sorted({f"m|{self.app_id}|{m.stream}|{m.delay}" for m in commit.messages})
+        if commit.completion is not None:
+            notes.append(f"d|{self.app_id}|{job.job_id}|{commit.completion.publishes or ''}")
+        await tx.notify(self.store.channel, notes)
+
+    def _woken(self, commit: step.StepCommit) -> None:
+        for msg in commit.messages:
+            self.on_messages(msg.stream, msg.delay)
+
+    # -- entry points --------------------------------------------------------
+    async def pub(self, topic: str, data: dict[str, Any], job_id: str | None = None) -> str:
+        """Run a trigger (inline, one transaction) and return the job id."""
+        plan = await self.active_plan()
+        graph = plan.graph_for_topic(topic)
+        if graph is None:
+            raise errors.UnknownTopicError(
+                f"app '{self.app_id}' version '{plan.version}' has no graph subscribed to "
+                f"'{topic}'"
+            )
+        commit = step.trigger(plan, graph, data, _now(), job_id=job_id)
+        async with self.store.transaction() as tx:
+            await self._write(tx, commit)
+        self._woken(commit)
+        return commit.job.job_id
+
+    async def handle(self, msg: Message) -> None:
+        """Process one engine-stream message."""
+        if msg.type == "await":
+            await self._start_child(msg)
+        else:
+            md = msg.payload.get("metadata", {})
+            await self.run_step(msg.id, str(md.get("jid")), msg.type, msg.payload)
+
+    async def run_step(self, message_id: int, job_id: str, kind: str,
+                       payload: dict[str, Any]) -> None:
+        """Ack ``message_id`` and apply its step to the job, in one transaction."""
+        commit: step.StepCommit | None = None
+        try:
+            async with self.store.transaction() as tx:
+                if not await tx.ack(message_id, self.owner):
+                    return  # lease lost: another consumer owns this message now
+                job = await tx.lock_job(self.app_id, job_id)
+                if job is None:
+                    return  # job gone (scrubbed/expired): the ack commits alone
+                plan = await self.plan(job.version)
+                commit = step.apply(plan, job, kind, payload, _now())
+                if commit.dropped is None:
+                    await self._write(tx, commit)
+        except errors.HotMeshError:
+            log.exception("job %s: %s message dropped", job_id, kind)
+            await self.store.ack(message_id, self.owner)
+            return
+        if commit is not None and commit.dropped is None:
+            self._woken(commit)
+
+    async def _start_child(self, msg: Message) -> None:
+        payload = msg.payload
+        parent = dict(payload.get("parent") or {})
+        commit: step.StepCommit | None = None
+        async with self.store.transaction() as tx:
+            if not await tx.ack(msg.id, self.owner):
+                return
+            plan = await self.plan(str(payload.get("vrs")))
+            graph = plan.graph_for_topic(str(payload.get("topic")))
+            if graph is None:
+                error = {"message": f"no graph subscribed to '{payload.get('topic')}'",
+                         "code": 404}
+                md = {"jid": parent.get("pj"), "gid": parent.get("pg"),
+                      "dad": parent.get("pd"), "aid": parent.get("pa")}
+                result = NewMessage(ENGINE_STREAM, "result",
+                                    {"metadata": md, "status": "error", "code": 404,
+                                     "data": error}, str(parent.get("pj")), 3)
+                await tx.insert_messages(self.app_id, [result])
+                self.on_messages(ENGINE_STREAM, 0.0)
+                return
+            data = payload.get("data") or {}
+            commit = step.trigger(plan, graph, data, _now(), parent=parent)
+            try:
+                async with tx.savepoint():
+                    await self._write(tx, commit)
+            except errors.DuplicateJobError:
+                return  # replayed await: the child already exists
+        self._woken(commit)
+
+    async def worker_done(self, msg: Message, response: dict[str, Any] | None) -> None:
+        """Ack a worker message and apply the activity's Leg 2 in the same transaction."""
+        md = dict(msg.payload.get("metadata", {}))
+        if response is None:
+            await self.store.ack(msg.id, self.owner)
+            return
+        status = response.get("status") or "success"
+        code = response.get("code")
+        if status == "error" and await self._retry(msg, md, code):
+            return
+        payload = {"metadata": {**md, **(response.get("metadata") or {})}, "status": status,
+                   "code": code, "data": response.get("data")}
+        payload["metadata"].update({k: md[k] for k in ("jid", "gid", "dad", "aid") if k in md})
+        await self.run_step(msg.id, str(md.get("jid")), "response", payload)
+
+    async def _retry(self, msg: Message, md: dict[str, Any], code: Any) -> bool:
+        """YAML retry policy (spec §4.9 layer 1): republish with back-off 10^(try+1) ms."""
+        plan = await self.plan(str(md.get("vrs")))
+        act = plan.activities.get(str(md.get("aid")))
+        tries = int(md.get("try") or 0)
+        limit = act.retry.get(str(code)) if act is not None else None
+        if limit is None or tries >= min(int(limit), 3):
+            return False
+        again = NewMessage(msg.payload.get("metadata", {}).get("stream") or
+                           worker_stream(str(md.get("topic"))), "worker",
+                           {**msg.payload, "metadata": {**md, "try": tries + 1}},
+                           str(md.get("jid")), 1, 10 ** (tries + 1) / 1000)
+        async with self.store.transaction() as tx:
+            if not await tx.ack(msg.id, self.owner):
+                return True
+            await tx.insert_messages(self.app_id, [again])
+            await tx.notify(self.store.channel, [f"m|{self.app_id}|{again.stream}|{again.delay}"])
+        self.on_messages(again.stream, again.delay)
+        return True
+
+    async def read(self, job_id: str, include_expired: bool = False,
+                   with_activities: bool = False) -> JobRow | None:
+        """The job row."""
+        return await self.store.read_job(self.app_id, job_id, with_activities, include_expired)
+
+
+def finished(job: JobRow) -> bool:
+    """A job is finished when its semaphore is at (or below) zero."""
+    return job.status <= 0
+
+
+__all__ = ["ENGINE_STREAM", "Engine", "finished"]

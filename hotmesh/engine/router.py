@@ -1,0 +1,96 @@
+"""A stream consumer: batched claims, bounded concurrency, NOTIFY/timer/poll wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from hotmesh.store.postgres import PostgresStore
+from hotmesh.store.records import Message
+
+log = logging.getLogger("hotmesh.router")
+
+
+class Consumer:
+    """Claims messages of one stream and runs ``handle`` on each, ``capacity`` at a time."""
+
+    def __init__(
+        self,
+        store: PostgresStore,
+        app_id: str,
+        stream: str,
+        owner: str,
+        handle: Callable[[Message], Awaitable[None]],
+        capacity: int = 32,
+        lease: float = 30.0,
+        poll: float = 2.0,
+    ) -> None:
+        self.store, self.app_id, self.stream, self.owner = store, app_id, stream, owner
+        self.handle, self.capacity, self.lease, self.poll = handle, capacity, lease, poll
+        self.event = asyncio.Event()
+        self.inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+
+    def start(self) -> None:
+        """Start the claim loop."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def wake(self, delay: float = 0.0) -> None:
+        """Claim now, or after ``delay`` seconds (a message that becomes visible later)."""
+        if delay <= 0:
+            self.event.set()
+            return
+        loop = asyncio.get_running_loop()
+        self._timers = [t for t in self._timers if not t.cancelled()]
+        self._timers.append(loop.call_later(delay + 0.002, self.event.set))
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight messages finish."""
+        self._stopping = True
+        self.event.set()
+        for timer in self._timers:
+            timer.cancel()
+        if self._task is not None:
+            await self._task
+        if self.inflight:
+            await asyncio.gather(*self.inflight, return_exceptions=True)
+
+    async def _one(self, msg: Message) -> None:
+        try:
+            await self.handle(msg)
+        except Exception:  # a failing handler must not kill the consumer
+            log.exception("stream %s: message %s failed", self.stream, msg.id)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.inflight.discard(task)
+        self.event.set()
+
+    async def _run(self) -> None:
+        delay = await self.store.next_visible(self.app_id, self.stream)
+        if delay is not None:
+            self.wake(delay)
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            free = self.capacity - len(self.inflight)
+            if free > 0:
+                self.event.clear()
+                try:
+                    msgs = await self.store.claim(
+                        self.app_id, self.stream, self.owner, self.lease, free
+                    )
+                except Exception:
+                    log.exception("stream %s: claim failed", self.stream)
+                    msgs = []
+                for msg in msgs:
+                    task = loop.create_task(self._one(msg))
+                    self.inflight.add(task)
+                    task.add_done_callback(self._done)
+                if len(msgs) == free:
+                    continue  # maybe more waiting; a short batch means drained
+            try:
+                await asyncio.wait_for(self.event.wait(), self.poll)
+            except TimeoutError:
+                pass

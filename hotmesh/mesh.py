@@ -1,0 +1,262 @@
+"""The ``HotMesh`` client: deploy/activate versions, publish jobs, run workers, read state."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from hotmesh import errors
+from hotmesh.compiler import plan_to_document
+from hotmesh.config import resolve_dsn
+from hotmesh.engine import step
+from hotmesh.engine.engine import Engine, finished
+from hotmesh.engine.history import export_job
+from hotmesh.engine.router import Consumer
+from hotmesh.engine.source import compile_any
+from hotmesh.store.postgres import PostgresStore
+from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
+
+log = logging.getLogger("hotmesh")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
+Callback = Callable[[dict[str, Any]], Any]
+SubCallback = Callable[[str, dict[str, Any]], Any]
+
+
+def _check(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise errors.ConfigError(
+            f"invalid {what} {value!r}: use 1-255 characters of letters, digits, '_', '.', "
+            "':' and '-', starting with a letter or digit"
+        )
+    return value
+
+
+class HotMesh:
+    """One app on one database: an engine, its workers, and the client API."""
+
+    _instances: ClassVar[set[HotMesh]] = set()
+
+    def __init__(self, app_id: str, store: PostgresStore, options: dict[str, Any]) -> None:
+        self.app_id = app_id
+        self.store = store
+        self.engine = Engine(store, app_id)
+        self.engine.on_messages = self._wake
+        self._lease = float(options.get("lease", 30.0))
+        self._poll = float(options.get("poll", 2.0))
+        self._capacity = int(options.get("capacity", 64))
+        self._consumers: dict[str, Consumer] = {}
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._subs: dict[str, list[SubCallback]] = {}
+        self._stopped = False
+
+    # -- lifecycle -----------------------------------------------------------
+    @classmethod
+    async def init(cls, app_id: str, engine: dict[str, Any] | None = None,
+                   workers: list[dict[str, Any]] | None = None) -> HotMesh:
+        """Connect (migrating the schema if needed), start the engine and the workers."""
+        _check(app_id, "app id")
+        options = dict(engine or {})
+        connection = options.get("connection") or {}
+        dsn = resolve_dsn(connection.get("dsn"))
+        store = await PostgresStore.open(dsn, options.get("schema", "hotmesh"),
+                                         int(options.get("pool_size", 10)))
+        mesh = cls(app_id, store, options)
+        await store.listen(mesh._on_notify)
+        mesh.engine.active = await store.active_version(app_id)
+        mesh._add_consumer(ENGINE_STREAM, mesh.engine.handle, mesh._capacity)
+        for worker in workers or []:
+            mesh._add_worker(worker)
+        cls._instances.add(mesh)
+        return mesh
+
+    def _add_consumer(self, stream: str, handle: Callable[[Message], Awaitable[None]],
+                      capacity: int) -> None:
+        consumer = Consumer(self.store, self.app_id, stream, self.engine.owner, handle,
+                            capacity, self._lease, self._poll)
+        self._consumers[stream] = consumer
+        consumer.start()
+
+    def _add_worker(self, worker: dict[str, Any]) -> None:
+        topic = _check(worker.get("topic"), "worker topic")
+        callback: Callback = worker["callback"]
+        is_async = inspect.iscoroutinefunction(callback)
+
+        async def handle(msg: Message) -> None:
+            message = {"metadata": msg.payload.get("metadata", {}),
+                       "data": msg.payload.get("data", {})}
+            try:
+                if is_async:
+                    response = await callback(message)
+                else:
+                    response = await asyncio.to_thread(callback, message)
+            except Exception as exc:  # the worker's failure becomes an error response
+                log.warning("worker %s failed: %s", topic, exc)
+                response = {"status": "error", "code": 500,
+                            "data": {"message": str(exc), "code": 500}}
+            await self.engine.worker_done(msg, response)
+
+        self._add_consumer(worker_stream(topic), handle, int(worker.get("capacity", 64)))
+
+    async def stop(self) -> None:
+        """Stop claiming, finish in-flight steps, release claims, close connections."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await asyncio.gather(*(c.stop() for c in self._consumers.values()))
+        await self.store.release(self.engine.owner)
+        await self.store.close()
+        HotMesh._instances.discard(self)
+
+    @classmethod
+    async def stop_all(cls) -> None:
+        """Stop every instance in this process."""
+        await asyncio.gather(*(m.stop() for m in list(cls._instances)))
+
+    async def __aenter__(self) -> HotMesh:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- notifications ---------------------------------------------------------
+    def _wake(self, stream: str, delay: float) -> None:
+        consumer = self._consumers.get(stream)
+        if consumer is not None:
+            consumer.wake(delay)
+
+    def _on_notify(self, payload: str) -> None:
+        kind, app, rest = (payload.split("|", 2) + ["", ""])[:3]
+        if app != self.app_id:
+            return
+        if kind == "m":
+            stream, _, delay = rest.rpartition("|")
+            self._wake(stream, float(delay or 0))
+        elif kind == "d":
+            job_id, _, publishes = rest.rpartition("|")
+            for fut in self._waiters.pop(job_id, []):
+                if not fut.done():
+                    fut.set_result(None)
+            subs = [*self._subs.get(f"{publishes}.{job_id}", []), *self._subs.get(publishes, [])]
+            if publishes and subs:
+                asyncio.get_running_loop().create_task(self._publish(publishes, job_id, subs))
+        elif kind == "a":
+            self.engine.active = rest
+
+    async def _publish(self, topic: str, job_id: str, subs: list[SubCallback]) -> None:
+        job = await self.engine.read(job_id, include_expired=True)
+        if job is None:
+            return
+        output = step.job_output(job)
+        for callback in subs:
+            result = callback(topic, output)
+            if inspect.isawaitable(result):
+                await result
+
+    # -- versions ----------------------------------------------------------------
+    async def deploy(self, source: str | os.PathLike[str]) -> dict[str, Any]:
+        """Compile and store a version (idempotent for an identical plan)."""
+        plan = compile_any(source)
+        if plan.app_id != self.app_id:
+            raise errors.ConfigError(
+                f"manifest app id '{plan.app_id}' does not match this HotMesh ('{self.app_id}')"
+            )
+        doc = json.loads(json.dumps(plan_to_document(plan)))
+        if not await self.store.insert_version(self.app_id, plan.version, doc):
+            stored = await self.store.get_plan(self.app_id, plan.version)
+            if stored != doc:
+                raise errors.StoreConflictError(
+                    f"app '{self.app_id}' version '{plan.version}' is already deployed with a "
+                    "different plan; bump the version"
+                )
+        return {"app_id": self.app_id, "version": plan.version}
+
+    async def activate(self, version: str) -> None:
+        """Make ``version`` active in every connected process (NOTIFY, no restart)."""
+        version = str(version)
+        await self.engine.plan(version)
+        await self.store.activate(self.app_id, version)
+        self.engine.active = version
+        await self.store.notify(f"a|{self.app_id}|{version}")
+
+    # -- jobs ----------------------------------------------------------------------
+    async def pub(self, topic: str, data: dict[str, Any] | None = None) -> str:
+        """Start a job; returns its id (``DuplicateJobError`` for a live duplicate)."""
+        _check(topic, "topic")
+        return await self.engine.pub(topic, dict(data or {}))
+
+    async def pubsub(self, topic: str, data: dict[str, Any] | None = None,
+                     timeout: float = 10.0) -> dict[str, Any]:
+        """Start a job and wait for its output (``JobError`` if it failed)."""
+        job_id = await self.pub(topic, data)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(job_id, []).append(fut)
+        try:
+            job = await self.engine.read(job_id, include_expired=True)
+            if job is None or not finished(job):
+                try:
+                    await asyncio.wait_for(asyncio.shield(fut), timeout if timeout > 0 else 0)
+                except TimeoutError:
+                    pass
+                job = await self.engine.read(job_id, include_expired=True)
+        finally:
+            waiters = self._waiters.get(job_id, [])
+            if fut in waiters:
+                waiters.remove(fut)
+            if not waiters:
+                self._waiters.pop(job_id, None)
+        if job is None or not finished(job):
+            raise errors.JobTimeoutError(job_id, timeout)
+        return _result(job)
+
+    async def sub(self, topic: str, callback: SubCallback) -> None:
+        """Call ``callback(topic, job_output)`` when a job publishes to ``topic``."""
+        self._subs.setdefault(topic, []).append(callback)
+
+    async def unsub(self, topic: str) -> None:
+        """Remove every callback on ``topic``."""
+        self._subs.pop(topic, None)
+
+    async def _job(self, job_id: str) -> JobRow:
+        _check(job_id, "job id")
+        job = await self.engine.read(job_id)
+        if job is None:
+            raise errors.JobNotFoundError(job_id)
+        return job
+
+    async def get_state(self, topic: str, job_id: str) -> dict[str, Any]:
+        """The job output ``{metadata, data?}``."""
+        return step.job_output(await self._job(job_id))
+
+    async def get_status(self, job_id: str) -> int:
+        """The job semaphore: > 0 running, 0 complete."""
+        return (await self._job(job_id)).status
+
+    async def export(self, job_id: str) -> dict[str, Any]:
+        """The full execution history of a job."""
+        _check(job_id, "job id")
+        job = await self.engine.read(job_id, with_activities=True)
+        if job is None:
+            raise errors.JobNotFoundError(job_id)
+        return export_job(job)
+
+    async def scrub(self, job_id: str) -> None:
+        """Delete a job and its history."""
+        _check(job_id, "job id")
+        await self.store.scrub(self.app_id, job_id)
+
+
+def _result(job: JobRow) -> dict[str, Any]:
+    output = step.job_output(job)
+    if job.err is not None:
+        try:
+            error = json.loads(job.err)
+        except ValueError:
+            error = {"message": job.err}
+        raise errors.JobError(job.job_id, error if isinstance(error, dict) else {"message": error})
+    return output

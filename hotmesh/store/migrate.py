@@ -1,0 +1,51 @@
+"""Apply the numbered SQL migrations once, under an advisory lock."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from hotmesh import errors
+from hotmesh.store.sql import migrations
+
+if TYPE_CHECKING:
+    import asyncpg
+
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: Arbitrary constant namespacing hotmesh's advisory locks.
+_LOCK_BASE = 0x686D
+
+
+def quote_schema(schema: str) -> str:
+    """Validate ``schema`` against a strict identifier regex and quote it."""
+    if not isinstance(schema, str) or not _SCHEMA_RE.match(schema):
+        raise errors.ConfigError(
+            f"invalid schema name {schema!r}: use a-z, 0-9 and _, not starting with a digit"
+        )
+    return f'"{schema}"'
+
+
+async def migrate(conn: asyncpg.Connection, schema: str) -> list[int]:
+    """Create ``schema`` and apply missing migrations; returns the versions applied now."""
+    quoted = quote_schema(schema)
+    await conn.execute("SELECT pg_advisory_lock($1, hashtext($2))", _LOCK_BASE, schema)
+    try:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {quoted}.migrations ("
+            " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r[0] for r in await conn.fetch(f"SELECT version FROM {quoted}.migrations")}
+        applied = []
+        for number, sql in migrations(quoted):
+            if number in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute(
+                    f"INSERT INTO {quoted}.migrations (version) VALUES ($1)", number
+                )
+            applied.append(number)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_BASE, schema)

@@ -1,0 +1,254 @@
+"""The PostgreSQL store: the only module that talks to asyncpg (besides migrations)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from hotmesh import errors
+from hotmesh.config import mask_dsn
+from hotmesh.store.migrate import migrate, quote_schema
+from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
+from hotmesh.store.sql import queries
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb", encoder=_dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+def _job(row: asyncpg.Record) -> JobRow:
+    return JobRow(
+        pk=row["id"],
+        job_id=row["job_id"],
+        gid=row["gid"],
+        key=row["key"],
+        topic=row["topic"],
+        version=row["version"],
+        status=row["status"],
+        metadata=row["metadata"],
+        data=row["data"],
+        err=row["err"],
+    )
+
+
+def _activity(row: asyncpg.Record) -> ActivityRow:
+    keys = row.keys()
+    return ActivityRow(
+        activity_id=row["activity_id"],
+        dimension=row["dimension"],
+        type=row["type"],
+        leg=row["leg"],
+        done=row["done"],
+        input=row["input"],
+        output=row["output"],
+        hook=row["hook"],
+        error=row["error"],
+        started_at=row["started_at"] if "started_at" in keys else None,
+        ended_at=row["ended_at"] if "ended_at" in keys else None,
+    )
+
+
+class StoreTx:
+    """Statements of one open transaction (one engine step)."""
+
+    def __init__(self, conn: asyncpg.Connection, q: dict[str, str]) -> None:
+        self._conn = conn
+        self._q = q
+
+    async def ack(self, message_id: int, owner: str) -> bool:
+        """Delete a consumed message if ``owner`` still holds its reservation."""
+        status = await self._conn.execute(self._q["ack"], message_id, owner)
+        return bool(status == "DELETE 1")
+
+    async def lock_job(self, app_id: str, job_id: str) -> JobRow | None:
+        """Lock the job row (serialising parallel branches) and load its activities."""
+        row = await self._conn.fetchrow(self._q["lock_job"], app_id, job_id)
+        if row is None:
+            return None
+        job = _job(row)
+        rows = await self._conn.fetch(self._q["job_activities"], job.pk)
+        job.activities = [_activity(r) for r in rows]
+        return job
+
+    async def insert_job(self, app_id: str, job: JobRow, parent: str | None,
+                         expire: float | None) -> int | None:
+        """Insert a new job; ``None`` when a live job with this id exists."""
+        await self._conn.execute(self._q["delete_expired_job"], app_id, job.job_id)
+        pk = await self._conn.fetchval(
+            self._q["insert_job"], app_id, job.job_id, job.gid, job.key, job.topic,
+            job.version, job.status, job.metadata, job.data, job.err, parent, expire,
+        )
+        return int(pk) if pk is not None else None
+
+    async def update_job(self, pk: int, delta: int, data: dict[str, Any],
+                         metadata: dict[str, Any], err: str | None,
+                         expire: float | None) -> int:
+        """Apply the semaphore delta and write data/metadata; returns the new status."""
+        status = await self._conn.fetchval(
+            self._q["update_job"], pk, delta, data, metadata, err, expire
+        )
+        return int(status)
+
+    async def upsert_activities(self, pk: int, rows: Sequence[ActivityRow]) -> None:
+        """Insert or update activity state rows."""
+        if not rows:
+            return
+        await self._conn.execute(
+            self._q["upsert_activities"], pk,
+            [r.activity_id for r in rows], [r.dimension for r in rows],
+            [r.type for r in rows], [r.leg for r in rows], [r.done for r in rows],
+            [r.input for r in rows], [r.output for r in rows], [r.hook for r in rows],
+            [r.error for r in rows],
+        )
+
+    async def insert_messages(self, app_id: str, messages: Sequence[NewMessage]) -> None:
+        """Insert stream messages."""
+        if not messages:
+            return
+        await self._conn.execute(
+            self._q["insert_messages"], app_id,
+            [m.stream for m in messages], [m.type for m in messages],
+            [m.priority for m in messages], [m.job_id for m in messages],
+            [m.payload for m in messages], [m.delay for m in messages],
+        )
+
+    def savepoint(self) -> Any:
+        """A nested transaction (savepoint) as an async context manager."""
+        return self._conn.transaction()
+
+    async def notify(self, channel: str, payloads: Sequence[str]) -> None:
+        """NOTIFY inside the transaction (delivered only if it commits)."""
+        for payload in payloads:
+            await self._conn.execute(self._q["notify"], channel, payload)
+
+
+class PostgresStore:
+    """A connection pool on one hotmesh schema, plus a LISTEN connection."""
+
+    def __init__(self, pool: asyncpg.Pool, dsn: str, schema: str) -> None:
+        self._pool = pool
+        self._dsn = dsn
+        self.schema = schema
+        self.channel = f"hotmesh_{schema}"
+        self._q = queries(quote_schema(schema))
+        self._listener: asyncpg.Connection | None = None
+
+    @classmethod
+    async def open(cls, dsn: str, schema: str = "hotmesh", pool_size: int = 10) -> PostgresStore:
+        """Connect, migrate (under an advisory lock) and return the store."""
+        quote_schema(schema)
+        try:
+            pool = await asyncpg.create_pool(
+                dsn, min_size=1, max_size=pool_size, init=_init_connection
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise errors.StoreUnavailableError(
+                f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {exc}"
+            ) from None
+        assert pool is not None
+        async with pool.acquire() as conn:
+            await migrate(conn, schema)
+        return cls(pool, dsn, schema)
+
+    async def close(self) -> None:
+        """Close the listener and the pool."""
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        await self._pool.close()
+
+    async def listen(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(payload)`` for every NOTIFY on this schema's channel."""
+        conn = await asyncpg.connect(self._dsn)
+        await conn.add_listener(self.channel, lambda _c, _p, _ch, payload: callback(payload))
+        self._listener = conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StoreTx]:
+        """One transaction on a pooled connection."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield StoreTx(conn, self._q)
+
+    async def claim(self, app_id: str, stream: str, owner: str, lease: float,
+                    limit: int) -> list[Message]:
+        """Reserve up to ``limit`` visible messages (expired reservations included)."""
+        rows = await self._pool.fetch(self._q["claim"], app_id, stream, owner, lease, limit)
+        msgs = [Message(r["id"], r["type"], r["payload"], r["attempts"]) for r in rows]
+        msgs.sort(key=lambda m: m.id)
+        return msgs
+
+    async def next_visible(self, app_id: str, stream: str) -> float | None:
+        """Seconds until the next unreserved message becomes visible, if any."""
+        value = await self._pool.fetchval(self._q["next_visible"], app_id, stream)
+        return None if value is None else float(value)
+
+    async def ack(self, message_id: int, owner: str) -> bool:
+        """Delete a message outside any step."""
+        status = await self._pool.execute(self._q["ack"], message_id, owner)
+        return bool(status == "DELETE 1")
+
+    async def release(self, owner: str) -> None:
+        """Give back every reservation held by ``owner``."""
+        await self._pool.execute(self._q["release"], owner)
+
+    async def insert_messages(self, app_id: str, messages: Sequence[NewMessage]) -> None:
+        """Insert messages in their own transaction."""
+        async with self.transaction() as tx:
+            await tx.insert_messages(app_id, messages)
+
+    async def notify(self, payload: str) -> None:
+        """NOTIFY this schema's channel."""
+        await self._pool.execute(self._q["notify"], self.channel, payload)
+
+    async def read_job(self, app_id: str, job_id: str, with_activities: bool = False,
+                       include_expired: bool = False) -> JobRow | None:
+        """The live job row (or also an expired one), optionally with its activity rows."""
+        query = self._q["read_job_any" if include_expired else "read_job"]
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(query, app_id, job_id)
+            if row is None:
+                return None
+            job = _job(row)
+            if with_activities:
+                rows = await conn.fetch(self._q["read_activities"], job.pk)
+                job.activities = [_activity(r) for r in rows]
+            return job
+
+    async def scrub(self, app_id: str, job_id: str) -> bool:
+        """Delete a job and its activity rows."""
+        status = await self._pool.execute(self._q["scrub_job"], app_id, job_id)
+        return bool(status != "DELETE 0")
+
+    async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
+        """The stored plan document of an app version."""
+        doc = await self._pool.fetchval(self._q["get_version"], app_id, version)
+        return doc if isinstance(doc, dict) else None
+
+    async def insert_version(self, app_id: str, version: str, plan: dict[str, Any]) -> bool:
+        """Store a plan document; ``False`` if the version already exists."""
+        inserted = await self._pool.fetchval(self._q["insert_version"], app_id, version, plan)
+        return inserted is not None
+
+    async def active_version(self, app_id: str) -> str | None:
+        """The app's active version, if any."""
+        value = await self._pool.fetchval(self._q["active_version"], app_id)
+        return None if value is None else str(value)
+
+    async def activate(self, app_id: str, version: str) -> None:
+        """Mark ``version`` active for ``app_id``."""
+        await self._pool.execute(self._q["activate"], app_id, version)
+
+    async def xact_commits(self) -> int:
+        """``pg_stat_database.xact_commit`` for this database (benchmarks)."""
+        value = await self._pool.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return int(value)

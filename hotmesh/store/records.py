@@ -1,0 +1,71 @@
+"""Plain records exchanged between the engine and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: Engine stream name; worker streams are ``w:<topic>``.
+ENGINE_STREAM = "engine"
+
+
+def worker_stream(topic: str) -> str:
+    """The stream that carries work for worker ``topic``."""
+    return "w:" + topic
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A claimed stream message."""
+
+    id: int
+    type: str
+    payload: dict[str, Any]
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to insert; ``delay`` seconds until it becomes visible."""
+
+    stream: str
+    type: str
+    payload: dict[str, Any]
+    job_id: str | None = None
+    priority: int = 0
+    delay: float = 0.0
+
+
+@dataclass(slots=True)
+class ActivityRow:
+    """One activity state: activity ``id`` executed in ``dimension``."""
+
+    activity_id: str
+    dimension: str
+    type: str
+    leg: int = 1
+    done: bool = False
+    input: Any = None
+    output: Any = None
+    hook: Any = None
+    error: Any = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class JobRow:
+    """The job row (``pk`` is the surrogate key)."""
+
+    pk: int
+    job_id: str
+    gid: str
+    key: str
+    topic: str
+    version: str
+    status: int
+    metadata: dict[str, Any]
+    data: dict[str, Any]
+    err: str | None = None
+    activities: list[ActivityRow] = field(default_factory=list)

@@ -1,0 +1,109 @@
+-- name: claim
+UPDATE __SCHEMA__.messages m
+   SET reserved_by = $3, reserved_until = now() + make_interval(secs => $4),
+       attempts = m.attempts + 1
+ WHERE m.id IN (
+       SELECT id FROM __SCHEMA__.messages
+        WHERE app_id = $1 AND stream = $2 AND visible_at <= now()
+          AND (reserved_by IS NULL OR reserved_until < now())
+        ORDER BY priority DESC, id
+        LIMIT $5
+          FOR UPDATE SKIP LOCKED)
+RETURNING m.id, m.type, m.payload, m.attempts;
+
+-- name: next_visible
+SELECT extract(epoch FROM (min(visible_at) - now()))::float8
+  FROM __SCHEMA__.messages
+ WHERE app_id = $1 AND stream = $2 AND reserved_by IS NULL;
+
+-- name: ack
+DELETE FROM __SCHEMA__.messages WHERE id = $1 AND reserved_by = $2;
+
+-- name: release
+UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
+ WHERE reserved_by = $1;
+
+-- name: insert_messages
+INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload, visible_at)
+SELECT $1, s, t, p, j, pl, now() + make_interval(secs => d)
+  FROM unnest($2::text[], $3::text[], $4::int2[], $5::text[], $6::jsonb[], $7::float8[])
+       AS u(s, t, p, j, pl, d);
+
+-- name: lock_job
+SELECT id, job_id, gid, key, topic, version, status, metadata, data, err
+  FROM __SCHEMA__.jobs
+ WHERE app_id = $1 AND job_id = $2
+   FOR UPDATE;
+
+-- name: job_activities
+SELECT activity_id, dimension, type, leg, done, input, output, hook, error
+  FROM __SCHEMA__.activities WHERE job = $1;
+
+-- name: insert_job
+INSERT INTO __SCHEMA__.jobs (app_id, job_id, gid, key, topic, version, status, metadata,
+                             data, err, parent_job_id, expired_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+        CASE WHEN $12::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $12) END)
+ON CONFLICT (app_id, job_id) DO NOTHING
+RETURNING id;
+
+-- name: delete_expired_job
+DELETE FROM __SCHEMA__.jobs
+ WHERE app_id = $1 AND job_id = $2 AND expired_at IS NOT NULL AND expired_at <= now();
+
+-- name: update_job
+UPDATE __SCHEMA__.jobs
+   SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
+       expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
+                         ELSE now() + make_interval(secs => $6) END
+ WHERE id = $1
+RETURNING status;
+
+-- name: upsert_activities
+INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
+                                   output, hook, error, ended_at)
+SELECT $1, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::int2[], $6::bool[], $7::jsonb[],
+              $8::jsonb[], $9::jsonb[], $10::jsonb[]) AS u(a, d, t, l, dn, i, o, h, e)
+ON CONFLICT (job, activity_id, dimension) DO UPDATE
+   SET leg = EXCLUDED.leg, done = EXCLUDED.done,
+       input = coalesce(EXCLUDED.input, activities.input),
+       output = EXCLUDED.output, hook = EXCLUDED.hook, error = EXCLUDED.error,
+       ended_at = EXCLUDED.ended_at;
+
+-- name: notify
+SELECT pg_notify($1, $2);
+
+-- name: read_job
+SELECT id, job_id, gid, key, topic, version, status, metadata, data, err
+  FROM __SCHEMA__.jobs
+ WHERE app_id = $1 AND job_id = $2 AND (expired_at IS NULL OR expired_at > now());
+
+-- name: read_job_any
+SELECT id, job_id, gid, key, topic, version, status, metadata, data, err
+  FROM __SCHEMA__.jobs
+ WHERE app_id = $1 AND job_id = $2;
+
+-- name: read_activities
+SELECT activity_id, dimension, type, leg, done, input, output, hook, error,
+       started_at, ended_at
+  FROM __SCHEMA__.activities WHERE job = $1
+ ORDER BY started_at, activity_id, dimension;
+
+-- name: scrub_job
+DELETE FROM __SCHEMA__.jobs WHERE app_id = $1 AND job_id = $2;
+
+-- name: get_version
+SELECT plan FROM __SCHEMA__.app_versions WHERE app_id = $1 AND version = $2;
+
+-- name: insert_version
+INSERT INTO __SCHEMA__.app_versions (app_id, version, plan) VALUES ($1, $2, $3)
+ON CONFLICT (app_id, version) DO NOTHING
+RETURNING version;
+
+-- name: active_version
+SELECT active_version FROM __SCHEMA__.apps WHERE app_id = $1;
+
+-- name: activate
+INSERT INTO __SCHEMA__.apps (app_id, active_version) VALUES ($1, $2)
+ON CONFLICT (app_id) DO UPDATE SET active_version = EXCLUDED.active_version, updated_at = now();

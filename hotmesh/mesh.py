@@ -85,7 +85,9 @@ class HotMesh:
     def _add_worker(self, worker: dict[str, Any]) -> None:
         topic = _check(worker.get("topic"), "worker topic")
         callback: Callback = worker["callback"]
-        is_async = inspect.iscoroutinefunction(callback)
+        is_async = inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
+            getattr(callback, "__call__", None)
+        )
 
         async def handle(msg: Message) -> None:
             message = {"metadata": msg.payload.get("metadata", {}),

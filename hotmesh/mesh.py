@@ -47,12 +47,16 @@ class HotMesh:
         self.store = store
         self.engine = Engine(store, app_id)
         self.engine.on_messages = self._wake
+        self.engine.on_dispatch = self._dispatch
+        self.engine.on_complete = self._completed
         self._lease = float(options.get("lease", 30.0))
+        self.engine.lease = self._lease
         self._poll = float(options.get("poll", 2.0))
         self._capacity = int(options.get("capacity", 64))
         self._consumers: dict[str, Consumer] = {}
-        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._waiters: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._subs: dict[str, list[SubCallback]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
 
     # -- lifecycle -----------------------------------------------------------
@@ -80,6 +84,7 @@ class HotMesh:
         consumer = Consumer(self.store, self.app_id, stream, self.engine.owner, handle,
                             capacity, self._lease, self._poll)
         self._consumers[stream] = consumer
+        self.engine.local_streams.add(stream)
         consumer.start()
 
     def _add_worker(self, worker: dict[str, Any]) -> None:
@@ -132,29 +137,44 @@ class HotMesh:
         if consumer is not None:
             consumer.wake(delay)
 
-    def _on_notify(self, payload: str) -> None:
-        kind, app, rest = (payload.split("|", 2) + ["", ""])[:3]
-        if app != self.app_id:
-            return
-        if kind == "m":
-            stream, _, delay = rest.rpartition("|")
-            self._wake(stream, float(delay or 0))
-        elif kind == "d":
-            job_id, _, publishes = rest.rpartition("|")
-            for fut in self._waiters.pop(job_id, []):
-                if not fut.done():
-                    fut.set_result(None)
-            subs = [*self._subs.get(f"{publishes}.{job_id}", []), *self._subs.get(publishes, [])]
-            if publishes and subs:
-                asyncio.get_running_loop().create_task(self._publish(publishes, job_id, subs))
-        elif kind == "a":
-            self.engine.active = rest
+    def _dispatch(self, stream: str, msg: Message) -> None:
+        consumer = self._consumers.get(stream)
+        if consumer is not None:
+            consumer.submit(msg)
 
-    async def _publish(self, topic: str, job_id: str, subs: list[SubCallback]) -> None:
-        job = await self.engine.read(job_id, include_expired=True)
-        if job is None:
+    def _completed(self, job_id: str, output: dict[str, Any] | None, publishes: str) -> None:
+        for fut in self._waiters.pop(job_id, []):
+            if not fut.done():
+                fut.set_result(output)
+        subs = [*self._subs.get(f"{publishes}.{job_id}", []), *self._subs.get(publishes, [])]
+        if publishes and subs:
+            task = asyncio.get_running_loop().create_task(
+                self._publish(publishes, job_id, output, subs)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _on_notify(self, payload: str) -> None:
+        parts = payload.split("|")
+        if len(parts) != 5 or parts[1] != self.app_id:
+            if len(parts) == 3 and parts[0] == "a" and parts[1] == self.app_id:
+                self.engine.active = parts[2]
             return
-        output = step.job_output(job)
+        kind, _app, first, second, origin = parts
+        if origin == self.engine.owner:
+            return  # we already acted on our own commit
+        if kind == "m":
+            self._wake(first, float(second or 0))
+        elif kind == "d":
+            self._completed(first, None, second)
+
+    async def _publish(self, topic: str, job_id: str, output: dict[str, Any] | None,
+                       subs: list[SubCallback]) -> None:
+        if output is None:
+            job = await self.engine.read(job_id, include_expired=True)
+            if job is None:
+                return
+            output = step.job_output(job)
         for callback in subs:
             result = callback(topic, output)
             if inspect.isawaitable(result):
@@ -195,17 +215,22 @@ class HotMesh:
     async def pubsub(self, topic: str, data: dict[str, Any] | None = None,
                      timeout: float = 10.0) -> dict[str, Any]:
         """Start a job and wait for its output (``JobError`` if it failed)."""
-        job_id = await self.pub(topic, data)
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        _check(topic, "topic")
+        commit = await self.engine.prepare(topic, dict(data or {}))
+        job_id = commit.job.job_id
+        fut: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        # registered before the commit, so a completion cannot slip past us
         self._waiters.setdefault(job_id, []).append(fut)
+        job: JobRow | None = None
         try:
+            await self.engine.start(commit)
+            try:
+                output = await asyncio.wait_for(asyncio.shield(fut), max(timeout, 0))
+                if output is not None:
+                    return _result(job_id, output)
+            except TimeoutError:
+                pass
             job = await self.engine.read(job_id, include_expired=True)
-            if job is None or not finished(job):
-                try:
-                    await asyncio.wait_for(asyncio.shield(fut), timeout if timeout > 0 else 0)
-                except TimeoutError:
-                    pass
-                job = await self.engine.read(job_id, include_expired=True)
         finally:
             waiters = self._waiters.get(job_id, [])
             if fut in waiters:
@@ -214,7 +239,7 @@ class HotMesh:
                 self._waiters.pop(job_id, None)
         if job is None or not finished(job):
             raise errors.JobTimeoutError(job_id, timeout)
-        return _result(job)
+        return _result(job_id, step.job_output(job))
 
     async def sub(self, topic: str, callback: SubCallback) -> None:
         """Call ``callback(topic, job_output)`` when a job publishes to ``topic``."""
@@ -253,12 +278,12 @@ class HotMesh:
         await self.store.scrub(self.app_id, job_id)
 
 
-def _result(job: JobRow) -> dict[str, Any]:
-    output = step.job_output(job)
-    if job.err is not None:
+def _result(job_id: str, output: dict[str, Any]) -> dict[str, Any]:
+    err = output["metadata"].get("err")
+    if err is not None:
         try:
-            error = json.loads(job.err)
+            error = json.loads(err)
         except ValueError:
-            error = {"message": job.err}
-        raise errors.JobError(job.job_id, error if isinstance(error, dict) else {"message": error})
+            error = {"message": err}
+        raise errors.JobError(job_id, error if isinstance(error, dict) else {"message": error})
     return output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -30,7 +31,14 @@ class Engine:
         self.owner = f"{app_id}:{uuid.uuid4().hex[:12]}"
         self._plans: dict[str, Plan] = {}
         self.active: str | None = None
+        self.lease = 30.0
+        #: streams this process consumes: their new messages are inserted reserved by us
+        self.local_streams: set[str] = set()
         self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
+        self.on_dispatch: Callable[[str, Message], None] = lambda stream, msg: None
+        self.on_complete: Callable[[str, dict[str, Any], str | None], None] = (
+            lambda job_id, output, publishes: None
+        )
 
     # -- plans -------------------------------------------------------------
     async def plan(self, version: str) -> Plan:
@@ -55,7 +63,7 @@ class Engine:
         return await self.plan(self.active)
 
     # -- commit ------------------------------------------------------------
-    async def _write(self, tx: StoreTx, commit: step.StepCommit) -> None:
+    async def _write(self, tx: StoreTx, commit: step.StepCommit) -> list[Message]:
         job = commit.job
         expire = commit.completion.expire if commit.completion else None
         if commit.new_job:
@@ -69,19 +77,44 @@ class Engine:
                                          expire)
             job.status = status
         await tx.upsert_activities(job.pk, commit.activities)
-        await tx.insert_messages(self.app_id, commit.messages)
-        notes = sorted({f"m|{self.app_id}|{m.stream}|{m.delay}" for m in commit.messages})
+        messages = [
+            dataclasses.replace(m, reserved_by=self.owner)
+            if m.delay <= 0 and m.stream in self.local_streams else m
+            for m in commit.messages
+        ]
+        commit.messages = messages
+        reserved = await tx.insert_messages(self.app_id, messages, self.lease)
+        me = self.owner
+        notes = sorted({f"m|{self.app_id}|{m.stream}|{m.delay}|{me}"
+                        for m in messages if m.reserved_by is None})
         if commit.completion is not None:
-            notes.append(f"d|{self.app_id}|{job.job_id}|{commit.completion.publishes or ''}")
+            notes.append(
+                f"d|{self.app_id}|{job.job_id}|{commit.completion.publishes or ''}|{me}"
+            )
         await tx.notify(self.store.channel, notes)
+        return reserved
 
-    def _woken(self, commit: step.StepCommit) -> None:
-        for msg in commit.messages:
-            self.on_messages(msg.stream, msg.delay)
+    def _woken(self, commit: step.StepCommit, reserved: list[Message]) -> None:
+        """After commit: hand reserved messages to local consumers, wake the others."""
+        for msg in reserved:
+            self.on_dispatch(msg.stream, msg)
+        for new in commit.messages:
+            if new.reserved_by is None:
+                self.on_messages(new.stream, new.delay)
+        if commit.completion is not None:
+            self.on_complete(commit.job.job_id, commit.completion.output,
+                             commit.completion.publishes)
 
     # -- entry points --------------------------------------------------------
     async def pub(self, topic: str, data: dict[str, Any], job_id: str | None = None) -> str:
         """Run a trigger (inline, one transaction) and return the job id."""
+        commit = await self.prepare(topic, data, job_id)
+        await self.start(commit)
+        return commit.job.job_id
+
+    async def prepare(self, topic: str, data: dict[str, Any],
+                      job_id: str | None = None) -> step.StepCommit:
+        """The trigger step of a new job, not yet committed."""
         plan = await self.active_plan()
         graph = plan.graph_for_topic(topic)
         if graph is None:
@@ -89,11 +122,13 @@ class Engine:
                 f"app '{self.app_id}' version '{plan.version}' has no graph subscribed to "
                 f"'{topic}'"
             )
-        commit = step.trigger(plan, graph, data, _now(), job_id=job_id)
+        return step.trigger(plan, graph, data, _now(), job_id=job_id)
+
+    async def start(self, commit: step.StepCommit) -> None:
+        """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
         async with self.store.transaction() as tx:
-            await self._write(tx, commit)
-        self._woken(commit)
-        return commit.job.job_id
+            reserved = await self._write(tx, commit)
+        self._woken(commit, reserved)
 
     async def handle(self, msg: Message) -> None:
         """Process one engine-stream message."""
@@ -107,6 +142,7 @@ class Engine:
                        payload: dict[str, Any]) -> None:
         """Ack ``message_id`` and apply its step to the job, in one transaction."""
         commit: step.StepCommit | None = None
+        reserved: list[Message] = []
         try:
             async with self.store.transaction() as tx:
                 if not await tx.ack(message_id, self.owner):
@@ -117,13 +153,13 @@ class Engine:
                 plan = await self.plan(job.version)
                 commit = step.apply(plan, job, kind, payload, _now())
                 if commit.dropped is None:
-                    await self._write(tx, commit)
+                    reserved = await self._write(tx, commit)
         except errors.HotMeshError:
             log.exception("job %s: %s message dropped", job_id, kind)
             await self.store.ack(message_id, self.owner)
             return
         if commit is not None and commit.dropped is None:
-            self._woken(commit)
+            self._woken(commit, reserved)
 
     async def _start_child(self, msg: Message) -> None:
         payload = msg.payload
@@ -149,10 +185,10 @@ class Engine:
             commit = step.trigger(plan, graph, data, _now(), parent=parent)
             try:
                 async with tx.savepoint():
-                    await self._write(tx, commit)
+                    reserved = await self._write(tx, commit)
             except errors.DuplicateJobError:
                 return  # replayed await: the child already exists
-        self._woken(commit)
+        self._woken(commit, reserved)
 
     async def worker_done(self, msg: Message, response: dict[str, Any] | None) -> None:
         """Ack a worker message and apply the activity's Leg 2 in the same transaction."""
@@ -177,15 +213,15 @@ class Engine:
         limit = act.retry.get(str(code)) if act is not None else None
         if limit is None or tries >= min(int(limit), 3):
             return False
-        again = NewMessage(msg.payload.get("metadata", {}).get("stream") or
-                           worker_stream(str(md.get("topic"))), "worker",
+        again = NewMessage(worker_stream(str(md.get("topic"))), "worker",
                            {**msg.payload, "metadata": {**md, "try": tries + 1}},
                            str(md.get("jid")), 1, 10 ** (tries + 1) / 1000)
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
                 return True
             await tx.insert_messages(self.app_id, [again])
-            await tx.notify(self.store.channel, [f"m|{self.app_id}|{again.stream}|{again.delay}"])
+            await tx.notify(self.store.channel,
+                            [f"m|{self.app_id}|{again.stream}|{again.delay}|{self.owner}"])
         self.on_messages(again.stream, again.delay)
         return True
 

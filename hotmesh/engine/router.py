@@ -38,6 +38,12 @@ class Consumer:
         """Start the claim loop."""
         self._task = asyncio.get_running_loop().create_task(self._run())
 
+    def submit(self, msg: Message) -> None:
+        """Run a message this process already holds (inserted reserved by us)."""
+        task = asyncio.get_running_loop().create_task(self._one(msg))
+        self.inflight.add(task)
+        task.add_done_callback(self._done)
+
     def wake(self, delay: float = 0.0) -> None:
         """Claim now, or after ``delay`` seconds (a message that becomes visible later)."""
         if delay <= 0:
@@ -72,7 +78,6 @@ class Consumer:
         delay = await self.store.next_visible(self.app_id, self.stream)
         if delay is not None:
             self.wake(delay)
-        loop = asyncio.get_running_loop()
         while not self._stopping:
             free = self.capacity - len(self.inflight)
             if free > 0:
@@ -85,9 +90,7 @@ class Consumer:
                     log.exception("stream %s: claim failed", self.stream)
                     msgs = []
                 for msg in msgs:
-                    task = loop.create_task(self._one(msg))
-                    self.inflight.add(task)
-                    task.add_done_callback(self._done)
+                    self.submit(msg)
                 if len(msgs) == free:
                     continue  # maybe more waiting; a short batch means drained
             try:

@@ -74,8 +74,7 @@ class StoreTx:
         if row is None:
             return None
         job = _job(row)
-        rows = await self._conn.fetch(self._q["job_activities"], job.pk)
-        job.activities = [_activity(r) for r in rows]
+        job.activities = [ActivityRow(*a) for a in row["acts"]]
         return job
 
     async def insert_job(self, app_id: str, job: JobRow, parent: str | None,
@@ -109,16 +108,21 @@ class StoreTx:
             [r.error for r in rows],
         )
 
-    async def insert_messages(self, app_id: str, messages: Sequence[NewMessage]) -> None:
-        """Insert stream messages."""
+    async def insert_messages(self, app_id: str, messages: Sequence[NewMessage],
+                              lease: float = 30.0) -> list[Message]:
+        """Insert stream messages; returns the ones inserted already reserved."""
         if not messages:
-            return
-        await self._conn.execute(
+            return []
+        rows = await self._conn.fetch(
             self._q["insert_messages"], app_id,
             [m.stream for m in messages], [m.type for m in messages],
             [m.priority for m in messages], [m.job_id for m in messages],
-            [m.payload for m in messages], [m.delay for m in messages],
+            [{**m.payload, "guid": m.guid} for m in messages], [m.delay for m in messages],
+            [m.reserved_by for m in messages], lease,
         )
+        reserved = {r["guid"]: r["id"] for r in rows if r["reserved_by"] is not None}
+        return [Message(reserved[m.guid], m.type, {**m.payload, "guid": m.guid}, 1, m.stream)
+                for m in messages if m.guid in reserved]
 
     def savepoint(self) -> Any:
         """A nested transaction (savepoint) as an async context manager."""
@@ -126,8 +130,8 @@ class StoreTx:
 
     async def notify(self, channel: str, payloads: Sequence[str]) -> None:
         """NOTIFY inside the transaction (delivered only if it commits)."""
-        for payload in payloads:
-            await self._conn.execute(self._q["notify"], channel, payload)
+        if payloads:
+            await self._conn.execute(self._q["notify"], channel, list(payloads))
 
 
 class PostgresStore:
@@ -206,7 +210,7 @@ class PostgresStore:
 
     async def notify(self, payload: str) -> None:
         """NOTIFY this schema's channel."""
-        await self._pool.execute(self._q["notify"], self.channel, payload)
+        await self._pool.execute(self._q["notify"], self.channel, [payload])
 
     async def read_job(self, app_id: str, job_id: str, with_activities: bool = False,
                        include_expired: bool = False) -> JobRow | None:

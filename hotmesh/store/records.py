@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ class Message:
     type: str
     payload: dict[str, Any]
     attempts: int = 1
+    stream: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,9 @@ class NewMessage:
     job_id: str | None = None
     priority: int = 0
     delay: float = 0.0
+    #: insert already reserved by this owner (a local consumer takes it directly)
+    reserved_by: str | None = None
+    guid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(slots=True)

@@ -24,16 +24,24 @@ UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
  WHERE reserved_by = $1;
 
 -- name: insert_messages
-INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload, visible_at)
-SELECT $1, s, t, p, j, pl, now() + make_interval(secs => d)
-  FROM unnest($2::text[], $3::text[], $4::int2[], $5::text[], $6::jsonb[], $7::float8[])
-       AS u(s, t, p, j, pl, d);
+INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload, visible_at,
+                                 reserved_by, reserved_until, attempts)
+SELECT $1, s, t, p, j, pl, now() + make_interval(secs => d), r,
+       CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $9) END,
+       CASE WHEN r IS NULL THEN 0 ELSE 1 END
+  FROM unnest($2::text[], $3::text[], $4::int2[], $5::text[], $6::jsonb[], $7::float8[],
+              $8::text[]) AS u(s, t, p, j, pl, d, r)
+RETURNING id, payload->>'guid' AS guid, reserved_by;
 
 -- name: lock_job
-SELECT id, job_id, gid, key, topic, version, status, metadata, data, err
-  FROM __SCHEMA__.jobs
- WHERE app_id = $1 AND job_id = $2
-   FOR UPDATE;
+SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(a.activity_id, a.dimension, a.type, a.leg,
+                                                    a.done, a.input, a.output, a.hook,
+                                                    a.error)), '[]'::jsonb)
+          FROM __SCHEMA__.activities a WHERE a.job = j.id) AS acts
+  FROM __SCHEMA__.jobs j
+ WHERE j.app_id = $1 AND j.job_id = $2
+   FOR UPDATE OF j;
 
 -- name: job_activities
 SELECT activity_id, dimension, type, leg, done, input, output, hook, error
@@ -72,7 +80,7 @@ ON CONFLICT (job, activity_id, dimension) DO UPDATE
        ended_at = EXCLUDED.ended_at;
 
 -- name: notify
-SELECT pg_notify($1, $2);
+SELECT pg_notify($1, p) FROM unnest($2::text[]) AS u(p);
 
 -- name: read_job
 SELECT id, job_id, gid, key, topic, version, status, metadata, data, err

@@ -119,7 +119,10 @@ def test_reduce_builds_list_of_objects() -> None:
             }
         }
     }
-    split_name = [["{$item.full_name}", " "], ["{@string.split}"]]
+
+    def split_name(part: int) -> list[Any]:
+        return [["{$item.full_name}", " "], ["{@string.split}", part], ["{@array.get}"]]
+
     rows = [
         ["{a.output.data.people}", []],
         {
@@ -128,9 +131,9 @@ def test_reduce_builds_list_of_objects() -> None:
                 {
                     "@pipe": [
                         {"@pipe": [["first"]]},
-                        {"@pipe": [*split_name, [0], ["{@array.get}"]]},
+                        {"@pipe": split_name(0)},
                         {"@pipe": [["last"]]},
-                        {"@pipe": [*split_name, [1], ["{@array.get}"]]},
+                        {"@pipe": split_name(1)},
                         ["{@object.create}"],
                     ]
                 },

@@ -10,7 +10,8 @@ Public API (see docs/architecture.md):
 
 Strings: a whole ``{ref}`` keeps the referenced value's type; ``{@ns.fn}`` is a
 nullary call; ``'Hello {a.output.data.name}!'`` interpolates (an extension:
-upstream keeps such strings literal); ``\\{`` and ``\\}`` are literal braces; a
+upstream keeps such strings literal) with JS ``String()`` except that
+undefined prints as nothing; ``\\{`` and ``\\}`` are literal braces; a
 ``{`` not followed by ``@``, ``$`` or a word character is literal text, so JSON
 text like ``'{"a": 1}'`` stays a string (upstream resolves it to undefined).
 """

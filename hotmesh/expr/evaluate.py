@@ -135,21 +135,12 @@ def _interpolation(node: ast.Interpolation) -> Evaluator:
                 out.append(part)
             else:
                 value = part(ctx, scope)
-                out.append("" if value is UNDEFINED else _text(value))
+                # JS String(): objects print "[object Object]", lists join with ",";
+                # undefined prints nothing (a missing value should not say "undefined").
+                out.append("" if value is UNDEFINED else to_string(value))
         return "".join(out)
 
     return interpolate
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict | list):
-        # Objects would print as "[object Object]"; JSON is what a user wants.
-        from hotmesh.expr.functions.registry import lookup
-
-        spec = lookup("json.stringify")
-        if spec is not None:
-            return str(spec.fn(value))
-    return to_string(value)
 
 
 def _object(node: ast.ObjectNode) -> Evaluator:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from hotmesh.expr import js
+from hotmesh import expr
+from hotmesh.expr import js, parser
 from hotmesh.expr.functions import registry
 
 
@@ -97,3 +98,6 @@ def standin_functions(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     for name in added:
         del registry.REGISTRY[name]
+    # Compiled forms naming a stand-in must not outlive it.
+    parser._parse_cached.cache_clear()
+    expr._compiled_string.cache_clear()

@@ -49,6 +49,8 @@ def test_whole_reference_keeps_type_interpolation_stringifies() -> None:
     assert expr.resolve("{a1.output.data.x}", CONTEXT) == 5
     assert expr.resolve("{a1.output.data.x}!", CONTEXT) == "5!"
     assert expr.resolve("[{a1.output.data.missing}]", CONTEXT) == "[]"
+    ctx = {"a": {"l": [1, None, "x"], "o": {"k": 1}, "n": None}}
+    assert expr.resolve("{a.l}|{a.o}|{a.n}", ctx) == "1,,x|[object Object]|null"
 
 
 def test_job_falls_back_to_whole_context_and_prefers_explicit_job() -> None:

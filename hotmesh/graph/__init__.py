@@ -1,0 +1,7 @@
+"""Load app manifests: YAML + ``$ref`` into a located, plain-JSON document."""
+
+from __future__ import annotations
+
+from hotmesh.graph.loader import Location, Manifest, load_app
+
+__all__ = ["Location", "Manifest", "load_app"]

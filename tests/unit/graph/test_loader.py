@@ -1,0 +1,64 @@
+"""load_app: upstream manifests dereference exactly like upstream; errors are located."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hotmesh.errors import ManifestLoadError
+from hotmesh.graph import load_app
+
+SETUP = Path("/work/shared/hotmesh-tests/tests/$setup")
+EXPECTED = sorted(SETUP.rglob(".hotmesh.*.json"))
+
+
+def _source_for(expected: Path) -> Path:
+    for name in ("hotmesh.yaml", "codec.yaml"):
+        candidate = expected.parent / name
+        if candidate.exists():
+            doc = load_app(candidate).document
+            if doc["app"]["id"] == json.loads(expected.read_text())["app"]["id"]:
+                return candidate
+    raise AssertionError(f"no manifest for {expected}")
+
+
+@pytest.mark.parametrize("expected", EXPECTED, ids=lambda p: str(p.relative_to(SETUP)))
+def test_document_equals_upstream_dereferenced_json(expected: Path) -> None:
+    assert load_app(_source_for(expected)).document == json.loads(expected.read_text())
+
+
+def test_locations_point_into_referenced_file() -> None:
+    manifest = load_app(SETUP / "apps/calc/v1/hotmesh.yaml")
+    loc = manifest.locate("/app/graphs/0/activities")
+    assert loc.file.endswith("graphs/calculate.yaml")
+    assert loc.line > 0
+
+
+def test_text_source_and_int_keys() -> None:
+    text = "app:\n  id: a\n  version: '1'\n  retry:\n    500: [3]\n"
+    manifest = load_app(text)
+    assert manifest.source == "<string>"
+    assert manifest.document["app"]["retry"] == {"500": [3]}
+    assert manifest.locate("/app/retry/500").line == 5
+    assert manifest.locate("/app/nope/deeper") == manifest.locate("/app")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "fragment"),
+    [
+        ("app:\n  id: a\n   version: 1\n", ":3:", "YAML syntax error"),
+        ("app:\n  id: a\n  id: b\n", ":3:", "YAML syntax error"),
+        ("- app\n- b\n", ":1:1", "'app'"),
+        ("app:\n  x: {$ref: 'missing.yaml'}\n", ":2:", "not found"),
+        ("app:\n  x: {$ref: '#/app/x'}\n", ":2:", "cycle"),
+        ("app:\n  x: {$ref: '#/nope'}\n", ":2:", "target not found"),
+        ("---\n\n", ":1:1", "empty"),
+    ],
+)
+def test_load_errors_are_located(text: str, where: str, fragment: str) -> None:
+    with pytest.raises(ManifestLoadError) as info:
+        load_app(text)
+    assert where in str(info.value)
+    assert fragment in str(info.value)

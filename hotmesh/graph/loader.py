@@ -47,6 +47,11 @@ def _fail(file: str, line: int, col: int, message: str) -> ManifestLoadError:
     return ManifestLoadError([Problem(file, line, col, "", message)])
 
 
+def _short(name: str) -> str:
+    cwd = f"{Path.cwd()}{os.sep}"
+    return name[len(cwd) :] if name.startswith(cwd) else name
+
+
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
@@ -82,7 +87,9 @@ class _Loader:
             try:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
-                msg = f"$ref target file not found: {path} ({exc.strerror})"
+                msg = (
+                    f"$ref target file not found: {_short(str(path))} ({exc.strerror})"
+                )
                 raise _fail(ref_from.file, ref_from.line, ref_from.col, msg) from None
             self.files[path] = self.parse(text, str(path))
             self.roots[str(path)] = self.files[path]
@@ -146,7 +153,8 @@ class _Loader:
             data, name, where = self.roots[file], file, base
         key = f"{name}#{frag}"
         if key in chain:
-            cycle = " -> ".join([*chain, key])
+            # Show the chain relative to the working directory so messages are portable.
+            cycle = " -> ".join(_short(k) for k in [*chain, key])
             raise _fail(at.file, at.line, at.col, f"$ref cycle: {cycle}")
         for raw in [p for p in frag.split("/")[1:]] if frag else []:
             part = unquote(raw).replace("~1", "/").replace("~0", "~")

@@ -119,7 +119,9 @@ def to_number(value: Any) -> float | int:
     return math.nan
 
 
-def _narrow(number: float) -> float | int:
+def _narrow(number: float | int) -> float | int:
+    if isinstance(number, int):
+        return number if abs(number) < 2**53 else float(number)
     if math.isfinite(number) and number.is_integer() and abs(number) < 2**53:
         return int(number)
     return number

@@ -1,0 +1,219 @@
+"""@array: JavaScript Array methods as pipe functions (mutators mutate, like JS)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.expr.functions.registry import register
+from hotmesh.expr.js import (
+    UNDEFINED,
+    is_nullish,
+    strict_eq,
+    to_integer,
+    to_string,
+    truthy,
+)
+
+
+def _require(name: str, array: Any) -> list[Any]:
+    if isinstance(array, list):
+        return array
+    raise errors.EvaluationError(
+        f"@array.{name}: expected an array, got {to_string(array)!r}"
+    )
+
+
+def _index(value: Any, length: int, default: int) -> int:
+    """JS relative index (negative counts from the end), clamped to [0, length]."""
+    if value is UNDEFINED:
+        return default
+    n = to_integer(value)
+    if n < 0:
+        return int(max(length + n, 0))
+    return int(min(n, length))
+
+
+@register("array.get", (1, 2), "Element at `index` (default 0); null-safe.")
+def get(array: Any = UNDEFINED, index: Any = UNDEFINED) -> Any:
+    if not isinstance(array, list):
+        return UNDEFINED
+    i = to_integer(index) if truthy(index) else 0
+    if isinstance(i, int) and 0 <= i < len(array):
+        return array[i]
+    return UNDEFINED
+
+
+@register("array.length", (1, 1), "Number of elements; undefined for a non-array.")
+def length(array: Any = UNDEFINED) -> Any:
+    return len(array) if isinstance(array, list | str) else UNDEFINED
+
+
+@register(
+    "array.concat",
+    (1, None),
+    "New array: `array` followed by the items (arrays are spread).",
+)
+def concat(array: Any = UNDEFINED, *items: Any) -> Any:
+    out = list(_require("concat", array))
+    for item in items:
+        if isinstance(item, list):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+@register(
+    "array.indexOf",
+    (2, 3),
+    "First index of `item` (strict equality) from `fromIndex`, or -1.",
+)
+def index_of(
+    array: Any = UNDEFINED, item: Any = UNDEFINED, from_index: Any = UNDEFINED
+) -> Any:
+    arr = _require("indexOf", array)
+    for i in range(_index(from_index, len(arr), 0), len(arr)):
+        if strict_eq(arr[i], item):
+            return i
+    return -1
+
+
+@register(
+    "array.lastIndexOf",
+    (2, 3),
+    "Last index of `item` (strict equality) at or before `fromIndex`, or -1.",
+)
+def last_index_of(
+    array: Any = UNDEFINED, item: Any = UNDEFINED, from_index: Any = UNDEFINED
+) -> Any:
+    arr = _require("lastIndexOf", array)
+    start = len(arr) - 1
+    if from_index is not UNDEFINED:
+        n = to_integer(from_index)
+        start = int(min(n, len(arr) - 1)) if n >= 0 else int(len(arr) + n)
+    for i in range(start, -1, -1):
+        if strict_eq(arr[i], item):
+            return i
+    return -1
+
+
+@register(
+    "array.join", (1, 2), "Elements as strings joined by `separator` (default ',')."
+)
+def join(array: Any = UNDEFINED, separator: Any = UNDEFINED) -> Any:
+    arr = _require("join", array)
+    sep = "," if separator is UNDEFINED else to_string(separator)
+    return sep.join("" if is_nullish(v) else to_string(v) for v in arr)
+
+
+@register("array.pop", (1, 1), "Remove and return the last element (mutates).")
+def pop(array: Any = UNDEFINED) -> Any:
+    arr = _require("pop", array)
+    return arr.pop() if arr else UNDEFINED
+
+
+@register(
+    "array.push",
+    (1, None),
+    "Append the items and return the array itself (mutates).",
+    note="Returns the array, as upstream does; JavaScript's push returns the new length.",
+)
+def push(array: Any = UNDEFINED, *items: Any) -> Any:
+    arr = _require("push", array)
+    arr.extend(items)
+    return arr
+
+
+@register("array.reverse", (1, 1), "Reverse in place and return the array.")
+def reverse(array: Any = UNDEFINED) -> Any:
+    arr = _require("reverse", array)
+    arr.reverse()
+    return arr
+
+
+@register("array.shift", (1, 1), "Remove and return the first element (mutates).")
+def shift(array: Any = UNDEFINED) -> Any:
+    arr = _require("shift", array)
+    return arr.pop(0) if arr else UNDEFINED
+
+
+@register(
+    "array.slice",
+    (1, 3),
+    "Elements from `start` up to (not including) `end`; negatives count from the end.",
+)
+def slice_(array: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> Any:
+    arr = _require("slice", array)
+    lo = _index(start, len(arr), 0)
+    hi = _index(end, len(arr), len(arr))
+    return arr[lo:hi]
+
+
+def _sort_key_cmp(descending: bool) -> Any:
+    def rank(value: Any) -> int:
+        return 0 if is_nullish(value) else 1
+
+    def cmp(a: Any, b: Any) -> int:
+        ra, rb = rank(a), rank(b)
+        if ra != rb:
+            # null/undefined first when ascending, last when descending
+            return (ra - rb) if not descending else (rb - ra)
+        if ra == 0:
+            return 0
+        if isinstance(a, str) and isinstance(b, str):
+            ka, kb = (a.casefold(), a), (b.casefold(), b)
+            result = (ka > kb) - (ka < kb)
+        else:
+            from hotmesh.expr.js import greater_than, less_than
+
+            result = 1 if greater_than(a, b) else (-1 if less_than(a, b) else 0)
+        return -result if descending else result
+
+    return functools.cmp_to_key(cmp)
+
+
+@register(
+    "array.sort",
+    (1, 2),
+    "Sort in place, 'ASCENDING' (default) or 'DESCENDING'; null/undefined first (asc) or last (desc).",
+    note="Strings compare case-insensitively first, approximating localeCompare.",
+)
+def sort(array: Any = UNDEFINED, order: Any = "ASCENDING") -> Any:
+    arr = _require("sort", array)
+    descending = to_string(order).upper() == "DESCENDING"
+    arr.sort(key=_sort_key_cmp(descending))
+    return arr
+
+
+@register(
+    "array.splice",
+    (2, None),
+    "Remove `deleteCount` elements at `start`, insert the items; return the removed.",
+)
+def splice(
+    array: Any = UNDEFINED,
+    start: Any = UNDEFINED,
+    delete_count: Any = UNDEFINED,
+    *items: Any,
+) -> Any:
+    arr = _require("splice", array)
+    lo = _index(start, len(arr), 0)
+    count = (
+        len(arr) - lo
+        if delete_count is UNDEFINED
+        else int(max(0, min(to_integer(delete_count), len(arr) - lo)))
+    )
+    removed = arr[lo : lo + count]
+    arr[lo : lo + count] = list(items)
+    return removed
+
+
+@register(
+    "array.unshift", (1, None), "Prepend the items (mutates) and return the new length."
+)
+def unshift(array: Any = UNDEFINED, *items: Any) -> Any:
+    arr = _require("unshift", array)
+    arr[0:0] = list(items)
+    return len(arr)

@@ -1,0 +1,81 @@
+"""@json: JSON.stringify and JSON.parse with JavaScript's output conventions."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.expr.functions.registry import register
+from hotmesh.expr.js import UNDEFINED, number_to_string, to_integer, to_string
+
+
+def stringify_value(value: Any, indent: str = "", level: int = 0) -> Any:
+    """``JSON.stringify(value)``; UNDEFINED at the top level gives UNDEFINED."""
+    if value is UNDEFINED or callable(value):
+        return UNDEFINED
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return number_to_string(value) if math.isfinite(value) else "null"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    pad = "\n" + indent * (level + 1) if indent else ""
+    close = "\n" + indent * level if indent else ""
+    sep = ":" + (" " if indent else "")
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        items = [stringify_value(v, indent, level + 1) for v in value]
+        body = ("," + pad).join("null" if i is UNDEFINED else i for i in items)
+        return f"[{pad}{body}{close}]"
+    if isinstance(value, dict):
+        pairs = []
+        for key, item in value.items():
+            text = stringify_value(item, indent, level + 1)
+            if text is not UNDEFINED:
+                pairs.append(json.dumps(str(key), ensure_ascii=False) + sep + text)
+        if not pairs:
+            return "{}"
+        return "{" + pad + ("," + pad).join(pairs) + close + "}"
+    return json.dumps(to_string(value))
+
+
+@register(
+    "json.stringify",
+    (1, 3),
+    "JSON text of the value (`space` indents); undefined stays undefined.",
+    note="The `replacer` argument is ignored.",
+)
+def stringify(
+    value: Any = UNDEFINED, replacer: Any = UNDEFINED, space: Any = UNDEFINED
+) -> Any:
+    indent = ""
+    if isinstance(space, int | float) and not isinstance(space, bool):
+        indent = " " * int(max(0, min(10, to_integer(space))))
+    elif isinstance(space, str):
+        indent = space[:10]
+    return stringify_value(value, indent)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"unexpected token {name}")
+
+
+@register(
+    "json.parse",
+    (1, 2),
+    "Value of the JSON text; invalid JSON is an error.",
+    note="The `reviver` argument is ignored.",
+)
+def parse(text: Any = UNDEFINED, reviver: Any = UNDEFINED) -> Any:
+    source = to_string(text)
+    try:
+        return json.loads(source, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise errors.EvaluationError(
+            f"@json.parse: invalid JSON {source[:40]!r}: {exc}"
+        ) from None

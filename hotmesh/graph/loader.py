@@ -113,7 +113,9 @@ class _Loader:
                     raise _fail(
                         file, at.line, at.col, f"mapping key {key!r} is not a string"
                     )
-                vl, vc = node.lc.value(key)
+                # Located at the key: a block collection's value position is its
+                # first child, and the key names what the problem is about.
+                vl, vc = node.lc.key(key)
                 # Integer keys (retry codes like ``500:``) become strings, as in JSON.
                 name = str(key)
                 child = f"{pointer}/{_escape(name)}"

@@ -41,11 +41,16 @@ class Engine:
         )
 
     # -- plans -------------------------------------------------------------
-    async def plan(self, version: str) -> Plan:
-        """The plan of ``version`` (cached; plans are immutable)."""
+    async def plan(self, version: str, tx: StoreTx | None = None) -> Plan:
+        """The plan of ``version`` (cached; plans are immutable).
+
+        Inside a step pass ``tx``: taking a second pooled connection while
+        holding one could exhaust the pool and deadlock.
+        """
         plan = self._plans.get(version)
         if plan is None:
-            doc = await self.store.get_plan(self.app_id, version)
+            source = tx if tx is not None else self.store
+            doc = await source.get_plan(self.app_id, version)
             if doc is None:
                 raise errors.UnknownAppVersionError(
                     f"app '{self.app_id}' has no deployed version '{version}'"
@@ -150,7 +155,7 @@ class Engine:
                 job = await tx.lock_job(self.app_id, job_id)
                 if job is None:
                     return  # job gone (scrubbed/expired): the ack commits alone
-                plan = await self.plan(job.version)
+                plan = await self.plan(job.version, tx)
                 commit = step.apply(plan, job, kind, payload, _now())
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
@@ -168,7 +173,7 @@ class Engine:
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
                 return
-            plan = await self.plan(str(payload.get("vrs")))
+            plan = await self.plan(str(payload.get("vrs")), tx)
             graph = plan.graph_for_topic(str(payload.get("topic")))
             if graph is None:
                 error = {"message": f"no graph subscribed to '{payload.get('topic')}'",

@@ -124,6 +124,11 @@ class StoreTx:
         return [Message(reserved[m.guid], m.type, {**m.payload, "guid": m.guid}, 1, m.stream)
                 for m in messages if m.guid in reserved]
 
+    async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
+        """The stored plan document, read on this transaction's connection."""
+        doc = await self._conn.fetchval(self._q["get_version"], app_id, version)
+        return doc if isinstance(doc, dict) else None
+
     def savepoint(self) -> Any:
         """A nested transaction (savepoint) as an async context manager."""
         return self._conn.transaction()

@@ -109,6 +109,9 @@ def call(name: str, args: list[Any]) -> Any:
     spec = registry.lookup(name)
     if spec is None:
         raise errors.UnknownFunctionError(name)
+    high = spec.arity[1]
+    if high is not None and len(args) > high:
+        args = args[:high]  # JavaScript ignores extra arguments
     try:
         return spec.fn(*args)
     except errors.HotMeshError:

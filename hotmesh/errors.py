@@ -231,7 +231,9 @@ class JobTimeoutError(TimeoutError):
 
     def __init__(self, job_id: str, timeout: float) -> None:
         self.job_id = job_id
-        super().__init__(f"job '{job_id}' did not finish within {timeout:g}s (code 504)")
+        super().__init__(
+            f"job '{job_id}' did not finish within {timeout:g}s (code 504)"
+        )
 
 
 class UnknownTopicError(HotMeshError):

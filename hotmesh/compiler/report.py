@@ -9,11 +9,16 @@ from hotmesh.errors import Problem
 
 
 class Location(Protocol):
-    """What ``Manifest.locate`` returns."""
+    """What ``Manifest.locate`` returns (read-only)."""
 
-    file: str
-    line: int
-    col: int
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def col(self) -> int: ...
 
 
 class Reporter:

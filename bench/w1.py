@@ -53,9 +53,14 @@ async def main(dsn: str, jobs: int, concurrency: int) -> None:
     await admin.execute(f'CREATE DATABASE "{name}"')
     db = dsn.rsplit("/", 1)[0] + "/" + name
     try:
-        hm = await HotMesh.init(app_id="w1", engine={"connection": {"dsn": db}},
-                                workers=[{"topic": "w1.a", "callback": work},
-                                         {"topic": "w1.b", "callback": work}])
+        hm = await HotMesh.init(
+            app_id="w1",
+            engine={"connection": {"dsn": db}},
+            workers=[
+                {"topic": "w1.a", "callback": work},
+                {"topic": "w1.b", "callback": work},
+            ],
+        )
         await hm.deploy(APP)
         await hm.activate("1")
         for _ in range(20):  # warm up
@@ -80,7 +85,9 @@ async def main(dsn: str, jobs: int, concurrency: int) -> None:
         await hm.stop()
         q = statistics.quantiles(alone, n=20)
         print(f"W1: {jobs} jobs, {concurrency} in flight: {jobs / elapsed:,.0f} jobs/s")
-        print(f"latency alone: p50 {statistics.median(alone):.2f} ms, p95 {q[18]:.2f} ms")
+        print(
+            f"latency alone: p50 {statistics.median(alone):.2f} ms, p95 {q[18]:.2f} ms"
+        )
         print(f"transactions per job: {(after - before) / jobs:.2f}")
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -89,7 +96,9 @@ async def main(dsn: str, jobs: int, concurrency: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()

@@ -42,7 +42,9 @@ class HotMesh:
 
     _instances: ClassVar[set[HotMesh]] = set()
 
-    def __init__(self, app_id: str, store: PostgresStore, options: dict[str, Any]) -> None:
+    def __init__(
+        self, app_id: str, store: PostgresStore, options: dict[str, Any]
+    ) -> None:
         self.app_id = app_id
         self.store = store
         self.engine = Engine(store, app_id)
@@ -61,15 +63,20 @@ class HotMesh:
 
     # -- lifecycle -----------------------------------------------------------
     @classmethod
-    async def init(cls, app_id: str, engine: dict[str, Any] | None = None,
-                   workers: list[dict[str, Any]] | None = None) -> HotMesh:
+    async def init(
+        cls,
+        app_id: str,
+        engine: dict[str, Any] | None = None,
+        workers: list[dict[str, Any]] | None = None,
+    ) -> HotMesh:
         """Connect (migrating the schema if needed), start the engine and the workers."""
         _check(app_id, "app id")
         options = dict(engine or {})
         connection = options.get("connection") or {}
         dsn = resolve_dsn(connection.get("dsn"))
-        store = await PostgresStore.open(dsn, options.get("schema", "hotmesh"),
-                                         int(options.get("pool_size", 10)))
+        store = await PostgresStore.open(
+            dsn, options.get("schema", "hotmesh"), int(options.get("pool_size", 10))
+        )
         mesh = cls(app_id, store, options)
         await store.listen(mesh._on_notify)
         mesh.engine.active = await store.active_version(app_id)
@@ -79,10 +86,19 @@ class HotMesh:
         cls._instances.add(mesh)
         return mesh
 
-    def _add_consumer(self, stream: str, handle: Callable[[Message], Awaitable[None]],
-                      capacity: int) -> None:
-        consumer = Consumer(self.store, self.app_id, stream, self.engine.owner, handle,
-                            capacity, self._lease, self._poll)
+    def _add_consumer(
+        self, stream: str, handle: Callable[[Message], Awaitable[None]], capacity: int
+    ) -> None:
+        consumer = Consumer(
+            self.store,
+            self.app_id,
+            stream,
+            self.engine.owner,
+            handle,
+            capacity,
+            self._lease,
+            self._poll,
+        )
         self._consumers[stream] = consumer
         self.engine.local_streams.add(stream)
         consumer.start()
@@ -91,12 +107,14 @@ class HotMesh:
         topic = _check(worker.get("topic"), "worker topic")
         callback: Callback = worker["callback"]
         is_async = inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
-            getattr(callback, "__call__", None)
+            type(callback).__call__
         )
 
         async def handle(msg: Message) -> None:
-            message = {"metadata": msg.payload.get("metadata", {}),
-                       "data": msg.payload.get("data", {})}
+            message = {
+                "metadata": msg.payload.get("metadata", {}),
+                "data": msg.payload.get("data", {}),
+            }
             try:
                 if is_async:
                     response = await callback(message)
@@ -104,11 +122,16 @@ class HotMesh:
                     response = await asyncio.to_thread(callback, message)
             except Exception as exc:  # the worker's failure becomes an error response
                 log.warning("worker %s failed: %s", topic, exc)
-                response = {"status": "error", "code": 500,
-                            "data": {"message": str(exc), "code": 500}}
+                response = {
+                    "status": "error",
+                    "code": 500,
+                    "data": {"message": str(exc), "code": 500},
+                }
             await self.engine.worker_done(msg, response)
 
-        self._add_consumer(worker_stream(topic), handle, int(worker.get("capacity", 64)))
+        self._add_consumer(
+            worker_stream(topic), handle, int(worker.get("capacity", 64))
+        )
 
     async def stop(self) -> None:
         """Stop claiming, finish in-flight steps, release claims, close connections."""
@@ -142,11 +165,16 @@ class HotMesh:
         if consumer is not None:
             consumer.submit(msg)
 
-    def _completed(self, job_id: str, output: dict[str, Any] | None, publishes: str) -> None:
+    def _completed(
+        self, job_id: str, output: dict[str, Any] | None, publishes: str
+    ) -> None:
         for fut in self._waiters.pop(job_id, []):
             if not fut.done():
                 fut.set_result(output)
-        subs = [*self._subs.get(f"{publishes}.{job_id}", []), *self._subs.get(publishes, [])]
+        subs = [
+            *self._subs.get(f"{publishes}.{job_id}", []),
+            *self._subs.get(publishes, []),
+        ]
         if publishes and subs:
             task = asyncio.get_running_loop().create_task(
                 self._publish(publishes, job_id, output, subs)
@@ -168,8 +196,13 @@ class HotMesh:
         elif kind == "d":
             self._completed(first, None, second)
 
-    async def _publish(self, topic: str, job_id: str, output: dict[str, Any] | None,
-                       subs: list[SubCallback]) -> None:
+    async def _publish(
+        self,
+        topic: str,
+        job_id: str,
+        output: dict[str, Any] | None,
+        subs: list[SubCallback],
+    ) -> None:
         if output is None:
             job = await self.engine.read(job_id, include_expired=True)
             if job is None:
@@ -212,13 +245,16 @@ class HotMesh:
         _check(topic, "topic")
         return await self.engine.pub(topic, dict(data or {}))
 
-    async def pubsub(self, topic: str, data: dict[str, Any] | None = None,
-                     timeout: float = 10.0) -> dict[str, Any]:
+    async def pubsub(
+        self, topic: str, data: dict[str, Any] | None = None, timeout: float = 10.0
+    ) -> dict[str, Any]:
         """Start a job and wait for its output (``JobError`` if it failed)."""
         _check(topic, "topic")
         commit = await self.engine.prepare(topic, dict(data or {}))
         job_id = commit.job.job_id
-        fut: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[dict[str, Any] | None] = (
+            asyncio.get_running_loop().create_future()
+        )
         # registered before the commit, so a completion cannot slip past us
         self._waiters.setdefault(job_id, []).append(fut)
         job: JobRow | None = None
@@ -285,5 +321,7 @@ def _result(job_id: str, output: dict[str, Any]) -> dict[str, Any]:
             error = json.loads(err)
         except ValueError:
             error = {"message": err}
-        raise errors.JobError(job_id, error if isinstance(error, dict) else {"message": error})
+        raise errors.JobError(
+            job_id, error if isinstance(error, dict) else {"message": error}
+        )
     return output

@@ -51,7 +51,10 @@ def build(
         prev = best.get(row.activity_id)
         if prev is None or (
             _is_prefix(row.dimension, dad)
-            and (not _is_prefix(prev.dimension, dad) or len(row.dimension) > len(prev.dimension))
+            and (
+                not _is_prefix(prev.dimension, dad)
+                or len(row.dimension) > len(prev.dimension)
+            )
         ):
             best[row.activity_id] = row
     for aid, row in best.items():

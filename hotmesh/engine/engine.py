@@ -13,7 +13,13 @@ from hotmesh import errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
 from hotmesh.store.postgres import PostgresStore, StoreTx
-from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, NewMessage, worker_stream
+from hotmesh.store.records import (
+    ENGINE_STREAM,
+    JobRow,
+    Message,
+    NewMessage,
+    worker_stream,
+)
 
 log = logging.getLogger("hotmesh.engine")
 
@@ -36,7 +42,7 @@ class Engine:
         self.local_streams: set[str] = set()
         self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
         self.on_dispatch: Callable[[str, Message], None] = lambda stream, msg: None
-        self.on_complete: Callable[[str, dict[str, Any], str | None], None] = (
+        self.on_complete: Callable[[str, dict[str, Any] | None, str], None] = (
             lambda job_id, output, publishes: None
         )
 
@@ -64,7 +70,9 @@ class Engine:
         if self.active is None:
             self.active = await self.store.active_version(self.app_id)
         if self.active is None:
-            raise errors.UnknownAppVersionError(f"app '{self.app_id}' has no active version")
+            raise errors.UnknownAppVersionError(
+                f"app '{self.app_id}' has no active version"
+            )
         return await self.plan(self.active)
 
     # -- commit ------------------------------------------------------------
@@ -78,20 +86,27 @@ class Engine:
                 raise errors.DuplicateJobError(job.job_id)
             job.pk = pk
         else:
-            status = await tx.update_job(job.pk, commit.delta, job.data, job.metadata, job.err,
-                                         expire)
+            status = await tx.update_job(
+                job.pk, commit.delta, job.data, job.metadata, job.err, expire
+            )
             job.status = status
         await tx.upsert_activities(job.pk, commit.activities)
         messages = [
             dataclasses.replace(m, reserved_by=self.owner)
-            if m.delay <= 0 and m.stream in self.local_streams else m
+            if m.delay <= 0 and m.stream in self.local_streams
+            else m
             for m in commit.messages
         ]
         commit.messages = messages
         reserved = await tx.insert_messages(self.app_id, messages, self.lease)
         me = self.owner
-        notes = sorted({f"m|{self.app_id}|{m.stream}|{m.delay}|{me}"
-                        for m in messages if m.reserved_by is None})
+        notes = sorted(
+            {
+                f"m|{self.app_id}|{m.stream}|{m.delay}|{me}"
+                for m in messages
+                if m.reserved_by is None
+            }
+        )
         if commit.completion is not None:
             notes.append(
                 f"d|{self.app_id}|{job.job_id}|{commit.completion.publishes or ''}|{me}"
@@ -107,18 +122,24 @@ class Engine:
             if new.reserved_by is None:
                 self.on_messages(new.stream, new.delay)
         if commit.completion is not None:
-            self.on_complete(commit.job.job_id, commit.completion.output,
-                             commit.completion.publishes)
+            self.on_complete(
+                commit.job.job_id,
+                commit.completion.output,
+                commit.completion.publishes or "",
+            )
 
     # -- entry points --------------------------------------------------------
-    async def pub(self, topic: str, data: dict[str, Any], job_id: str | None = None) -> str:
+    async def pub(
+        self, topic: str, data: dict[str, Any], job_id: str | None = None
+    ) -> str:
         """Run a trigger (inline, one transaction) and return the job id."""
         commit = await self.prepare(topic, data, job_id)
         await self.start(commit)
         return commit.job.job_id
 
-    async def prepare(self, topic: str, data: dict[str, Any],
-                      job_id: str | None = None) -> step.StepCommit:
+    async def prepare(
+        self, topic: str, data: dict[str, Any], job_id: str | None = None
+    ) -> step.StepCommit:
         """The trigger step of a new job, not yet committed."""
         plan = await self.active_plan()
         graph = plan.graph_for_topic(topic)
@@ -143,8 +164,9 @@ class Engine:
             md = msg.payload.get("metadata", {})
             await self.run_step(msg.id, str(md.get("jid")), msg.type, msg.payload)
 
-    async def run_step(self, message_id: int, job_id: str, kind: str,
-                       payload: dict[str, Any]) -> None:
+    async def run_step(
+        self, message_id: int, job_id: str, kind: str, payload: dict[str, Any]
+    ) -> None:
         """Ack ``message_id`` and apply its step to the job, in one transaction."""
         commit: step.StepCommit | None = None
         reserved: list[Message] = []
@@ -176,13 +198,23 @@ class Engine:
             plan = await self.plan(str(payload.get("vrs")), tx)
             graph = plan.graph_for_topic(str(payload.get("topic")))
             if graph is None:
-                error = {"message": f"no graph subscribed to '{payload.get('topic')}'",
-                         "code": 404}
-                md = {"jid": parent.get("pj"), "gid": parent.get("pg"),
-                      "dad": parent.get("pd"), "aid": parent.get("pa")}
-                result = NewMessage(ENGINE_STREAM, "result",
-                                    {"metadata": md, "status": "error", "code": 404,
-                                     "data": error}, str(parent.get("pj")), 3)
+                error = {
+                    "message": f"no graph subscribed to '{payload.get('topic')}'",
+                    "code": 404,
+                }
+                md = {
+                    "jid": parent.get("pj"),
+                    "gid": parent.get("pg"),
+                    "dad": parent.get("pd"),
+                    "aid": parent.get("pa"),
+                }
+                result = NewMessage(
+                    ENGINE_STREAM,
+                    "result",
+                    {"metadata": md, "status": "error", "code": 404, "data": error},
+                    str(parent.get("pj")),
+                    3,
+                )
                 await tx.insert_messages(self.app_id, [result])
                 self.on_messages(ENGINE_STREAM, 0.0)
                 return
@@ -205,9 +237,14 @@ class Engine:
         code = response.get("code")
         if status == "error" and await self._retry(msg, md, code):
             return
-        payload = {"metadata": {**md, **(response.get("metadata") or {})}, "status": status,
-                   "code": code, "data": response.get("data")}
-        payload["metadata"].update({k: md[k] for k in ("jid", "gid", "dad", "aid") if k in md})
+        metadata = {**md, **(response.get("metadata") or {})}
+        metadata.update({k: md[k] for k in ("jid", "gid", "dad", "aid") if k in md})
+        payload = {
+            "metadata": metadata,
+            "status": status,
+            "code": code,
+            "data": response.get("data"),
+        }
         await self.run_step(msg.id, str(md.get("jid")), "response", payload)
 
     async def _retry(self, msg: Message, md: dict[str, Any], code: Any) -> bool:
@@ -218,22 +255,32 @@ class Engine:
         limit = act.retry.get(str(code)) if act is not None else None
         if limit is None or tries >= min(int(limit), 3):
             return False
-        again = NewMessage(worker_stream(str(md.get("topic"))), "worker",
-                           {**msg.payload, "metadata": {**md, "try": tries + 1}},
-                           str(md.get("jid")), 1, 10 ** (tries + 1) / 1000)
+        again = NewMessage(
+            worker_stream(str(md.get("topic"))),
+            "worker",
+            {**msg.payload, "metadata": {**md, "try": tries + 1}},
+            str(md.get("jid")),
+            1,
+            10 ** (tries + 1) / 1000,
+        )
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
                 return True
             await tx.insert_messages(self.app_id, [again])
-            await tx.notify(self.store.channel,
-                            [f"m|{self.app_id}|{again.stream}|{again.delay}|{self.owner}"])
+            await tx.notify(
+                self.store.channel,
+                [f"m|{self.app_id}|{again.stream}|{again.delay}|{self.owner}"],
+            )
         self.on_messages(again.stream, again.delay)
         return True
 
-    async def read(self, job_id: str, include_expired: bool = False,
-                   with_activities: bool = False) -> JobRow | None:
+    async def read(
+        self, job_id: str, include_expired: bool = False, with_activities: bool = False
+    ) -> JobRow | None:
         """The job row."""
-        return await self.store.read_job(self.app_id, job_id, with_activities, include_expired)
+        return await self.store.read_job(
+            self.app_id, job_id, with_activities, include_expired
+        )
 
 
 def finished(job: JobRow) -> bool:

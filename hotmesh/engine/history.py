@@ -26,14 +26,25 @@ def export_job(job: JobRow) -> dict[str, Any]:
         duration = None
         if row.started_at and row.ended_at:
             duration = (row.ended_at - row.started_at).total_seconds() * 1000
-        activities.append({
-            "name": row.activity_id, "type": row.type, "dimension": row.dimension,
-            "input": row.input if row.input is not None else {},
-            "output": (row.output or {}).get("data"), "error": row.error,
-            "started_at": row.started_at.isoformat() if row.started_at else None,
-            "ended_at": row.ended_at.isoformat() if row.ended_at else None,
-            "duration_ms": duration, "done": row.done,
-        })
-    return {"data": output.get("data", {}), "metadata": output["metadata"],
-            "status": str(job.status), "process": process, "dependencies": [],
-            "activities": activities}
+        activities.append(
+            {
+                "name": row.activity_id,
+                "type": row.type,
+                "dimension": row.dimension,
+                "input": row.input if row.input is not None else {},
+                "output": (row.output or {}).get("data"),
+                "error": row.error,
+                "started_at": row.started_at.isoformat() if row.started_at else None,
+                "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+                "duration_ms": duration,
+                "done": row.done,
+            }
+        )
+    return {
+        "data": output.get("data", {}),
+        "metadata": output["metadata"],
+        "status": str(job.status),
+        "process": process,
+        "dependencies": [],
+        "activities": activities,
+    }

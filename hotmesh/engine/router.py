@@ -27,7 +27,12 @@ class Consumer:
         poll: float = 2.0,
     ) -> None:
         self.store, self.app_id, self.stream, self.owner = store, app_id, stream, owner
-        self.handle, self.capacity, self.lease, self.poll = handle, capacity, lease, poll
+        self.handle, self.capacity, self.lease, self.poll = (
+            handle,
+            capacity,
+            lease,
+            poll,
+        )
         self.event = asyncio.Event()
         self.inflight: set[asyncio.Task[None]] = set()
         self._stopping = False

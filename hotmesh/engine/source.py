@@ -35,7 +35,9 @@ def _fallback(source: str | os.PathLike[str]) -> Plan:
 
     yaml = YAML(typ="safe", pure=True)
     text = str(source)
-    is_text = not isinstance(source, os.PathLike) and ("\n" in text or text.startswith("app:"))
+    is_text = not isinstance(source, os.PathLike) and (
+        "\n" in text or text.startswith("app:")
+    )
     base = Path.cwd() if is_text else Path(text).resolve().parent
     name = "<string>" if is_text else text
 
@@ -44,14 +46,26 @@ def _fallback(source: str | os.PathLike[str]) -> Plan:
             return yaml.load(path.read_text(encoding="utf-8"))
         except (OSError, YAMLError) as exc:
             raise errors.ManifestLoadError(
-                [errors.Problem(file=str(path), line=0, col=0, pointer="", message=str(exc))]
+                [
+                    errors.Problem(
+                        file=str(path), line=0, col=0, pointer="", message=str(exc)
+                    )
+                ]
             ) from None
 
     def resolve(value: Any, here: Path, depth: int = 0) -> Any:
         if depth > 32:
             raise errors.ManifestLoadError(
-                [errors.Problem(file=str(here), line=0, col=0, pointer="",
-                                message="$ref nesting too deep (cycle?)")])
+                [
+                    errors.Problem(
+                        file=str(here),
+                        line=0,
+                        col=0,
+                        pointer="",
+                        message="$ref nesting too deep (cycle?)",
+                    )
+                ]
+            )
         if isinstance(value, dict):
             if "$ref" in value and isinstance(value["$ref"], str):
                 ref, _, pointer = value["$ref"].partition("#")

@@ -19,10 +19,23 @@ from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, GraphPlan, Plan
 from hotmesh.engine import context as cx
 from hotmesh.expr.js import UNDEFINED, is_number, truthy
-from hotmesh.store.records import ENGINE_STREAM, ActivityRow, JobRow, NewMessage, worker_stream
+from hotmesh.store.records import (
+    ENGINE_STREAM,
+    ActivityRow,
+    JobRow,
+    NewMessage,
+    worker_stream,
+)
 
 #: Message priorities (spec §4.2): higher is claimed first.
-PRIORITY = {"timehook": 5, "transition": 4, "result": 3, "response": 2, "worker": 1, "await": 0}
+PRIORITY = {
+    "timehook": 5,
+    "transition": 4,
+    "result": 3,
+    "response": 2,
+    "worker": 1,
+    "await": 0,
+}
 _NANO = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"
 DEFAULT_EXPIRE = 1.0
 
@@ -86,33 +99,58 @@ class _Run:
         self.queue: deque[tuple[str, str]] = deque()
 
     # -- helpers ---------------------------------------------------------
-    def ctx(self, aid: str | None, dad: str, self_node: dict[str, Any] | None = None) -> dict[str, Any]:
+    def ctx(
+        self, aid: str | None, dad: str, self_node: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         meta = dict(self.job.metadata)
         meta["js"] = self.job.status + self.commit.delta
         return cx.build(meta, self.job.data, self.rows.values(), aid, dad, self_node)
 
     def put(self, row: ActivityRow) -> None:
         self.rows[(row.activity_id, row.dimension)] = row
-        self.commit.activities = [r for r in self.commit.activities
-                                  if (r.activity_id, r.dimension) != (row.activity_id, row.dimension)]
+        self.commit.activities = [
+            r
+            for r in self.commit.activities
+            if (r.activity_id, r.dimension) != (row.activity_id, row.dimension)
+        ]
         self.commit.activities.append(row)
 
-    def send(self, stream: str, kind: str, payload: dict[str, Any], delay: float = 0.0,
-             job_id: str | None = None) -> None:
-        self.commit.messages.append(NewMessage(
-            stream=stream, type=kind, payload=payload, job_id=job_id or self.job.job_id,
-            priority=PRIORITY.get(kind, 0), delay=delay))
+    def send(
+        self,
+        stream: str,
+        kind: str,
+        payload: dict[str, Any],
+        delay: float = 0.0,
+        job_id: str | None = None,
+    ) -> None:
+        self.commit.messages.append(
+            NewMessage(
+                stream=stream,
+                type=kind,
+                payload=payload,
+                job_id=job_id or self.job.job_id,
+                priority=PRIORITY.get(kind, 0),
+                delay=delay,
+            )
+        )
 
     def meta(self, act: ActivityPlan, dad: str) -> dict[str, Any]:
-        return {"aid": act.id, "atp": act.type, "dad": dad, "ac": self.stamp, "au": self.stamp}
+        return {
+            "aid": act.id,
+            "atp": act.type,
+            "dad": dad,
+            "ac": self.stamp,
+            "au": self.stamp,
+        }
 
     def apply_job_maps(self, act: ActivityPlan, ctx: dict[str, Any]) -> None:
         if act.job_maps is not None:
             patch = act.job_maps.evaluate(ctx)
             self.job.data = cx.plain(cx.write_job_data(self.job.data, patch))
 
-    def transitions(self, act: ActivityPlan, dad: str, code: int, ctx: dict[str, Any],
-                    pending: bool) -> int:
+    def transitions(
+        self, act: ActivityPlan, dad: str, code: int, ctx: dict[str, Any], pending: bool
+    ) -> int:
         children = [t.to for t in act.transitions if t.passes(code, ctx)]
         for child in children:
             self.queue.append((child, dad + ",0"))
@@ -130,10 +168,29 @@ class _Run:
             data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}
             topic = act.topic.evaluate(ctx) if act.topic is not None else None
             if not isinstance(topic, str) or not topic:
-                raise errors.HotMeshError(f"activity '{aid}': worker topic resolved to {topic!r}")
-            self.put(ActivityRow(aid, dad, "worker", 1, False, data, {"metadata": self.meta(act, dad)}))
-            md = {"jid": jid, "gid": gid, "dad": dad, "aid": aid, "topic": topic,
-                  "vrs": self.job.version, "try": 0}
+                raise errors.HotMeshError(
+                    f"activity '{aid}': worker topic resolved to {topic!r}"
+                )
+            self.put(
+                ActivityRow(
+                    aid,
+                    dad,
+                    "worker",
+                    1,
+                    False,
+                    data,
+                    {"metadata": self.meta(act, dad)},
+                )
+            )
+            md = {
+                "jid": jid,
+                "gid": gid,
+                "dad": dad,
+                "aid": aid,
+                "topic": topic,
+                "vrs": self.job.version,
+                "try": 0,
+            }
             self.send(worker_stream(topic), "worker", {"metadata": md, "data": data})
         elif act.type == "await":
             data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}
@@ -141,29 +198,74 @@ class _Run:
             rule = act.field_rule("await")
             flag = rule.evaluate(ctx) if rule is not None else UNDEFINED
             severed = flag is False or flag == "false"
-            self.put(ActivityRow(aid, dad, "await", 1, False, data, {"metadata": self.meta(act, dad)}))
+            self.put(
+                ActivityRow(
+                    aid, dad, "await", 1, False, data, {"metadata": self.meta(act, dad)}
+                )
+            )
             parent = {"pj": jid, "pg": gid, "pd": dad, "pa": aid, "px": severed}
-            self.send(ENGINE_STREAM, "await", {"topic": topic, "data": data, "parent": parent,
-                                               "vrs": self.job.version})
+            self.send(
+                ENGINE_STREAM,
+                "await",
+                {
+                    "topic": topic,
+                    "data": data,
+                    "parent": parent,
+                    "vrs": self.job.version,
+                },
+            )
         elif act.type == "hook":
             rule = act.field_rule("sleep")
-            sleep = rule.evaluate(ctx) if rule is not None else None
+            sleep: Any = rule.evaluate(ctx) if rule is not None else None
             if is_number(sleep) and sleep > 0:
-                self.put(ActivityRow(aid, dad, "hook", 1, False, None, {"metadata": self.meta(act, dad)}))
+                self.put(
+                    ActivityRow(
+                        aid,
+                        dad,
+                        "hook",
+                        1,
+                        False,
+                        None,
+                        {"metadata": self.meta(act, dad)},
+                    )
+                )
                 md = {"jid": jid, "gid": gid, "dad": dad, "aid": aid}
-                self.send(ENGINE_STREAM, "timehook", {"metadata": md}, delay=float(sleep))
+                self.send(
+                    ENGINE_STREAM, "timehook", {"metadata": md}, delay=float(sleep)
+                )
             else:
-                self.finish(act, dad, 200, {}, "success", ActivityRow(aid, dad, "hook"), mapped=True)
+                self.finish(
+                    act,
+                    dad,
+                    200,
+                    {},
+                    "success",
+                    ActivityRow(aid, dad, "hook"),
+                    mapped=True,
+                )
         else:
             raise errors.HotMeshError(
                 f"activity '{aid}' has type '{act.type}', which this engine does not run yet"
             )
 
     # -- Leg 2 / completion of an activity -------------------------------
-    def finish(self, act: ActivityPlan, dad: str, code: int, data: Any, status: str,
-               row: ActivityRow, mapped: bool = False, hook: Any = None) -> None:
+    def finish(
+        self,
+        act: ActivityPlan,
+        dad: str,
+        code: int,
+        data: Any,
+        status: str,
+        row: ActivityRow,
+        mapped: bool = False,
+        hook: Any = None,
+    ) -> None:
         meta = row.output.get("metadata", {}) if isinstance(row.output, dict) else {}
-        meta = {**self.meta(act, dad), "ac": meta.get("ac", self.stamp), "au": self.stamp}
+        meta = {
+            **self.meta(act, dad),
+            "ac": meta.get("ac", self.stamp),
+            "au": self.stamp,
+        }
         error: dict[str, Any] | None = None
         if status == "error":
             body = data if isinstance(data, dict) else {"message": str(data)}
@@ -217,22 +319,34 @@ class _Run:
             if is_number(value):
                 expire = float(value)
         final = JobRow(**{**_fields(self.job), "status": 0})
-        commit.completion = Completion(job_output(final), graph.publishes if graph else None, expire)
+        commit.completion = Completion(
+            job_output(final), graph.publishes if graph else None, expire
+        )
         md = self.job.metadata
         if md.get("pj") and not md.get("px"):
             payload: dict[str, Any] = {
-                "metadata": {"jid": md["pj"], "gid": md.get("pg"), "dad": md.get("pd"),
-                             "aid": md.get("pa"), "child": self.job.job_id},
-                "status": "success", "code": 200, "data": cx.public_data(self.job.data)}
+                "metadata": {
+                    "jid": md["pj"],
+                    "gid": md.get("pg"),
+                    "dad": md.get("pd"),
+                    "aid": md.get("pa"),
+                    "child": self.job.job_id,
+                },
+                "status": "success",
+                "code": 200,
+                "data": cx.public_data(self.job.data),
+            }
             if self.job.err is not None:
                 parsed = json.loads(self.job.err)
-                payload.update(status="error", code=parsed.get("code", 500), data=parsed)
+                payload.update(
+                    status="error", code=parsed.get("code", 500), data=parsed
+                )
             self.send(ENGINE_STREAM, "result", payload, job_id=str(md["pj"]))
         return commit
 
 
 def _fields(job: JobRow) -> dict[str, Any]:
-    return {k: getattr(job, k) for k in JobRow.__slots__}  # type: ignore[attr-defined]
+    return {k: getattr(job, k) for k in JobRow.__slots__}
 
 
 def _copy(job: JobRow) -> JobRow:
@@ -243,8 +357,14 @@ def _copy(job: JobRow) -> JobRow:
     return JobRow(**fields)
 
 
-def trigger(plan: Plan, graph: GraphPlan, payload: dict[str, Any], now: datetime,
-            parent: dict[str, Any] | None = None, job_id: str | None = None) -> StepCommit:
+def trigger(
+    plan: Plan,
+    graph: GraphPlan,
+    payload: dict[str, Any],
+    now: datetime,
+    parent: dict[str, Any] | None = None,
+    job_id: str | None = None,
+) -> StepCommit:
     """Create a job: trigger state, job maps, children (run ahead), maybe completion."""
     act = plan.activity(graph.trigger)
     node = {"input": {"data": payload}, "output": {"data": payload}}
@@ -252,21 +372,42 @@ def trigger(plan: Plan, graph: GraphPlan, payload: dict[str, Any], now: datetime
     rule = act.field_rule("stats.id")
     if job_id is None:
         value = rule.evaluate(base) if rule is not None else UNDEFINED
-        job_id = new_job_id() if value is UNDEFINED or value is None or value == "" else str(value)
+        job_id = (
+            new_job_id()
+            if value is UNDEFINED or value is None or value == ""
+            else str(value)
+        )
     key_rule = act.field_rule("stats.key")
     key_value = key_rule.evaluate(base) if key_rule is not None else UNDEFINED
     key = "" if key_value is UNDEFINED or key_value is None else str(key_value)
     stamp = cx.stamp(now)
     metadata: dict[str, Any] = {
-        "jid": job_id, "gid": uuid.uuid4().hex, "key": key, "app": plan.app_id,
-        "vrs": plan.version, "tpc": graph.subscribes, "ts": now.strftime("%Y%m%d%H%M"),
-        "jc": stamp, "ju": stamp, "aid": act.id}
+        "jid": job_id,
+        "gid": uuid.uuid4().hex,
+        "key": key,
+        "app": plan.app_id,
+        "vrs": plan.version,
+        "tpc": graph.subscribes,
+        "ts": now.strftime("%Y%m%d%H%M"),
+        "jc": stamp,
+        "ju": stamp,
+        "aid": act.id,
+    }
     if parent:
         metadata.update({k: v for k, v in parent.items() if v is not None})
-    job = JobRow(0, job_id, metadata["gid"], key, graph.subscribes, plan.version, 0, metadata, {})
+    job = JobRow(
+        0, job_id, metadata["gid"], key, graph.subscribes, plan.version, 0, metadata, {}
+    )
     run = _Run(plan, job, now, new=True)
-    row = ActivityRow(act.id, ",0", "trigger", 2, True, payload,
-                      {"data": payload, "metadata": run.meta(act, ",0")})
+    row = ActivityRow(
+        act.id,
+        ",0",
+        "trigger",
+        2,
+        True,
+        payload,
+        {"data": payload, "metadata": run.meta(act, ",0")},
+    )
     run.put(row)
     ctx = run.ctx(act.id, ",0", cx.node(row))
     run.apply_job_maps(act, ctx)
@@ -278,15 +419,29 @@ def trigger(plan: Plan, graph: GraphPlan, payload: dict[str, Any], now: datetime
     if parent and parent.get("pj"):
         run.commit.parent = str(parent["pj"])
         if parent.get("px"):  # await: false -> the parent gets the child's id at once
-            md = {"jid": parent["pj"], "gid": parent.get("pg"), "dad": parent.get("pd"),
-                  "aid": parent.get("pa")}
-            run.send(ENGINE_STREAM, "result", {
-                "metadata": md, "status": "success", "code": 200,
-                "data": {"job_id": job_id, "jc": stamp, "ju": stamp}}, job_id=str(parent["pj"]))
+            md = {
+                "jid": parent["pj"],
+                "gid": parent.get("pg"),
+                "dad": parent.get("pd"),
+                "aid": parent.get("pa"),
+            }
+            run.send(
+                ENGINE_STREAM,
+                "result",
+                {
+                    "metadata": md,
+                    "status": "success",
+                    "code": 200,
+                    "data": {"job_id": job_id, "jc": stamp, "ju": stamp},
+                },
+                job_id=str(parent["pj"]),
+            )
     return run.complete()
 
 
-def apply(plan: Plan, job: JobRow, kind: str, payload: dict[str, Any], now: datetime) -> StepCommit:
+def apply(
+    plan: Plan, job: JobRow, kind: str, payload: dict[str, Any], now: datetime
+) -> StepCommit:
     """Apply an engine message (``response``, ``result``, ``timehook``, ``transition``)."""
     job = _copy(job)
     run = _Run(plan, job, now, new=False)
@@ -306,14 +461,22 @@ def apply(plan: Plan, job: JobRow, kind: str, payload: dict[str, Any], now: date
     if act is None or row is None or row.done:
         run.commit.dropped = f"no open activity {aid}{dad}"
         return run.commit
-    row = ActivityRow(**{k: getattr(row, k) for k in ActivityRow.__slots__})  # type: ignore[attr-defined]
+    row = ActivityRow(**{k: getattr(row, k) for k in ActivityRow.__slots__})
     status = str(payload.get("status") or "success")
     code = payload.get("code")
     if not isinstance(code, int):
         code = 202 if status == "pending" else (500 if status == "error" else 200)
     if kind == "timehook":
-        run.finish(act, dad, 200, {}, "success", row, mapped=True,
-                   hook={"timestamp": int(now.timestamp() * 1000)})
+        run.finish(
+            act,
+            dad,
+            200,
+            {},
+            "success",
+            row,
+            mapped=True,
+            hook={"timestamp": int(now.timestamp() * 1000)},
+        )
     else:
         data = payload.get("data")
         run.finish(act, dad, code, data if data is not None else {}, status, row)

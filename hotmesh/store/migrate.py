@@ -35,7 +35,9 @@ async def migrate(conn: asyncpg.Connection, schema: str) -> list[int]:
             f"CREATE TABLE IF NOT EXISTS {quoted}.migrations ("
             " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        done = {r[0] for r in await conn.fetch(f"SELECT version FROM {quoted}.migrations")}
+        done = {
+            r[0] for r in await conn.fetch(f"SELECT version FROM {quoted}.migrations")
+        }
         applied = []
         for number, sql in migrations(quoted):
             if number in done:
@@ -48,4 +50,6 @@ async def migrate(conn: asyncpg.Connection, schema: str) -> list[int]:
             applied.append(number)
         return applied
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_BASE, schema)
+        await conn.execute(
+            "SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_BASE, schema
+        )

@@ -77,19 +77,37 @@ class StoreTx:
         job.activities = [ActivityRow(*a) for a in row["acts"]]
         return job
 
-    async def insert_job(self, app_id: str, job: JobRow, parent: str | None,
-                         expire: float | None) -> int | None:
+    async def insert_job(
+        self, app_id: str, job: JobRow, parent: str | None, expire: float | None
+    ) -> int | None:
         """Insert a new job; ``None`` when a live job with this id exists."""
         await self._conn.execute(self._q["delete_expired_job"], app_id, job.job_id)
         pk = await self._conn.fetchval(
-            self._q["insert_job"], app_id, job.job_id, job.gid, job.key, job.topic,
-            job.version, job.status, job.metadata, job.data, job.err, parent, expire,
+            self._q["insert_job"],
+            app_id,
+            job.job_id,
+            job.gid,
+            job.key,
+            job.topic,
+            job.version,
+            job.status,
+            job.metadata,
+            job.data,
+            job.err,
+            parent,
+            expire,
         )
         return int(pk) if pk is not None else None
 
-    async def update_job(self, pk: int, delta: int, data: dict[str, Any],
-                         metadata: dict[str, Any], err: str | None,
-                         expire: float | None) -> int:
+    async def update_job(
+        self,
+        pk: int,
+        delta: int,
+        data: dict[str, Any],
+        metadata: dict[str, Any],
+        err: str | None,
+        expire: float | None,
+    ) -> int:
         """Apply the semaphore delta and write data/metadata; returns the new status."""
         status = await self._conn.fetchval(
             self._q["update_job"], pk, delta, data, metadata, err, expire
@@ -101,28 +119,45 @@ class StoreTx:
         if not rows:
             return
         await self._conn.execute(
-            self._q["upsert_activities"], pk,
-            [r.activity_id for r in rows], [r.dimension for r in rows],
-            [r.type for r in rows], [r.leg for r in rows], [r.done for r in rows],
-            [r.input for r in rows], [r.output for r in rows], [r.hook for r in rows],
+            self._q["upsert_activities"],
+            pk,
+            [r.activity_id for r in rows],
+            [r.dimension for r in rows],
+            [r.type for r in rows],
+            [r.leg for r in rows],
+            [r.done for r in rows],
+            [r.input for r in rows],
+            [r.output for r in rows],
+            [r.hook for r in rows],
             [r.error for r in rows],
         )
 
-    async def insert_messages(self, app_id: str, messages: Sequence[NewMessage],
-                              lease: float = 30.0) -> list[Message]:
+    async def insert_messages(
+        self, app_id: str, messages: Sequence[NewMessage], lease: float = 30.0
+    ) -> list[Message]:
         """Insert stream messages; returns the ones inserted already reserved."""
         if not messages:
             return []
         rows = await self._conn.fetch(
-            self._q["insert_messages"], app_id,
-            [m.stream for m in messages], [m.type for m in messages],
-            [m.priority for m in messages], [m.job_id for m in messages],
-            [{**m.payload, "guid": m.guid} for m in messages], [m.delay for m in messages],
-            [m.reserved_by for m in messages], lease,
+            self._q["insert_messages"],
+            app_id,
+            [m.stream for m in messages],
+            [m.type for m in messages],
+            [m.priority for m in messages],
+            [m.job_id for m in messages],
+            [{**m.payload, "guid": m.guid} for m in messages],
+            [m.delay for m in messages],
+            [m.reserved_by for m in messages],
+            lease,
         )
         reserved = {r["guid"]: r["id"] for r in rows if r["reserved_by"] is not None}
-        return [Message(reserved[m.guid], m.type, {**m.payload, "guid": m.guid}, 1, m.stream)
-                for m in messages if m.guid in reserved]
+        return [
+            Message(
+                reserved[m.guid], m.type, {**m.payload, "guid": m.guid}, 1, m.stream
+            )
+            for m in messages
+            if m.guid in reserved
+        ]
 
     async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
         """The stored plan document, read on this transaction's connection."""
@@ -151,7 +186,9 @@ class PostgresStore:
         self._listener: asyncpg.Connection | None = None
 
     @classmethod
-    async def open(cls, dsn: str, schema: str = "hotmesh", pool_size: int = 10) -> PostgresStore:
+    async def open(
+        cls, dsn: str, schema: str = "hotmesh", pool_size: int = 10
+    ) -> PostgresStore:
         """Connect, migrate (under an advisory lock) and return the store."""
         quote_schema(schema)
         try:
@@ -164,7 +201,7 @@ class PostgresStore:
             ) from None
         assert pool is not None
         async with pool.acquire() as conn:
-            await migrate(conn, schema)
+            await migrate(conn, schema)  # type: ignore[arg-type]
         return cls(pool, dsn, schema)
 
     async def close(self) -> None:
@@ -177,19 +214,24 @@ class PostgresStore:
     async def listen(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(payload)`` for every NOTIFY on this schema's channel."""
         conn = await asyncpg.connect(self._dsn)
-        await conn.add_listener(self.channel, lambda _c, _p, _ch, payload: callback(payload))
+        await conn.add_listener(
+            self.channel, lambda _c, _p, _ch, payload: callback(payload)
+        )
         self._listener = conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTx]:
         """One transaction on a pooled connection."""
         async with self._pool.acquire() as conn, conn.transaction():
-            yield StoreTx(conn, self._q)
+            yield StoreTx(conn, self._q)  # type: ignore[arg-type]
 
-    async def claim(self, app_id: str, stream: str, owner: str, lease: float,
-                    limit: int) -> list[Message]:
+    async def claim(
+        self, app_id: str, stream: str, owner: str, lease: float, limit: int
+    ) -> list[Message]:
         """Reserve up to ``limit`` visible messages (expired reservations included)."""
-        rows = await self._pool.fetch(self._q["claim"], app_id, stream, owner, lease, limit)
+        rows = await self._pool.fetch(
+            self._q["claim"], app_id, stream, owner, lease, limit
+        )
         msgs = [Message(r["id"], r["type"], r["payload"], r["attempts"]) for r in rows]
         msgs.sort(key=lambda m: m.id)
         return msgs
@@ -208,7 +250,9 @@ class PostgresStore:
         """Give back every reservation held by ``owner``."""
         await self._pool.execute(self._q["release"], owner)
 
-    async def insert_messages(self, app_id: str, messages: Sequence[NewMessage]) -> None:
+    async def insert_messages(
+        self, app_id: str, messages: Sequence[NewMessage]
+    ) -> None:
         """Insert messages in their own transaction."""
         async with self.transaction() as tx:
             await tx.insert_messages(app_id, messages)
@@ -217,8 +261,13 @@ class PostgresStore:
         """NOTIFY this schema's channel."""
         await self._pool.execute(self._q["notify"], self.channel, [payload])
 
-    async def read_job(self, app_id: str, job_id: str, with_activities: bool = False,
-                       include_expired: bool = False) -> JobRow | None:
+    async def read_job(
+        self,
+        app_id: str,
+        job_id: str,
+        with_activities: bool = False,
+        include_expired: bool = False,
+    ) -> JobRow | None:
         """The live job row (or also an expired one), optionally with its activity rows."""
         query = self._q["read_job_any" if include_expired else "read_job"]
         async with self._pool.acquire() as conn:
@@ -241,9 +290,13 @@ class PostgresStore:
         doc = await self._pool.fetchval(self._q["get_version"], app_id, version)
         return doc if isinstance(doc, dict) else None
 
-    async def insert_version(self, app_id: str, version: str, plan: dict[str, Any]) -> bool:
+    async def insert_version(
+        self, app_id: str, version: str, plan: dict[str, Any]
+    ) -> bool:
         """Store a plan document; ``False`` if the version already exists."""
-        inserted = await self._pool.fetchval(self._q["insert_version"], app_id, version, plan)
+        inserted = await self._pool.fetchval(
+            self._q["insert_version"], app_id, version, plan
+        )
         return inserted is not None
 
     async def active_version(self, app_id: str) -> str | None:

@@ -17,10 +17,13 @@ async def mesh(pg_dsn: str) -> AsyncIterator[MeshFactory]:
     """``await mesh(app_id, workers=[...])``: HotMesh instances stopped after the test."""
     made: list[HotMesh] = []
 
-    async def make(app_id: str, workers: list[dict[str, Any]] | None = None,
-                   **engine: Any) -> HotMesh:
+    async def make(
+        app_id: str, workers: list[dict[str, Any]] | None = None, **engine: Any
+    ) -> HotMesh:
         hm = await HotMesh.init(
-            app_id=app_id, engine={"connection": {"dsn": pg_dsn}, **engine}, workers=workers
+            app_id=app_id,
+            engine={"connection": {"dsn": pg_dsn}, **engine},
+            workers=workers,
         )
         made.append(hm)
         return hm

@@ -56,15 +56,19 @@ async def main(dsn: str, mode: str, lease: float) -> None:
         await pool.execute(
             "INSERT INTO mp_ledger (job_id, pid) VALUES ($1, $2) "
             "ON CONFLICT (job_id) DO UPDATE SET calls = mp_ledger.calls + 1",
-            message["metadata"]["jid"], me,
+            message["metadata"]["jid"],
+            me,
         )
         return {"data": {"n": message["data"]["n"]}}
 
     workers = [{"topic": "mp.a", "callback": a}]
     if mode == "work":
         workers.append({"topic": "mp.b", "callback": b})
-    hm = await HotMesh.init(app_id="mp", engine={"connection": {"dsn": dsn}, "lease": lease,
-                                                 "poll": 0.2}, workers=workers)
+    hm = await HotMesh.init(
+        app_id="mp",
+        engine={"connection": {"dsn": dsn}, "lease": lease, "poll": 0.2},
+        workers=workers,
+    )
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     await hm.stop()

@@ -24,8 +24,10 @@ async def work_do_more(message: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"o": f"{message['data'].get('i')} world"}}
 
 
-WORKERS = [{"topic": "work.do", "callback": work_do},
-           {"topic": "work.do.more", "callback": work_do_more}]
+WORKERS = [
+    {"topic": "work.do", "callback": work_do},
+    {"topic": "work.do.more", "callback": work_do_more},
+]
 
 
 async def _ladder(mesh: MeshFactory, upstream_apps: Path, versions: range) -> None:
@@ -39,8 +41,12 @@ async def _ladder(mesh: MeshFactory, upstream_apps: Path, versions: range) -> No
         6: [({"a": "hello"}, {"b": "hello world", "c": "hello world"})],
         7: [({"a": "hello"}, {"b": "hello world", "c": "hello world world"})],
         8: [({"a": "hello"}, {"b": "hello world"})],
-        9: [({"a": "hello"}, {"b": "hello world", "c": "hello world world"}),
-            ({"a": "goodbye"}, None), ({"a": "help"}, {"b": "help world"}), ({"a": "bye"}, None)],
+        9: [
+            ({"a": "hello"}, {"b": "hello world", "c": "hello world world"}),
+            ({"a": "goodbye"}, None),
+            ({"a": "help"}, {"b": "help world"}),
+            ({"a": "bye"}, None),
+        ],
     }
     for version in versions:
         await hm.deploy(upstream_apps / "apps" / "abc" / f"v{version}" / "hotmesh.yaml")

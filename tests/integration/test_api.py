@@ -39,9 +39,12 @@ app:
 
 
 async def test_concurrent_inits_migrate_once(pg_dsn: str) -> None:
-    meshes = await asyncio.gather(*(
-        HotMesh.init(app_id="many", engine={"connection": {"dsn": pg_dsn}}) for _ in range(5)
-    ))
+    meshes = await asyncio.gather(
+        *(
+            HotMesh.init(app_id="many", engine={"connection": {"dsn": pg_dsn}})
+            for _ in range(5)
+        )
+    )
     try:
         conn = await asyncpg.connect(pg_dsn)
         try:
@@ -76,14 +79,16 @@ async def test_unknown_topic_version_and_bad_identifiers(mesh: MeshFactory) -> N
         await hm.activate("7")
     await hm.deploy(APP)
     await hm.activate("1")
-    with pytest.raises(errors.UnknownTopicError, match="no.such.topic"):
+    with pytest.raises(errors.UnknownTopicError, match=r"no\.such\.topic"):
         await hm.pub("no.such.topic", {})
     with pytest.raises(errors.ConfigError):
         await hm.pub("bad topic; drop table", {})
     with pytest.raises(errors.ConfigError):
         await hm.get_status("x'; --")
     with pytest.raises(errors.ConfigError):
-        await HotMesh.init(app_id="bad app!", engine={"connection": {"dsn": "postgresql://x"}})
+        await HotMesh.init(
+            app_id="bad app!", engine={"connection": {"dsn": "postgresql://x"}}
+        )
     with pytest.raises(errors.ConfigError):
         await mesh("dup", schema="Robert'); DROP")
     with pytest.raises(errors.JobNotFoundError):
@@ -128,8 +133,10 @@ app:
     assert sorted(set(calls)) == ["w1", "w2", "w3"] and len(calls) == 30
 
 
-@pytest.mark.skipif(lookup("conditional.greater_than_or_equal") is None,
-                    reason="expr function catalogue (conditional.*, math.*) has not landed yet")
+@pytest.mark.skipif(
+    lookup("conditional.greater_than_or_equal") is None,
+    reason="expr function catalogue (conditional.*, math.*) has not landed yet",
+)
 async def test_order_example_both_branches(mesh: MeshFactory) -> None:
     stock = {"item-1": 10, "item-2": 1}
 
@@ -143,15 +150,26 @@ async def test_order_example_both_branches(mesh: MeshFactory) -> None:
         assert message["data"]["missing"] == 4
         return {"data": {}}
 
-    hm = await mesh("orders", workers=[
-        {"topic": "inventory.check", "callback": check},
-        {"topic": "inventory.reserve", "callback": reserve},
-        {"topic": "inventory.backorder", "callback": backorder}])
+    hm = await mesh(
+        "orders",
+        workers=[
+            {"topic": "inventory.check", "callback": check},
+            {"topic": "inventory.reserve", "callback": reserve},
+            {"topic": "inventory.backorder", "callback": backorder},
+        ],
+    )
     await hm.deploy("graphs/order.yaml")
     await hm.activate("1")
-    ok = await hm.pubsub("order.requested", {"orderId": "o1", "itemId": "item-1", "requestedQty": 5})
-    assert ok["data"] == {"orderId": "o1", "available": 10, "status": "reserved",
-                          "reservationId": "r-o1"}
-    late = await hm.pubsub("order.requested",
-                           {"orderId": "o2", "itemId": "item-2", "requestedQty": 5})
+    ok = await hm.pubsub(
+        "order.requested", {"orderId": "o1", "itemId": "item-1", "requestedQty": 5}
+    )
+    assert ok["data"] == {
+        "orderId": "o1",
+        "available": 10,
+        "status": "reserved",
+        "reservationId": "r-o1",
+    }
+    late = await hm.pubsub(
+        "order.requested", {"orderId": "o2", "itemId": "item-2", "requestedQty": 5}
+    )
     assert late["data"] == {"orderId": "o2", "available": 1, "status": "backordered"}

@@ -33,10 +33,17 @@ class Calculator:
         self.calls += 1
         if self.fail_code is not None:
             code = self.fail_code
-            return {"status": "error", "code": code,
-                    "data": {"code": code, "message": "unrecoverable error"}}
+            return {
+                "status": "error",
+                "code": code,
+                "data": {"code": code, "message": "unrecoverable error"},
+            }
         if self.fail_first and self.calls == 1:
-            return {"status": "error", "code": 500, "data": {"code": 500, "message": "retry me"}}
+            return {
+                "status": "error",
+                "code": 500,
+                "data": {"code": 500, "message": "retry me"},
+            }
         data = message["data"]
         values = json.loads(data["values"])
         result = reduce(OPS[data["operation"]], values)
@@ -46,20 +53,27 @@ class Calculator:
 
 
 async def _calc(mesh: MeshFactory, root: Path, worker: Calculator) -> HotMesh:
-    hm = await mesh("calc", workers=[{"topic": "calculation.execute", "callback": worker}])
+    hm = await mesh(
+        "calc", workers=[{"topic": "calculation.execute", "callback": worker}]
+    )
     await hm.deploy(root / "apps" / "calc" / "v1" / "hotmesh.yaml")
     await hm.activate("1")
     return hm
 
 
-async def test_operations_with_yaml_retry(mesh: MeshFactory, upstream_apps: Path) -> None:
+async def test_operations_with_yaml_retry(
+    mesh: MeshFactory, upstream_apps: Path
+) -> None:
     worker = Calculator(fail_first=True)
     hm = await _calc(mesh, upstream_apps, worker)
     out = await hm.pubsub("calculate", {"operation": "add", "values": "[1,2,3,4,5]"})
     assert out["data"]["result"] == 15
     assert worker.calls == 2  # the 500 was retried by the YAML policy
-    cases = [("subtract", "[5,4,3,2,1]", -5), ("multiply", "[5,4,3,2,1]", 120),
-             ("divide", "[100,4,5]", 5)]
+    cases = [
+        ("subtract", "[5,4,3,2,1]", -5),
+        ("multiply", "[5,4,3,2,1]", 120),
+        ("divide", "[100,4,5]", 5),
+    ]
     for op, values, expected in cases:
         out = await hm.pubsub("calculate", {"operation": op, "values": values})
         assert out["data"]["result"] == expected
@@ -70,10 +84,14 @@ async def test_operations_with_yaml_retry(mesh: MeshFactory, upstream_apps: Path
     assert [o["data"]["result"] for o in both] == [10, 1000]
 
 
-async def test_timeout_then_state_is_readable(mesh: MeshFactory, upstream_apps: Path) -> None:
+async def test_timeout_then_state_is_readable(
+    mesh: MeshFactory, upstream_apps: Path
+) -> None:
     hm = await _calc(mesh, upstream_apps, Calculator())
     with pytest.raises(errors.JobTimeoutError) as info:
-        await hm.pubsub("calculate", {"operation": "divide", "values": "[100,4,5]"}, timeout=0)
+        await hm.pubsub(
+            "calculate", {"operation": "divide", "values": "[100,4,5]"}, timeout=0
+        )
     job_id = info.value.job_id
     assert info.value.code == 504
     done = asyncio.Event()
@@ -97,9 +115,13 @@ async def test_scrub(mesh: MeshFactory, upstream_apps: Path) -> None:
 
 async def test_subscription_and_export(mesh: MeshFactory, upstream_apps: Path) -> None:
     hm = await _calc(mesh, upstream_apps, Calculator())
-    got: asyncio.Future[tuple[str, dict[str, Any]]] = asyncio.get_running_loop().create_future()
+    got: asyncio.Future[tuple[str, dict[str, Any]]] = (
+        asyncio.get_running_loop().create_future()
+    )
     job_id = await hm.pub("calculate", {"operation": "divide", "values": "[100,4,5]"})
-    await hm.sub(f"calculated.{job_id}", lambda topic, job: got.set_result((topic, job)))
+    await hm.sub(
+        f"calculated.{job_id}", lambda topic, job: got.set_result((topic, job))
+    )
     topic, job = await asyncio.wait_for(got, 10)
     assert topic == "calculated"
     assert job["data"]["result"] == 5 and job["metadata"]["jid"] == job_id
@@ -109,16 +131,23 @@ async def test_subscription_and_export(mesh: MeshFactory, upstream_apps: Path) -
     names = {a["name"]: a for a in history["activities"]}
     assert set(names) == {"calculate", "operate"}
     assert names["operate"]["dimension"] == ",0,0"
-    assert isinstance(names["operate"]["input"], dict) and names["operate"]["started_at"]
+    assert (
+        isinstance(names["operate"]["input"], dict) and names["operate"]["started_at"]
+    )
     assert names["operate"]["duration_ms"] is not None
 
 
-async def test_error_propagates_from_child(mesh: MeshFactory, upstream_apps: Path) -> None:
+async def test_error_propagates_from_child(
+    mesh: MeshFactory, upstream_apps: Path
+) -> None:
     hm = await _calc(mesh, upstream_apps, Calculator(fail_code=403))
     with pytest.raises(errors.JobError) as info:
         await hm.pubsub("calculate", {"operation": "divide", "values": "[100,4,5]"})
-    assert info.value.error == {"message": "unrecoverable error", "code": 403,
-                                "is_stream_error": True}
+    assert info.value.error == {
+        "message": "unrecoverable error",
+        "code": 403,
+        "is_stream_error": True,
+    }
     state = await hm.get_state("calculate", info.value.job_id)
     assert state["metadata"]["err"] == (
         '{"message":"unrecoverable error","code":403,"is_stream_error":true}'

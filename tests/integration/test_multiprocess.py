@@ -26,8 +26,15 @@ async def spawn(pg_dsn: str) -> AsyncIterator[Spawn]:
 
     async def start(mode: str, lease: float) -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.integration.mp_node", pg_dsn, mode, str(lease),
-            cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "tests.integration.mp_node",
+            pg_dsn,
+            mode,
+            str(lease),
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         procs.append(proc)
@@ -50,10 +57,14 @@ async def spawn(pg_dsn: str) -> AsyncIterator[Spawn]:
 
 async def _setup(pg_dsn: str) -> HotMesh:
     conn = await asyncpg.connect(pg_dsn)
-    await conn.execute("CREATE TABLE mp_ledger (job_id text PRIMARY KEY, pid int, "
-                       "calls int NOT NULL DEFAULT 1)")
+    await conn.execute(
+        "CREATE TABLE mp_ledger (job_id text PRIMARY KEY, pid int, "
+        "calls int NOT NULL DEFAULT 1)"
+    )
     await conn.close()
-    hm = await HotMesh.init(app_id="mp", engine={"connection": {"dsn": pg_dsn}, "poll": 0.2})
+    hm = await HotMesh.init(
+        app_id="mp", engine={"connection": {"dsn": pg_dsn}, "poll": 0.2}
+    )
     await hm.deploy(APP)
     await hm.activate("1")
     return hm
@@ -67,7 +78,9 @@ async def _ledger(pg_dsn: str) -> list[asyncpg.Record]:
         await conn.close()
 
 
-async def test_three_processes_complete_2000_jobs_once(pg_dsn: str, spawn: Spawn) -> None:
+async def test_three_processes_complete_2000_jobs_once(
+    pg_dsn: str, spawn: Spawn
+) -> None:
     hm = await _setup(pg_dsn)
     try:
         for _ in range(3):
@@ -94,8 +107,10 @@ async def test_killed_worker_claims_are_reclaimed(pg_dsn: str, spawn: Spawn) -> 
     hm = await _setup(pg_dsn)
     try:
         hanging = await spawn("hang", 1.0)
-        jobs = [asyncio.ensure_future(hm.pubsub("mp.start", {"n": i}, timeout=30))
-                for i in range(20)]
+        jobs = [
+            asyncio.ensure_future(hm.pubsub("mp.start", {"n": i}, timeout=30))
+            for i in range(20)
+        ]
         assert hanging.stdout is not None
         line = await asyncio.wait_for(hanging.stdout.readline(), 10)
         assert line.startswith(b"claimed ")

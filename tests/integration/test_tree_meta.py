@@ -11,7 +11,9 @@ from tests.integration.conftest import MeshFactory
 async def test_tree_metadata(mesh: MeshFactory, upstream_apps: Path) -> None:
     hm = await mesh("tree")
     for version in ("6", "7", "8"):
-        await hm.deploy(upstream_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml")
+        await hm.deploy(
+            upstream_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml"
+        )
         await hm.activate(version)
         out = await hm.pubsub("spring", {})
         meta = out["metadata"]
@@ -31,5 +33,8 @@ async def test_awaiter(mesh: MeshFactory, upstream_apps: Path) -> None:
     for out in (default, awaited):
         assert "child_job_id" not in out["data"]
         assert out["data"]["child_some_data"] is True
-    assert isinstance(severed["data"]["child_job_id"], str) and severed["data"]["child_job_id"]
+    assert (
+        isinstance(severed["data"]["child_job_id"], str)
+        and severed["data"]["child_job_id"]
+    )
     assert "child_some_data" not in severed["data"]

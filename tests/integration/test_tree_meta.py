@@ -1,10 +1,14 @@
-"""C3 (tree v6-v8 job metadata) and C6 (awaiter: await true/false, 1 s sleep hook)."""
+"""C2 (tree v1-v5), C3 (tree v6-v8 job metadata) and C6 (awaiter: await true/false, 1 s sleep hook)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from hotmesh.expr.functions.registry import lookup
 from tests.integration.conftest import MeshFactory
 
 
@@ -38,3 +42,37 @@ async def test_awaiter(mesh: MeshFactory, upstream_apps: Path) -> None:
         and severed["data"]["child_job_id"]
     )
     assert "child_some_data" not in severed["data"]
+
+
+async def summer(message: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"result": "11/29/2026, 1:00:00 AM"}}
+
+
+@pytest.mark.skipif(
+    lookup("date.toLocaleString") is None or lookup("math.multiply") is None,
+    reason="expr function catalogue (@date, @math) has not landed yet",
+)
+async def test_tree_v1_to_v5(mesh: MeshFactory, upstream_apps: Path) -> None:
+    hm = await mesh("tree", workers=[{"topic": "summer", "callback": summer}])
+    cases = {
+        "1": ({"seed": 2, "speed": 3}, 6, 5),
+        "2": ({"seed": 5, "speed": 7}, 35, 5),
+        "3": ({"seed": 4, "speed": 9}, 36, 6),
+        "4": ({"seed": 5, "speed": 2}, 10, 6),
+        "5": ({"seed": 55, "speed": 20}, 1100, 5),
+    }
+    for version, (payload, height, strings) in cases.items():
+        await hm.deploy(
+            upstream_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml"
+        )
+        await hm.activate(version)
+        out = await hm.pubsub("spring", payload)
+        data = out["data"]
+        assert data["seed"] == payload["seed"] and data["speed"] == payload["speed"]
+        assert data["height"] == height, (version, data)
+        extra = {k: v for k, v in data.items() if k not in ("seed", "speed", "height")}
+        assert len(extra) == strings and all(
+            isinstance(v, str) for v in extra.values()
+        ), data
+        if version == "1":
+            assert (await hm.export(out["metadata"]["jid"]))["status"] == "0"

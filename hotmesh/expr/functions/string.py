@@ -1,0 +1,271 @@
+"""@string: JavaScript String methods as pipe functions.
+
+Indexes count Unicode code points; JavaScript counts UTF-16 code units, so
+they differ only for characters outside the Basic Multilingual Plane (emoji).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.expr.functions.registry import register
+from hotmesh.expr.js import UNDEFINED, is_nullish, to_integer, to_number, to_string
+
+
+def _receiver(name: str, value: Any) -> str:
+    if is_nullish(value):
+        raise errors.EvaluationError(
+            f"@string.{name}: cannot read properties of {to_string(value)}"
+        )
+    return to_string(value)
+
+
+def _position(value: Any, length: int, default: int) -> int:
+    if value is UNDEFINED:
+        return default
+    n = to_integer(value)
+    return int(max(0, min(n, length)))
+
+
+def _relative(value: Any, length: int, default: int) -> int:
+    if value is UNDEFINED:
+        return default
+    n = to_integer(value)
+    if n < 0:
+        return int(max(length + n, 0))
+    return int(min(n, length))
+
+
+@register(
+    "string.split",
+    (1, 3),
+    "Split on `delimiter` ('' splits characters); `limit` caps the parts.",
+)
+def split(
+    s: Any = UNDEFINED, delimiter: Any = UNDEFINED, limit: Any = UNDEFINED
+) -> list[str]:
+    text = _receiver("split", s)
+    cap = None if limit is UNDEFINED else int(to_integer(limit)) & 0xFFFFFFFF
+    if delimiter is UNDEFINED:
+        parts = [text]
+    elif to_string(delimiter) == "":
+        parts = list(text)
+    else:
+        parts = text.split(to_string(delimiter))
+    return parts if cap is None else parts[:cap]
+
+
+@register("string.charAt", (1, 2), "Character at `index` (default 0), or ''.")
+def char_at(s: Any = UNDEFINED, index: Any = UNDEFINED) -> str:
+    text = _receiver("charAt", s)
+    i = to_integer(index) if index is not UNDEFINED else 0
+    return text[int(i)] if 0 <= i < len(text) else ""
+
+
+@register(
+    "string.concat",
+    (0, None),
+    "All arguments as strings, joined; null and undefined become ''.",
+)
+def concat(*parts: Any) -> str:
+    return "".join("" if is_nullish(p) else to_string(p) for p in parts)
+
+
+@register("string.includes", (2, 3), "Whether `search` occurs at or after `position`.")
+def includes(
+    s: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED
+) -> bool:
+    text = _receiver("includes", s)
+    return to_string(search) in text[_position(position, len(text), 0) :]
+
+
+@register(
+    "string.indexOf", (2, 3), "First index of `search` at or after `from`, or -1."
+)
+def index_of(
+    s: Any = UNDEFINED, search: Any = UNDEFINED, start: Any = UNDEFINED
+) -> int:
+    text = _receiver("indexOf", s)
+    return text.find(to_string(search), _position(start, len(text), 0))
+
+
+@register(
+    "string.lastIndexOf", (2, 3), "Last index of `search` at or before `from`, or -1."
+)
+def last_index_of(
+    s: Any = UNDEFINED, search: Any = UNDEFINED, start: Any = UNDEFINED
+) -> int:
+    text = _receiver("lastIndexOf", s)
+    needle = to_string(search)
+    number = to_number(start) if start is not UNDEFINED else math.nan
+    end = (
+        len(text)
+        if isinstance(number, float) and math.isnan(number)
+        else _position(start, len(text), len(text))
+    )
+    return text.rfind(needle, 0, end + len(needle))
+
+
+@register(
+    "string.slice",
+    (1, 3),
+    "Characters from `start` to `end`; negatives count from the end.",
+)
+def slice_(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> str:
+    text = _receiver("slice", s)
+    return text[_relative(start, len(text), 0) : _relative(end, len(text), len(text))]
+
+
+@register(
+    "string.substring",
+    (2, 3),
+    "Characters between two indexes (negatives are 0; swapped when reversed).",
+)
+def substring(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> str:
+    text = _receiver("substring", s)
+    lo = _position(start, len(text), 0)
+    hi = _position(end, len(text), len(text))
+    return text[min(lo, hi) : max(lo, hi)]
+
+
+@register("string.toLowerCase", (1, 1), "Lower-case copy.")
+def to_lower_case(s: Any = UNDEFINED) -> str:
+    return _receiver("toLowerCase", s).lower()
+
+
+@register("string.toUpperCase", (1, 1), "Upper-case copy ('ß' becomes 'SS').")
+def to_upper_case(s: Any = UNDEFINED) -> str:
+    return _receiver("toUpperCase", s).upper()
+
+
+_JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+@register("string.trim", (1, 1), "Copy without leading and trailing whitespace.")
+def trim(s: Any = UNDEFINED) -> str:
+    return _receiver("trim", s).strip(_JS_SPACE)
+
+
+@register("string.trimStart", (1, 1), "Copy without leading whitespace.")
+def trim_start(s: Any = UNDEFINED) -> str:
+    return _receiver("trimStart", s).lstrip(_JS_SPACE)
+
+
+@register("string.trimEnd", (1, 1), "Copy without trailing whitespace.")
+def trim_end(s: Any = UNDEFINED) -> str:
+    return _receiver("trimEnd", s).rstrip(_JS_SPACE)
+
+
+def _pad(name: str, s: Any, max_length: Any, pad: Any) -> tuple[str, str]:
+    text = _receiver(name, s)
+    filler = " " if pad is UNDEFINED else to_string(pad)
+    width = int(to_integer(max_length))
+    missing = width - len(text)
+    if missing <= 0 or not filler:
+        return text, ""
+    return text, (filler * (missing // len(filler) + 1))[:missing]
+
+
+@register(
+    "string.padStart",
+    (2, 3),
+    "Pad on the left with `padString` (default ' ') to `maxLength`.",
+)
+def pad_start(
+    s: Any = UNDEFINED, max_length: Any = UNDEFINED, pad: Any = UNDEFINED
+) -> str:
+    text, fill = _pad("padStart", s, max_length, pad)
+    return fill + text
+
+
+@register(
+    "string.padEnd",
+    (2, 3),
+    "Pad on the right with `padString` (default ' ') to `maxLength`.",
+)
+def pad_end(
+    s: Any = UNDEFINED, max_length: Any = UNDEFINED, pad: Any = UNDEFINED
+) -> str:
+    text, fill = _pad("padEnd", s, max_length, pad)
+    return text + fill
+
+
+@register(
+    "string.replace",
+    (3, 3),
+    "Replace the first occurrence of `search` with `replacement`.",
+    note="`$`-patterns in the replacement are inserted literally.",
+)
+def replace(
+    s: Any = UNDEFINED, search: Any = UNDEFINED, replacement: Any = UNDEFINED
+) -> str:
+    return _receiver("replace", s).replace(to_string(search), to_string(replacement), 1)
+
+
+def _regex(pattern: Any) -> re.Pattern[str]:
+    source = to_string(pattern)
+    try:
+        return re.compile(source)
+    except re.error as exc:
+        raise errors.EvaluationError(
+            f"@string.search: invalid regular expression {source!r}: {exc}"
+        ) from None
+
+
+@register(
+    "string.search",
+    (2, 2),
+    "Index of the first match of the regular expression `pattern`, or -1.",
+)
+def search(s: Any = UNDEFINED, pattern: Any = UNDEFINED) -> int:
+    text = _receiver("search", s)
+    if pattern is UNDEFINED:
+        return 0
+    match = _regex(pattern).search(text)
+    return match.start() if match else -1
+
+
+@register(
+    "string.startsWith",
+    (2, 3),
+    "Whether the string starts with `search` at `position`.",
+)
+def starts_with(
+    s: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED
+) -> bool:
+    text = _receiver("startsWith", s)
+    return text.startswith(to_string(search), _position(position, len(text), 0))
+
+
+@register(
+    "string.endsWith",
+    (2, 3),
+    "Whether the first `length` characters end with `search`.",
+)
+def ends_with(
+    s: Any = UNDEFINED, search: Any = UNDEFINED, length: Any = UNDEFINED
+) -> bool:
+    text = _receiver("endsWith", s)
+    return text[: _position(length, len(text), len(text))].endswith(to_string(search))
+
+
+@register(
+    "string.repeat",
+    (2, 2),
+    "The string repeated `count` times; a negative or infinite count is an error.",
+)
+def repeat(s: Any = UNDEFINED, count: Any = UNDEFINED) -> str:
+    text = _receiver("repeat", s)
+    n = to_integer(count)
+    if n < 0 or not math.isfinite(n):
+        raise errors.EvaluationError(
+            f"@string.repeat: invalid count {to_string(count)}"
+        )
+    if len(text) * n > 10_000_000:
+        raise errors.EvaluationError(
+            "@string.repeat: result would be larger than 10 MB"
+        )
+    return text * int(n)

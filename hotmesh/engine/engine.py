@@ -12,7 +12,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
-from hotmesh.store.postgres import PostgresStore, StoreTx
+from hotmesh.store.postgres import PostgresStore, StepWrite, StoreTx
 from hotmesh.store.records import (
     ENGINE_STREAM,
     JobRow,
@@ -76,21 +76,9 @@ class Engine:
         return await self.plan(self.active)
 
     # -- commit ------------------------------------------------------------
-    async def _write(self, tx: StoreTx, commit: step.StepCommit) -> list[Message]:
+    def _prepare_write(self, commit: step.StepCommit) -> StepWrite:
+        """Reserve locally-consumed messages for us and build the NOTIFY payloads."""
         job = commit.job
-        expire = commit.completion.expire if commit.completion else None
-        if commit.new_job:
-            job.status = commit.delta
-            pk = await tx.insert_job(self.app_id, job, job.metadata.get("pj"), expire)
-            if pk is None:
-                raise errors.DuplicateJobError(job.job_id)
-            job.pk = pk
-        else:
-            status = await tx.update_job(
-                job.pk, commit.delta, job.data, job.metadata, job.err, expire
-            )
-            job.status = status
-        await tx.upsert_activities(job.pk, commit.activities)
         messages = [
             dataclasses.replace(m, reserved_by=self.owner)
             if m.delay <= 0 and m.stream in self.local_streams
@@ -98,7 +86,6 @@ class Engine:
             for m in commit.messages
         ]
         commit.messages = messages
-        reserved = await tx.insert_messages(self.app_id, messages, self.lease)
         me = self.owner
         notes = sorted(
             {
@@ -108,10 +95,37 @@ class Engine:
             }
         )
         if commit.completion is not None:
-            notes.append(
-                f"d|{self.app_id}|{job.job_id}|{commit.completion.publishes or ''}|{me}"
-            )
-        await tx.notify(self.store.channel, notes)
+            publishes = commit.completion.publishes or ""
+            notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
+        expire = commit.completion.expire if commit.completion else None
+        return StepWrite(
+            self.app_id,
+            job,
+            commit.delta,
+            expire,
+            commit.activities,
+            messages,
+            self.store.channel,
+            notes,
+            self.lease,
+        )
+
+    async def _write(
+        self, tx: StoreTx | None, commit: step.StepCommit
+    ) -> list[Message]:
+        """Commit a step's writes: one statement (inside ``tx`` or autocommitted)."""
+        w = self._prepare_write(commit)
+        job = commit.job
+        if commit.new_job:
+            job.status = commit.delta
+            target = tx if tx is not None else self.store
+            pk, reserved = await target.create_job(w)
+            if pk is None:
+                raise errors.DuplicateJobError(job.job_id)
+            job.pk = pk
+            return reserved
+        assert tx is not None
+        job.status, reserved = await tx.write_step(w)
         return reserved
 
     def _woken(self, commit: step.StepCommit, reserved: list[Message]) -> None:
@@ -152,8 +166,7 @@ class Engine:
 
     async def start(self, commit: step.StepCommit) -> None:
         """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
-        async with self.store.transaction() as tx:
-            reserved = await self._write(tx, commit)
+        reserved = await self._write(None, commit)  # one autocommitted statement
         self._woken(commit, reserved)
 
     async def handle(self, msg: Message) -> None:
@@ -172,11 +185,9 @@ class Engine:
         reserved: list[Message] = []
         try:
             async with self.store.transaction() as tx:
-                if not await tx.ack(message_id, self.owner):
-                    return  # lease lost: another consumer owns this message now
-                job = await tx.lock_job(self.app_id, job_id)
+                job = await tx.ack_and_lock(self.app_id, job_id, message_id, self.owner)
                 if job is None:
-                    return  # job gone (scrubbed/expired): the ack commits alone
+                    return  # lease lost, or job gone (the ack commits alone)
                 plan = await self.plan(job.version, tx)
                 commit = step.apply(plan, job, kind, payload, _now())
                 if commit.dropped is None:

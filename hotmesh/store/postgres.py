@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -56,6 +57,99 @@ def _activity(row: asyncpg.Record) -> ActivityRow:
     )
 
 
+def _activity_args(rows: Sequence[ActivityRow]) -> list[list[Any]]:
+    return [
+        [r.activity_id for r in rows],
+        [r.dimension for r in rows],
+        [r.type for r in rows],
+        [r.leg for r in rows],
+        [r.done for r in rows],
+        [r.input for r in rows],
+        [r.output for r in rows],
+        [r.hook for r in rows],
+        [r.error for r in rows],
+    ]
+
+
+def _message_args(messages: Sequence[NewMessage]) -> list[list[Any]]:
+    return [
+        [m.stream for m in messages],
+        [m.type for m in messages],
+        [m.priority for m in messages],
+        [m.job_id for m in messages],
+        [{**m.payload, "guid": m.guid} for m in messages],
+        [m.delay for m in messages],
+        [m.reserved_by for m in messages],
+    ]
+
+
+def _reserved(
+    rows: Sequence[asyncpg.Record], messages: Sequence[NewMessage]
+) -> list[Message]:
+    ids = {r["guid"]: r["id"] for r in rows if r["id"] is not None and r["reserved_by"]}
+    return [
+        Message(ids[m.guid], m.type, {**m.payload, "guid": m.guid}, 1, m.stream)
+        for m in messages
+        if m.guid in ids
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class StepWrite:
+    """Everything one step writes, for the single-statement ``write_step``/``create_job``."""
+
+    app_id: str
+    job: JobRow
+    delta: int
+    expire: float | None
+    activities: Sequence[ActivityRow]
+    messages: Sequence[NewMessage]
+    channel: str
+    notes: Sequence[str]
+    lease: float
+
+
+async def _create_job(
+    conn: Any, q: dict[str, str], w: StepWrite
+) -> tuple[int | None, list[Message]]:
+    job = w.job
+    acts = _activity_args(w.activities)
+    msgs = _message_args(w.messages)
+    args = [
+        acts[0],
+        job.job_id,
+        job.gid,
+        job.key,
+        job.topic,
+        job.version,
+        w.delta,
+        job.metadata,
+        job.data,
+        job.err,
+        job.metadata.get("pj"),
+        w.expire,
+        acts[1],
+        acts[2],
+        acts[3],
+        w.app_id,
+        *msgs,
+        w.lease,
+        w.channel,
+        list(w.notes),
+        acts[4],
+        acts[5],
+        acts[6],
+        acts[7],
+        acts[8],
+    ]
+    rows = await conn.fetch(q["create_job"], *args)
+    if rows[0]["job_pk"] is None:
+        await conn.execute(q["delete_expired_job"], w.app_id, job.job_id)
+        rows = await conn.fetch(q["create_job"], *args)
+    pk = rows[0]["job_pk"]
+    return (None, []) if pk is None else (int(pk), _reserved(rows, w.messages))
+
+
 class StoreTx:
     """Statements of one open transaction (one engine step)."""
 
@@ -67,6 +161,47 @@ class StoreTx:
         """Delete a consumed message if ``owner`` still holds its reservation."""
         status = await self._conn.execute(self._q["ack"], message_id, owner)
         return bool(status == "DELETE 1")
+
+    async def ack_and_lock(
+        self, app_id: str, job_id: str, message_id: int, owner: str
+    ) -> JobRow | None:
+        """Delete the consumed message (if ``owner`` still holds it) and lock its job.
+
+        ``None`` when the lease was lost or the job is gone; either way there is
+        nothing to apply.
+        """
+        row = await self._conn.fetchrow(
+            self._q["ack_and_lock"], app_id, job_id, message_id, owner
+        )
+        if row is None:
+            return None
+        job = _job(row)
+        job.activities = [ActivityRow(*a) for a in row["acts"]]
+        return job
+
+    async def write_step(self, w: StepWrite) -> tuple[int, list[Message]]:
+        """Semaphore delta, data, activity rows, messages and NOTIFYs in one statement."""
+        job = w.job
+        rows = await self._conn.fetch(
+            self._q["write_step"],
+            job.pk,
+            w.delta,
+            job.data,
+            job.metadata,
+            job.err,
+            w.expire,
+            *_activity_args(w.activities),
+            w.app_id,
+            *_message_args(w.messages),
+            w.lease,
+            w.channel,
+            list(w.notes),
+        )
+        return int(rows[0]["status"]), _reserved(rows, w.messages)
+
+    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message]]:
+        """Insert a new job with its rows and messages; ``None`` for a live duplicate."""
+        return await _create_job(self._conn, self._q, w)
 
     async def lock_job(self, app_id: str, job_id: str) -> JobRow | None:
         """Lock the job row (serialising parallel branches) and load its activities."""
@@ -224,6 +359,11 @@ class PostgresStore:
         """One transaction on a pooled connection."""
         async with self._pool.acquire() as conn, conn.transaction():
             yield StoreTx(conn, self._q)  # type: ignore[arg-type]
+
+    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message]]:
+        """``StoreTx.create_job`` as one autocommitted statement (one round trip)."""
+        async with self._pool.acquire() as conn:
+            return await _create_job(conn, self._q, w)
 
     async def claim(
         self, app_id: str, stream: str, owner: str, lease: float, limit: int

@@ -115,3 +115,82 @@ SELECT active_version FROM __SCHEMA__.apps WHERE app_id = $1;
 -- name: activate
 INSERT INTO __SCHEMA__.apps (app_id, active_version) VALUES ($1, $2)
 ON CONFLICT (app_id) DO UPDATE SET active_version = EXCLUDED.active_version, updated_at = now();
+
+-- name: ack_and_lock
+WITH acked AS (
+    DELETE FROM __SCHEMA__.messages WHERE id = $3 AND reserved_by = $4 RETURNING id
+)
+SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(a.activity_id, a.dimension, a.type, a.leg,
+                                                    a.done, a.input, a.output, a.hook,
+                                                    a.error)), '[]'::jsonb)
+          FROM __SCHEMA__.activities a WHERE a.job = j.id) AS acts
+  FROM __SCHEMA__.jobs j
+ WHERE j.app_id = $1 AND j.job_id = $2 AND EXISTS (SELECT 1 FROM acked)
+   FOR UPDATE OF j;
+
+-- name: write_step
+WITH u AS (
+    UPDATE __SCHEMA__.jobs
+       SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
+           expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
+                             ELSE now() + make_interval(secs => $6) END
+     WHERE id = $1
+    RETURNING status
+), a AS (
+    INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
+                                       output, hook, error, ended_at)
+    SELECT $1, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
+      FROM unnest($7::text[], $8::text[], $9::text[], $10::int2[], $11::bool[], $12::jsonb[],
+                  $13::jsonb[], $14::jsonb[], $15::jsonb[]) AS x(a, d, t, l, dn, i, o, h, e)
+    ON CONFLICT (job, activity_id, dimension) DO UPDATE
+       SET leg = EXCLUDED.leg, done = EXCLUDED.done,
+           input = coalesce(EXCLUDED.input, activities.input),
+           output = EXCLUDED.output, hook = EXCLUDED.hook, error = EXCLUDED.error,
+           ended_at = EXCLUDED.ended_at
+), m AS (
+    INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
+                                     visible_at, reserved_by, reserved_until, attempts)
+    SELECT $16, s, t, p, j, pl, now() + make_interval(secs => d), r,
+           CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $24) END,
+           CASE WHEN r IS NULL THEN 0 ELSE 1 END
+      FROM unnest($17::text[], $18::text[], $19::int2[], $20::text[], $21::jsonb[],
+                  $22::float8[], $23::text[]) AS x(s, t, p, j, pl, d, r)
+    RETURNING id, payload->>'guid' AS guid, reserved_by
+), n AS (
+    SELECT count(pg_notify($25, p)) AS c FROM unnest($26::text[]) AS x(p)
+)
+SELECT (SELECT status FROM u) AS status, (SELECT c FROM n) AS notified,
+       m.id, m.guid, m.reserved_by
+  FROM (SELECT 1) AS one LEFT JOIN m ON true;
+
+-- name: create_job
+WITH j AS (
+    INSERT INTO __SCHEMA__.jobs (app_id, job_id, gid, key, topic, version, status, metadata,
+                                 data, err, parent_job_id, expired_at)
+    VALUES ($16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+            CASE WHEN $12::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $12) END)
+    ON CONFLICT (app_id, job_id) DO NOTHING
+    RETURNING id
+), a AS (
+    INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
+                                       output, hook, error, ended_at)
+    SELECT j.id, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
+      FROM j, unnest($1::text[], $13::text[], $14::text[], $15::int2[], $27::bool[],
+                     $28::jsonb[], $29::jsonb[], $30::jsonb[], $31::jsonb[])
+           AS x(a, d, t, l, dn, i, o, h, e)
+), m AS (
+    INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
+                                     visible_at, reserved_by, reserved_until, attempts)
+    SELECT $16, s, t, p, jj, pl, now() + make_interval(secs => d), r,
+           CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $24) END,
+           CASE WHEN r IS NULL THEN 0 ELSE 1 END
+      FROM j, unnest($17::text[], $18::text[], $19::int2[], $20::text[], $21::jsonb[],
+                     $22::float8[], $23::text[]) AS x(s, t, p, jj, pl, d, r)
+    RETURNING id, payload->>'guid' AS guid, reserved_by
+), n AS (
+    SELECT count(pg_notify($25, p)) AS c FROM j, unnest($26::text[]) AS x(p)
+)
+SELECT (SELECT id FROM j) AS job_pk, (SELECT c FROM n) AS notified,
+       m.id, m.guid, m.reserved_by
+  FROM (SELECT 1) AS one LEFT JOIN m ON true;

@@ -70,6 +70,7 @@ async def main(dsn: str, jobs: int, concurrency: int) -> None:
             t0 = time.perf_counter()
             await hm.pubsub("w1.start", {"x": i})
             alone.append((time.perf_counter() - t0) * 1000)
+        await asyncio.sleep(1.5)
         before = await hm.store.xact_commits()
         sem = asyncio.Semaphore(concurrency)
 
@@ -81,6 +82,7 @@ async def main(dsn: str, jobs: int, concurrency: int) -> None:
         t0 = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(jobs)))
         elapsed = time.perf_counter() - t0
+        await asyncio.sleep(1.5)  # backends flush pg_stat counters at most once a second
         after = await hm.store.xact_commits()
         await hm.stop()
         q = statistics.quantiles(alone, n=20)

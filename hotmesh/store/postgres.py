@@ -19,6 +19,17 @@ from hotmesh.store.sql import queries
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+class _Connection(asyncpg.Connection):
+    """Pooled connection without the per-release reset query.
+
+    hotmesh keeps no session state on pooled connections (LISTEN uses its own
+    connection), and the default reset costs a transaction per release.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb", encoder=_dumps, decoder=json.loads, schema="pg_catalog"
@@ -328,7 +339,11 @@ class PostgresStore:
         quote_schema(schema)
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=1, max_size=pool_size, init=_init_connection
+                dsn,
+                min_size=1,
+                max_size=pool_size,
+                init=_init_connection,
+                connection_class=_Connection,
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise errors.StoreUnavailableError(

@@ -18,7 +18,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, GraphPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.expr.js import UNDEFINED, is_number, truthy
+from hotmesh.expr.js import UNDEFINED, is_number
 from hotmesh.store.records import (
     ENGINE_STREAM,
     ActivityRow,
@@ -481,8 +481,3 @@ def apply(
         data = payload.get("data")
         run.finish(act, dad, code, data if data is not None else {}, status, row)
     return run.complete()
-
-
-def truthy_flag(value: Any) -> bool:
-    """JS truthiness for manifest flags such as ``emit``."""
-    return truthy(value)

@@ -33,51 +33,9 @@ SELECT $1, s, t, p, j, pl, now() + make_interval(secs => d), r,
               $8::text[]) AS u(s, t, p, j, pl, d, r)
 RETURNING id, payload->>'guid' AS guid, reserved_by;
 
--- name: lock_job
-SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(a.activity_id, a.dimension, a.type, a.leg,
-                                                    a.done, a.input, a.output, a.hook,
-                                                    a.error)), '[]'::jsonb)
-          FROM __SCHEMA__.activities a WHERE a.job = j.id) AS acts
-  FROM __SCHEMA__.jobs j
- WHERE j.app_id = $1 AND j.job_id = $2
-   FOR UPDATE OF j;
-
--- name: job_activities
-SELECT activity_id, dimension, type, leg, done, input, output, hook, error
-  FROM __SCHEMA__.activities WHERE job = $1;
-
--- name: insert_job
-INSERT INTO __SCHEMA__.jobs (app_id, job_id, gid, key, topic, version, status, metadata,
-                             data, err, parent_job_id, expired_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        CASE WHEN $12::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $12) END)
-ON CONFLICT (app_id, job_id) DO NOTHING
-RETURNING id;
-
 -- name: delete_expired_job
 DELETE FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND job_id = $2 AND expired_at IS NOT NULL AND expired_at <= now();
-
--- name: update_job
-UPDATE __SCHEMA__.jobs
-   SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
-       expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
-                         ELSE now() + make_interval(secs => $6) END
- WHERE id = $1
-RETURNING status;
-
--- name: upsert_activities
-INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
-                                   output, hook, error, ended_at)
-SELECT $1, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
-  FROM unnest($2::text[], $3::text[], $4::text[], $5::int2[], $6::bool[], $7::jsonb[],
-              $8::jsonb[], $9::jsonb[], $10::jsonb[]) AS u(a, d, t, l, dn, i, o, h, e)
-ON CONFLICT (job, activity_id, dimension) DO UPDATE
-   SET leg = EXCLUDED.leg, done = EXCLUDED.done,
-       input = coalesce(EXCLUDED.input, activities.input),
-       output = EXCLUDED.output, hook = EXCLUDED.hook, error = EXCLUDED.error,
-       ended_at = EXCLUDED.ended_at;
 
 -- name: notify
 SELECT pg_notify($1, p) FROM unnest($2::text[]) AS u(p);

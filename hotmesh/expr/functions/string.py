@@ -12,7 +12,17 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.expr.functions.registry import register
-from hotmesh.expr.js import UNDEFINED, is_nullish, to_integer, to_number, to_string
+from hotmesh.expr.js import (
+    UNDEFINED,
+    is_nullish,
+    to_integer,
+    to_number,
+    to_string,
+    to_uint32,
+)
+
+#: Longest string repeat/padStart/padEnd may build (JS allows ~1 GB; we refuse earlier).
+MAX_RESULT_LENGTH = 10_000_000
 
 
 def _receiver(name: str, value: Any) -> str:
@@ -48,7 +58,7 @@ def split(
     s: Any = UNDEFINED, delimiter: Any = UNDEFINED, limit: Any = UNDEFINED
 ) -> list[str]:
     text = _receiver("split", s)
-    cap = None if limit is UNDEFINED else int(to_integer(limit)) & 0xFFFFFFFF
+    cap = None if limit is UNDEFINED else to_uint32(limit)
     if delimiter is UNDEFINED:
         parts = [text]
     elif to_string(delimiter) == "":
@@ -162,10 +172,15 @@ def trim_end(s: Any = UNDEFINED) -> str:
 def _pad(name: str, s: Any, max_length: Any, pad: Any) -> tuple[str, str]:
     text = _receiver(name, s)
     filler = " " if pad is UNDEFINED else to_string(pad)
-    width = int(to_integer(max_length))
+    width = to_integer(max_length)
     missing = width - len(text)
     if missing <= 0 or not filler:
         return text, ""
+    if missing > MAX_RESULT_LENGTH:
+        raise errors.EvaluationError(
+            f"@string.{name}: invalid string length {to_string(max_length)}"
+        )
+    missing = int(missing)
     return text, (filler * (missing // len(filler) + 1))[:missing]
 
 
@@ -196,13 +211,24 @@ def pad_end(
 @register(
     "string.replace",
     (3, 3),
-    "Replace the first occurrence of `search` with `replacement`.",
-    note="`$`-patterns in the replacement are inserted literally.",
+    "Replace the first occurrence of `search` with `replacement`; "
+    "`$$`, `$&`, `` $` `` and `$'` expand as in JavaScript.",
 )
 def replace(
     s: Any = UNDEFINED, search: Any = UNDEFINED, replacement: Any = UNDEFINED
 ) -> str:
-    return _receiver("replace", s).replace(to_string(search), to_string(replacement), 1)
+    text = _receiver("replace", s)
+    needle = to_string(search)
+    at = text.find(needle)
+    if at < 0:
+        return text
+    end = at + len(needle)
+    expansions = {"$": "$", "&": needle, "`": text[:at], "'": text[end:]}
+    # A string search has no capture groups, so `$1` etc. stay literal.
+    inserted = re.sub(
+        r"\$([$&`'])", lambda m: expansions[m.group(1)], to_string(replacement)
+    )
+    return text[:at] + inserted + text[end:]
 
 
 def _regex(pattern: Any) -> re.Pattern[str]:
@@ -219,6 +245,8 @@ def _regex(pattern: Any) -> re.Pattern[str]:
     "string.search",
     (2, 2),
     "Index of the first match of the regular expression `pattern`, or -1.",
+    note="Patterns use Python `re` syntax, which matches JavaScript's for common "
+    "patterns (JS-only forms such as `(?<name>…)` are errors).",
 )
 def search(s: Any = UNDEFINED, pattern: Any = UNDEFINED) -> int:
     text = _receiver("search", s)
@@ -264,8 +292,8 @@ def repeat(s: Any = UNDEFINED, count: Any = UNDEFINED) -> str:
         raise errors.EvaluationError(
             f"@string.repeat: invalid count {to_string(count)}"
         )
-    if len(text) * n > 10_000_000:
+    if len(text) * n > MAX_RESULT_LENGTH:
         raise errors.EvaluationError(
-            "@string.repeat: result would be larger than 10 MB"
+            f"@string.repeat: result longer than {MAX_RESULT_LENGTH} characters"
         )
     return text * int(n)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotmesh import errors
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import UNDEFINED, is_nullish, to_string, truthy
 
@@ -28,7 +29,10 @@ def _own(obj: Any) -> dict[str, Any]:
 def get(obj: Any = UNDEFINED, prop: Any = UNDEFINED) -> Any:
     if is_nullish(obj):
         return UNDEFINED
-    return _own(obj).get(to_string(prop), UNDEFINED)
+    key = to_string(prop)
+    if key == "length" and isinstance(obj, list | str):
+        return len(obj)
+    return _own(obj).get(key, UNDEFINED)
 
 
 @register(
@@ -37,16 +41,21 @@ def get(obj: Any = UNDEFINED, prop: Any = UNDEFINED) -> Any:
     "Set `obj[prop] = value` (a new object when `obj` is falsy) and return the object.",
 )
 def set_(obj: Any = UNDEFINED, prop: Any = UNDEFINED, value: Any = UNDEFINED) -> Any:
-    target = obj if isinstance(obj, dict) else {}
-    if isinstance(obj, list):
-        index = to_string(prop)
-        if index.isdigit():
-            i = int(index)
-            obj.extend([None] * (i + 1 - len(obj)))
-            obj[i] = value
-            return obj
-    if value is not UNDEFINED:
-        target[to_string(prop)] = value
+    target = obj if truthy(obj) else {}
+    key = to_string(prop)
+    if isinstance(target, list) and key.isdigit():
+        if value is UNDEFINED and int(key) >= len(target):
+            return target
+        i = int(key)
+        target.extend([None] * (i + 1 - len(target)))
+        target[i] = value
+    elif isinstance(target, dict):
+        # An undefined value removes the key: undefined never reaches JSON.
+        if value is UNDEFINED:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    # Other truthy primitives ignore property writes, as in JavaScript.
     return target
 
 
@@ -82,10 +91,18 @@ def entries(obj: Any = UNDEFINED) -> list[list[Any]]:
     "object.fromEntries", (1, 1), "A new object from a list of [key, value] pairs."
 )
 def from_entries(pairs: Any = UNDEFINED) -> dict[str, Any]:
+    if not isinstance(pairs, list):
+        raise errors.EvaluationError(
+            f"@object.fromEntries: {to_string(pairs)} is not a list of [key, value] pairs"
+        )
     out: dict[str, Any] = {}
-    for pair in pairs if isinstance(pairs, list) else []:
-        if isinstance(pair, list) and pair:
-            out[to_string(pair[0])] = pair[1] if len(pair) > 1 else UNDEFINED
+    for pair in pairs:
+        if not isinstance(pair, list | dict):
+            raise errors.EvaluationError(
+                f"@object.fromEntries: entry {to_string(pair)!r} is not a [key, value] pair"
+            )
+        entry = _own(pair)
+        out[to_string(entry.get("0", UNDEFINED))] = entry.get("1", UNDEFINED)
     return {k: v for k, v in out.items() if v is not UNDEFINED}
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hotmesh.errors import ManifestLoadError, Problem
+from hotmesh.errors import (
+    ManifestLoadError,
+    ManifestValidationError,
+    Problem,
+    problems_from,
+)
+from hotmesh.graph import validate
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,10 @@ class Manifest:
         return self.locations.get("", Location(self.source, 1, 1))
 
 
+_STR = "tag:yaml.org,2002:str"
+_KEY_TAGS = {_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+
 def _fail(file: str, line: int, col: int, message: str) -> ManifestLoadError:
     return ManifestLoadError([Problem(file, line, col, "", message)])
 
@@ -56,121 +66,181 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
+def _scalar_key(node: Node) -> str | None:
+    """A mapping key as JSON text: strings and numbers (``500:``), nothing else."""
+    if isinstance(node, ScalarNode) and node.tag in _KEY_TAGS:
+        return str(node.value)
+    return None
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
 class _Loader:
     def __init__(self) -> None:
         self.locations: dict[str, Location] = {}
-        self.files: dict[Path, Any] = {}
-        self.roots: dict[str, Any] = {}
+        self.files: dict[Path, Node] = {}
+        self.roots: dict[str, Node] = {}
+        self.yaml = YAML(typ="safe", pure=True)
+        self.active: set[tuple[int, int]] = set()
 
-    def parse(self, text: str, name: str) -> Any:
-        yaml = YAML(typ="rt", pure=True)
-        yaml.allow_duplicate_keys = False
+    def parse(self, text: str, name: str) -> Node:
         try:
-            docs = list(yaml.load_all(text))
+            docs = list(self.yaml.compose_all(text))
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
             reason = (
                 (exc.problem or exc.context or "invalid YAML").strip().splitlines()[0]
             )
+            if exc.context_mark and "quoted scalar" in (exc.context or ""):
+                # The end-of-stream mark is useless; point at the unclosed quote instead.
+                line, col = exc.context_mark.line + 1, exc.context_mark.column + 1
+                reason = "quoted string is never closed"
             raise _fail(name, line, col, f"YAML syntax error: {reason}") from None
-        except YAMLError as exc:
-            raise _fail(name, 0, 0, f"YAML error: {str(exc).splitlines()[0]}") from None
+        except (YAMLError, ValueError) as exc:
+            raise _fail(name, 1, 1, f"YAML error: {str(exc).splitlines()[0]}") from None
         if len(docs) > 1:
             raise _fail(name, 1, 1, "expected one YAML document, found several")
-        if not docs or docs[0] is None:
+        if not docs or docs[0] is None or _is_null(docs[0]):
             raise _fail(name, 1, 1, "manifest is empty")
-        return docs[0]
+        return cast(Node, docs[0])
 
-    def load_file(self, path: Path, ref_from: Location) -> Any:
+    def load_file(self, path: Path, ref_from: Location) -> Node:
         if path not in self.files:
             try:
                 text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                msg = (
-                    f"$ref target file not found: {_short(str(path))} ({exc.strerror})"
-                )
+            except (OSError, UnicodeDecodeError) as exc:
+                why = getattr(exc, "strerror", None) or str(exc)
+                msg = f"$ref target file not found: {_short(str(path))} ({why})"
                 raise _fail(ref_from.file, ref_from.line, ref_from.col, msg) from None
-            self.files[path] = self.parse(text, str(path))
-            self.roots[str(path)] = self.files[path]
+            name = _short(str(path))
+            self.files[path] = self.roots[name] = self.parse(text, name)
         return self.files[path]
+
+    def scalar(self, node: ScalarNode, file: str) -> Any:
+        try:
+            value = self.yaml.constructor.construct_object(node, deep=True)
+        except (YAMLError, ValueError, OverflowError) as exc:
+            line, col = _mark(node)
+            reason = str(exc).splitlines()[0]
+            raise _fail(file, line, col, f"bad YAML value: {reason}") from None
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        # Timestamps, binary and other YAML-only types stay as the text written.
+        return str(node.value)
 
     def convert(
         self,
-        node: Any,
+        node: Node,
         pointer: str,
         file: str,
         base: Path,
         at: Location,
         chain: tuple[str, ...],
     ) -> Any:
-        if isinstance(node, CommentedMap):
-            if "$ref" in node and isinstance(node["$ref"], str):
-                return self.deref(node, pointer, file, base, at, chain)
-            out: dict[str, Any] = {}
-            for key, value in node.items():
-                if isinstance(key, bool) or not isinstance(key, (str, int)):
-                    raise _fail(
-                        file, at.line, at.col, f"mapping key {key!r} is not a string"
-                    )
-                # Located at the key: a block collection's value position is its
-                # first child, and the key names what the problem is about.
-                vl, vc = node.lc.key(key)
-                # Integer keys (retry codes like ``500:``) become strings, as in JSON.
-                name = str(key)
-                child = f"{pointer}/{_escape(name)}"
-                loc = Location(file, vl + 1, vc + 1)
-                self.locations[child] = loc
-                out[name] = self.convert(value, child, file, base, loc, chain)
-            return out
-        if isinstance(node, CommentedSeq):
-            items: list[Any] = []
-            for index, value in enumerate(node):
-                il, ic = node.lc.item(index)
-                child = f"{pointer}/{index}"
-                loc = Location(file, il + 1, ic + 1)
-                self.locations[child] = loc
-                items.append(self.convert(value, child, file, base, loc, chain))
-            return items
-        if node is None or isinstance(node, (bool, int, float)):
-            return bool(node) if isinstance(node, bool) else node
-        return str(node)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, file)
+        # Re-entering a node through a YAML alias (not through a $ref) never ends.
+        visit = (id(node), len(chain))
+        if visit in self.active:
+            raise _fail(file, at.line, at.col, "recursive YAML alias")
+        self.active.add(visit)
+        try:
+            if isinstance(node, MappingNode):
+                return self.mapping(node, pointer, file, base, chain)
+            if isinstance(node, SequenceNode):
+                items: list[Any] = []
+                for index, value in enumerate(node.value):
+                    child = f"{pointer}/{index}"
+                    loc = Location(file, *_mark(value))
+                    self.locations[child] = loc
+                    items.append(self.convert(value, child, file, base, loc, chain))
+                return items
+        finally:
+            self.active.discard(visit)
+        raise _fail(file, at.line, at.col, "unsupported YAML node")  # pragma: no cover
+
+    def mapping(
+        self,
+        node: MappingNode,
+        pointer: str,
+        file: str,
+        base: Path,
+        chain: tuple[str, ...],
+    ) -> Any:
+        entries: list[tuple[str, Node, Node]] = []
+        seen: dict[str, Node] = {}
+        for key_node, value in node.value:
+            name = _scalar_key(key_node)
+            line, col = _mark(key_node)
+            if name is None:
+                raise _fail(file, line, col, "mapping keys must be strings or numbers")
+            if name in seen:
+                first = "{}:{}".format(*_mark(seen[name]))
+                msg = f"duplicate key '{name}' (first defined at {first})"
+                raise _fail(file, line, col, msg)
+            seen[name] = key_node
+            entries.append((name, key_node, value))
+        for name, key_node, value in entries:
+            if name == "$ref" and isinstance(value, ScalarNode) and value.tag == _STR:
+                at = Location(file, *_mark(key_node))
+                return self.deref(str(value.value), pointer, file, base, at, chain)
+        out: dict[str, Any] = {}
+        for name, key_node, value in entries:
+            # Located at the key: a block collection's value position is its
+            # first child, and the key names what the problem is about.
+            child = f"{pointer}/{_escape(name)}"
+            loc = Location(file, *_mark(key_node))
+            self.locations[child] = loc
+            out[name] = self.convert(value, child, file, base, loc, chain)
+        return out
 
     def deref(
         self,
-        node: Any,
+        ref: str,
         pointer: str,
         file: str,
         base: Path,
         at: Location,
         chain: tuple[str, ...],
     ) -> Any:
-        ref = str(node["$ref"])
         rel, _, frag = ref.partition("#")
         if rel:
             target = (base / rel).resolve()
             data = self.load_file(target, at)
-            name, where = str(target), target.parent
+            name, where = _short(str(target)), target.parent
         else:
             data, name, where = self.roots[file], file, base
-        key = f"{name}#{frag}"
+        key = f"{name}#{frag}" if frag else name
         if key in chain:
-            # Show the chain relative to the working directory so messages are portable.
-            cycle = " -> ".join(_short(k) for k in [*chain, key])
+            cycle = " -> ".join([*chain, key])
             raise _fail(at.file, at.line, at.col, f"$ref cycle: {cycle}")
-        for raw in [p for p in frag.split("/")[1:]] if frag else []:
+        for raw in frag.split("/")[1:] if frag else []:
             part = unquote(raw).replace("~1", "/").replace("~0", "~")
-            if isinstance(data, CommentedMap) and part in data:
-                data = data[part]
-            elif (
-                isinstance(data, CommentedSeq)
-                and part.isdigit()
-                and int(part) < len(data)
-            ):
-                data = data[int(part)]
-            else:
-                raise _fail(at.file, at.line, at.col, f"$ref target not found: {ref}")
+            found = _step(data, part)
+            if found is None:
+                msg = f"$ref target not found: {ref} ({name} has no '{part}' there)"
+                raise _fail(at.file, at.line, at.col, msg)
+            data = found
         return self.convert(data, pointer, name, where, at, (*chain, key))
+
+
+def _step(node: Node, part: str) -> Node | None:
+    """One JSON-pointer step into a YAML node (None when there is no such child)."""
+    if isinstance(node, MappingNode):
+        for key_node, value in node.value:
+            if _scalar_key(key_node) == part:
+                return cast(Node, value)
+    elif isinstance(node, SequenceNode) and part.isdigit():
+        if int(part) < len(node.value):
+            return cast(Node, node.value[int(part)])
+    return None
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
 def load_app(source: str | os.PathLike[str]) -> Manifest:
@@ -186,8 +256,9 @@ def load_app(source: str | os.PathLike[str]) -> Manifest:
         base = path.resolve().parent
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise _fail(name, 0, 0, f"cannot read manifest: {exc.strerror}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise _fail(name, 0, 0, f"cannot read manifest: {why}") from None
     root = loader.parse(text, name)
     loader.roots[name] = root
     start = Location(name, 1, 1)
@@ -195,4 +266,8 @@ def load_app(source: str | os.PathLike[str]) -> Manifest:
     document = loader.convert(root, "", name, base, start, ())
     if not isinstance(document, dict) or "app" not in document:
         raise _fail(name, 1, 1, "top level must be a mapping with an 'app' key")
-    return Manifest(document, name, loader.locations)
+    manifest = Manifest(document, name, loader.locations)
+    errors, warnings = validate.check(document, manifest.locate)
+    if errors:
+        raise ManifestValidationError(problems_from([*errors, *warnings]))
+    return Manifest(document, name, loader.locations, tuple(problems_from(warnings)))

@@ -37,11 +37,19 @@ def test_locations_point_into_referenced_file() -> None:
 
 
 def test_text_source_and_int_keys() -> None:
-    text = "app:\n  id: a\n  version: '1'\n  retry:\n    500: [3]\n"
+    text = (
+        "app:\n  id: ab\n  version: '1'\n  graphs:\n    - subscribes: s\n"
+        "      activities:\n        t: {type: trigger}\n"
+        "        w:\n          type: worker\n          topic: x\n"
+        "          retry:\n            500: [3]\n"
+    )
     manifest = load_app(text)
     assert manifest.source == "<string>"
-    assert manifest.document["app"]["retry"] == {"500": [3]}
-    assert manifest.locate("/app/retry/500").line == 5
+    retry = "/app/graphs/0/activities/w/retry"
+    assert manifest.document["app"]["graphs"][0]["activities"]["w"]["retry"] == {
+        "500": [3]
+    }
+    assert manifest.locate(f"{retry}/500").line == 12
     assert manifest.locate("/app/nope/deeper") == manifest.locate("/app")
 
 
@@ -49,7 +57,13 @@ def test_text_source_and_int_keys() -> None:
     ("text", "where", "fragment"),
     [
         ("app:\n  id: a\n   version: 1\n", ":3:", "YAML syntax error"),
-        ("app:\n  id: a\n  id: b\n", ":3:", "YAML syntax error"),
+        (
+            "app:\n  id: a\n  id: b\n",
+            ":3:3",
+            "duplicate key 'id' (first defined at 2:3)",
+        ),
+        ("a: &x\n  b: *x\n", ":2:", "recursive YAML alias"),
+        ("app: [1\n", ":2:", "YAML syntax error"),
         ("- app\n- b\n", ":1:1", "'app'"),
         ("app:\n  x: {$ref: 'missing.yaml'}\n", ":2:", "not found"),
         ("app:\n  x: {$ref: '#/app/x'}\n", ":2:", "cycle"),

@@ -1,0 +1,144 @@
+"""Schema validation: upstream manifests pass; each kind of mistake is a precise, located error."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from hotmesh.errors import ManifestValidationError
+from hotmesh.graph import load_app
+from hotmesh.resources import schemas_dir
+
+SETUP = Path("/work/shared/hotmesh-tests/tests/$setup")
+APPS = sorted(p for p in SETUP.rglob("*.yaml") if p.read_text().startswith("app:"))
+
+HEAD = """app:
+  id: demo
+  version: '1'
+  graphs:
+    - subscribes: demo.start
+      activities:
+        t1:
+          type: trigger
+        a1:
+"""
+
+
+def _errors(activity: str, transitions: str = "") -> list[str]:
+    text = (
+        HEAD + activity + ("      transitions:\n" + transitions if transitions else "")
+    )
+    with pytest.raises(ManifestValidationError) as info:
+        load_app(text)
+    return [str(p) for p in info.value.problems if p.severity == "error"]
+
+
+def test_upstream_manifests_are_found() -> None:
+    assert len(APPS) >= 30
+
+
+@pytest.mark.parametrize("path", APPS, ids=lambda p: str(p.relative_to(SETUP)))
+def test_every_upstream_manifest_validates(path: Path) -> None:
+    manifest = load_app(path)
+    assert all(w.severity == "warning" for w in manifest.warnings)
+
+
+def test_unknown_keys_are_located_warnings() -> None:
+    manifest = load_app(SETUP / "seeds/hotmesh.yaml")
+    found = {(Path(w.file).name, w.line, w.pointer) for w in manifest.warnings}
+    assert ("sleep.do.yaml", 5, "/app/graphs/4/inputs") in found
+    assert all("is ignored" in w.message for w in manifest.warnings)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in Path(str(schemas_dir())).glob("*.schema.json"))
+)
+def test_schema_files_are_valid_2020_12(name: str) -> None:
+    schema = json.loads((Path(str(schemas_dir())) / name).read_text())
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize(
+    ("activity", "transitions", "expected"),
+    [
+        (
+            "          type: wroker\n",
+            "",
+            "<string>:10:11: unknown type 'wroker'",
+        ),
+        (
+            "          type: worker\n",
+            "",
+            "<string>:9:9: 'a1' is missing required key 'topic'",
+        ),
+        (
+            "          type: worker\n          topic: x\n          retry:\n"
+            "            '500': [many]\n",
+            "",
+            "<string>:13:13: retry for code 500 must be [n]",
+        ),
+        (
+            "          type: hook\n          job:\n            maps:\n"
+            "              x: {'@pipe': 'nope'}\n",
+            "",
+            "<string>:13:19: '@pipe' must be a list, not the string \"nope\"",
+        ),
+        (
+            "          type: hook\n          sleep: true\n",
+            "",
+            "<string>:11:11: 'sleep' must be a number or a mapping rule, not a boolean",
+        ),
+        (
+            "          type: hook\n",
+            "        t1:\n          - to: a1\n            conditions:\n"
+            "              code: ok\n              gate: xor\n",
+            "<string>:15:15: 'code' must be a status code or a list of status codes",
+        ),
+        (
+            "          type: hook\n",
+            "        t1: a1\n",
+            "<string>:12:9: 't1' must be a list, not the string \"a1\"",
+        ),
+        (
+            "          type: signal\n          topic: x\n          subtype: some\n",
+            "",
+            '<string>:12:11: \'subtype\' must be one of "one", "all"',
+        ),
+    ],
+)
+def test_schema_errors_are_precise(
+    activity: str, transitions: str, expected: str
+) -> None:
+    errors = _errors(activity, transitions)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_all_errors_are_collected_at_once() -> None:
+    errors = _errors(
+        "          type: hook\n          sleep: true\n",
+        "        t1:\n          - to: a1\n            conditions:\n"
+        "              code: ok\n              gate: xor\n",
+    )
+    assert len(errors) == 3
+    assert errors == sorted(errors, key=lambda e: int(e.split(":")[1]))
+
+
+def test_broken_activity_does_not_report_its_valid_keys_as_unknown() -> None:
+    with pytest.raises(ManifestValidationError) as info:
+        load_app(
+            HEAD + "          type: worker\n          topic: x\n          retry: 3\n"
+        )
+    assert [p.severity for p in info.value.problems] == ["error"]
+
+
+def test_large_manifest_loads_quickly() -> None:
+    path = SETUP / "apps/durable/v1/hotmesh.yaml"
+    load_app(path)  # warm the compiled validator
+    start = time.perf_counter()
+    load_app(path)
+    assert time.perf_counter() - start < 0.5

@@ -1,0 +1,34 @@
+"""The README's runnable examples work end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / "examples" / f"{name}.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_order_example_reserves_one_order_and_backorders_the_other(
+    pg_dsn: str,
+) -> None:
+    order = _load("order")
+    reserved, backordered = await order.main(pg_dsn)
+    assert reserved["data"]["status"] == "reserved"
+    assert reserved["data"]["reservationId"].startswith("res-order-")
+    assert reserved["metadata"]["js"] == 0
+    assert backordered["data"] == {
+        "orderId": backordered["data"]["orderId"],
+        "available": 1,
+        "status": "backordered",
+    }

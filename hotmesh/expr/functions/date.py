@@ -5,7 +5,8 @@ be epoch milliseconds, a numeric string, ``YYYY-MM-DD`` (UTC midnight, as in
 JavaScript) or any ISO-8601 date-time, with ``Z``, an offset, fractional
 seconds, or no zone (local time, as in JavaScript). Upstream mis-parses
 ISO strings with offsets; we parse them correctly. Local-time functions use
-the process's time zone (``TZ``).
+the process's time zone (``TZ``). Years outside 1–9999 (JavaScript allows
+±275760) are invalid dates: getters and setters give NaN, formatters raise.
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ def to_date_string(d: Any = UNDEFINED) -> str:
     "date.toString",
     (1, 1),
     "Local date and time like `Wed Jan 31 2024 23:59:59 GMT+0000 (UTC)`.",
+    note="The zone name in parentheses is the short one (`EST`); JavaScript "
+    "prints the long one (`Eastern Standard Time`).",
 )
 def to_string_(d: Any = UNDEFINED) -> str:
     moment = _required(d, "toString", local=True)

@@ -1,4 +1,8 @@
-"""@cron: delays from cron expressions (parsed by croniter)."""
+"""@cron: delays from cron expressions (parsed by croniter).
+
+Six-field expressions put seconds first, as upstream's cron-parser does
+(croniter's default is seconds last).
+"""
 
 from __future__ import annotations
 
@@ -21,18 +25,25 @@ MIN_DELAY_SECONDS = 1
     "cron.nextDelay",
     (1, 1),
     "Seconds from now to the next UTC occurrence (at least 1); -1 when not a string.",
-    note="The floor is 1 s (upstream: 5 s), since timers here wake without slots.",
+    note="The floor is 1 s (upstream: 5 s), since timers here wake without slots; "
+    "fractional seconds round up so the timer never fires before the occurrence.",
     pure=False,
 )
 def next_delay(expression: Any = UNDEFINED) -> int:
+    return delay_from(expression, dt.datetime.now(dt.UTC))
+
+
+def delay_from(expression: Any, now: dt.datetime) -> int:
+    """Whole seconds from ``now`` (aware, UTC) to the next occurrence of ``expression``."""
     if not isinstance(expression, str):
         return -1
-    now = dt.datetime.now(dt.UTC)
     try:
-        following = croniter(expression, now).get_next(dt.datetime)
+        following = croniter(expression, now, second_at_beginning=True).get_next(
+            dt.datetime
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise errors.EvaluationError(
             f"@cron.nextDelay: invalid cron expression {expression!r}: {exc}"
         ) from None
     seconds = (following - now).total_seconds()
-    return max(MIN_DELAY_SECONDS, math.ceil(seconds) if seconds % 1 else int(seconds))
+    return max(MIN_DELAY_SECONDS, math.ceil(seconds))

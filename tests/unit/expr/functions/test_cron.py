@@ -1,0 +1,64 @@
+"""@cron.nextDelay: seconds to the next UTC occurrence of a cron expression."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from hotmesh import errors
+from hotmesh.expr import UNDEFINED
+from hotmesh.expr.functions import registry
+from hotmesh.expr.functions.cron import delay_from
+from tests.unit.expr.functions._call import call
+
+#: 2024-01-31T23:59:30.250Z
+NOW = dt.datetime(2024, 1, 31, 23, 59, 30, 250_000, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("* * * * *", 30),  # next minute boundary in 29.75 s, rounded up
+        ("0 0 * * *", 30),  # midnight UTC
+        ("0 12 * * *", 12 * 3600 + 30),
+        ("*/15 * * * *", 30),
+        ("0 0 1 * *", 30),  # Feb 1 is next
+        ("0 0 * * 1", 4 * 86400 + 30),  # next Monday: Feb 5
+        ("@daily", 30),
+        ("@hourly", 30),
+        ("*/10 * * * * *", 10),  # six fields: seconds come first, as upstream
+        ("* * * * * *", 1),  # 0.75 s rounds up; never below the 1 s floor
+        ("31 59 23 * * *", 1),
+        ("0 0 0 1 1 *", 335 * 86400 + 30),  # 2025-01-01 (2024 is a leap year)
+    ],
+)
+def test_delay_to_next_utc_occurrence(expression: str, seconds: int) -> None:
+    assert delay_from(expression, NOW) == seconds
+
+
+@pytest.mark.parametrize("value", [UNDEFINED, None, 5, 1.5, True, ["* * * * *"], {}])
+def test_non_string_is_minus_one(value: Any) -> None:
+    assert call("cron.nextDelay", value) == -1
+
+
+@pytest.mark.parametrize(
+    "expression", ["", "not cron", "61 * * * *", "* * * * * * * *", "* * 32 * *"]
+)
+def test_invalid_expression_raises(expression: str) -> None:
+    with pytest.raises(errors.EvaluationError, match="invalid cron expression"):
+        call("cron.nextDelay", expression)
+
+
+def test_uses_the_current_clock() -> None:
+    delay = call("cron.nextDelay", "* * * * *")
+    assert isinstance(delay, int) and 1 <= delay <= 60
+    assert 1 <= call("cron.nextDelay", "0 0 * * *") <= 86400
+
+
+def test_registered_impure_with_doc() -> None:
+    spec = registry.lookup("cron.nextDelay")
+    assert spec is not None and spec.doc.strip()
+    assert spec.pure is False
+    assert [n for n in registry.names() if n.startswith("cron.")] == ["cron.nextDelay"]

@@ -161,7 +161,10 @@ class _Run:
     def leg1(self, aid: str, dad: str) -> None:
         act = self.plan.activity(aid)
         if (aid, dad) in self.rows:
-            return  # already entered in this dimension: a replay
+            # Entered already in this dimension (a replayed transition, e.g. after a
+            # 202 pending): dropped, giving back the obligation counted for it.
+            self.commit.delta -= 1
+            return
         ctx = self.ctx(aid, dad, {})
         jid, gid = self.job.job_id, self.job.gid
         if act.type == "worker":

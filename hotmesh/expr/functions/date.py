@@ -12,6 +12,7 @@ the process's time zone (``TZ``). Years outside 1–9999 (JavaScript allows
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import math
 import re
 import time
@@ -326,6 +327,11 @@ def _setter(name: str, names: tuple[str, ...], local: bool) -> Callable[..., Any
                 fields[field] = math.trunc(number) if math.isfinite(number) else number
         return _compose(fields, local)
 
+    # Document the real argument names (docs.py reads the signature).
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    set_.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, positional, default=UNDEFINED) for n in ("d", *names)]
+    )
     return set_
 
 

@@ -1,55 +1,95 @@
-"""Render the function catalogue reference (docs/reference/functions.md) from the registry.
+"""Render the @pipe function reference (Markdown) from the registry.
 
-Regenerate with: ``python -m hotmesh.expr.functions.docs > docs/reference/functions.md``
+Regenerate the committed copy with
+``python -m hotmesh.expr.functions.docs > docs/reference/functions.md``.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
+from itertools import groupby
 
 from hotmesh.expr.functions import registry
+from hotmesh.expr.functions.registry import FunctionSpec
+
+REGENERATE = "python -m hotmesh.expr.functions.docs > docs/reference/functions.md"
+
+_HEADER = f"""\
+# @pipe function reference
+
+<!-- Generated from the function registry; do not edit. Regenerate with:
+     {REGENERATE} -->
+
+Call a function in a mapping as `{{@namespace.function}}`, or as the first cell of an
+`@pipe` row whose other cells are its arguments. Functions follow JavaScript semantics:
+loose coercion, `undefined` distinct from `null`, `NaN`. Arguments are positional; a
+trailing `?` marks an optional one and `...` a variadic rest. *Impure* functions read
+the clock or randomness, so their results change between calls.
+"""
 
 
-def _signature(spec: registry.FunctionSpec) -> str:
-    required = spec.arity[0]
-    params = []
-    for index, param in enumerate(inspect.signature(spec.fn).parameters.values()):
-        name = param.name.rstrip("_")
+def _arguments(spec: FunctionSpec) -> str:
+    """``(s, delimiter?, limit?)``: the first ``arity[0]`` parameters are required."""
+    low = spec.arity[0]
+    parts: list[str] = []
+    for i, param in enumerate(inspect.signature(spec.fn).parameters.values()):
+        # Python names are snake_case; the catalogue speaks JavaScript's camelCase.
+        name = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), param.name)
         if param.kind is param.VAR_POSITIONAL:
-            params.append(f"...{name}")
+            parts.append(f"...{name}")
         else:
-            params.append(name if index < required else f"{name}?")
-    return f"@{spec.name}({', '.join(params)})"
+            parts.append(name + ("" if i < low else "?"))
+    return f"({', '.join(parts)})"
+
+
+def _arity(spec: FunctionSpec) -> str:
+    low, high = spec.arity
+    if high is None:
+        return f"{low}+"
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _namespace_doc(spec: FunctionSpec) -> str:
+    module = importlib.import_module(spec.fn.__module__)
+    doc = inspect.getdoc(module) or ""
+    summary = doc.split("\n\n", 1)[0].replace("\n", " ")
+    summary = re.sub(r"^@\w+:\s*", "", summary)  # the heading already names it
+    return summary[:1].upper() + summary[1:]
+
+
+def _namespace(name: str, specs: list[FunctionSpec]) -> list[str]:
+    lines = [f"## @{name}", ""]
+    intro = _namespace_doc(specs[0])
+    if intro:
+        lines += [intro, ""]
+    lines += [
+        "| Function | Arguments | Arity | Description |",
+        "|---|---|---|---|",
+    ]
+    for spec in specs:
+        text = spec.doc
+        if not spec.pure:
+            text += " *Impure.*"
+        if spec.note:
+            text += f" **Note:** {spec.note}"
+        lines.append(
+            f"| `{spec.name}` | `{_arguments(spec)}` | {_arity(spec)} | {_cell(text)} |"
+        )
+    return [*lines, ""]
 
 
 def render_reference() -> str:
-    """The Markdown reference for every registered function, grouped by namespace."""
-    names = registry.names()
-    namespaces = sorted({name.split(".")[0] for name in names})
-    lines = [
-        "# Function reference",
-        "",
-        "Every `{@namespace.function}` usable in mapping expressions and `@pipe` rows.",
-        "Arguments come from the previous pipe row, in order; `?` marks an optional",
-        "argument. Generated from the function registry by",
-        "`python -m hotmesh.expr.functions.docs`; do not edit by hand.",
-        "",
-        "Namespaces: " + ", ".join(f"[`@{ns}`](#{ns})" for ns in namespaces) + ".",
-        "",
-    ]
-    for namespace in namespaces:
-        lines += [f"## {namespace}", "", "| Function | Description |", "|---|---|"]
-        for name in names:
-            if name.split(".")[0] != namespace:
-                continue
-            spec = registry.REGISTRY[name]
-            text = spec.doc.replace("|", "\\|")
-            if spec.note:
-                text += " *Note: " + spec.note.replace("|", "\\|") + "*"
-            if not spec.pure:
-                text += " *(not deterministic)*"
-            lines.append(f"| `{_signature(spec)}` | {text} |")
-        lines.append("")
+    """The whole reference: one section per namespace, functions sorted by name."""
+    specs = [spec for name in registry.names() if (spec := registry.lookup(name))]
+    lines = [_HEADER]
+    for namespace, group in groupby(specs, key=lambda s: s.name.split(".", 1)[0]):
+        lines += _namespace(namespace, list(group))
     return "\n".join(lines)
 
 

@@ -292,6 +292,8 @@ def repeat(s: Any = UNDEFINED, count: Any = UNDEFINED) -> str:
         raise errors.EvaluationError(
             f"@string.repeat: invalid count {to_string(count)}"
         )
+    if not text:
+        return ""
     if len(text) * n > MAX_RESULT_LENGTH:
         raise errors.EvaluationError(
             f"@string.repeat: result longer than {MAX_RESULT_LENGTH} characters"

@@ -110,6 +110,7 @@ CASES: list[tuple[str, tuple[Any, ...], Any]] = [
     ("string.repeat", ("ab", NAN), ""),
     ("string.repeat", ("ab", "2"), "abab"),
     ("string.repeat", ("", 5), ""),
+    ("string.repeat", ("", 1e20), ""),
 ]
 
 

@@ -51,6 +51,7 @@ class HotMesh:
         self.engine.on_messages = self._wake
         self.engine.on_dispatch = self._dispatch
         self.engine.on_complete = self._completed
+        self.engine.on_emit = self._emitted
         self._lease = float(options.get("lease", 30.0))
         self.engine.lease = self._lease
         self._poll = float(options.get("poll", 2.0))
@@ -182,6 +183,21 @@ class HotMesh:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    def _emitted(
+        self, job_id: str, output: dict[str, Any] | None, publishes: str
+    ) -> None:
+        """An interim publication (``emit``): subscribers only, waiters keep waiting."""
+        subs = [
+            *self._subs.get(f"{publishes}.{job_id}", []),
+            *self._subs.get(publishes, []),
+        ]
+        if publishes and subs:
+            task = asyncio.get_running_loop().create_task(
+                self._publish(publishes, job_id, output, subs)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     def _on_notify(self, payload: str) -> None:
         parts = payload.split("|")
         if len(parts) != 5 or parts[1] != self.app_id:
@@ -195,6 +211,8 @@ class HotMesh:
             self._wake(first, float(second or 0))
         elif kind == "d":
             self._completed(first, None, second)
+        elif kind == "e":
+            self._emitted(first, None, second)
 
     async def _publish(
         self,

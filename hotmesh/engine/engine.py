@@ -42,6 +42,9 @@ class Engine:
         self.local_streams: set[str] = set()
         self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
         self.on_dispatch: Callable[[str, Message], None] = lambda stream, msg: None
+        self.on_emit: Callable[[str, dict[str, Any], str], None] = (
+            lambda job_id, output, publishes: None
+        )
         self.on_complete: Callable[[str, dict[str, Any] | None, str], None] = (
             lambda job_id, output, publishes: None
         )
@@ -76,6 +79,12 @@ class Engine:
         return await self.plan(self.active)
 
     # -- commit ------------------------------------------------------------
+    def _publishes(self, commit: step.StepCommit) -> str:
+        """The ``publishes`` topic of the job's graph ('' when none)."""
+        plan = self._plans.get(commit.job.version)
+        graph = plan.graph_for_topic(commit.job.topic) if plan else None
+        return (graph.publishes if graph else None) or ""
+
     def _prepare_write(self, commit: step.StepCommit) -> StepWrite:
         """Reserve locally-consumed messages for us and build the NOTIFY payloads."""
         job = commit.job
@@ -97,6 +106,8 @@ class Engine:
         if commit.completion is not None:
             publishes = commit.completion.publishes or ""
             notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
+        if commit.emit is not None:
+            notes.append(f"e|{self.app_id}|{job.job_id}|{self._publishes(commit)}|{me}")
         expire = commit.completion.expire if commit.completion else None
         return StepWrite(
             self.app_id,
@@ -135,6 +146,8 @@ class Engine:
         for new in commit.messages:
             if new.reserved_by is None:
                 self.on_messages(new.stream, new.delay)
+        if commit.emit is not None:
+            self.on_emit(commit.job.job_id, commit.emit, self._publishes(commit))
         if commit.completion is not None:
             self.on_complete(
                 commit.job.job_id,

@@ -18,7 +18,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, GraphPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.expr.js import UNDEFINED, is_number
+from hotmesh.expr.js import UNDEFINED, is_number, truthy
 from hotmesh.store.records import (
     ENGINE_STREAM,
     ActivityRow,
@@ -69,6 +69,8 @@ class StepCommit:
     activities: list[ActivityRow] = field(default_factory=list)
     messages: list[NewMessage] = field(default_factory=list)
     completion: Completion | None = None
+    #: interim output published by an ``emit: true`` trigger (spec §2.4)
+    emit: dict[str, Any] | None = None
     parent: str | None = None
     dropped: str | None = None
 
@@ -439,7 +441,12 @@ def trigger(
                 },
                 job_id=str(parent["pj"]),
             )
-    return run.complete()
+    commit = run.complete()
+    emit = act.field_rule("emit")
+    if commit.completion is None and emit is not None and truthy(emit.evaluate(ctx)):
+        status = commit.delta
+        commit.emit = job_output(JobRow(**{**_fields(run.job), "status": status}))
+    return commit
 
 
 def apply(

@@ -150,3 +150,23 @@ def test_job_output_omits_empty_data() -> None:
     job = JobRow(1, "j", "g", "", "go", "1", 0, {"jid": "j"}, {"-m": 1})
     assert step.job_output(job) == {"metadata": {"jid": "j", "js": 0}}
     assert ENGINE_STREAM == "engine"
+
+
+def test_trigger_emit_publishes_interim_output() -> None:
+    plan = compile_source("""
+app:
+  id: em
+  version: '1'
+  graphs:
+    - subscribes: go
+      publishes: went
+      activities:
+        t: {type: trigger, emit: true, job: {maps: {a: 1}}}
+        w: {type: worker, topic: x}
+      transitions:
+        t: [{to: w}]
+""")
+    commit = step.trigger(plan, plan.graphs[0], {}, NOW)
+    assert commit.completion is None
+    assert commit.emit is not None and commit.emit["data"] == {"a": 1}
+    assert commit.emit["metadata"]["js"] == 1

@@ -173,3 +173,52 @@ async def test_order_example_both_branches(mesh: MeshFactory) -> None:
         "order.requested", {"orderId": "o2", "itemId": "item-2", "requestedQty": 5}
     )
     assert late["data"] == {"orderId": "o2", "available": 1, "status": "backordered"}
+
+
+async def test_stop_finishes_in_flight_work_and_releases_claims(pg_dsn: str) -> None:
+    entered = asyncio.Event()
+    gate = asyncio.Event()
+
+    async def slow(message: dict[str, Any]) -> dict[str, Any]:
+        entered.set()
+        await asyncio.wait_for(gate.wait(), 10)
+        return {"data": {"v": 1}}
+
+    text = """
+app:
+  id: stopper
+  version: '1'
+  graphs:
+    - subscribes: s.go
+      expire: 60
+      activities:
+        t: {type: trigger}
+        w: {type: worker, topic: s.slow, job: {maps: {v: '{$self.output.data.v}'}}}
+      transitions:
+        t: [{to: w}]
+"""
+    engine = {"connection": {"dsn": pg_dsn}}
+    hm = await HotMesh.init(
+        app_id="stopper", engine=engine, workers=[{"topic": "s.slow", "callback": slow}]
+    )
+    await hm.deploy(text)
+    await hm.activate("1")
+    job_id = await hm.pub("s.go", {})
+    await asyncio.wait_for(entered.wait(), 10)
+    stopping = asyncio.ensure_future(hm.stop())
+    gate.set()
+    await asyncio.wait_for(stopping, 10)
+    reader = await HotMesh.init(app_id="stopper", engine=engine)
+    try:
+        state = await reader.get_state("s.go", job_id)
+        assert state["metadata"]["js"] == 0 and state["data"] == {"v": 1}
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            held = await conn.fetchval(
+                "SELECT count(*) FROM hotmesh.messages WHERE reserved_by IS NOT NULL"
+            )
+        finally:
+            await conn.close()
+        assert held == 0
+    finally:
+        await reader.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -49,6 +50,8 @@ class Manifest:
         return self.locations.get("", Location(self.source, 1, 1))
 
 
+MAX_DEPTH = 100
+_BRACKETS = re.compile(r"[\[\]{}]")
 _STR = "tag:yaml.org,2002:str"
 _KEY_TAGS = {_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
@@ -86,6 +89,7 @@ class _Loader:
         self.active: set[tuple[int, int]] = set()
 
     def parse(self, text: str, name: str) -> Node:
+        _check_depth(text, name)
         try:
             docs = list(self.yaml.compose_all(text))
         except MarkedYAMLError as exc:
@@ -239,6 +243,22 @@ def _step(node: Node, part: str) -> Node | None:
     return None
 
 
+def _check_depth(text: str, name: str) -> None:
+    """Refuse absurd flow nesting up front: the YAML parser would recurse for seconds."""
+    depth = 0
+    for found in _BRACKETS.finditer(text):
+        if found.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, found.start()) + 1
+                col = found.start() - text.rfind("\n", 0, found.start())
+                raise _fail(
+                    name, line, col, f"nesting is deeper than {MAX_DEPTH} levels"
+                )
+        elif depth:
+            depth -= 1
+
+
 def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
@@ -259,15 +279,19 @@ def load_app(source: str | os.PathLike[str]) -> Manifest:
         except (OSError, UnicodeDecodeError) as exc:
             why = getattr(exc, "strerror", None) or str(exc)
             raise _fail(name, 0, 0, f"cannot read manifest: {why}") from None
-    root = loader.parse(text, name)
-    loader.roots[name] = root
-    start = Location(name, 1, 1)
-    loader.locations[""] = start
-    document = loader.convert(root, "", name, base, start, ())
-    if not isinstance(document, dict) or "app" not in document:
-        raise _fail(name, 1, 1, "top level must be a mapping with an 'app' key")
-    manifest = Manifest(document, name, loader.locations)
-    errors, warnings = validate.check(document, manifest.locate)
+    try:
+        root = loader.parse(text, name)
+        loader.roots[name] = root
+        start = Location(name, 1, 1)
+        loader.locations[""] = start
+        document = loader.convert(root, "", name, base, start, ())
+        if not isinstance(document, dict) or "app" not in document:
+            raise _fail(name, 1, 1, "top level must be a mapping with an 'app' key")
+        manifest = Manifest(document, name, loader.locations)
+        errors, warnings = validate.check(document, manifest.locate)
+    except RecursionError:
+        # Deep block nesting that slipped past the flow-depth check.
+        raise _fail(name, 1, 1, "manifest is nested too deeply") from None
     if errors:
         raise ManifestValidationError(problems_from([*errors, *warnings]))
     return Manifest(document, name, loader.locations, tuple(problems_from(warnings)))

@@ -45,6 +45,8 @@ class Consumer:
 
     def submit(self, msg: Message) -> None:
         """Run a message this process already holds (inserted reserved by us)."""
+        if self._stopping:
+            return  # stop() releases our reservations; another consumer takes it
         task = asyncio.get_running_loop().create_task(self._one(msg))
         self.inflight.add(task)
         task.add_done_callback(self._done)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from hotmesh.cli import main
-from tests.unit.compiler.conftest import _stand_ins  # noqa: F401  (THROWAWAY, see _stubs)
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from hotmesh import errors
-from hotmesh.compiler import plan_to_document
+from hotmesh.compiler import compile_source, plan_to_document
 from hotmesh.config import resolve_dsn
 from hotmesh.engine import step
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
 from hotmesh.engine.router import Consumer
-from hotmesh.engine.source import compile_any
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
@@ -234,7 +233,7 @@ class HotMesh:
     # -- versions ----------------------------------------------------------------
     async def deploy(self, source: str | os.PathLike[str]) -> dict[str, Any]:
         """Compile and store a version (idempotent for an identical plan)."""
-        plan = compile_any(source)
+        plan = compile_source(source)
         if plan.app_id != self.app_id:
             raise errors.ConfigError(
                 f"manifest app id '{plan.app_id}' does not match this HotMesh ('{self.app_id}')"

@@ -222,3 +222,11 @@ app:
         assert held == 0
     finally:
         await reader.stop()
+
+
+async def test_deploy_reports_manifest_problems_with_their_line(mesh: MeshFactory) -> None:
+    hm = await mesh("dup")
+    broken = APP.replace("          type: hook\n", "          type: nonsense\n")
+    with pytest.raises(errors.ManifestError) as info:
+        await hm.deploy(broken)
+    assert "<string>:17:11: unknown type 'nonsense'" in str(info.value)

@@ -85,7 +85,8 @@ class _Loader:
         self.locations: dict[str, Location] = {}
         self.files: dict[Path, Node] = {}
         self.roots: dict[str, Node] = {}
-        self.yaml = YAML(typ="safe", pure=True)
+        # libyaml (ruamel.yaml.clib) parses ~5x faster; ruamel falls back to pure Python.
+        self.yaml = YAML(typ="safe", pure=False)
         self.active: set[tuple[int, int]] = set()
 
     def parse(self, text: str, name: str) -> Node:
@@ -98,6 +99,8 @@ class _Loader:
             reason = (
                 (exc.problem or exc.context or "invalid YAML").strip().splitlines()[0]
             )
+            if mark and _char_at(text, mark.line, mark.column) == "\t":
+                reason = "tab character; YAML indentation must use spaces"
             if exc.context_mark and "quoted scalar" in (exc.context or ""):
                 # The end-of-stream mark is useless; point at the unclosed quote instead.
                 line, col = exc.context_mark.line + 1, exc.context_mark.column + 1
@@ -257,6 +260,11 @@ def _check_depth(text: str, name: str) -> None:
                 )
         elif depth:
             depth -= 1
+
+
+def _char_at(text: str, line: int, col: int) -> str:
+    rows = text.split("\n")
+    return rows[line][col : col + 1] if line < len(rows) else ""
 
 
 def _is_null(node: Node) -> bool:

@@ -82,7 +82,8 @@ async def main(dsn: str, jobs: int, concurrency: int) -> None:
         t0 = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(jobs)))
         elapsed = time.perf_counter() - t0
-        await asyncio.sleep(1.5)  # backends flush pg_stat counters at most once a second
+        # backends flush pg_stat counters at most once a second
+        await asyncio.sleep(1.5)
         after = await hm.store.xact_commits()
         await hm.stop()
         q = statistics.quantiles(alone, n=20)

@@ -224,7 +224,9 @@ app:
         await reader.stop()
 
 
-async def test_deploy_reports_manifest_problems_with_their_line(mesh: MeshFactory) -> None:
+async def test_deploy_reports_manifest_problems_with_their_line(
+    mesh: MeshFactory,
+) -> None:
     hm = await mesh("dup")
     broken = APP.replace("          type: hook\n", "          type: nonsense\n")
     with pytest.raises(errors.ManifestError) as info:

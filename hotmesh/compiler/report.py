@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from hotmesh.errors import Problem
-
-
-class Location(Protocol):
-    """What ``Manifest.locate`` returns (read-only)."""
-
-    @property
-    def file(self) -> str: ...
-
-    @property
-    def line(self) -> int: ...
-
-    @property
-    def col(self) -> int: ...
+from hotmesh.graph import Location
 
 
 class Reporter:

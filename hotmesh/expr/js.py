@@ -291,3 +291,13 @@ def js_round(value: Any) -> float | int:
     if isinstance(number, float) and not math.isfinite(number):
         return number
     return _narrow(math.floor(number + 0.5))
+
+
+def relative_index(value: Any, length: int, default: int) -> int:
+    """JS relative index: negatives count from the end; clamped to [0, length]."""
+    if value is UNDEFINED:
+        return default
+    n = to_integer(value)
+    if n < 0:
+        return int(max(length + n, 0))
+    return int(min(n, length))

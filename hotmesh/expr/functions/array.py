@@ -10,6 +10,7 @@ from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
     is_nullish,
+    relative_index,
     strict_eq,
     to_integer,
     to_string,
@@ -23,16 +24,6 @@ def _require(name: str, array: Any) -> list[Any]:
     raise errors.EvaluationError(
         f"@array.{name}: expected an array, got {to_string(array)!r}"
     )
-
-
-def _index(value: Any, length: int, default: int) -> int:
-    """JS relative index (negative counts from the end), clamped to [0, length]."""
-    if value is UNDEFINED:
-        return default
-    n = to_integer(value)
-    if n < 0:
-        return int(max(length + n, 0))
-    return int(min(n, length))
 
 
 @register("array.get", (1, 2), "Element at `index` (default 0); null-safe.")
@@ -74,7 +65,7 @@ def index_of(
     array: Any = UNDEFINED, item: Any = UNDEFINED, from_index: Any = UNDEFINED
 ) -> Any:
     arr = _require("indexOf", array)
-    for i in range(_index(from_index, len(arr), 0), len(arr)):
+    for i in range(relative_index(from_index, len(arr), 0), len(arr)):
         if strict_eq(arr[i], item):
             return i
     return -1
@@ -146,8 +137,8 @@ def shift(array: Any = UNDEFINED) -> Any:
 )
 def slice_(array: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> Any:
     arr = _require("slice", array)
-    lo = _index(start, len(arr), 0)
-    hi = _index(end, len(arr), len(arr))
+    lo = relative_index(start, len(arr), 0)
+    hi = relative_index(end, len(arr), len(arr))
     return arr[lo:hi]
 
 
@@ -199,7 +190,7 @@ def splice(
     *items: Any,
 ) -> Any:
     arr = _require("splice", array)
-    lo = _index(start, len(arr), 0)
+    lo = relative_index(start, len(arr), 0)
     count = (
         len(arr) - lo
         if delete_count is UNDEFINED

@@ -15,6 +15,7 @@ from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
     is_nullish,
+    relative_index,
     to_integer,
     to_number,
     to_string,
@@ -38,15 +39,6 @@ def _position(value: Any, length: int, default: int) -> int:
         return default
     n = to_integer(value)
     return int(max(0, min(n, length)))
-
-
-def _relative(value: Any, length: int, default: int) -> int:
-    if value is UNDEFINED:
-        return default
-    n = to_integer(value)
-    if n < 0:
-        return int(max(length + n, 0))
-    return int(min(n, length))
 
 
 @register(
@@ -126,7 +118,9 @@ def last_index_of(
 )
 def slice_(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> str:
     text = _receiver("slice", s)
-    return text[_relative(start, len(text), 0) : _relative(end, len(text), len(text))]
+    return text[
+        relative_index(start, len(text), 0) : relative_index(end, len(text), len(text))
+    ]
 
 
 @register(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from hotmesh import errors, expr
 from hotmesh.expr.functions import registry
+from tests.unit.expr.functions._call import same
 
 json_scalars = st.one_of(
     st.none(),
@@ -74,21 +75,6 @@ contexts = st.fixed_dictionaries(
 )
 
 
-def _same(a: Any, b: Any) -> bool:
-    if (
-        isinstance(a, float)
-        and isinstance(b, float)
-        and math.isnan(a)
-        and math.isnan(b)
-    ):
-        return True
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
 @settings(max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(rule=rules, context=contexts)
 def test_resolving_raises_only_expression_errors_and_is_deterministic(
@@ -105,4 +91,4 @@ def test_resolving_raises_only_expression_errors_and_is_deterministic(
     except errors.ExpressionError:
         return
     second = compiled.evaluate(copy.deepcopy(context))
-    assert _same(first, second)
+    assert same(first, second)

@@ -76,3 +76,27 @@ def test_load_errors_are_located(text: str, where: str, fragment: str) -> None:
         load_app(text)
     assert where in str(info.value)
     assert fragment in str(info.value)
+
+
+def _types(value: object) -> set[type]:
+    if isinstance(value, dict):
+        return {dict}.union(
+            *(_types(v) for v in value.values()), {type(k) for k in value}
+        )
+    if isinstance(value, list):
+        return {list}.union(*(_types(v) for v in value))
+    return {type(value)}
+
+
+def test_document_holds_plain_json_types_only() -> None:
+    text = (
+        "app:\n  id: ab\n  version: 1.5\n  settings: {when: 2024-01-01, n: null, "
+        "ok: yes, f: 1e3}\n  graphs:\n    - subscribes: s\n"
+        "      activities:\n        t: {type: trigger}\n"
+    )
+    manifest = load_app(text)
+    assert _types(manifest.document) <= {dict, list, str, int, float, bool, type(None)}
+    assert manifest.document["app"]["settings"]["when"] == "2024-01-01"
+    for expected in EXPECTED:
+        allowed = {dict, list, str, int, float, bool, type(None)}
+        assert _types(load_app(_source_for(expected)).document) <= allowed

@@ -145,3 +145,19 @@ def test_large_manifest_loads_quickly() -> None:
         load_app(path)
         timings.append(time.perf_counter() - start)
     assert min(timings) < 0.5
+
+
+def test_schema_error_inside_a_referenced_file_is_located_there(tmp_path: Path) -> None:
+    (tmp_path / "graph.yaml").write_text(
+        "subscribes: s\nactivities:\n  t1:\n    type: trigger\n  a1:\n    type: cycle\n"
+    )
+    root = tmp_path / "app.yaml"
+    root.write_text(
+        "app:\n  id: ab\n  version: '1'\n  graphs:\n    - $ref: graph.yaml\n"
+    )
+    with pytest.raises(ManifestValidationError) as info:
+        load_app(root)
+    (problem,) = info.value.problems
+    assert problem.file.endswith("graph.yaml") and (problem.line, problem.col) == (5, 3)
+    assert problem.message == "'a1' is missing required key 'ancestor'"
+    assert problem.pointer == "/app/graphs/0/activities/a1"

@@ -1,4 +1,4 @@
-"""Read manifest YAML with ruamel, resolve ``$ref``s and record node locations."""
+"""Read manifest YAML into plain JSON values, resolving ``$ref``s and recording locations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import unquote
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -19,7 +18,7 @@ from hotmesh.errors import (
     Problem,
     problems_from,
 )
-from hotmesh.graph import validate
+from hotmesh.graph import refs, validate
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,6 @@ class Manifest:
 
 MAX_DEPTH = 100
 _BRACKETS = re.compile(r"[\[\]{}]")
-_STR = "tag:yaml.org,2002:str"
-_KEY_TAGS = {_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
 def _fail(file: str, line: int, col: int, message: str) -> ManifestLoadError:
@@ -67,13 +64,6 @@ def _short(name: str) -> str:
 
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
-
-
-def _scalar_key(node: Node) -> str | None:
-    """A mapping key as JSON text: strings and numbers (``500:``), nothing else."""
-    if isinstance(node, ScalarNode) and node.tag in _KEY_TAGS:
-        return str(node.value)
-    return None
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -180,7 +170,7 @@ class _Loader:
         entries: list[tuple[str, Node, Node]] = []
         seen: dict[str, Node] = {}
         for key_node, value in node.value:
-            name = _scalar_key(key_node)
+            name = refs.key_text(key_node)
             line, col = _mark(key_node)
             if name is None:
                 raise _fail(file, line, col, "mapping keys must be strings or numbers")
@@ -191,7 +181,11 @@ class _Loader:
             seen[name] = key_node
             entries.append((name, key_node, value))
         for name, key_node, value in entries:
-            if name == "$ref" and isinstance(value, ScalarNode) and value.tag == _STR:
+            if (
+                name == "$ref"
+                and isinstance(value, ScalarNode)
+                and value.tag == refs.STR_TAG
+            ):
                 at = Location(file, *_mark(key_node))
                 return self.deref(str(value.value), pointer, file, base, at, chain)
         out: dict[str, Any] = {}
@@ -213,7 +207,7 @@ class _Loader:
         at: Location,
         chain: tuple[str, ...],
     ) -> Any:
-        rel, _, frag = ref.partition("#")
+        rel, frag, tokens = refs.split(ref)
         if rel:
             target = (base / rel).resolve()
             data = self.load_file(target, at)
@@ -224,26 +218,13 @@ class _Loader:
         if key in chain:
             cycle = " -> ".join([*chain, key])
             raise _fail(at.file, at.line, at.col, f"$ref cycle: {cycle}")
-        for raw in frag.split("/")[1:] if frag else []:
-            part = unquote(raw).replace("~1", "/").replace("~0", "~")
-            found = _step(data, part)
+        for part in tokens:
+            found = refs.step(data, part)
             if found is None:
                 msg = f"$ref target not found: {ref} ({name} has no '{part}' there)"
                 raise _fail(at.file, at.line, at.col, msg)
             data = found
         return self.convert(data, pointer, name, where, at, (*chain, key))
-
-
-def _step(node: Node, part: str) -> Node | None:
-    """One JSON-pointer step into a YAML node (None when there is no such child)."""
-    if isinstance(node, MappingNode):
-        for key_node, value in node.value:
-            if _scalar_key(key_node) == part:
-                return cast(Node, value)
-    elif isinstance(node, SequenceNode) and part.isdigit():
-        if int(part) < len(node.value):
-            return cast(Node, node.value[int(part)])
-    return None
 
 
 def _check_depth(text: str, name: str) -> None:

@@ -28,6 +28,7 @@ _TYPE_NAMES = {
     "null": "null",
 }
 _ACTIVITY = re.compile(r"/activities/[^/]+$")
+_TRANSITION = re.compile(r"/(transitions|hooks)/[^/]+/\d+$")
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)$")
 
 
@@ -160,6 +161,13 @@ def _retry_code(error: ValidationError) -> tuple[str, str] | None:
     return None
 
 
+def _hint(parent: str, key: str) -> str:
+    """Point at the usual home of a misplaced key."""
+    if _TRANSITION.search(parent) and key in ("code", "gate", "match"):
+        return f" (did you mean 'conditions.{key}'?)"
+    return ""
+
+
 def check(
     document: Mapping[str, Any], locate: Callable[[str], _Located]
 ) -> tuple[list[Problem], list[Problem]]:
@@ -202,7 +210,7 @@ def check(
                 where.line,
                 where.col,
                 pointer,
-                f"unknown key '{key}' is ignored",
+                f"unknown key '{key}' is ignored{_hint(parent, key)}",
                 "warning",
             )
         )

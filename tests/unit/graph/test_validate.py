@@ -161,3 +161,11 @@ def test_schema_error_inside_a_referenced_file_is_located_there(tmp_path: Path) 
     assert problem.file.endswith("graph.yaml") and (problem.line, problem.col) == (5, 3)
     assert problem.message == "'a1' is missing required key 'ancestor'"
     assert problem.pointer == "/app/graphs/0/activities/a1"
+
+
+def test_misplaced_transition_key_warns_with_a_hint() -> None:
+    manifest = load_app(SETUP / "apps/def/v2/hotmesh.yaml")
+    (warning,) = manifest.warnings
+    assert warning.pointer == "/app/graphs/0/transitions/a1/1/code"
+    assert warning.message.endswith("(did you mean 'conditions.code'?)")
+    assert warning.line == 101

@@ -124,8 +124,9 @@ def message(error: ValidationError) -> str:
     if kind == "type":
         return f"{name} must be {_expected(value)}, not {_describe(error.instance)}"
     if kind == "required":
-        missing = error.message.split("'")[1:2] or ["?"]
-        return f"{name} is missing required key '{missing[0]}'"
+        present = error.instance if isinstance(error.instance, Mapping) else {}
+        missing = next((k for k in value if k not in present), "?")
+        return f"{name} is missing required key '{missing}'"
     if kind == "enum":
         if list(error.absolute_path)[-1:] == ["type"]:
             options = ", ".join(str(v) for v in value)

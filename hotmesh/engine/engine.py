@@ -205,8 +205,31 @@ class Engine:
                 commit = step.apply(plan, job, kind, payload, _now())
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
+        except errors.HotMeshError as exc:
+            log.error("job %s: %s step failed: %s", job_id, kind, exc)
+            await self._fail(message_id, job_id, exc)
+            return
+        if commit is not None and commit.dropped is None:
+            self._woken(commit, reserved)
+
+    async def _fail(self, message_id: int, job_id: str, exc: Exception) -> None:
+        """Ack the message and close its job with error 500, in one transaction."""
+        error = {"message": str(exc), "code": 500, "job_id": job_id}
+        commit: step.StepCommit | None = None
+        reserved: list[Message] = []
+        try:
+            async with self.store.transaction() as tx:
+                job = await tx.ack_and_lock(self.app_id, job_id, message_id, self.owner)
+                if job is None:
+                    return
+                plan = await self.plan(job.version, tx)
+                commit = step.fail(plan, job, error, _now())
+                if commit.dropped is None:
+                    reserved = await self._write(tx, commit)
         except errors.HotMeshError:
-            log.exception("job %s: %s message dropped", job_id, kind)
+            log.exception(
+                "job %s: could not record its failure; message dropped", job_id
+            )
             await self.store.ack(message_id, self.owner)
             return
         if commit is not None and commit.dropped is None:

@@ -449,6 +449,23 @@ def trigger(
     return commit
 
 
+def fail(plan: Plan, job: JobRow, error: dict[str, Any], now: datetime) -> StepCommit:
+    """Close a job whose step cannot run (say, an expression failed) with ``error``.
+
+    The job completes at once with ``metadata.err`` set, so ``pubsub`` callers,
+    subscribers and an awaiting parent all learn of the failure instead of
+    waiting for a job that can never finish.
+    """
+    job = _copy(job)
+    run = _Run(plan, job, now, new=False)
+    if job.status <= 0:
+        run.commit.dropped = "job is not active"
+        return run.commit
+    job.err = err_string(error)
+    run.commit.delta = -job.status
+    return run.complete()
+
+
 def apply(
     plan: Plan, job: JobRow, kind: str, payload: dict[str, Any], now: datetime
 ) -> StepCommit:

@@ -152,18 +152,12 @@ def url(dsn: str | None, show_password: bool) -> None:
 
 def _ping(dsn: str, origin: str, timeout: float) -> str:
     """Connect once; return the server version, or raise ``StoreUnavailableError``."""
-    # The CLI's only direct driver use: a liveness probe needs no store.
-    import asyncpg
-
-    async def probe() -> str:
-        conn = await asyncpg.connect(dsn, timeout=timeout)
-        try:
-            return str(await conn.fetchval("SHOW server_version"))
-        finally:
-            await conn.close()
+    from hotmesh.store.postgres import server_version
 
     try:
-        version = asyncio.run(asyncio.wait_for(probe(), timeout + 1))
+        version = asyncio.run(
+            asyncio.wait_for(server_version(dsn, timeout), timeout + 1)
+        )
     except Exception as exc:  # any failure to answer means "unreachable" here
         reason = _scrub(str(exc) or type(exc).__name__, dsn)
         raise errors.StoreUnavailableError(

@@ -405,3 +405,12 @@ class PostgresStore:
             "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
         )
         return int(value)
+
+
+async def server_version(dsn: str, timeout: float) -> str:
+    """Connect once and return the server's version: a liveness probe."""
+    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()

@@ -221,25 +221,9 @@ class StoreTx:
         if not messages:
             return []
         rows = await self._conn.fetch(
-            self._q["insert_messages"],
-            app_id,
-            [m.stream for m in messages],
-            [m.type for m in messages],
-            [m.priority for m in messages],
-            [m.job_id for m in messages],
-            [{**m.payload, "guid": m.guid} for m in messages],
-            [m.delay for m in messages],
-            [m.reserved_by for m in messages],
-            lease,
+            self._q["insert_messages"], app_id, *_message_args(messages), lease
         )
-        reserved = {r["guid"]: r["id"] for r in rows if r["reserved_by"] is not None}
-        return [
-            Message(
-                reserved[m.guid], m.type, {**m.payload, "guid": m.guid}, 1, m.stream
-            )
-            for m in messages
-            if m.guid in reserved
-        ]
+        return _reserved(rows, messages)
 
     async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
         """The stored plan document, read on this transaction's connection."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any, Final
 
 
@@ -41,7 +42,7 @@ _NUMERIC = re.compile(
       | (\.\d+([eE][+-]?\d+)?)
       | Infinity
     )$""",
-    re.X,
+    re.X | re.A,  # ASCII digits only, as in JS
 )
 
 
@@ -93,7 +94,9 @@ def to_number(value: Any) -> float | int:
         return 0
     if isinstance(value, bool):
         return 1 if value else 0
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else _int_to_float(value)
+    if isinstance(value, float):
         return value
     if isinstance(value, str):
         text = value.strip()
@@ -102,10 +105,11 @@ def to_number(value: Any) -> float | int:
         lowered = text.lower()
         if lowered.startswith(("0x", "0o", "0b")) and len(text) > 2:
             base = {"x": 16, "o": 8, "b": 2}[lowered[1]]
-            try:
-                return int(text[2:], base)
-            except ValueError:
+            body = text[2:]
+            # int() would also accept '_' separators and non-ASCII digits; JS does not.
+            if not all(c in "0123456789abcdef"[:base] for c in body.lower()):
                 return math.nan
+            return _narrow(int(body, base))
         if not _NUMERIC.match(text):
             return math.nan
         number = float(text.replace("Infinity", "inf"))
@@ -121,7 +125,7 @@ def to_number(value: Any) -> float | int:
 
 def _narrow(number: float | int) -> float | int:
     if isinstance(number, int):
-        return number if abs(number) < 2**53 else float(number)
+        return number if abs(number) < 2**53 else _int_to_float(number)
     if math.isfinite(number) and number.is_integer() and abs(number) < 2**53:
         return int(number)
     return number
@@ -132,33 +136,36 @@ def number_to_string(number: float | int) -> str:
     if isinstance(number, bool):
         return "true" if number else "false"
     if isinstance(number, int):
-        if abs(number) < 10**21:
+        if abs(number) < 2**53:
             return str(number)
-        number = float(number)
+        number = _int_to_float(number)  # JS keeps only a double's digits
     if math.isnan(number):
         return "NaN"
     if math.isinf(number):
         return "Infinity" if number > 0 else "-Infinity"
     if number == 0:
         return "0"
-    if number.is_integer() and abs(number) < 1e21:
-        return str(int(number))
-    text = repr(number)  # shortest round-trip digits, like JS
-    if "e" not in text:
-        return text
-    mantissa, exp_text = text.split("e")
-    exponent = int(exp_text)
-    digits = mantissa.replace(".", "").replace("-", "").lstrip("0") or "0"
+    # repr() gives the shortest round-trip digits, as JS does; only the layout differs.
+    exact = Decimal(repr(abs(number))).normalize()
+    digits = "".join(map(str, exact.as_tuple().digits))
+    point = exact.adjusted() + 1  # JS's n: digits before the decimal point
     sign = "-" if number < 0 else ""
-    point = exponent + 1  # position of the decimal point after the first digit
-    if -6 < exponent < 21:
-        if point <= 0:
-            return f"{sign}0.{'0' * -point}{digits}"
-        if point >= len(digits):
-            return sign + digits + "0" * (point - len(digits))
+    if len(digits) <= point <= 21:
+        return sign + digits + "0" * (point - len(digits))
+    if 0 < point <= 21:
         return f"{sign}{digits[:point]}.{digits[point:]}"
+    if -6 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
     body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    exponent = point - 1
     return f"{sign}{body}e{'+' if exponent > 0 else '-'}{abs(exponent)}"
+
+
+def _int_to_float(number: int) -> float:
+    try:
+        return float(number)
+    except OverflowError:  # beyond the largest double: JS would hold Infinity
+        return math.inf if number > 0 else -math.inf
 
 
 def to_string(value: Any) -> str:
@@ -288,9 +295,11 @@ def to_integer(value: Any) -> int | float:
 def js_round(value: Any) -> float | int:
     """``Math.round``: halves round toward +∞ (``round(-2.5) == -2``)."""
     number = to_number(value)
-    if isinstance(number, float) and not math.isfinite(number):
+    if isinstance(number, int) or not math.isfinite(number):
         return number
-    return _narrow(math.floor(number + 0.5))
+    # floor(x + 0.5) would round 0.49999999999999994 up; compare the fraction instead.
+    whole = math.floor(number)
+    return _narrow(whole + 1 if number - whole >= 0.5 else whole)
 
 
 def relative_index(value: Any, length: int, default: int) -> int:

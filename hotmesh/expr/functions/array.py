@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from typing import Any
 
 from hotmesh import errors
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
+    greater_than,
     is_nullish,
+    less_than,
     relative_index,
     strict_eq,
     to_integer,
     to_string,
     truthy,
 )
+
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")  # canonical index keys: '1' yes, '01' no
 
 
 def _require(name: str, array: Any) -> list[Any]:
@@ -26,13 +32,21 @@ def _require(name: str, array: Any) -> list[Any]:
     )
 
 
-@register("array.get", (1, 2), "Element at `index` (default 0); null-safe.")
+@register(
+    "array.get",
+    (1, 2),
+    "Element at `index` (default 0); null-safe.",
+    note="Strings and objects are indexed too, as JS's `value[index]` would.",
+)
 def get(array: Any = UNDEFINED, index: Any = UNDEFINED) -> Any:
-    if not isinstance(array, list):
+    if is_nullish(array):
         return UNDEFINED
-    i = to_integer(index) if truthy(index) else 0
-    if isinstance(i, int) and 0 <= i < len(array):
-        return array[i]
+    key = to_string(index) if truthy(index) else "0"
+    if isinstance(array, dict):
+        return array.get(key, UNDEFINED)
+    if isinstance(array, list | str) and _ARRAY_INDEX.fullmatch(key):
+        position = int(key)
+        return array[position] if position < len(array) else UNDEFINED
     return UNDEFINED
 
 
@@ -142,6 +156,13 @@ def slice_(array: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED)
     return arr[lo:hi]
 
 
+def _locale_key(text: str) -> tuple[str, str, tuple[bool, ...], str]:
+    """Approximate ``localeCompare``: base letters, then accents, then lower before upper."""
+    folded = unicodedata.normalize("NFD", text.casefold())
+    base = "".join(c for c in folded if not unicodedata.combining(c))
+    return base, folded, tuple(c.isupper() for c in text), text
+
+
 def _sort_key_cmp(descending: bool) -> Any:
     def rank(value: Any) -> int:
         return 0 if is_nullish(value) else 1
@@ -154,11 +175,9 @@ def _sort_key_cmp(descending: bool) -> Any:
         if ra == 0:
             return 0
         if isinstance(a, str) and isinstance(b, str):
-            ka, kb = (a.casefold(), a), (b.casefold(), b)
+            ka, kb = _locale_key(a), _locale_key(b)
             result = (ka > kb) - (ka < kb)
         else:
-            from hotmesh.expr.js import greater_than, less_than
-
             result = 1 if greater_than(a, b) else (-1 if less_than(a, b) else 0)
         return -result if descending else result
 
@@ -169,7 +188,10 @@ def _sort_key_cmp(descending: bool) -> Any:
     "array.sort",
     (1, 2),
     "Sort in place, 'ASCENDING' (default) or 'DESCENDING'; null/undefined first (asc) or last (desc).",
-    note="Strings compare case-insensitively first, approximating localeCompare.",
+    note=(
+        "Strings use a Unicode approximation of localeCompare (base letter, accent, "
+        "lower case first), not ICU collation."
+    ),
 )
 def sort(array: Any = UNDEFINED, order: Any = "ASCENDING") -> Any:
     arr = _require("sort", array)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.expr.functions.math import narrow
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import UNDEFINED, number_to_string, to_integer, to_string
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _quote(text: str) -> str:
+    # Well-formed JSON.stringify escapes lone surrogates instead of emitting them raw.
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def stringify_value(value: Any, indent: str = "", level: int = 0) -> Any:
@@ -22,7 +32,7 @@ def stringify_value(value: Any, indent: str = "", level: int = 0) -> Any:
     if isinstance(value, int | float):
         return number_to_string(value) if math.isfinite(value) else "null"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _quote(value)
     pad = "\n" + indent * (level + 1) if indent else ""
     close = "\n" + indent * level if indent else ""
     sep = ":" + (" " if indent else "")
@@ -37,7 +47,7 @@ def stringify_value(value: Any, indent: str = "", level: int = 0) -> Any:
         for key, item in value.items():
             text = stringify_value(item, indent, level + 1)
             if text is not UNDEFINED:
-                pairs.append(json.dumps(str(key), ensure_ascii=False) + sep + text)
+                pairs.append(_quote(str(key)) + sep + text)
         if not pairs:
             return "{}"
         return "{" + pad + ("," + pad).join(pairs) + close + "}"
@@ -65,6 +75,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"unexpected token {name}")
 
 
+def _number(text: str) -> int | float:
+    # JSON numbers are doubles in JS: '1.0' is 1 and a 20-digit integer loses precision.
+    if len(text) <= 15 and text.lstrip("-").isdigit():
+        return int(text)
+    return narrow(float(text))
+
+
 @register(
     "json.parse",
     (1, 2),
@@ -74,7 +91,12 @@ def _reject_constant(name: str) -> Any:
 def parse(text: Any = UNDEFINED, reviver: Any = UNDEFINED) -> Any:
     source = to_string(text)
     try:
-        return json.loads(source, parse_constant=_reject_constant)
+        return json.loads(
+            source,
+            parse_constant=_reject_constant,
+            parse_int=_number,
+            parse_float=_number,
+        )
     except (ValueError, RecursionError) as exc:
         raise errors.EvaluationError(
             f"@json.parse: invalid JSON {source[:40]!r}: {exc}"

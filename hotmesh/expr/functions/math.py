@@ -16,8 +16,13 @@ Number = int | float
 
 
 def narrow(value: float | int) -> Number:
-    """Integral floats within 2**53 become ints, so JSON shows ``15`` not ``15.0``."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+    """Integral results within 2**53 are ints (JSON shows ``15``, not ``15.0``).
+
+    Larger ints become floats: JavaScript numbers are doubles.
+    """
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else to_number(value)
+    if value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
 
@@ -162,24 +167,31 @@ def min_(*values: Any) -> Number:
     return min(numbers, default=math.inf)
 
 
+def _odd_integer(x: float) -> bool:
+    return x.is_integer() and x % 2 == 1
+
+
 def power(base: Any, exponent: Any) -> Number:
-    """JavaScript ``base ** exponent``."""
+    """JavaScript ``base ** exponent`` (``1 ** Infinity`` is NaN, overflow is ±Infinity)."""
     b, e = to_number(base), to_number(exponent)
-    if isinstance(e, float) and math.isnan(e):
+    if math.isnan(e):
         return math.nan
     if e == 0:
         return 1
-    try:
-        result = b**e
-    except ZeroDivisionError:
-        return math.inf
-    except OverflowError:
-        return math.inf if b > 0 or (isinstance(e, int) and e % 2 == 0) else -math.inf
-    if isinstance(result, complex):
+    if math.isnan(b) or (abs(b) == 1 and math.isinf(e)):
         return math.nan
-    if isinstance(result, int) and abs(result) >= 2**53:
-        return float(result) if result.bit_length() < 1024 else math.inf
-    return narrow(result)
+    # Exact int power only when the result stays small; a huge exponent would hang.
+    if isinstance(b, int) and isinstance(e, int) and 0 < e * b.bit_length() <= 1100:
+        return narrow(b**e)
+    fb, fe = float(b), float(e)
+    if fb == 0 and fe < 0:
+        return math.copysign(math.inf, fb) if _odd_integer(fe) else math.inf
+    try:
+        return narrow(math.pow(fb, fe))
+    except ValueError:  # negative base, fractional exponent
+        return math.nan
+    except OverflowError:
+        return -math.inf if fb < 0 and _odd_integer(fe) else math.inf
 
 
 @register("math.pow", (2, 2), "`x` to the power `y`.")
@@ -212,7 +224,11 @@ _ARRAYS = "Array operands are flattened (upstream's array branch is broken; this
     note=_ARRAYS,
 )
 def add(*operands: Any) -> Number:
-    return narrow(math.fsum(_flatten(operands))) if operands else 0
+    # Sequential addition, not fsum: JS gives 0.1 + 0.2 == 0.30000000000000004.
+    total: Number = 0
+    for n in _flatten(operands):
+        total = narrow(total + n)
+    return total
 
 
 @register("math.subtract", (1, None), "Left fold `x0 − x1 − …` (arrays flattened).")
@@ -235,13 +251,8 @@ def subtract(*operands: Any) -> Number:
 def multiply(*operands: Any) -> Number:
     result: Number = 1
     for n in _flatten(operands):
-        try:
-            result = result * n
-        except OverflowError:
-            return math.inf
-    if isinstance(result, int) and abs(result) >= 2**53:
-        return float(result) if result.bit_length() < 1024 else math.inf
-    return narrow(result)
+        result = narrow(result * n)  # ints stay below 2**53, so no OverflowError
+    return result
 
 
 @register(

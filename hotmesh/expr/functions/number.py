@@ -14,7 +14,8 @@ from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import UNDEFINED, is_number, to_integer, to_number, to_string
 
 _FLOAT_PREFIX = re.compile(
-    r"[+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+    r"[+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)",
+    re.ASCII,  # JS accepts ASCII digits only
 )
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -78,7 +79,7 @@ def parse_int(s: Any = UNDEFINED, radix: Any = UNDEFINED) -> Any:
     sign = -1 if text.startswith("-") else 1
     if text[:1] in "+-" and text:
         text = text[1:]
-    base = int(to_integer(radix)) if radix is not UNDEFINED else 0
+    base = js.to_int32(radix)  # undefined/NaN → 0, as JS's ToInt32
     if base == 0:
         base = 10
         if text[:2].lower() == "0x":

@@ -36,13 +36,14 @@ PRIORITY = {
     "worker": 1,
     "await": 0,
 }
-_NANO = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"
 DEFAULT_EXPIRE = 1.0
 
 
 def new_job_id() -> str:
-    """``H`` + a 22-character random id, as upstream."""
-    return "H" + "".join(secrets.choice(_NANO) for _ in range(22))
+    """``H`` + a 22-character random id over nanoid's alphabet, as upstream."""
+    # 16 random bytes in URL-safe base64 are exactly 22 characters of
+    # [A-Za-z0-9_-]: 128 bits, at a fraction of the cost of 22 choice() calls.
+    return "H" + secrets.token_urlsafe(16)
 
 
 def err_string(error: dict[str, Any]) -> str:

@@ -170,3 +170,13 @@ app:
     assert commit.completion is None
     assert commit.emit is not None and commit.emit["data"] == {"a": 1}
     assert commit.emit["metadata"]["js"] == 1
+
+
+def test_generated_job_ids_have_upstream_shape_and_do_not_repeat() -> None:
+    import re
+
+    from hotmesh.engine.step import new_job_id
+
+    ids = {new_job_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"H[A-Za-z0-9_-]{22}", i) for i in ids)

@@ -38,6 +38,9 @@ class Consumer:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
+        #: visible messages may be waiting that a full batch or full capacity left
+        #: behind: a finishing task should trigger a claim (else it costs a query)
+        self._backlog = True
 
     def start(self) -> None:
         """Start the claim loop."""
@@ -79,7 +82,8 @@ class Consumer:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.discard(task)
-        self.event.set()
+        if self._backlog:
+            self.event.set()
 
     async def _run(self) -> None:
         delay = await self.store.next_visible(self.app_id, self.stream)
@@ -98,8 +102,11 @@ class Consumer:
                     msgs = []
                 for msg in msgs:
                     self.submit(msg)
-                if len(msgs) == free:
+                self._backlog = len(msgs) == free
+                if self._backlog:
                     continue  # maybe more waiting; a short batch means drained
+            else:
+                self._backlog = True  # woken while full: claim when a slot frees
             try:
                 await asyncio.wait_for(self.event.wait(), self.poll)
             except TimeoutError:

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from hotmesh import errors
+from hotmesh.config import validate_name
 from hotmesh.store.sql import migrations
 
 if TYPE_CHECKING:
     import asyncpg
 
-_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: Arbitrary constant namespacing hotmesh's advisory locks.
 _LOCK_BASE = 0x686D
 
 
 def quote_schema(schema: str) -> str:
     """Validate ``schema`` against a strict identifier regex and quote it."""
-    if not isinstance(schema, str) or not _SCHEMA_RE.match(schema):
-        raise errors.ConfigError(
-            f"invalid schema name {schema!r}: use a-z, 0-9 and _, not starting with a digit"
-        )
-    return f'"{schema}"'
+    return f'"{validate_name(schema, "schema name")}"'
 
 
 async def migrate(conn: asyncpg.Connection, schema: str) -> list[int]:

@@ -13,7 +13,10 @@ from pathlib import Path
 from hotmesh import compiler
 from hotmesh.graph import load_app
 
-DEFAULT = Path("/work/shared/hotmesh-tests/tests/$setup/apps/durable/v1/hotmesh.yaml")
+DEFAULT = (
+    Path(__file__).resolve().parents[2]
+    / "shared/hotmesh-tests/tests/$setup/apps/durable/v1/hotmesh.yaml"
+)
 
 
 def main() -> None:

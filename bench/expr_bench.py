@@ -6,15 +6,10 @@ Targets (issue 3): ≤ 3 µs, ≤ 20 µs, ≤ 2 ms per evaluation of a compiled 
 
 from __future__ import annotations
 
-import sys
 import timeit
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from hotmesh import expr
-from hotmesh.expr.functions import registry
 
 CONTEXT: dict[str, Any] = {
     "a1": {"output": {"data": {"x": 5, "full_name": "Luke Birdeau"}}},
@@ -49,21 +44,7 @@ CASES: list[tuple[str, Any, float]] = [
 ]
 
 
-def _standins() -> None:
-    # Until the catalogue lands, time the evaluator with the test stand-ins.
-    from tests.unit.expr.conftest import STANDINS
-
-    present = set(registry.names())
-    for name, (fn, pure) in STANDINS.items():
-        if name not in present:
-            print(f"note: @{name} is a test stand-in")
-            registry.REGISTRY[name] = registry.FunctionSpec(
-                name, fn, (0, None), "stand-in", pure=pure
-            )
-
-
 def main() -> None:
-    _standins()
     print(f"{'case':<34} {'per op':>12} {'target':>10}")
     for name, value, target in CASES:
         rule = expr.compile(value)

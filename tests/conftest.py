@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.postgres"]
+from tests.upstream import SETUP as SHARED_TESTS
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_TESTS = ROOT.parent / "shared" / "hotmesh-tests" / "tests" / "$setup"
+pytest_plugins = ["tests.postgres"]
 
 
 @pytest.fixture(autouse=True)

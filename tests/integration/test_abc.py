@@ -5,15 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from hotmesh.expr.functions.registry import lookup
 from tests.integration.conftest import MeshFactory
-
-needs_catalogue = pytest.mark.skipif(
-    lookup("conditional.equality") is None,
-    reason="expr function catalogue (conditional.*) has not landed yet",
-)
 
 
 async def work_do(message: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +54,5 @@ async def test_abc_v1_to_v8(mesh: MeshFactory, upstream_apps: Path) -> None:
     await _ladder(mesh, upstream_apps, range(1, 9))
 
 
-@needs_catalogue
 async def test_abc_v1_to_v9(mesh: MeshFactory, upstream_apps: Path) -> None:
     await _ladder(mesh, upstream_apps, range(1, 10))

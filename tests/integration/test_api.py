@@ -9,7 +9,6 @@ import asyncpg
 import pytest
 
 from hotmesh import HotMesh, errors
-from hotmesh.expr.functions.registry import lookup
 from tests.integration.conftest import MeshFactory
 
 APP = """
@@ -133,10 +132,6 @@ app:
     assert sorted(set(calls)) == ["w1", "w2", "w3"] and len(calls) == 30
 
 
-@pytest.mark.skipif(
-    lookup("conditional.greater_than_or_equal") is None,
-    reason="expr function catalogue (conditional.*, math.*) has not landed yet",
-)
 async def test_order_example_both_branches(mesh: MeshFactory) -> None:
     stock = {"item-1": 10, "item-2": 1}
 

@@ -6,9 +6,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from hotmesh.expr.functions.registry import lookup
 from tests.integration.conftest import MeshFactory
 
 
@@ -48,10 +45,6 @@ async def summer(message: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"result": "11/29/2026, 1:00:00 AM"}}
 
 
-@pytest.mark.skipif(
-    lookup("date.toLocaleString") is None or lookup("math.multiply") is None,
-    reason="expr function catalogue (@date, @math) has not landed yet",
-)
 async def test_tree_v1_to_v5(mesh: MeshFactory, upstream_apps: Path) -> None:
     hm = await mesh("tree", workers=[{"topic": "summer", "callback": summer}])
     cases = {

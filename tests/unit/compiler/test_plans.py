@@ -15,9 +15,9 @@ import pytest
 
 from hotmesh import compiler
 from hotmesh.errors import CompileError
+from tests.upstream import SETUP as UPSTREAM
 
 ROOT = Path(__file__).resolve().parents[3]
-UPSTREAM = Path("/work/shared/hotmesh-tests/tests/$setup")
 GOLDEN = ROOT / "tests" / "golden" / "plans"
 UPDATE = os.environ.get("HOTMESH_UPDATE_GOLDEN") == "1"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +12,8 @@ from ruamel.yaml import YAML
 
 from hotmesh.errors import ManifestError
 from hotmesh.graph import Manifest, load_app
+from tests.upstream import SETUP
 
-SETUP = Path("/work/shared/hotmesh-tests/tests/$setup")
 # Small upstream manifests keep each example fast; together they cover every activity type.
 TEXTS = sorted(
     text

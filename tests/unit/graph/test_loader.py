@@ -9,8 +9,8 @@ import pytest
 
 from hotmesh.errors import ManifestLoadError
 from hotmesh.graph import load_app
+from tests.upstream import SETUP
 
-SETUP = Path("/work/shared/hotmesh-tests/tests/$setup")
 EXPECTED = sorted(SETUP.rglob(".hotmesh.*.json"))
 
 

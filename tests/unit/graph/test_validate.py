@@ -11,8 +11,8 @@ from jsonschema import Draft202012Validator
 from hotmesh.errors import ManifestValidationError
 from hotmesh.graph import load_app
 from hotmesh.resources import schemas_dir
+from tests.upstream import SETUP
 
-SETUP = Path("/work/shared/hotmesh-tests/tests/$setup")
 APPS = sorted(p for p in SETUP.rglob("*.yaml") if p.read_text().startswith("app:"))
 
 HEAD = """app:

@@ -12,6 +12,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
+from hotmesh.graph.inputs import input_problem
 from hotmesh.store.postgres import PostgresStore, StepWrite, StoreTx
 from hotmesh.store.records import (
     ENGINE_STREAM,
@@ -175,6 +176,10 @@ class Engine:
                 f"app '{self.app_id}' version '{plan.version}' has no graph subscribed to "
                 f"'{topic}'"
             )
+        if graph.input_schema:
+            problem = input_problem(graph.input_schema, data)
+            if problem is not None:
+                raise errors.InputValidationError(topic, *problem)
         return step.trigger(plan, graph, data, _now(), job_id=job_id)
 
     async def start(self, commit: step.StepCommit) -> None:

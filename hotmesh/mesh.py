@@ -73,7 +73,9 @@ class HotMesh:
         _check(app_id, "app id")
         options = dict(engine or {})
         connection = options.get("connection") or {}
-        dsn = resolve_dsn(connection.get("dsn"))
+        # Starting the embedded server (no DSN configured) blocks for a second
+        # or two; keep the event loop free meanwhile.
+        dsn = await asyncio.to_thread(resolve_dsn, connection.get("dsn"))
         store = await PostgresStore.open(
             dsn, options.get("schema", "hotmesh"), int(options.get("pool_size", 10))
         )

@@ -9,15 +9,7 @@ from hotmesh.compiler.build import compile_document
 from hotmesh.compiler.plan import PLAN_FORMAT, ActivityPlan, Plan, Transition
 from hotmesh.compiler.report import Reporter
 from hotmesh.errors import CompileError
-
-
-def _plain(value: Any) -> Any:
-    """Deep copy of ``value`` with read-only mappings and tuples made JSON-able."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+from hotmesh.frozen import thaw
 
 
 def _edge(transition: Transition) -> dict[str, Any]:
@@ -29,7 +21,7 @@ def _edge(transition: Transition) -> dict[str, Any]:
     conditions: dict[str, Any] = {"code": code, "gate": transition.gate}
     if transition.match:
         conditions["match"] = [
-            {"expected": _plain(m.expected), "actual": _plain(m.actual.source)}
+            {"expected": thaw(m.expected), "actual": thaw(m.actual.source)}
             for m in transition.match
         ]
     return {"to": transition.to, "conditions": conditions}
@@ -44,15 +36,15 @@ def _activity(act: ActivityPlan) -> dict[str, Any]:
         "ancestors": list(act.ancestors),
         "depth": act.depth,
         "transitions": [_edge(t) for t in act.transitions],
-        "topic": _plain(act.topic.source) if act.topic is not None else None,
+        "topic": thaw(act.topic.source) if act.topic is not None else None,
         "subtype": act.subtype,
         "retry": dict(act.retry),
         "cycle_pivot": act.cycle_pivot,
         "cycle_ancestor": act.cycle_ancestor,
         "hook_topic": act.hook_topic,
-        "consumes": _plain(act.consumes),
+        "consumes": thaw(act.consumes),
         "produces": list(act.produces),
-        "config": _plain(act.config),
+        "config": thaw(act.config),
     }
 
 
@@ -68,19 +60,19 @@ def plan_to_document(plan: Plan) -> dict[str, Any]:
         "app": {
             "id": plan.app_id,
             "version": plan.version,
-            "settings": _plain(plan.settings),
+            "settings": thaw(plan.settings),
         },
         "graphs": [
             {
                 "subscribes": g.subscribes,
                 "publishes": g.publishes,
                 "trigger": g.trigger,
-                "expire": _plain(g.expire.source) if g.expire is not None else None,
-                "persistent": _plain(g.persistent.source)
+                "expire": thaw(g.expire.source) if g.expire is not None else None,
+                "persistent": thaw(g.persistent.source)
                 if g.persistent is not None
                 else None,
-                "input_schema": _plain(g.input_schema),
-                "output_schema": _plain(g.output_schema),
+                "input_schema": thaw(g.input_schema),
+                "output_schema": thaw(g.output_schema),
                 "activities": list(g.activity_ids),
                 "produces": list(g.produces),
             }
@@ -94,8 +86,8 @@ def plan_to_document(plan: Plan) -> dict[str, Any]:
                     "conditions": {
                         "match": [
                             {
-                                "expected": _plain(rule.expected.source),
-                                "actual": _plain(rule.actual.source),
+                                "expected": thaw(rule.expected.source),
+                                "actual": thaw(rule.actual.source),
                             }
                         ]
                     },

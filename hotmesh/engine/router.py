@@ -60,7 +60,10 @@ class Consumer:
             self.event.set()
             return
         loop = asyncio.get_running_loop()
-        self._timers = [t for t in self._timers if not t.cancelled()]
+        # Drop timers that fired or were cancelled, so the list stays as long
+        # as the number of pending wake-ups.
+        now = loop.time()
+        self._timers = [t for t in self._timers if not t.cancelled() and t.when() > now]
         self._timers.append(loop.call_later(delay + 0.002, self.event.set))
 
     async def stop(self) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 
+from hotmesh.frozen import thaw
+
 log = logging.getLogger("hotmesh.graph")
 
 # Plans are immutable and cached by the engine, so a schema object's id is a
@@ -16,18 +18,10 @@ log = logging.getLogger("hotmesh.graph")
 _validators: dict[int, tuple[Any, Draft202012Validator | None]] = {}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _validator(schema: Mapping[str, Any]) -> Draft202012Validator | None:
     entry = _validators.get(id(schema))
     if entry is None or entry[0] is not schema:
-        plain = _plain(schema)
+        plain = thaw(schema)
         try:
             Draft202012Validator.check_schema(plain)
             validator: Draft202012Validator | None = Draft202012Validator(plain)

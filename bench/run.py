@@ -1,0 +1,847 @@
+"""The hotmesh benchmark harness (issue 8): W1, W2, W3 and MemFlow W1 side by side.
+
+    python bench/run.py [--dsn DSN] [--processes N] [--jobs 500] [--inflight 50]
+                        [--quick] [--out bench/results]
+
+Each workload runs in its own scratch database (``hm_bench_*``, dropped after)
+and its own spawned client process. With ``--processes 1`` (the default) the
+engine, the workers and the client share that process; with ``--processes N``
+(N > 1) N spawned node processes run engine + workers and the client process
+only publishes (its HotMesh still runs trigger steps, as every ``pub`` does).
+
+Per workload, in three phases separated by stopping every HotMesh (so every
+backend of the scratch database exits and flushes its statistics):
+
+1. *alone*: 20 warm-up jobs, then ``--alone`` (100) jobs one after another;
+2. *empty*: start and stop everything with no job (the fixed cost of a run);
+3. *load*: ``--jobs`` jobs (W2: a fifth) with ``--inflight`` in flight.
+
+Transactions, rows and WAL per job are (load - empty) / jobs, read from the
+scratch database only: ``pg_stat_database.xact_commit`` and
+``pg_stat_user_tables`` (schema ``hotmesh``) read once every backend of the
+database is gone (a backend flushes its counters when it exits, PG15 buffers
+them otherwise), the harness' own stats reads excluded; WAL from
+``pg_walinspect``, counting only the records that touch the scratch database
+and the records of their transactions (other sessions on the server write WAL
+too; the raw ``pg_current_wal_lsn()`` difference is reported beside it).
+
+Writes ``<out>/bench-<utc>.json`` and ``.md`` (and ``latest.json``/``latest.md``)
+and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import json
+import multiprocessing
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+import types
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+HERE = Path(__file__).resolve().parent
+GRAPHS = HERE / "graphs"
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+WARMUP = 20
+JOB_TIMEOUT = 60.0
+PHASE_TIMEOUT = 600.0
+
+# The harness' own SQL: statistics reads, not hotmesh's store.
+SQL_BACKENDS = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+SQL_XACT = "SELECT xact_commit FROM pg_stat_database WHERE datname = $1"
+SQL_ROWS = (
+    "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
+    "WHERE schemaname = 'hotmesh'"
+)
+SQL_WAL_OURS = """
+WITH r AS (
+  SELECT xid::text AS xid, record_length, block_ref
+  FROM pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
+), ours AS (
+  SELECT DISTINCT xid FROM r WHERE block_ref ~ $3 AND xid <> '0'
+)
+SELECT coalesce(sum(record_length), 0)::bigint FROM r
+WHERE block_ref ~ $3 OR xid IN (SELECT xid FROM ours)
+"""
+
+
+# -- workloads ---------------------------------------------------------------------
+class Runner:
+    """A started workload in one process: ``run(i)`` one job, ``stop()`` everything."""
+
+    async def run(self, i: int) -> bool:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+
+class MeshRunner(Runner):
+    """A YAML workload on one HotMesh."""
+
+    def __init__(self, hm: Any, workload: YamlWorkload) -> None:
+        self.hm, self.workload = hm, workload
+
+    async def run(self, i: int) -> bool:
+        out = await self.hm.pubsub(
+            self.workload.topic, self.workload.data(i), timeout=JOB_TIMEOUT
+        )
+        return self.workload.check(i, out["data"])
+
+    async def stop(self) -> None:
+        await self.hm.stop()
+
+
+class YamlWorkload:
+    """A graph under bench/graphs, its workers, its inputs and the check of its output."""
+
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        app_id: str,
+        topic: str,
+        workers: dict[str, Callable[[dict[str, Any]], Any]],
+        data: Callable[[int], dict[str, Any]],
+        check: Callable[[int, dict[str, Any]], bool],
+        divisor: int = 1,
+    ) -> None:
+        self.name, self.title, self.app_id, self.topic = name, title, app_id, topic
+        self.workers, self.data, self.check, self.divisor = (
+            workers,
+            data,
+            check,
+            divisor,
+        )
+        self.graph = GRAPHS / f"{name}.yaml"
+
+    def available(self) -> str | None:
+        return None
+
+    async def prepare(self, dsn: str) -> None:
+        """Migrate the scratch database, deploy and activate the graph."""
+        from hotmesh import HotMesh
+
+        hm = await HotMesh.init(app_id=self.app_id, engine={"connection": {"dsn": dsn}})
+        try:
+            await hm.deploy(self.graph)
+            await hm.activate("1")
+        finally:
+            await hm.stop()
+
+    async def start(self, dsn: str, with_workers: bool) -> Runner:
+        from hotmesh import HotMesh
+
+        workers = [
+            {"topic": topic, "callback": callback}
+            for topic, callback in self.workers.items()
+        ]
+        hm = await HotMesh.init(
+            app_id=self.app_id,
+            engine={"connection": {"dsn": dsn}},
+            workers=workers if with_workers else [],
+        )
+        return MeshRunner(hm, self)
+
+
+async def _w1_a(m: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"a": m["data"]["n"] + 1}}
+
+
+async def _w1_b(m: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"b": m["data"]["a"] * 2}}
+
+
+async def _w2_branch(m: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"r": m["data"]["n"] * 10 + m["data"]["k"]}}
+
+
+async def _w3_check(m: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"available": 10 if m["data"]["itemId"] == "stocked" else 2}}
+
+
+async def _w3_reserve(m: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"reservationId": f"res-{m['data']['orderId']}"}}
+
+
+async def _w3_backorder(m: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"notified": m["data"]["missing"] > 0}}
+
+
+def _w3_data(i: int) -> dict[str, Any]:
+    # even orders find 10 in stock, odd ones 2: half reserve, half back-order
+    item = "stocked" if i % 2 == 0 else "scarce"
+    return {"orderId": f"o{i}", "itemId": item, "requestedQty": 5}
+
+
+def _w3_check_out(i: int, d: dict[str, Any]) -> bool:
+    if i % 2 == 0:
+        return d.get("status") == "reserved" and d.get("reservationId") == f"res-o{i}"
+    return d.get("status") == "backordered" and d.get("available") == 2
+
+
+# -- MemFlow W1 (issue 6 API; measured only when `from hotmesh import MemFlow` works)
+async def mf_add_one(n: int) -> int:
+    return n + 1
+
+
+async def mf_double(a: int) -> int:
+    return a * 2
+
+
+MF_ACTIVITIES = types.ModuleType("bench_w1_activities")
+MF_ACTIVITIES.add_one = mf_add_one  # type: ignore[attr-defined]
+MF_ACTIVITIES.double = mf_double  # type: ignore[attr-defined]
+MF_ACTS_QUEUE = "bench-w1-activities"
+MF_QUEUE = "bench-w1"
+
+
+async def bench_w1_workflow(n: int) -> int:
+    """MemFlow W1: the same two activities as a code workflow."""
+    from hotmesh import MemFlow  # type: ignore[attr-defined]
+
+    acts = MemFlow.workflow.proxy_activities(
+        activities=MF_ACTIVITIES, task_queue=MF_ACTS_QUEUE
+    )
+    a = await acts.add_one(n)
+    return int(await acts.double(a))
+
+
+class MemFlowRunner(Runner):
+    def __init__(self, client: Any, run_id: str) -> None:
+        self.client, self.run_id = client, run_id
+
+    async def run(self, i: int) -> bool:
+        handle = await self.client.workflow.start(
+            args=[i],
+            task_queue=MF_QUEUE,
+            workflow_name="bench_w1_workflow",
+            workflow_id=f"w1-{self.run_id}-{i}",
+        )
+        return bool(await handle.result() == (i + 1) * 2)
+
+    async def stop(self) -> None:
+        from hotmesh import HotMesh
+
+        await HotMesh.stop_all()  # MemFlow's engines and workers are HotMesh instances
+
+
+class MemFlowWorkload:
+    name = "memflow_w1"
+    title = "MemFlow W1 (2 activities)"
+    divisor = 1
+
+    def available(self) -> str | None:
+        try:
+            from hotmesh import MemFlow  # type: ignore[attr-defined]  # noqa: F401
+        except ImportError:
+            return "not available (`from hotmesh import MemFlow` fails)"
+        return None
+
+    async def prepare(self, dsn: str) -> None:
+        from hotmesh import HotMesh
+
+        hm = await HotMesh.init(app_id="bench", engine={"connection": {"dsn": dsn}})
+        await hm.stop()  # migrations only
+
+    async def start(self, dsn: str, with_workers: bool) -> Runner:
+        from hotmesh import MemFlow
+
+        connection = {"dsn": dsn}
+        if with_workers:
+            await MemFlow.register_activity_worker(
+                {"connection": connection, "task_queue": MF_ACTS_QUEUE}, MF_ACTIVITIES
+            )
+            await MemFlow.Worker.create(
+                {
+                    "connection": connection,
+                    "task_queue": MF_QUEUE,
+                    "workflow": bench_w1_workflow,
+                }
+            )
+        return MemFlowRunner(MemFlow.Client({"connection": connection}), uuid4())
+
+
+def uuid4() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+WORKLOADS: dict[str, YamlWorkload | MemFlowWorkload] = {
+    "w1": YamlWorkload(
+        "w1",
+        "W1 sequence",
+        "bw1",
+        "bw1.start",
+        {"bw1.a": _w1_a, "bw1.b": _w1_b},
+        lambda i: {"n": i},
+        lambda i, d: d.get("a") == i + 1 and d.get("b") == (i + 1) * 2,
+    ),
+    "w2": YamlWorkload(
+        "w2",
+        "W2 fan-out (10)",
+        "bw2",
+        "bw2.start",
+        {"bw2.branch": _w2_branch},
+        lambda i: {"n": i},
+        lambda i, d: all(d.get(f"r{k}") == i * 10 + k for k in range(10)),
+        divisor=5,
+    ),
+    "w3": YamlWorkload(
+        "w3",
+        "W3 order",
+        "bw3",
+        "bw3.order",
+        {
+            "bw3.check": _w3_check,
+            "bw3.reserve": _w3_reserve,
+            "bw3.backorder": _w3_backorder,
+        },
+        _w3_data,
+        _w3_check_out,
+    ),
+    "memflow_w1": MemFlowWorkload(),
+}
+
+
+# -- child processes -----------------------------------------------------------------
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def _phase(
+    name: str, dsn: str, phase: str, with_workers: bool, jobs: int, inflight: int
+) -> dict[str, Any]:
+    workload = WORKLOADS[name]
+    runner = await workload.start(dsn, with_workers)
+    latencies: list[float] = []
+    errors: list[str] = []
+    base = {"alone": 0, "empty": 10**6, "load": 2 * 10**6}[phase]
+
+    async def one(i: int) -> None:
+        t0 = time.perf_counter()
+        try:
+            ok = await runner.run(base + i)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if not ok:
+            errors.append(f"job {base + i}: wrong output")
+
+    t0 = time.perf_counter()
+    try:
+        if phase == "alone":
+            for i in range(WARMUP):
+                await one(i)
+            latencies.clear()
+            t0 = time.perf_counter()
+            for i in range(WARMUP, WARMUP + jobs):
+                await one(i)
+        elif phase == "load":
+            sem = asyncio.Semaphore(inflight)
+
+            async def bounded(i: int) -> None:
+                async with sem:
+                    await one(i)
+
+            await asyncio.gather(*(bounded(i) for i in range(jobs)))
+        elapsed = time.perf_counter() - t0
+    finally:
+        await runner.stop()
+    return {
+        "latencies_ms": latencies,
+        "elapsed_s": elapsed,
+        "errors": len(errors),
+        "error_samples": errors[:3],
+    }
+
+
+def client_main(conn: Connection, name: str, dsn: str, with_workers: bool) -> None:
+    """Spawned client: run each phase it is sent, in a fresh event loop."""
+    while True:
+        msg = conn.recv()
+        if msg[0] == "exit":
+            conn.send(("rss", _maxrss_mb()))
+            return
+        try:
+            _, phase, jobs, inflight = msg
+            result = asyncio.run(_phase(name, dsn, phase, with_workers, jobs, inflight))
+            conn.send(("ok", result))
+        except BaseException:
+            conn.send(("error", traceback.format_exc()))
+
+
+async def _serve(conn: Connection, name: str, dsn: str) -> None:
+    runner = await WORKLOADS[name].start(dsn, True)
+    conn.send(("ready",))
+    await asyncio.to_thread(conn.recv)  # ("stop",)
+    await runner.stop()
+
+
+def node_main(conn: Connection, name: str, dsn: str) -> None:
+    """Spawned node: engine + workers from each ``start`` until ``stop``."""
+    while True:
+        msg = conn.recv()
+        if msg[0] == "exit":
+            conn.send(("rss", _maxrss_mb()))
+            return
+        try:
+            asyncio.run(_serve(conn, name, dsn))
+            conn.send(("stopped",))
+        except BaseException:
+            conn.send(("error", traceback.format_exc()))
+
+
+class Child:
+    """One spawned process and its end of the pipe."""
+
+    def __init__(self, target: Callable[..., None], *args: Any) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, theirs = ctx.Pipe()
+        self.proc = ctx.Process(target=target, args=(theirs, *args), daemon=True)
+        self.proc.start()
+        theirs.close()
+
+    def send(self, *msg: Any) -> None:
+        self.conn.send(msg)
+
+    async def recv(self, timeout: float = PHASE_TIMEOUT) -> Any:
+        if not await asyncio.to_thread(self.conn.poll, timeout):
+            raise TimeoutError(f"child {self.proc.pid} did not answer in {timeout}s")
+        msg = self.conn.recv()
+        if msg[0] == "error":
+            raise RuntimeError(f"child {self.proc.pid} failed:\n{msg[1]}")
+        return msg
+
+    async def close(self) -> float | None:
+        """Ask the process to exit; its peak RSS in MB (None if it had to be killed)."""
+        rss = None
+        if self.proc.is_alive():
+            try:
+                self.send("exit")
+                rss = (await self.recv(30))[1]
+            except (OSError, TimeoutError, RuntimeError, EOFError):
+                pass
+        await asyncio.to_thread(self.proc.join, 10)
+        if self.proc.is_alive():
+            self.proc.kill()
+            await asyncio.to_thread(self.proc.join, 10)
+        return rss
+
+
+# -- statistics of the scratch database -----------------------------------------------
+def _lsn(text: str) -> int:
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) + int(lo, 16)
+
+
+class Snapshot:
+    def __init__(self, lsn: str, xact: int, xact_after: int, rows: dict[str, int]):
+        self.lsn, self.xact, self.xact_after, self.rows = lsn, xact, xact_after, rows
+
+
+async def _settle(admin: asyncpg.Connection, db: str, timeout: float = 30.0) -> None:
+    """Wait until no backend is connected to ``db``: every counter is then flushed.
+
+    A backend flushes its pending statistics in a before-shmem-exit hook, which
+    runs before it leaves pg_stat_activity.
+    """
+    deadline = time.monotonic() + timeout
+    while await admin.fetchval(SQL_BACKENDS, db):
+        if time.monotonic() > deadline:
+            print(f"warning: backends still on {db} after {timeout}s", file=sys.stderr)
+            return
+        await asyncio.sleep(0.01)  # polling the server's view: no event to wait on
+
+
+async def _xact(admin: asyncpg.Connection, db: str) -> int:
+    await admin.execute("SELECT pg_stat_clear_snapshot()")
+    return int(await admin.fetchval(SQL_XACT, db))
+
+
+async def snapshot(admin: asyncpg.Connection, db: str, db_dsn: str) -> Snapshot:
+    """Counters of ``db`` with no backend on it; our own reads are in neither delta."""
+    await _settle(admin, db)
+    lsn = await admin.fetchval("SELECT pg_current_wal_lsn()::text")
+    xact = await _xact(admin, db)
+    conn = await asyncpg.connect(db_dsn)  # pg_stat_user_tables is per database
+    try:
+        rows = {
+            r["relname"]: r["n_tup_ins"] + r["n_tup_upd"] + r["n_tup_del"]
+            for r in await conn.fetch(SQL_ROWS)
+        }
+    finally:
+        await conn.close()
+    await _settle(admin, db)  # our read's transactions land before the next delta
+    return Snapshot(lsn, xact, await _xact(admin, db), rows)
+
+
+def _rows(a: Snapshot, b: Snapshot) -> dict[str, int]:
+    return {t: b.rows.get(t, 0) - a.rows.get(t, 0) for t in b.rows}
+
+
+# -- one workload ---------------------------------------------------------------------
+def with_database(dsn: str, database: str) -> str:
+    return urlunsplit(urlsplit(dsn)._replace(path="/" + database))
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def run_workload(
+    admin: asyncpg.Connection, dsn: str, name: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    workload = WORKLOADS[name]
+    missing = workload.available()
+    if missing:
+        return {"title": workload.title, "available": False, "note": missing}
+    jobs = max(1, args.jobs // workload.divisor)
+    db = f"hm_bench_{uuid4()}"
+    db_dsn = with_database(dsn, db)
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    children: list[Child] = []
+    try:
+        setup = await asyncpg.connect(db_dsn)
+        try:
+            oid = await setup.fetchval(
+                "SELECT oid FROM pg_database WHERE datname = current_database()"
+            )
+            try:
+                await setup.execute("CREATE EXTENSION pg_walinspect")
+                walinspect = True
+            except asyncpg.PostgresError:
+                walinspect = False
+        finally:
+            await setup.close()
+        await workload.prepare(db_dsn)
+        client = Child(client_main, name, db_dsn, args.processes == 1)
+        children.append(client)
+        nodes = [
+            Child(node_main, name, db_dsn)
+            for _ in range(args.processes if args.processes > 1 else 0)
+        ]
+        children.extend(nodes)
+        phases: dict[str, dict[str, Any]] = {}
+        snaps: list[Snapshot] = []
+        for phase, count in (("alone", args.alone), ("empty", 0), ("load", jobs)):
+            for node in nodes:
+                node.send("start")
+            for node in nodes:
+                await node.recv()
+            client.send("phase", phase, count, args.inflight)
+            phases[phase] = (await client.recv())[1]
+            for node in nodes:
+                node.send("stop")
+            for node in nodes:
+                await node.recv()
+            snaps.append(await snapshot(admin, db, db_dsn))
+        rss = [await c.close() for c in children]
+        s0, s1, s2 = snaps
+        empty_xact = s1.xact - s0.xact_after
+        load_xact = s2.xact - s1.xact_after
+        empty_rows, load_rows = _rows(s0, s1), _rows(s1, s2)
+        rows_by_table = {
+            t: (load_rows[t] - empty_rows.get(t, 0)) / jobs for t in sorted(load_rows)
+        }
+        wal_ours: float | None = None
+        if walinspect:
+            conn = await asyncpg.connect(db_dsn)
+            try:
+                pattern = rf"rel \d+/{oid}/"
+
+                async def ours(start: str, end: str) -> int:
+                    if _lsn(end) <= _lsn(start):
+                        return 0  # pg_walinspect refuses an empty range
+                    return int(await conn.fetchval(SQL_WAL_OURS, start, end, pattern))
+
+                wal_ours = (
+                    await ours(s1.lsn, s2.lsn) - await ours(s0.lsn, s1.lsn)
+                ) / jobs
+            finally:
+                await conn.close()
+        load, alone = phases["load"], phases["alone"]
+        lat, lat_alone = load["latencies_ms"], alone["latencies_ms"]
+        return {
+            "title": workload.title,
+            "available": True,
+            "jobs": jobs,
+            "inflight": args.inflight,
+            "processes": args.processes,
+            "jobs_per_s": jobs / load["elapsed_s"] if load["elapsed_s"] else None,
+            "elapsed_s": load["elapsed_s"],
+            "p50_ms": _pct(lat, 50),
+            "p95_ms": _pct(lat, 95),
+            "alone_jobs": args.alone,
+            "alone_p50_ms": _pct(lat_alone, 50),
+            "alone_p95_ms": _pct(lat_alone, 95),
+            "xact_per_job": (load_xact - empty_xact) / jobs,
+            "xact_fixed_per_run": empty_xact,
+            "wal_bytes_per_job": wal_ours,
+            "wal_bytes_per_job_cluster": (_lsn(s2.lsn) - _lsn(s1.lsn)) / jobs,
+            "rows_per_job": sum(rows_by_table.values()),
+            "rows_per_job_by_table": rows_by_table,
+            "peak_rss_mb": rss[0],
+            "node_peak_rss_mb": rss[1:],
+            "errors": load["errors"] + alone["errors"],
+            "error_samples": load["error_samples"] + alone["error_samples"],
+        }
+    finally:
+        for child in children:
+            if child.proc.is_alive():
+                child.proc.kill()
+                await asyncio.to_thread(child.proc.join, 10)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+# -- pgbench --------------------------------------------------------------------------
+def find_pgbench() -> str | None:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"))
+    return candidates[-1] if candidates else None
+
+
+async def run_pgbench(
+    admin: asyncpg.Connection, dsn: str, seconds: int
+) -> dict[str, Any]:
+    exe = find_pgbench()
+    if exe is None:
+        return {"available": False, "note": "pgbench not found on PATH"}
+    parts = urlsplit(dsn)
+    db = f"hm_bench_pgb_{uuid4()}"
+    env = {**os.environ}
+    if parts.password:
+        env["PGPASSWORD"] = parts.password
+    conn_args = [
+        "-h",
+        parts.hostname or "127.0.0.1",
+        "-p",
+        str(parts.port or 5432),
+        "-U",
+        parts.username or "postgres",
+    ]
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    result: dict[str, Any] = {"available": True, "seconds": seconds, "scale": 1}
+    try:
+
+        def pgbench(*extra: str) -> str:
+            done = subprocess.run(
+                [exe, *conn_args, *extra, db],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=seconds + 120,
+                check=True,
+            )
+            return done.stdout
+
+        await asyncio.to_thread(pgbench, "-i", "-q", "-s", "1")
+        for clients in (1, 8):
+            out = await asyncio.to_thread(
+                pgbench,
+                "-N",
+                "-T",
+                str(seconds),
+                "-c",
+                str(clients),
+                "-j",
+                str(min(clients, os.cpu_count() or 1)),
+            )
+            match = re.search(r"tps = ([\d.]+)", out)
+            result[f"tps_c{clients}"] = float(match.group(1)) if match else None
+    except (subprocess.SubprocessError, OSError) as exc:
+        result.update(available=False, note=f"pgbench failed: {exc}")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    return result
+
+
+# -- report ---------------------------------------------------------------------------
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    meta = report["meta"]
+    lines = [
+        f"hotmesh bench, {meta['date']}: {meta['cpus']} cores, Python "
+        f"{meta['python']}, PostgreSQL {meta['postgres']}, commit {meta['commit']}, "
+        f"--processes {meta['processes']}, load average {meta['load_before']} "
+        f"before / {meta['load_after']} after",
+        "",
+        "| workload | jobs | jobs/s | p50 ms | p95 ms | p50 alone ms | p95 alone ms "
+        "| xact/job | WAL B/job | rows/job | peak RSS MB | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in report["workloads"].values():
+        if not res.get("available"):
+            lines.append(f"| {res['title']} | {res['note']} |" + " |" * 10)
+            continue
+        rss = res["peak_rss_mb"]
+        if res["node_peak_rss_mb"]:
+            rss_text = f"{_fmt(rss, 0)} + {len(res['node_peak_rss_mb'])}×" + _fmt(
+                max((r or 0.0) for r in res["node_peak_rss_mb"]), 0
+            )
+        else:
+            rss_text = _fmt(rss, 0)
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    res["title"],
+                    _fmt(res["jobs"]),
+                    _fmt(res["jobs_per_s"], 0),
+                    _fmt(res["p50_ms"]),
+                    _fmt(res["p95_ms"]),
+                    _fmt(res["alone_p50_ms"], 2),
+                    _fmt(res["alone_p95_ms"], 2),
+                    _fmt(res["xact_per_job"], 2),
+                    _fmt(res["wal_bytes_per_job"], 0),
+                    _fmt(res["rows_per_job"], 1),
+                    rss_text,
+                    _fmt(res["errors"]),
+                ]
+            )
+            + " |"
+        )
+    pgb = report["pgbench"]
+    lines.append("")
+    if pgb.get("available"):
+        lines.append(
+            f"pgbench -N (scale 1, {pgb['seconds']} s): "
+            f"{_fmt(pgb.get('tps_c1'), 0)} tps with 1 client, "
+            f"{_fmt(pgb.get('tps_c8'), 0)} tps with 8 clients"
+        )
+    else:
+        lines.append(f"pgbench: {pgb.get('note', 'skipped')}")
+    return "\n".join(lines) + "\n"
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    admin = await asyncpg.connect(args.dsn)
+    try:
+        names = [n.strip() for n in args.workloads.split(",") if n.strip()]
+        unknown = [n for n in names if n not in WORKLOADS]
+        if unknown:
+            raise SystemExit(f"unknown workload(s): {', '.join(unknown)}")
+        meta = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpus": os.cpu_count(),
+            "machine": platform.machine(),
+            "python": platform.python_version(),
+            "postgres": await admin.fetchval("SHOW server_version"),
+            "commit": _commit(),
+            "processes": args.processes,
+            "jobs": args.jobs,
+            "inflight": args.inflight,
+            "alone": args.alone,
+            "load_before": _load(),
+        }
+        report: dict[str, Any] = {"meta": meta, "workloads": {}}
+        if args.pgbench_seconds > 0:
+            report["pgbench"] = await run_pgbench(admin, args.dsn, args.pgbench_seconds)
+        else:
+            report["pgbench"] = {"available": False, "note": "skipped (--no-pgbench)"}
+        for name in names:
+            started = time.perf_counter()
+            report["workloads"][name] = await run_workload(admin, args.dsn, name, args)
+            print(
+                f"{name}: done in {time.perf_counter() - started:.1f}s", file=sys.stderr
+            )
+        meta["load_after"] = _load()
+        return report
+    finally:
+        await admin.close()
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get("HOTMESH_BENCH_DSN", DEFAULT_DSN),
+        help="a server's maintenance database (scratch databases are created beside it)",
+    )
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=500, help="load jobs (W2: a fifth)")
+    parser.add_argument("--inflight", type=int, default=50)
+    parser.add_argument("--alone", type=int, default=100, help="sequential jobs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="pgbench 3 s instead of 10 s per run, 200 jobs, 30 alone",
+    )
+    parser.add_argument("--no-pgbench", action="store_true")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args(argv)
+    if args.processes < 1 or args.jobs < 1 or args.inflight < 1 or args.alone < 1:
+        parser.error("--processes, --jobs, --inflight and --alone must be >= 1")
+    if args.quick:
+        args.jobs, args.alone = min(args.jobs, 200), min(args.alone, 30)
+    args.pgbench_seconds = 0 if args.no_pgbench else (3 if args.quick else 10)
+    return args
+
+
+def cli(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    report = asyncio.run(main(args))
+    table = markdown(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for stem in (f"bench-{stamp}", "latest"):
+        (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / f"{stem}.md").write_text(table)
+    print(table)
+    print(f"written: {args.out / f'bench-{stamp}.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -537,6 +537,18 @@ async def run_workload(
         finally:
             await setup.close()
         await workload.prepare(db_dsn)
+        slot = None
+        if walinspect:
+            # A temporary slot keeps the WAL of the run from being recycled by a
+            # checkpoint (any DROP DATABASE on the server forces one) until it is
+            # read; it vanishes with the admin session at the latest.
+            try:
+                await admin.execute(
+                    "SELECT pg_create_physical_replication_slot($1, true, true)", db
+                )
+                slot = db
+            except asyncpg.PostgresError:  # no free slot: report no WAL figure
+                pass
         client = Child(client_main, name, db_dsn, args.processes == 1)
         children.append(client)
         nodes = [
@@ -567,7 +579,7 @@ async def run_workload(
             t: (load_rows[t] - empty_rows.get(t, 0)) / jobs for t in sorted(load_rows)
         }
         wal_ours: float | None = None
-        if walinspect:
+        if slot is not None:
             conn = await asyncpg.connect(db_dsn)
             try:
                 pattern = rf"rel \d+/{oid}/"
@@ -582,6 +594,7 @@ async def run_workload(
                 ) / jobs
             finally:
                 await conn.close()
+                await admin.execute("SELECT pg_drop_replication_slot($1)", slot)
         load, alone = phases["load"], phases["alone"]
         lat, lat_alone = load["latencies_ms"], alone["latencies_ms"]
         return {

@@ -1,0 +1,63 @@
+"""CI smoke run of bench/run.py at tiny N: the harness works (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKLOADS = ("w1", "w2", "w3", "memflow_w1")
+FIGURES = (
+    "jobs_per_s",
+    "p50_ms",
+    "p95_ms",
+    "alone_p50_ms",
+    "alone_p95_ms",
+    "xact_per_job",
+    "rows_per_job",
+    "peak_rss_mb",
+)
+
+
+def test_harness_writes_json_and_table_for_every_workload(
+    pg_server: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--dsn",
+            pg_server,
+            "--jobs",
+            "5",
+            "--inflight",
+            "2",
+            "--alone",
+            "3",
+            "--no-pgbench",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert set(report["workloads"]) == set(WORKLOADS)
+    assert report["pgbench"]["available"] is False
+    for name in ("w1", "w2", "w3"):
+        res = report["workloads"][name]
+        assert res["available"] is True, res
+        assert res["errors"] == 0, res[
+            "error_samples"
+        ]  # every job gave the right output
+        for key in FIGURES:
+            assert isinstance(res[key], int | float), (name, key, res[key])
+    memflow = report["workloads"]["memflow_w1"]
+    assert memflow["available"] is True or "not available" in memflow["note"]
+    table = (tmp_path / "latest.md").read_text()
+    assert "| W1 sequence |" in table and "| W3 order |" in table

@@ -28,6 +28,7 @@ wrapped with ``raise ... from exc``.
     ├── TimeoutError                 a wait (pubsub, result) ran out of time
     └── WorkflowError
         ├── NondeterminismError      replay diverged from the recorded history
+        ├── DuplicateWorkflowError   a live workflow already has this id
         ├── ActivityFailedError      an activity failed after its retries
         └── WorkflowFailedError      a workflow raised; carries the remote type/message
 """
@@ -185,6 +186,14 @@ class JobNotFoundError(StoreError):
         super().__init__(f"job '{job_id}' not found")
 
 
+class JobInactiveError(StoreError):
+    """The job exists but is no longer running (complete or interrupted)."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"job '{job_id}' already completed")
+
+
 class UnknownAppVersionError(StoreError):
     """The app or version was never deployed."""
 
@@ -237,7 +246,8 @@ class JobTimeoutError(TimeoutError):
 
 
 class UnknownTopicError(HotMeshError):
-    """No graph of the active app version subscribes to the topic."""
+    """No graph of the active app version subscribes to the topic (or, for a
+    signal, no graph ``hooks`` rule listens on it)."""
 
 
 # --------------------------------------------------------------------------
@@ -250,6 +260,16 @@ class WorkflowError(HotMeshError):
 
 class NondeterminismError(WorkflowError):
     """A replayed workflow asked for a different step than the one recorded."""
+
+
+class DuplicateWorkflowError(WorkflowError, DuplicateJobError):
+    """A live workflow already has this workflow id."""
+
+    def __init__(self, workflow_id: str) -> None:
+        self.job_id = self.workflow_id = workflow_id
+        HotMeshError.__init__(
+            self, f"a workflow with id '{workflow_id}' is already running"
+        )
 
 
 class ActivityFailedError(WorkflowError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import inspect
 import json
 import logging
@@ -17,6 +18,7 @@ from hotmesh.config import resolve_dsn
 from hotmesh.engine import step
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
+from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
@@ -53,11 +55,15 @@ class HotMesh:
         self.engine.on_emit = self._emitted
         self._lease = float(options.get("lease", 30.0))
         self.engine.lease = self._lease
+        self.engine.max_cycles = int(options.get("max_cycles", step.MAX_CYCLES))
+        self.engine.poison_threshold = int(options.get("poison_threshold", 5))
+        self.engine.signal_ttl = float(options.get("signal_ttl", 600.0))
         self._poll = float(options.get("poll", 2.0))
         self._capacity = int(options.get("capacity", 64))
         self._consumers: dict[str, Consumer] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._subs: dict[str, list[SubCallback]] = {}
+        self._psubs: dict[str, list[SubCallback]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
 
@@ -108,6 +114,11 @@ class HotMesh:
     def _add_worker(self, worker: dict[str, Any]) -> None:
         topic = _check(worker.get("topic"), "worker topic")
         callback: Callback = worker["callback"]
+        if worker.get("retry") is not None:
+            self.engine.retry_policies[topic] = RetryPolicy.from_options(
+                dict(worker["retry"])
+            )
+        poison = self.engine.poison_threshold
         is_async = inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
             type(callback).__call__
         )
@@ -118,6 +129,12 @@ class HotMesh:
                 "data": msg.payload.get("data", {}),
             }
             try:
+                if msg.attempts > poison:
+                    # Claimed again and again without an answer (its callback
+                    # keeps killing the process): an error, not another try.
+                    raise errors.HotMeshError(
+                        f"poison message: claimed {msg.attempts} times without completing"
+                    )
                 if is_async:
                     response = await callback(message)
                 else:
@@ -167,16 +184,22 @@ class HotMesh:
         if consumer is not None:
             consumer.submit(msg)
 
+    def _subscribers(self, publishes: str, job_id: str) -> list[SubCallback]:
+        """Callbacks for ``publishes`` and ``publishes.<job id>``, exact and patterns."""
+        topics = (f"{publishes}.{job_id}", publishes)
+        subs = [cb for t in topics for cb in self._subs.get(t, [])]
+        for pattern, callbacks in self._psubs.items():
+            if any(fnmatch.fnmatchcase(t, pattern) for t in topics):
+                subs.extend(callbacks)
+        return subs
+
     def _completed(
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
         for fut in self._waiters.pop(job_id, []):
             if not fut.done():
                 fut.set_result(output)
-        subs = [
-            *self._subs.get(f"{publishes}.{job_id}", []),
-            *self._subs.get(publishes, []),
-        ]
+        subs = self._subscribers(publishes, job_id)
         if publishes and subs:
             task = asyncio.get_running_loop().create_task(
                 self._publish(publishes, job_id, output, subs)
@@ -188,10 +211,7 @@ class HotMesh:
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
         """An interim publication (``emit``): subscribers only, waiters keep waiting."""
-        subs = [
-            *self._subs.get(f"{publishes}.{job_id}", []),
-            *self._subs.get(publishes, []),
-        ]
+        subs = self._subscribers(publishes, job_id)
         if publishes and subs:
             task = asyncio.get_running_loop().create_task(
                 self._publish(publishes, job_id, output, subs)
@@ -259,10 +279,27 @@ class HotMesh:
         await self.store.notify(f"a|{self.app_id}|{version}")
 
     # -- jobs ----------------------------------------------------------------------
-    async def pub(self, topic: str, data: dict[str, Any] | None = None) -> str:
-        """Start a job; returns its id (``DuplicateJobError`` for a live duplicate)."""
+    async def pub(
+        self,
+        topic: str,
+        data: dict[str, Any] | None = None,
+        pending: float | None = None,
+    ) -> str:
+        """Start a job; returns its id (``DuplicateJobError`` for a live duplicate).
+
+        ``pending=seconds`` creates the job without starting it (status -1,
+        spec §4.15); it expires after that many seconds.
+        """
         _check(topic, "topic")
-        return await self.engine.pub(topic, dict(data or {}))
+        if pending is not None and (
+            isinstance(pending, bool)
+            or not isinstance(pending, (int, float))
+            or pending <= 0
+        ):
+            raise errors.ConfigError(
+                f"pending must be a positive number of seconds, not {pending!r}"
+            )
+        return await self.engine.pub(topic, dict(data or {}), pending=pending)
 
     async def pubsub(
         self, topic: str, data: dict[str, Any] | None = None, timeout: float = 10.0
@@ -303,6 +340,66 @@ class HotMesh:
     async def unsub(self, topic: str) -> None:
         """Remove every callback on ``topic``."""
         self._subs.pop(topic, None)
+
+    async def psub(self, pattern: str, callback: SubCallback) -> None:
+        """``sub`` for every topic matching a glob ``pattern`` (``orders.*``)."""
+        self._psubs.setdefault(pattern, []).append(callback)
+
+    async def punsub(self, pattern: str) -> None:
+        """Remove every callback on ``pattern``."""
+        self._psubs.pop(pattern, None)
+
+    async def signal(
+        self,
+        topic: str,
+        data: dict[str, Any],
+        status: str = "success",
+        code: int = 200,
+    ) -> str | None:
+        """Resume the job whose hook waits on ``topic`` for this payload (spec §4.11).
+
+        Returns the resumed job's id, or ``None`` when no hook waits yet: the
+        signal is then kept (``signal_ttl``, default 600 s) and delivered when
+        the hook registers. Code 202 keeps the hook open for more signals.
+        """
+        _check(topic, "topic")
+        return await self.engine.signal(topic, dict(data), status, int(code))
+
+    hook = signal
+
+    async def interrupt(
+        self,
+        topic: str,
+        job_id: str,
+        reason: str | None = None,
+        throw: bool = True,
+        code: int = 410,
+        expire: float | None = None,
+        descend: bool = False,
+        suppress: bool = False,
+    ) -> bool:
+        """Stop a running job now (spec §4.14).
+
+        The job ends with ``metadata.err`` ``{code, message, job_id}`` unless
+        ``throw`` is false, and publishes its current data; an awaiting parent
+        learns of it. ``descend`` interrupts every descendant job too.
+        ``JobInactiveError`` if it already finished (``False`` with ``suppress``).
+        """
+        _check(topic, "topic")
+        _check(job_id, "job id")
+        options: dict[str, Any] = {"throw": throw, "code": code, "descend": descend}
+        if reason is not None:
+            options["reason"] = reason
+        if expire is not None:
+            options["expire"] = expire
+        return await self.engine.interrupt(job_id, options, suppress)
+
+    async def add(self, response: dict[str, Any]) -> None:
+        """Send another response for a worker activity left open by a 202 (``def/v3``).
+
+        ``response["metadata"]`` is the metadata of the original work message.
+        """
+        await self.engine.add(response)
 
     async def _job(self, job_id: str) -> JobRow:
         _check(job_id, "job id")

@@ -12,6 +12,8 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
+from hotmesh.engine.retry import RetryPolicy, message_policy, yaml_delay
+from hotmesh.expr.js import UNDEFINED
 from hotmesh.graph.inputs import input_problem
 from hotmesh.store.postgres import PostgresStore, StepWrite, StoreTx
 from hotmesh.store.records import (
@@ -39,6 +41,14 @@ class Engine:
         self._plans: dict[str, Plan] = {}
         self.active: str | None = None
         self.lease = 30.0
+        #: how long a signal waits for its hook to register (spec §4.11: 600 s)
+        self.signal_ttl = 600.0
+        #: claims of one message after which it is treated as poison (spec §4.9)
+        self.poison_threshold = 5
+        #: cap on re-entries of one cycle pivot (spec §4.13)
+        self.max_cycles = step.MAX_CYCLES
+        #: structured retry policies per worker topic (spec §4.9 layer 2)
+        self.retry_policies: dict[str, RetryPolicy] = {}
         #: streams this process consumes: their new messages are inserted reserved by us
         self.local_streams: set[str] = set()
         self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
@@ -109,7 +119,7 @@ class Engine:
             notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
         if commit.emit is not None:
             notes.append(f"e|{self.app_id}|{job.job_id}|{self._publishes(commit)}|{me}")
-        expire = commit.completion.expire if commit.completion else None
+        expire = commit.completion.expire if commit.completion else commit.expire
         return StepWrite(
             self.app_id,
             job,
@@ -125,7 +135,11 @@ class Engine:
     async def _write(
         self, tx: StoreTx | None, commit: step.StepCommit
     ) -> list[Message]:
-        """Commit a step's writes: one statement (inside ``tx`` or autocommitted)."""
+        """Commit a step's writes: one statement (inside ``tx`` or autocommitted),
+        plus its side effects (signals, hook registrations) in the same transaction."""
+        if tx is None and commit.side_effects:
+            async with self.store.transaction() as own:
+                return await self._write(own, commit)
         w = self._prepare_write(commit)
         job = commit.job
         if commit.new_job:
@@ -135,10 +149,84 @@ class Engine:
             if pk is None:
                 raise errors.DuplicateJobError(job.job_id)
             job.pk = pk
-            return reserved
-        assert tx is not None
-        job.status, reserved = await tx.write_step(w)
+        else:
+            assert tx is not None
+            job.status, reserved = await tx.write_step(w)
+        if commit.side_effects:
+            assert tx is not None
+            await self._side_effects(tx, commit)
         return reserved
+
+    async def _side_effects(self, tx: StoreTx, commit: step.StepCommit) -> None:
+        """Hook registrations, signals and descendant interrupts of a step."""
+        job = commit.job
+        plan = await self.plan(job.version, tx)
+        extra: list[NewMessage] = []
+        if commit.facets:
+            await tx.add_facets(self.app_id, job.pk, job.job_id, commit.facets)
+        if commit.unregister:
+            await tx.unregister_hooks(self.app_id, commit.unregister, job.pk)
+        for reg in commit.register:
+            target = {"jid": job.job_id, "gid": job.gid, "aid": reg.aid, "dad": reg.dad}
+            for early in await tx.register_hook(self.app_id, reg.key, job.pk, target):
+                extra.append(_webhook(target, early))
+        for out in commit.signals:
+            if out.facet is None:
+                await self._signal(
+                    tx, plan, out.topic, out.data, out.status, out.code, extra
+                )
+                continue
+            for jid in await tx.facet_jobs(self.app_id, out.facet, out.scrub):
+                data = {**out.data, "id": jid}
+                await self._signal(
+                    tx, plan, out.topic, data, out.status, out.code, extra
+                )
+        if commit.descend is not None:
+            for child in await tx.active_children(self.app_id, job.job_id):
+                payload = {"metadata": {"jid": child}, "options": commit.descend}
+                extra.append(
+                    NewMessage(
+                        ENGINE_STREAM,
+                        "interrupt",
+                        payload,
+                        child,
+                        step.PRIORITY["interrupt"],
+                    )
+                )
+        if extra:
+            await tx.insert_messages(self.app_id, extra, self.lease)
+            await tx.notify(
+                self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
+            )
+            commit.messages.extend(extra)  # woken locally after the commit
+
+    async def _signal(
+        self,
+        tx: StoreTx,
+        plan: Plan,
+        topic: str,
+        data: dict[str, Any],
+        status: str,
+        code: int,
+        out: list[NewMessage],
+    ) -> str | None:
+        """Route a signal to the hook waiting on its key, or keep it until one does."""
+        rule = plan.hook_rule(topic)
+        if rule is None:
+            raise errors.UnknownTopicError(
+                f"app '{self.app_id}' version '{plan.version}' has no hook listening on "
+                f"'{topic}'"
+            )
+        value = rule.actual.evaluate(
+            {"$self": {"hook": {"data": data}}, "$hook": {"data": data}}
+        )
+        key = f"{topic}:{'' if value is UNDEFINED else value}"
+        signal = {"data": data, "status": status, "code": code}
+        target = await tx.take_signal(self.app_id, key, signal, self.signal_ttl)
+        if target is None:
+            return None
+        out.append(_webhook(target, signal))
+        return str(target.get("jid"))
 
     def _woken(self, commit: step.StepCommit, reserved: list[Message]) -> None:
         """After commit: hand reserved messages to local consumers, wake the others."""
@@ -158,15 +246,23 @@ class Engine:
 
     # -- entry points --------------------------------------------------------
     async def pub(
-        self, topic: str, data: dict[str, Any], job_id: str | None = None
+        self,
+        topic: str,
+        data: dict[str, Any],
+        job_id: str | None = None,
+        pending: float | None = None,
     ) -> str:
         """Run a trigger (inline, one transaction) and return the job id."""
-        commit = await self.prepare(topic, data, job_id)
+        commit = await self.prepare(topic, data, job_id, pending)
         await self.start(commit)
         return commit.job.job_id
 
     async def prepare(
-        self, topic: str, data: dict[str, Any], job_id: str | None = None
+        self,
+        topic: str,
+        data: dict[str, Any],
+        job_id: str | None = None,
+        pending: float | None = None,
     ) -> step.StepCommit:
         """The trigger step of a new job, not yet committed."""
         plan = await self.active_plan()
@@ -180,15 +276,100 @@ class Engine:
             problem = input_problem(graph.input_schema, data)
             if problem is not None:
                 raise errors.InputValidationError(topic, *problem)
-        return step.trigger(plan, graph, data, _now(), job_id=job_id)
+        return step.trigger(
+            plan,
+            graph,
+            data,
+            _now(),
+            job_id=job_id,
+            pending=pending,
+            max_cycles=self.max_cycles,
+        )
 
     async def start(self, commit: step.StepCommit) -> None:
         """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
         reserved = await self._write(None, commit)  # one autocommitted statement
         self._woken(commit, reserved)
 
+    async def signal(
+        self, topic: str, data: dict[str, Any], status: str = "success", code: int = 200
+    ) -> str | None:
+        """Resume the job whose hook waits on this signal; ``None`` if none waits yet
+        (the signal is then kept and delivered when the hook registers)."""
+        plan = await self.active_plan()
+        extra: list[NewMessage] = []
+        async with self.store.transaction() as tx:
+            job_id = await self._signal(tx, plan, topic, data, status, code, extra)
+            if extra:
+                await tx.insert_messages(self.app_id, extra, self.lease)
+                await tx.notify(
+                    self.store.channel,
+                    [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"],
+                )
+        for msg in extra:
+            self.on_messages(msg.stream, 0.0)
+        return job_id
+
+    async def interrupt(
+        self, job_id: str, options: dict[str, Any], suppress: bool = False
+    ) -> bool:
+        """Interrupt a running job now; ``False`` (with ``suppress``) if it is not running."""
+        commit: step.StepCommit | None = None
+        async with self.store.transaction() as tx:
+            job = await tx.lock_job(self.app_id, job_id)
+            if job is None:
+                if suppress:
+                    return False
+                raise errors.JobNotFoundError(job_id)
+            plan = await self.plan(job.version, tx)
+            commit = step.interrupt(plan, job, options, _now())
+            if commit.dropped is not None:
+                if suppress:
+                    return False
+                raise errors.JobInactiveError(job_id)
+            reserved = await self._write(tx, commit)
+        self._woken(commit, reserved)
+        return True
+
+    async def add(self, response: dict[str, Any]) -> None:
+        """Publish an extra worker response for an open activity (after a 202)."""
+        md = dict(response.get("metadata") or {})
+        payload = {
+            "metadata": {k: md.get(k) for k in ("jid", "gid", "dad", "aid")},
+            "status": response.get("status") or "success",
+            "code": response.get("code"),
+            "data": response.get("data"),
+        }
+        msg = NewMessage(
+            ENGINE_STREAM,
+            "response",
+            payload,
+            str(md.get("jid")),
+            step.PRIORITY["response"],
+        )
+        async with self.store.transaction() as tx:
+            await tx.insert_messages(self.app_id, [msg], self.lease)
+            await tx.notify(
+                self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
+            )
+        self.on_messages(ENGINE_STREAM, 0.0)
+
     async def handle(self, msg: Message) -> None:
         """Process one engine-stream message."""
+        if msg.attempts > self.poison_threshold:
+            # Claimed again and again without finishing (say, it crashes its
+            # process): give up on it and close its job with the error.
+            md = msg.payload.get("metadata", {})
+            log.error("message %s claimed %d times: poison", msg.id, msg.attempts)
+            await self._fail(
+                msg.id,
+                str(md.get("jid") or msg.payload.get("parent", {}).get("pj")),
+                errors.HotMeshError(
+                    f"poison message: a '{msg.type}' message was claimed {msg.attempts} "
+                    "times without completing"
+                ),
+            )
+            return
         if msg.type == "await":
             await self._start_child(msg)
         else:
@@ -207,7 +388,7 @@ class Engine:
                 if job is None:
                     return  # lease lost, or job gone (the ack commits alone)
                 plan = await self.plan(job.version, tx)
-                commit = step.apply(plan, job, kind, payload, _now())
+                commit = step.apply(plan, job, kind, payload, _now(), self.max_cycles)
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
         except errors.HotMeshError as exc:
@@ -271,7 +452,9 @@ class Engine:
                 self.on_messages(ENGINE_STREAM, 0.0)
                 return
             data = payload.get("data") or {}
-            commit = step.trigger(plan, graph, data, _now(), parent=parent)
+            commit = step.trigger(
+                plan, graph, data, _now(), parent=parent, max_cycles=self.max_cycles
+            )
             try:
                 async with tx.savepoint():
                     reserved = await self._write(tx, commit)
@@ -300,20 +483,31 @@ class Engine:
         await self.run_step(msg.id, str(md.get("jid")), "response", payload)
 
     async def _retry(self, msg: Message, md: dict[str, Any], code: Any) -> bool:
-        """YAML retry policy (spec §4.9 layer 1): republish with back-off 10^(try+1) ms."""
-        plan = await self.plan(str(md.get("vrs")))
-        act = plan.activities.get(str(md.get("aid")))
+        """Republish a failed work message after its back-off (spec §4.9).
+
+        A structured policy (the worker's, or one carried by the message) wins
+        over the activity's YAML ``retry`` map.
+        """
+        topic = str(md.get("topic"))
         tries = int(md.get("try") or 0)
-        limit = act.retry.get(str(code)) if act is not None else None
-        if limit is None or tries >= min(int(limit), 3):
+        policy = self.retry_policies.get(topic) or message_policy(
+            msg.payload.get("data")
+        )
+        if policy is not None:
+            delay = policy.delay(tries + 1)
+        else:
+            plan = await self.plan(str(md.get("vrs")))
+            act = plan.activities.get(str(md.get("aid")))
+            delay = yaml_delay(act.retry.get(str(code)) if act else None, tries)
+        if delay is None:
             return False
         again = NewMessage(
-            worker_stream(str(md.get("topic"))),
+            worker_stream(topic),
             "worker",
             {**msg.payload, "metadata": {**md, "try": tries + 1}},
             str(md.get("jid")),
-            1,
-            10 ** (tries + 1) / 1000,
+            step.PRIORITY["worker"],
+            delay,
         )
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
@@ -333,6 +527,20 @@ class Engine:
         return await self.store.read_job(
             self.app_id, job_id, with_activities, include_expired
         )
+
+
+def _webhook(target: dict[str, Any], signal: dict[str, Any]) -> NewMessage:
+    """The message that applies a signal as the waiting hook's Leg 2."""
+    md = {k: target.get(k) for k in ("jid", "gid", "aid", "dad")}
+    payload = {
+        "metadata": md,
+        "data": signal.get("data"),
+        "status": signal.get("status") or "success",
+        "code": signal.get("code") or 200,
+    }
+    return NewMessage(
+        ENGINE_STREAM, "webhook", payload, str(md["jid"]), step.PRIORITY["webhook"]
+    )
 
 
 def finished(job: JobRow) -> bool:

@@ -239,6 +239,99 @@ class StoreTx:
         if payloads:
             await self._conn.execute(self._q["notify"], channel, list(payloads))
 
+    async def lock_job(self, app_id: str, job_id: str) -> JobRow | None:
+        """Lock a live job row (with its activity rows) for a step not driven by a message."""
+        row = await self._conn.fetchrow(self._q["lock_job"], app_id, job_id)
+        if row is None:
+            return None
+        job = _job(row)
+        job.activities = [ActivityRow(*a) for a in row["acts"]]
+        return job
+
+    # -- signals (spec §4.11) ------------------------------------------------
+    # A key holds either one webhook registration (kind 'hook') or the signals
+    # that arrived before it (kind 'pending'). Both sides insert-or-lock the
+    # same primary key, so whichever commits second sees the first: no signal
+    # is lost in either order.
+    async def register_hook(
+        self, app_id: str, key: str, job_pk: int, target: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Register a waiting hook; returns early signals to deliver to it now."""
+        q = self._q
+        while True:
+            if await self._conn.fetchval(
+                q["signal_register"], app_id, key, job_pk, target
+            ):
+                return []
+            row = await self._conn.fetchrow(q["signal_lock"], app_id, key)
+            if row is None:
+                continue  # deleted meanwhile: insert again
+            if row["kind"] != "pending" or row["stale"]:
+                # A stale registration (an earlier entry or a finished job).
+                await self._conn.execute(
+                    q["signal_set"], app_id, key, "hook", job_pk, target
+                )
+                return []
+            early = [s for s in row["payload"] or [] if isinstance(s, dict)]
+            if any(s.get("code") != 202 for s in early):
+                await self._conn.execute(q["signal_delete"], app_id, key)
+            else:
+                await self._conn.execute(
+                    q["signal_set"], app_id, key, "hook", job_pk, target
+                )
+            return early
+
+    async def take_signal(
+        self, app_id: str, key: str, signal: dict[str, Any], keep_for: float
+    ) -> dict[str, Any] | None:
+        """The registration a signal resumes (consumed unless code 202), or ``None``
+        when no hook waits yet: then the signal is kept for ``keep_for`` seconds."""
+        q = self._q
+        while True:
+            row = await self._conn.fetchrow(q["signal_lock"], app_id, key)
+            if row is not None and row["kind"] == "hook":
+                target = row["payload"]
+                if signal.get("code") != 202:
+                    await self._conn.execute(q["signal_delete"], app_id, key)
+                return target if isinstance(target, dict) else None
+            if row is not None and not row["stale"]:
+                await self._conn.execute(q["signal_append"], app_id, key, [signal])
+                return None
+            if row is not None:
+                await self._conn.execute(q["signal_delete"], app_id, key)
+            if await self._conn.fetchval(
+                q["signal_pend"], app_id, key, [signal], keep_for
+            ):
+                return None
+
+    async def unregister_hooks(
+        self, app_id: str, keys: Sequence[str], job_pk: int
+    ) -> None:
+        """Drop this job's registrations under ``keys`` (a timer won the race)."""
+        await self._conn.execute(
+            self._q["signal_unregister"], app_id, list(keys), job_pk
+        )
+
+    async def add_facets(
+        self, app_id: str, job_pk: int, job_id: str, facets: Sequence[str]
+    ) -> None:
+        """Index a new job under ``field:value`` facets."""
+        await self._conn.execute(
+            self._q["facets_insert"], app_id, job_pk, job_id, list(facets)
+        )
+
+    async def facet_jobs(self, app_id: str, facet: str, scrub: bool) -> list[str]:
+        """Ids of active jobs indexed under ``facet`` (the index dropped if ``scrub``)."""
+        rows = await self._conn.fetch(self._q["facet_jobs"], app_id, facet)
+        if scrub:
+            await self._conn.execute(self._q["facet_scrub"], app_id, facet)
+        return [r["job_id"] for r in rows]
+
+    async def active_children(self, app_id: str, job_id: str) -> list[str]:
+        """Ids of the active child jobs of ``job_id``."""
+        rows = await self._conn.fetch(self._q["active_children"], app_id, job_id)
+        return [r["job_id"] for r in rows]
+
 
 class PostgresStore:
     """A connection pool on one hotmesh schema, plus a LISTEN connection."""
@@ -383,6 +476,33 @@ class PostgresStore:
         """Mark ``version`` active for ``app_id``."""
         await self._pool.execute(self._q["activate"], app_id, version)
 
+    # -- read-only listings (CLI, tooling) ---------------------------------------
+    async def list_apps(self) -> list[dict[str, Any]]:
+        """Every deployed version: ``app_id, version, deployed_at, active``."""
+        return [dict(r) for r in await self._pool.fetch(self._q["list_apps"])]
+
+    async def list_jobs(
+        self, app_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Newest jobs first; ``status`` is ``running``, ``done``, ``error`` or None."""
+        rows = await self._pool.fetch(self._q["list_jobs"], app_id, status, limit)
+        return [dict(r) for r in rows]
+
+    async def job_apps(self, job_id: str) -> list[str]:
+        """The apps that have a job with this id (live or expired)."""
+        rows = await self._pool.fetch(self._q["job_apps"], job_id)
+        return [str(r["app_id"]) for r in rows]
+
+    async def job_summary(self, app_id: str, job_id: str) -> dict[str, Any] | None:
+        """The job row's columns without its data (timestamps, parent, semaphore)."""
+        row = await self._pool.fetchrow(self._q["job_summary"], app_id, job_id)
+        return None if row is None else dict(row)
+
+    async def child_jobs(self, app_id: str, job_id: str) -> list[dict[str, Any]]:
+        """Jobs whose ``parent_job_id`` is ``job_id``, oldest first."""
+        rows = await self._pool.fetch(self._q["child_jobs"], app_id, job_id)
+        return [dict(r) for r in rows]
+
     async def xact_commits(self) -> int:
         """``pg_stat_database.xact_commit`` for this database (benchmarks)."""
         value = await self._pool.fetchval(
@@ -396,5 +516,38 @@ async def server_version(dsn: str, timeout: float) -> str:
     conn = await asyncpg.connect(dsn, timeout=timeout)
     try:
         return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+async def migrate_database(dsn: str, schema: str = "hotmesh") -> list[int]:
+    """Connect once and apply missing migrations; returns the versions applied now."""
+    quote_schema(schema)
+    try:
+        conn = await asyncpg.connect(dsn)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise errors.StoreUnavailableError(
+            f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {exc}"
+        ) from None
+    try:
+        return await migrate(conn, schema)
+    finally:
+        await conn.close()
+
+
+async def schema_summary(
+    dsn: str, schema: str, timeout: float
+) -> dict[str, Any] | None:
+    """Schema version and row counts, or None when the schema was never migrated.
+
+    Reads only: a status probe must not create the schema.
+    """
+    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        name = quote_schema(schema)
+        if await conn.fetchval("SELECT to_regclass($1)", f"{name}.migrations") is None:
+            return None
+        row = await conn.fetchrow(queries(name)["schema_summary"])
+        return None if row is None else dict(row)
     finally:
         await conn.close()

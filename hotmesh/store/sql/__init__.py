@@ -20,6 +20,8 @@ def queries(schema: str) -> dict[str, str]:
     parts = _NAME.split(text)
     out: dict[str, str] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in out:  # a second block would silently replace the first
+            raise ValueError(f"queries.sql defines '{name}' twice")
         out[name] = body.strip().rstrip(";").replace("__SCHEMA__", schema)
     return out
 

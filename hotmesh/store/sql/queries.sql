@@ -152,3 +152,107 @@ WITH j AS (
 SELECT (SELECT id FROM j) AS job_pk, (SELECT c FROM n) AS notified,
        m.id, m.guid, m.reserved_by
   FROM (SELECT 1) AS one LEFT JOIN m ON true;
+
+-- name: list_apps
+SELECT v.app_id, v.version, v.deployed_at, coalesce(a.active_version = v.version, false) AS active
+  FROM __SCHEMA__.app_versions v LEFT JOIN __SCHEMA__.apps a ON a.app_id = v.app_id
+ ORDER BY v.app_id, v.deployed_at, v.version;
+
+-- name: list_jobs
+SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, updated_at,
+       expired_at
+  FROM __SCHEMA__.jobs
+ WHERE ($1::text IS NULL OR app_id = $1)
+   AND ($2::text IS NULL
+        OR ($2 = 'error' AND err IS NOT NULL)
+        OR ($2 = 'done' AND err IS NULL AND status <= 0)
+        OR ($2 = 'running' AND err IS NULL AND status > 0))
+ ORDER BY created_at DESC, id DESC
+ LIMIT $3;
+
+-- name: job_apps
+SELECT app_id FROM __SCHEMA__.jobs WHERE job_id = $1 ORDER BY app_id;
+
+-- name: job_summary
+SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, updated_at,
+       expired_at
+  FROM __SCHEMA__.jobs
+ WHERE app_id = $1 AND job_id = $2;
+
+-- name: child_jobs
+SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, updated_at,
+       expired_at
+  FROM __SCHEMA__.jobs
+ WHERE app_id = $1 AND parent_job_id = $2
+ ORDER BY created_at, id;
+
+-- name: schema_summary
+SELECT (SELECT max(version) FROM __SCHEMA__.migrations) AS schema_version,
+       (SELECT count(*) FROM __SCHEMA__.apps) AS apps,
+       (SELECT count(*) FROM __SCHEMA__.app_versions) AS versions,
+       (SELECT count(*) FILTER (WHERE err IS NULL AND status > 0) FROM __SCHEMA__.jobs) AS running,
+       (SELECT count(*) FILTER (WHERE err IS NULL AND status <= 0) FROM __SCHEMA__.jobs) AS done,
+       (SELECT count(*) FILTER (WHERE err IS NOT NULL) FROM __SCHEMA__.jobs) AS failed,
+       (SELECT count(*) FROM __SCHEMA__.messages) AS messages;
+
+-- name: lock_job
+SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(a.activity_id, a.dimension, a.type, a.leg,
+                                                    a.done, a.input, a.output, a.hook,
+                                                    a.error)), '[]'::jsonb)
+          FROM __SCHEMA__.activities a WHERE a.job = j.id) AS acts
+  FROM __SCHEMA__.jobs j
+ WHERE j.app_id = $1 AND j.job_id = $2 AND (j.expired_at IS NULL OR j.expired_at > now())
+   FOR UPDATE OF j;
+
+-- name: signal_register
+INSERT INTO __SCHEMA__.signals (app_id, key, job, payload, kind)
+VALUES ($1, $2, $3, $4, 'hook')
+ON CONFLICT (app_id, key) DO NOTHING
+RETURNING key;
+
+-- name: signal_lock
+SELECT kind, job, payload, (expires_at IS NOT NULL AND expires_at <= now()) AS stale
+  FROM __SCHEMA__.signals WHERE app_id = $1 AND key = $2
+   FOR UPDATE;
+
+-- name: signal_set
+UPDATE __SCHEMA__.signals
+   SET kind = $3, job = $4, payload = $5, expires_at = NULL, created_at = now()
+ WHERE app_id = $1 AND key = $2;
+
+-- name: signal_append
+UPDATE __SCHEMA__.signals SET payload = payload || $3::jsonb
+ WHERE app_id = $1 AND key = $2;
+
+-- name: signal_delete
+DELETE FROM __SCHEMA__.signals WHERE app_id = $1 AND key = $2;
+
+-- name: signal_pend
+INSERT INTO __SCHEMA__.signals (app_id, key, job, payload, kind, expires_at)
+VALUES ($1, $2, NULL, $3, 'pending', now() + make_interval(secs => $4))
+ON CONFLICT (app_id, key) DO NOTHING
+RETURNING key;
+
+-- name: signal_unregister
+DELETE FROM __SCHEMA__.signals
+ WHERE app_id = $1 AND key = ANY($2::text[]) AND kind = 'hook' AND job = $3;
+
+-- name: facets_insert
+INSERT INTO __SCHEMA__.job_facets (app_id, facet, job, job_id)
+SELECT $1, f, $2, $3 FROM unnest($4::text[]) AS u(f)
+ON CONFLICT DO NOTHING;
+
+-- name: facet_jobs
+SELECT f.job_id FROM __SCHEMA__.job_facets f JOIN __SCHEMA__.jobs j ON j.id = f.job
+ WHERE f.app_id = $1 AND f.facet = $2 AND j.status > 0
+ ORDER BY j.id;
+
+-- name: facet_scrub
+DELETE FROM __SCHEMA__.job_facets WHERE app_id = $1 AND facet = $2;
+
+-- name: active_children
+SELECT job_id FROM __SCHEMA__.jobs
+ WHERE app_id = $1 AND parent_job_id = $2 AND status > 0
+   AND (expired_at IS NULL OR expired_at > now())
+ ORDER BY id;

@@ -1,0 +1,138 @@
+"""What one pure step produces: the records the shell commits in one transaction."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotmesh.engine import context as cx
+from hotmesh.store.records import ActivityRow, JobRow, NewMessage
+
+#: Message priorities (spec §4.2): higher is claimed first.
+PRIORITY = {
+    "interrupt": 6,
+    "timehook": 5,
+    "webhook": 5,
+    "transition": 4,
+    "result": 3,
+    "response": 2,
+    "worker": 1,
+    "await": 0,
+}
+DEFAULT_EXPIRE = 1.0
+#: Added to the semaphore of an interrupted job (spec §4.14): far below any
+#: threshold, so late messages for it are dropped.
+INTERRUPTED = -1_000_000_000
+#: Default cap on re-entries of one cycle pivot (upstream ``HMSH_MAX_CYCLES``).
+MAX_CYCLES = 10_000
+
+
+def new_job_id() -> str:
+    """``H`` + a 22-character random id over nanoid's alphabet, as upstream."""
+    # 16 random bytes in URL-safe base64 are exactly 22 characters of
+    # [A-Za-z0-9_-]: 128 bits, at a fraction of the cost of 22 choice() calls.
+    return "H" + secrets.token_urlsafe(16)
+
+
+def err_string(error: dict[str, Any]) -> str:
+    """A job error as upstream stores it in ``metadata.err`` (compact JSON)."""
+    return json.dumps(error, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class Completion:
+    """What a job's completion publishes (spec §4.8)."""
+
+    output: dict[str, Any]
+    publishes: str | None
+    expire: float
+
+
+@dataclass(frozen=True, slots=True)
+class HookRegistration:
+    """A webhook hook waiting on signal ``key`` (spec §4.11)."""
+
+    key: str
+    aid: str
+    dad: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalOut:
+    """A signal this step sends (``signal`` activity, spec §2.4).
+
+    ``facet`` is set for ``subtype: all``: every job indexed under it is
+    signalled with ``{...data, id: <job id>}``.
+    """
+
+    topic: str
+    data: dict[str, Any]
+    status: str = "success"
+    code: int = 200
+    facet: str | None = None
+    scrub: bool = False
+
+
+@dataclass(slots=True)
+class StepCommit:
+    """Everything one step writes, committed in one transaction by the shell."""
+
+    job: JobRow
+    new_job: bool = False
+    delta: int = 0
+    activities: list[ActivityRow] = field(default_factory=list)
+    messages: list[NewMessage] = field(default_factory=list)
+    completion: Completion | None = None
+    #: interim output published by an ``emit`` activity (spec §2.4)
+    emit: dict[str, Any] | None = None
+    parent: str | None = None
+    dropped: str | None = None
+    register: list[HookRegistration] = field(default_factory=list)
+    unregister: list[str] = field(default_factory=list)
+    signals: list[SignalOut] = field(default_factory=list)
+    #: interrupt every descendant job too (``descend``), with these options
+    descend: dict[str, Any] | None = None
+    #: ``field:value`` index entries of a new job (trigger ``measure: index``)
+    facets: list[str] = field(default_factory=list)
+    #: ``expired_at`` override in seconds (``pending`` jobs)
+    expire: float | None = None
+
+    @property
+    def side_effects(self) -> bool:
+        """Whether the shell has more to do than the single-statement write."""
+        return bool(
+            self.register
+            or self.unregister
+            or self.signals
+            or self.descend is not None
+            or self.facets
+        )
+
+
+def job_output(job: JobRow) -> dict[str, Any]:
+    """``{metadata, data?}`` as subscribers see it (spec §4.1)."""
+    meta = dict(job.metadata)
+    meta["js"] = job.status
+    if job.err is not None:
+        meta["err"] = job.err
+    out: dict[str, Any] = {"metadata": meta}
+    data = cx.public_data(job.data)
+    if data:
+        out["data"] = data
+    return out
+
+
+def job_fields(job: JobRow) -> dict[str, Any]:
+    """The job row's fields as keyword arguments."""
+    return {k: getattr(job, k) for k in JobRow.__slots__}
+
+
+def copy_job(job: JobRow) -> JobRow:
+    """A copy the step may change (metadata, data and the row list are copied)."""
+    fields = job_fields(job)
+    fields["metadata"] = dict(job.metadata)
+    fields["data"] = dict(job.data)
+    fields["activities"] = list(job.activities)
+    return JobRow(**fields)

@@ -1,0 +1,512 @@
+"""One step over a copied job snapshot: activity legs, transitions, completion (no I/O).
+
+Leg 1 of every activity a step reaches is applied in the same step ("run
+ahead"), so a chain of passthroughs, dispatches and sleeps commits in one
+transaction. Leg 2 arrives later as an engine message (``response``,
+``result``, ``timehook``, ``webhook``).
+
+Dimensions (spec §4.5): an execution at ``,0,0`` spawns its children at
+``,0,0,0``. An activity entered again (a 202 pending answered by a second
+response, a multi-signal hook, a cycle re-entering its pivot) runs its n-th
+entry with its own last index replaced by ``n``, so downstream state of each
+entry is kept apart. The entry count lives in the activity's first row, in
+``output.metadata.l2``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.compiler.plan import ActivityPlan, Plan
+from hotmesh.engine import context as cx
+from hotmesh.engine.commit import (
+    DEFAULT_EXPIRE,
+    INTERRUPTED,
+    MAX_CYCLES,
+    PRIORITY,
+    Completion,
+    HookRegistration,
+    SignalOut,
+    StepCommit,
+    err_string,
+    job_fields,
+    job_output,
+)
+from hotmesh.expr.js import UNDEFINED, is_number, truthy
+from hotmesh.store.records import (
+    ENGINE_STREAM,
+    ActivityRow,
+    JobRow,
+    NewMessage,
+    worker_stream,
+)
+
+
+def dims(dad: str) -> list[str]:
+    """``",0,1"`` -> ``["0", "1"]``."""
+    return dad.split(",")[1:]
+
+
+def dad_of(parts: list[str]) -> str:
+    """``["0", "1"]`` -> ``",0,1"``."""
+    return "," + ",".join(parts)
+
+
+def reentry_dad(dad: str, index: int) -> str:
+    """The dimension of entry ``index`` of an activity first run at ``dad``."""
+    parts = dims(dad)
+    parts[-1] = str(index)
+    return dad_of(parts)
+
+
+def _entries(row: ActivityRow) -> int:
+    meta = row.output.get("metadata", {}) if isinstance(row.output, dict) else {}
+    value = meta.get("l2", 0)
+    return value if isinstance(value, int) else 0
+
+
+def _with_entries(row: ActivityRow, count: int) -> ActivityRow:
+    out = dict(row.output) if isinstance(row.output, dict) else {}
+    out["metadata"] = {**out.get("metadata", {}), "l2": count}
+    fields = {k: getattr(row, k) for k in ActivityRow.__slots__}
+    fields["output"] = out
+    return ActivityRow(**fields)
+
+
+def _falsy_flag(value: Any) -> bool:
+    return value is False or value == "false"
+
+
+class Run:
+    """Mutable state of one step over a copied job snapshot."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        job: JobRow,
+        now: datetime,
+        new: bool,
+        max_cycles: int = MAX_CYCLES,
+    ) -> None:
+        self.plan = plan
+        self.job = job
+        self.now = now
+        self.stamp = cx.stamp(now)
+        self.max_cycles = max_cycles
+        self.rows = {(r.activity_id, r.dimension): r for r in job.activities}
+        self.commit = StepCommit(job=job, new_job=new)
+        self.queue: deque[tuple[str, str]] = deque()
+        #: set by an activity whose ``emit`` resolved true during this step
+        self.emitted = False
+        #: the job closes in this step whatever its semaphore (interrupt, threshold)
+        self.closing = False
+
+    # -- helpers ---------------------------------------------------------
+    def status(self) -> int:
+        """The semaphore as it stands in this step."""
+        return self.job.status + self.commit.delta
+
+    def ctx(
+        self, aid: str | None, dad: str, self_node: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        meta = dict(self.job.metadata)
+        meta["js"] = self.status()
+        return cx.build(meta, self.job.data, self.rows.values(), aid, dad, self_node)
+
+    def put(self, row: ActivityRow) -> None:
+        key = (row.activity_id, row.dimension)
+        self.rows[key] = row
+        self.commit.activities = [
+            r for r in self.commit.activities if (r.activity_id, r.dimension) != key
+        ]
+        self.commit.activities.append(row)
+
+    def send(
+        self,
+        stream: str,
+        kind: str,
+        payload: dict[str, Any],
+        delay: float = 0.0,
+        job_id: str | None = None,
+    ) -> None:
+        self.commit.messages.append(
+            NewMessage(
+                stream=stream,
+                type=kind,
+                payload=payload,
+                job_id=job_id or self.job.job_id,
+                priority=PRIORITY.get(kind, 0),
+                delay=delay,
+            )
+        )
+
+    def meta(self, act: ActivityPlan, dad: str) -> dict[str, Any]:
+        return {
+            "aid": act.id,
+            "atp": act.type,
+            "dad": dad,
+            "ac": self.stamp,
+            "au": self.stamp,
+        }
+
+    def address(self, act: ActivityPlan, dad: str) -> dict[str, Any]:
+        return {"jid": self.job.job_id, "gid": self.job.gid, "dad": dad, "aid": act.id}
+
+    def value(self, act: ActivityPlan, name: str, ctx: dict[str, Any]) -> Any:
+        rule = act.field_rule(name)
+        return rule.evaluate(ctx) if rule is not None else UNDEFINED
+
+    def apply_job_maps(self, act: ActivityPlan, ctx: dict[str, Any]) -> None:
+        if act.job_maps is not None:
+            patch = act.job_maps.evaluate(ctx)
+            self.job.data = cx.plain(cx.write_job_data(self.job.data, patch))
+
+    def open_row(
+        self, act: ActivityPlan, dad: str, data: Any = None, **meta: Any
+    ) -> None:
+        """Leg 1 done, waiting for Leg 2 (``l2`` counts Leg 2 entries)."""
+        md = {**self.meta(act, dad), "l2": 0, **meta}
+        self.put(ActivityRow(act.id, dad, act.type, 1, False, data, {"metadata": md}))
+
+    def transitions(
+        self, act: ActivityPlan, dad: str, code: int, ctx: dict[str, Any], pending: bool
+    ) -> int:
+        children = [t.to for t in act.transitions if t.passes(code, ctx)]
+        for child in children:
+            self.queue.append((child, dad + ",0"))
+        self.commit.delta += len(children) if pending else len(children) - 1
+        return len(children)
+
+    # -- Leg 1 -----------------------------------------------------------
+    def leg1(self, aid: str, dad: str) -> None:
+        act = self.plan.activity(aid)
+        if (aid, dad) in self.rows:
+            # Entered already in this dimension (a replayed transition):
+            # dropped, giving back the obligation counted for it.
+            self.commit.delta -= 1
+            return
+        if self.closing:
+            self.commit.delta -= 1
+            return
+        ctx = self.ctx(aid, dad, {})
+        threshold = self.value(act, "statusThreshold", ctx)
+        if is_number(threshold) and not self.status() > threshold:
+            # Dynamic activation control (spec §4.4): the job is closed here
+            # instead of running this activity.
+            self.commit.delta -= 1
+            self.close()
+            return
+        handler = getattr(self, f"leg1_{act.type}", None)
+        if handler is None:
+            raise errors.HotMeshError(
+                f"activity '{aid}' has type '{act.type}', which cannot be a child"
+            )
+        handler(act, dad, ctx)
+
+    def leg1_worker(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
+        data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}
+        topic = act.topic.evaluate(ctx) if act.topic is not None else None
+        if not isinstance(topic, str) or not topic:
+            raise errors.HotMeshError(
+                f"activity '{act.id}': worker topic resolved to {topic!r}"
+            )
+        self.open_row(act, dad, data)
+        md = {
+            **self.address(act, dad),
+            "topic": topic,
+            "vrs": self.job.version,
+            "try": 0,
+        }
+        self.send(worker_stream(topic), "worker", {"metadata": md, "data": data})
+
+    def leg1_await(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
+        data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}
+        topic = act.topic.evaluate(ctx) if act.topic is not None else None
+        severed = _falsy_flag(self.value(act, "await", ctx))
+        self.open_row(act, dad, data)
+        jid, gid = self.job.job_id, self.job.gid
+        parent = {"pj": jid, "pg": gid, "pd": dad, "pa": act.id, "px": severed}
+        self.send(
+            ENGINE_STREAM,
+            "await",
+            {"topic": topic, "data": data, "parent": parent, "vrs": self.job.version},
+        )
+
+    def leg1_hook(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
+        sleep = self.value(act, "sleep", ctx)
+        timed = is_number(sleep) and sleep > 0
+        rule = self.plan.hook_rule(act.hook_topic) if act.hook_topic else None
+        if rule is None and not timed:
+            # Passthrough (or a cycle pivot's first entry, counted as entry 1).
+            self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "hook"))
+            if act.cycle_pivot:
+                self.put(_with_entries(self.rows[(act.id, dad)], 1))
+            return
+        extra: dict[str, Any] = {}
+        if rule is not None:
+            value = rule.expected.evaluate(ctx)
+            key = f"{rule.topic}:{'' if value is UNDEFINED else value}"
+            extra["sk"] = key
+            self.commit.register.append(HookRegistration(key, act.id, dad))
+            # Upstream runs a webhook's maps in Leg 1 too (no hook data yet).
+            self.apply_job_maps(act, self.ctx(act.id, dad, {}))
+        self.open_row(act, dad, None, **extra)
+        if timed:
+            md = self.address(act, dad)
+            self.send(ENGINE_STREAM, "timehook", {"metadata": md}, delay=float(sleep))
+
+    def leg1_signal(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
+        data = cx.plain(act.signal_maps.evaluate(ctx)) if act.signal_maps else {}
+        topic = act.topic.evaluate(ctx) if act.topic is not None else None
+        if not isinstance(topic, str) or not topic:
+            raise errors.HotMeshError(
+                f"activity '{act.id}': signal topic resolved to {topic!r}"
+            )
+        status = self.value(act, "status", ctx)
+        code = self.value(act, "code", ctx)
+        out = SignalOut(
+            topic,
+            data if isinstance(data, dict) else {},
+            status if isinstance(status, str) else "success",
+            int(code) if is_number(code) else 200,
+        )
+        if act.subtype == "all":
+            name = self.value(act, "key_name", ctx)
+            value = self.value(act, "key_value", ctx)
+            resolver = act.resolver_maps.evaluate(ctx) if act.resolver_maps else {}
+            scrub = isinstance(resolver, dict) and truthy(resolver.get("scrub"))
+            scrub = scrub or truthy(self.value(act, "scrub", ctx))
+            out = SignalOut(
+                out.topic, out.data, out.status, out.code, f"{name}:{value}", scrub
+            )
+        self.commit.signals.append(out)
+        self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "signal"))
+
+    def leg1_cycle(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
+        data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else None
+        ancestor = act.cycle_ancestor
+        if ancestor is None:
+            raise errors.HotMeshError(f"cycle '{act.id}' names no ancestor")
+        depth = self.plan.activity(ancestor).depth
+        parts = dims(dad)[: depth + 1]
+        base = dad_of([*parts[:-1], "0"])
+        pivot = self.rows.get((ancestor, base))
+        if pivot is None:
+            raise errors.HotMeshError(
+                f"cycle '{act.id}': ancestor '{ancestor}' has not run in {base}"
+            )
+        count = max(_entries(pivot), 1)
+        if count > self.max_cycles:
+            raise errors.HotMeshError(
+                f"cycle '{act.id}' re-entered '{ancestor}' more than {self.max_cycles} "
+                "times (the max_cycles limit)"
+            )
+        self.put(_with_entries(pivot, count + 1))
+        meta = self.meta(act, dad)
+        self.put(ActivityRow(act.id, dad, "cycle", 1, True, data, {"metadata": meta}))
+        # The cycle hands its own obligation to the re-entered ancestor.
+        self.queue.append((ancestor, reentry_dad(base, count)))
+
+    def leg1_interrupt(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
+        target = self.value(act, "target", ctx)
+        options: dict[str, Any] = {}
+        for name in ("reason", "throw", "code", "expire", "descend", "stack"):
+            value = self.value(act, name, ctx)
+            if value is not UNDEFINED:
+                options[name] = value
+        if target in (UNDEFINED, None, "", self.job.job_id):
+            self.finish(
+                act, dad, 200, {}, "success", ActivityRow(act.id, dad, "interrupt")
+            )
+            self.interrupt(options)
+            return
+        # Another job: an ``interrupt`` message, applied as that job's own step.
+        payload = {"metadata": {"jid": str(target)}, "options": options}
+        self.send(ENGINE_STREAM, "interrupt", payload, job_id=str(target))
+        self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "interrupt"))
+
+    # -- Leg 2 / completion of an activity -------------------------------
+    def finish(
+        self,
+        act: ActivityPlan,
+        dad: str,
+        code: int,
+        data: Any,
+        status: str,
+        row: ActivityRow,
+        hook: Any = None,
+    ) -> None:
+        """Bind output (or error), run maps, take transitions; ``pending`` keeps it open."""
+        old = row.output.get("metadata", {}) if isinstance(row.output, dict) else {}
+        meta = {
+            **self.meta(act, dad),
+            "ac": old.get("ac", self.stamp),
+            "au": self.stamp,
+        }
+        for key in ("l2", "sk"):
+            if key in old:
+                meta[key] = old[key]
+        error: dict[str, Any] | None = None
+        if status == "error":
+            body = data if isinstance(data, dict) else {"message": str(data)}
+            error = {"message": body.get("message", "error"), "code": code}
+            if "stack" in body:
+                error["stack"] = body["stack"]
+            if "job_id" in body:
+                error["job_id"] = body["job_id"]
+            meta["err"] = err_string(dict(body))
+            meta["$error"] = {**error, "is_stream_error": True}
+        if hook is not None:
+            row.hook = hook
+        self_node: dict[str, Any] = {"output": {"data": data, "metadata": meta}}
+        if row.input is not None:
+            self_node["input"] = {"data": row.input}
+        if row.hook is not None:
+            self_node["hook"] = {"data": row.hook}
+        if act.output_maps is not None and act.type in ("hook", "signal", "interrupt"):
+            # Activities without a worker bind their output from their maps.
+            ctx = self.ctx(act.id, dad, self_node)
+            data = cx.plain(act.output_maps.evaluate(ctx))
+            self_node["output"]["data"] = data
+        pending = status == "pending"
+        row.leg, row.done = 2, not pending
+        row.output = {"data": data, "metadata": meta}
+        row.error = meta.get("$error")
+        self.put(row)
+        ctx = self.ctx(act.id, dad, self_node)
+        self.apply_job_maps(act, ctx)
+        ctx = self.ctx(act.id, dad, self_node)
+        taken = self.transitions(act, dad, code, ctx, pending)
+        if error is not None and taken == 0 and self.job.err is None:
+            self.job.err = err_string({**error, "is_stream_error": True})
+        if truthy(self.value(act, "emit", ctx)) or truthy(
+            self.value(act, "persist", ctx)
+        ):
+            self.emitted = True
+
+    def leg2(
+        self,
+        act: ActivityPlan,
+        row: ActivityRow,
+        code: int,
+        data: Any,
+        status: str,
+        hook: Any = None,
+    ) -> None:
+        """Apply one Leg 2 entry; entries after the first run in a new dimension."""
+        count = _entries(row) + 1
+        dad = row.dimension
+        if count == 1:
+            target = _with_entries(row, 1)
+        else:
+            # Re-entry n (after a 202): its own row in dimension ...,n.
+            self.put(
+                _with_entries(row, count)
+                if status == "pending"
+                else _done(_with_entries(row, count))
+            )
+            dad = reentry_dad(row.dimension, count - 1)
+            target = ActivityRow(
+                act.id, dad, act.type, 1, False, row.input, {"metadata": {}}
+            )
+        self.finish(act, dad, code, data, status, target, hook=hook)
+
+    # -- closing ------------------------------------------------------------
+    def close(self) -> None:
+        """Complete the job in this step, whatever branches are still open."""
+        self.closing = True
+
+    def interrupt(self, options: dict[str, Any]) -> None:
+        """Interrupt this job (spec §4.14): error 410 unless ``throw`` is false."""
+        jid = self.job.job_id
+        if not _falsy_flag(options.get("throw", True)):
+            code = options.get("code", 410)
+            reason = options.get("reason")
+            self.job.err = err_string(
+                {
+                    "code": int(code) if is_number(code) else 410,
+                    "message": reason
+                    if isinstance(reason, str) and reason
+                    else f"job [{jid}] interrupted",
+                    "stack": str(options.get("stack") or ""),
+                    "job_id": jid,
+                }
+            )
+        expire = options.get("expire")
+        if isinstance(expire, (int, float)) and not isinstance(expire, bool):
+            self.commit.expire = float(expire)
+        if truthy(options.get("descend")):
+            self.commit.descend = {**options, "descend": True}
+        self.closing = True
+        self.queue.clear()
+        self.commit.delta += INTERRUPTED - self.status()
+
+    def drain(self) -> None:
+        while self.queue:
+            aid, dad = self.queue.popleft()
+            self.leg1(aid, dad)
+
+    def complete(self) -> StepCommit:
+        """Close the job when its semaphore reaches zero, or when it is closing."""
+        self.drain()
+        commit = self.commit
+        self.job.metadata = {**self.job.metadata, "ju": self.stamp}
+        if self.closing and self.status() > 0:
+            commit.delta -= self.status()
+        status = self.status()
+        if status != 0 and not (self.closing and status <= 0):
+            if self.emitted:
+                self.publish_interim(status)
+            return commit
+        graph = self.plan.graph_for_topic(self.job.topic)
+        expire = commit.expire
+        if expire is None:
+            expire = DEFAULT_EXPIRE
+            if graph is not None and graph.expire is not None:
+                value = graph.expire.evaluate(self.ctx(None, ",0"))
+                if is_number(value):
+                    expire = float(value)
+        final = JobRow(**{**job_fields(self.job), "status": status})
+        commit.completion = Completion(
+            job_output(final), graph.publishes if graph else None, expire
+        )
+        self.notify_parent(200)
+        return commit
+
+    def publish_interim(self, status: int) -> None:
+        """``emit``: publish the job's current output, tell an awaiting parent 202."""
+        self.commit.emit = job_output(
+            JobRow(**{**job_fields(self.job), "status": status})
+        )
+        self.notify_parent(202)
+
+    def notify_parent(self, code: int) -> None:
+        md = self.job.metadata
+        if not md.get("pj") or md.get("px"):
+            return
+        payload: dict[str, Any] = {
+            "metadata": {
+                "jid": md["pj"],
+                "gid": md.get("pg"),
+                "dad": md.get("pd"),
+                "aid": md.get("pa"),
+                "child": self.job.job_id,
+            },
+            "status": "pending" if code == 202 else "success",
+            "code": code,
+            "data": cx.public_data(self.job.data),
+        }
+        if code != 202 and self.job.err is not None:
+            parsed = json.loads(self.job.err)
+            payload.update(status="error", code=parsed.get("code", 500), data=parsed)
+        self.send(ENGINE_STREAM, "result", payload, job_id=str(md["pj"]))
+
+
+def _done(row: ActivityRow) -> ActivityRow:
+    fields = {k: getattr(row, k) for k in ActivityRow.__slots__}
+    fields.update(leg=2, done=True)
+    return ActivityRow(**fields)

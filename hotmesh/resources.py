@@ -22,3 +22,14 @@ def schemas_dir() -> Traversable:
 def package_file(package: str, name: str) -> Traversable:
     """A data file that lives inside a hotmesh package (e.g. the grammar)."""
     return resources.files(package) / name
+
+
+def graph_file(name: str) -> Traversable:
+    """A manifest shipped for the demo (``graphs/<name>``).
+
+    A wheel carries it as ``hotmesh/_graphs/<name>``; a checkout reads ``graphs/``.
+    """
+    packaged = resources.files("hotmesh") / "_graphs" / name
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "graphs" / name

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+from typing import Any
 
 import click
 
@@ -18,24 +21,83 @@ from hotmesh import errors
 @click.option(
     "--debug", is_flag=True, envvar="HOTMESH_DEBUG", help="Show tracebacks on errors."
 )
+@click.option(
+    "--dsn",
+    envvar="HOTMESH_DSN",
+    show_envvar=True,
+    metavar="DSN",
+    help="PostgreSQL DSN for every command. Without it, DATABASE_URL; without "
+    "that, the embedded server in $HOTMESH_HOME.",
+)
+@click.option(
+    "--schema",
+    envvar="HOTMESH_SCHEMA",
+    show_envvar=True,
+    metavar="NAME",
+    help="Schema holding hotmesh's tables  [default: hotmesh]",
+)
 @click.version_option(package_name="hotmesh")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, dsn: str | None, schema: str | None) -> None:
     """Durable workflows on PostgreSQL."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    _log_to_stderr(debug)
+    ctx.obj["dsn"] = dsn
+    ctx.obj["schema"] = schema
+
+
+class _OneLine(logging.Formatter):
+    """Log records as one line each: tracebacks only with --debug."""
+
+    def formatException(self, ei: Any) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None
+        text = super().format(record)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            text += f": {type(exc).__name__}: {exc}".splitlines()[0]
+        return text
+
+
+def _log_to_stderr(debug: bool) -> None:
+    """Engine and worker warnings on stderr, one line each unless debugging."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("hotmesh: %(levelname)s %(name)s: %(message)s")
+        if debug
+        else _OneLine("hotmesh: %(levelname)s %(message)s")
+    )
+    root = logging.getLogger("hotmesh")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if debug else logging.WARNING)
+    root.propagate = False
 
 
 def _register() -> None:
     # Command modules attach themselves to ``cli``; importing them here keeps
     # this module the single entry point.
-    from hotmesh.cli import db_cmds, graph_cmds  # noqa: F401
+    from hotmesh.cli import (  # noqa: F401
+        app_cmds,
+        db_cmds,
+        demo_cmds,
+        graph_cmds,
+        job_cmds,
+        worker_cmds,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 hotmesh error, 2 usage)."""
     _register()
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or (
+        os.environ.get("HOTMESH_DEBUG", "").lower() in ("1", "true", "yes", "on")
+    )
     try:
         # Without standalone mode click *returns* a ctx.exit(code) code.
         result = cli.main(args=argv, prog_name="hotmesh", standalone_mode=False)
@@ -51,5 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
+        return 1
+    except Exception as exc:  # anything unexpected: still one line without --debug
+        if debug:
+            raise
+        click.echo(
+            f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            err=True,
+        )
         return 1
     return result if isinstance(result, int) else 0

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from hotmesh import config, embedded, errors
 from hotmesh.cli import cli
+from hotmesh.cli.common import pick
 
 _DSN_HELP = (
     "PostgreSQL DSN to use. Without it, DATABASE_URL; without that, the "
@@ -31,16 +32,21 @@ def _dsn_option(fn: Any) -> Any:
     )(fn)
 
 
+def _schema_option(fn: Any) -> Any:
+    return click.option(
+        "--schema",
+        envvar="HOTMESH_SCHEMA",
+        show_envvar=True,
+        metavar="NAME",
+        help="Schema holding hotmesh's tables  [default: hotmesh]",
+    )(fn)
+
+
 def _configured(ctx: click.Context, dsn: str | None) -> tuple[str, str] | None:
     """The configured DSN and where it came from, or None (embedded default)."""
-    if dsn and dsn.strip():
-        source = ctx.get_parameter_source("dsn")
-        origin = (
-            "HOTMESH_DSN"
-            if source is click.core.ParameterSource.ENVIRONMENT
-            else "--dsn"
-        )
-        return dsn.strip(), origin
+    value, source = pick(ctx, "dsn", dsn)
+    if value and value.strip():
+        return value.strip(), "HOTMESH_DSN" if source == "env" else "--dsn"
     found = config.configured_dsn(None)
     if found is None:
         return None
@@ -107,10 +113,18 @@ def stop(ctx: click.Context, dsn: str | None) -> None:
     show_envvar=True,
     help="Seconds to wait for a configured server to answer.",
 )
+@_schema_option
 @click.pass_context
-def status(ctx: click.Context, dsn: str | None, timeout: float) -> None:
-    """Show the database in use: a configured server (and whether it answers), or the embedded one."""
+def status(
+    ctx: click.Context, dsn: str | None, timeout: float, schema: str | None
+) -> None:
+    """Show the database in use: a configured server (and whether it answers), or the embedded one.
+
+    When the server answers, also the hotmesh schema's version and its counts
+    of apps, versions, jobs and pending messages.
+    """
     out = _console()
+    schema_name = _schema_name(ctx, schema)
     configured = _configured(ctx, dsn)
     if configured is not None:
         value, origin = configured
@@ -119,6 +133,7 @@ def status(ctx: click.Context, dsn: str | None, timeout: float) -> None:
             f"configured PostgreSQL (from {origin}): reachable, {escape(version)}"
         )
         out.print(f"  dsn: {escape(config.mask_dsn(value))}")
+        _print_summary(out, value, schema_name, timeout)
         return
     info = embedded.status()
     if info.running:
@@ -133,6 +148,30 @@ def status(ctx: click.Context, dsn: str | None, timeout: float) -> None:
     out.print(f"  data dir: {escape(str(info.data_dir))}")
     if info.dsn is not None:
         out.print(f"  dsn:      {escape(info.dsn)}")
+    if info.running and info.dsn is not None:
+        _print_summary(out, info.dsn, schema_name, timeout)
+
+
+@db.command("migrate")
+@_dsn_option
+@_schema_option
+@click.pass_context
+def migrate(ctx: click.Context, dsn: str | None, schema: str | None) -> None:
+    """Create the hotmesh schema, or bring it up to date (safe to repeat).
+
+    Every process also migrates on connect; run this to do it ahead of a deploy.
+    """
+    from hotmesh.cli.common import settings
+    from hotmesh.store.postgres import migrate_database
+
+    url, schema_name = settings(ctx, dsn, schema)
+    applied = asyncio.run(migrate_database(url, schema_name))
+    out = _console()
+    if applied:
+        numbers = ", ".join(str(n) for n in applied)
+        out.print(f"schema {schema_name}: applied migration(s) {numbers}")
+    else:
+        out.print(f"schema {schema_name}: up to date")
 
 
 @db.command("url")
@@ -148,6 +187,30 @@ def url(dsn: str | None, show_password: bool) -> None:
     """Print the DSN hotmesh uses (starting the embedded server if that is the one)."""
     resolved = config.resolve_dsn(dsn)
     click.echo(resolved if show_password else config.mask_dsn(resolved))
+
+
+def _schema_name(ctx: click.Context, schema: str | None) -> str:
+    name = pick(ctx, "schema", schema)[0] or "hotmesh"
+    return config.validate_name(name, "schema name")
+
+
+def _print_summary(out: Console, dsn: str, schema: str, timeout: float) -> None:
+    """The schema's version and row counts (read only; never creates the schema)."""
+    from hotmesh.store.postgres import schema_summary
+
+    summary = asyncio.run(schema_summary(dsn, schema, timeout))
+    if summary is None:
+        out.print(f"  schema:   {schema} not created yet (hotmesh db migrate)")
+        return
+    out.print(f"  schema:   {schema}, version {summary['schema_version']}")
+    out.print(
+        f"  apps:     {summary['apps']} ({summary['versions']} versions deployed)"
+    )
+    out.print(
+        f"  jobs:     {summary['running']} running, {summary['done']} done, "
+        f"{summary['failed']} failed"
+    )
+    out.print(f"  messages: {summary['messages']} pending")
 
 
 def _ping(dsn: str, origin: str, timeout: float) -> str:

@@ -1,0 +1,545 @@
+"""pub, pubsub, status, history, jobs, scrub, signal, interrupt: working with jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from hotmesh import errors
+from hotmesh.cli import cli
+from hotmesh.cli.common import (
+    app_of_job,
+    app_option,
+    check_id,
+    client,
+    console,
+    data_option,
+    db_options,
+    dumps,
+    job_state,
+    parse_data,
+    pick_app,
+    run,
+    settings,
+    store,
+    when,
+)
+from hotmesh.cli.views import history_document, load_history, render_history
+from hotmesh.engine.step import job_output
+from hotmesh.mesh import HotMesh
+
+F = TypeVar("F", bound=Callable[..., Any])
+_JSON_HELP = "Print JSON instead of a table."
+_TIMEOUT = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    envvar="HOTMESH_TIMEOUT",
+    show_envvar=True,
+    help="Seconds to wait for the job to finish.",
+)
+
+
+def _json_flag(command: str) -> Callable[[F], F]:
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        envvar=f"HOTMESH_{command.upper()}_JSON",
+        show_envvar=True,
+        help=_JSON_HELP,
+    )
+
+
+# --------------------------------------------------------------------------
+# starting jobs
+
+
+@cli.command()
+@click.argument("topic")
+@data_option()
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    envvar="HOTMESH_PUB_COUNT",
+    show_envvar=True,
+    help="Start this many jobs with the same data (a progress bar shows on stderr).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=256),
+    default=16,
+    show_default=True,
+    envvar="HOTMESH_PUB_CONCURRENCY",
+    show_envvar=True,
+    help="Publishes in flight at once with --count.",
+)
+@app_option()
+@db_options
+@click.pass_context
+def pub(
+    ctx: click.Context,
+    topic: str,
+    data: str | None,
+    count: int,
+    concurrency: int,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Start a job on TOPIC and print its id (do not wait for it).
+
+    Workers and engines in other processes (`hotmesh worker`, your app) run
+    it. The graph's input schema is checked first; a bad input writes nothing.
+    """
+    check_id(topic, "topic")
+    payload = parse_data(data)
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> list[str]:
+        async with store(url, schema_name) as opened:
+            hm = client(opened, await pick_app(opened, app_id))
+            if count == 1:
+                return [await hm.pub(topic, payload)]
+            return await _pub_many(hm, topic, payload, count, concurrency)
+
+    started = time.perf_counter()
+    ids = run(go())
+    for job_id in ids:
+        click.echo(job_id)
+    if count > 1:
+        elapsed = time.perf_counter() - started
+        click.echo(f"published {len(ids)} jobs in {elapsed:.2f} s", err=True)
+
+
+async def _pub_many(
+    hm: HotMesh, topic: str, payload: dict[str, Any], count: int, concurrency: int
+) -> list[str]:
+    ids: list[str] = ["" for _ in range(count)]
+    gate = asyncio.Semaphore(concurrency)
+    with Progress(
+        TextColumn("publishing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=False,
+    ) as progress:
+        bar = progress.add_task("pub", total=count)
+
+        async def one(index: int) -> None:
+            async with gate:
+                ids[index] = await hm.pub(topic, dict(payload))
+            progress.advance(bar)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return ids
+
+
+@cli.command()
+@click.argument("topic")
+@data_option()
+@_TIMEOUT
+@app_option()
+@db_options
+@click.pass_context
+def pubsub(
+    ctx: click.Context,
+    topic: str,
+    data: str | None,
+    timeout: float,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Start a job on TOPIC, wait for it, and print its output as JSON.
+
+    This process runs an engine while it waits, so graphs without workers
+    finish on their own; worker activities need workers running somewhere
+    (`hotmesh worker`). A failed job prints its error and exits 1.
+    """
+    check_id(topic, "topic")
+    payload = parse_data(data)
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> dict[str, Any]:
+        async with store(url, schema_name) as opened:
+            app = await pick_app(opened, app_id)
+        hm = await HotMesh.init(
+            app_id=app,
+            engine={"connection": {"dsn": url}, "schema": schema_name, "pool_size": 4},
+        )
+        async with hm:
+            return await hm.pubsub(topic, payload, timeout=timeout)
+
+    click.echo(dumps(run(go())))
+
+
+# --------------------------------------------------------------------------
+# reading jobs
+
+
+@cli.command()
+@click.argument("job_id")
+@_json_flag("status")
+@app_option()
+@db_options
+@click.pass_context
+def status(
+    ctx: click.Context,
+    job_id: str,
+    as_json: bool,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Show a job's state (running, done or error) and its output."""
+    check_id(job_id, "job id")
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with store(url, schema_name) as opened:
+            app = await app_of_job(opened, job_id, app_id)
+            summary = await opened.job_summary(app, job_id)
+            if summary is None:
+                raise errors.JobNotFoundError(job_id)
+            job = await opened.read_job(app, job_id, include_expired=True)
+            if job is None:
+                raise errors.JobNotFoundError(job_id)
+            return summary, job_output(job)
+
+    summary, output = run(go())
+    state = job_state(summary)
+    if as_json:
+        click.echo(dumps({"state": state, **summary, "output": output}))
+        return
+    out = console()
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    style = {"running": "yellow", "done": "green", "error": "red"}[state]
+    rows = [
+        ("job", escape(summary["job_id"])),
+        ("app", f"{escape(summary['app_id'])} version {escape(summary['version'])}"),
+        ("topic", escape(summary["topic"])),
+        ("state", f"[{style}]{state}[/] (semaphore {summary['status']})"),
+        ("created", when(summary["created_at"]) + " UTC"),
+        ("updated", when(summary["updated_at"]) + " UTC"),
+    ]
+    if summary.get("parent_job_id"):
+        rows.append(("parent", escape(summary["parent_job_id"])))
+    if summary.get("err"):
+        rows.append(("error", escape(summary["err"])))
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
+    click.echo(dumps(output))
+
+
+@cli.command()
+@click.argument("job_id")
+@_json_flag("history")
+@app_option()
+@db_options
+@click.pass_context
+def history(
+    ctx: click.Context,
+    job_id: str,
+    as_json: bool,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """A timeline of every activity a job ran, with its child jobs as a tree."""
+    check_id(job_id, "job id")
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> Any:
+        async with store(url, schema_name) as opened:
+            app = await app_of_job(opened, job_id, app_id)
+            return await load_history(opened, app, job_id)
+
+    found = run(go())
+    if as_json:
+        click.echo(dumps(history_document(found)))
+    else:
+        console().print(render_history(found))
+
+
+@cli.command()
+@click.option(
+    "--status",
+    "state",
+    type=click.Choice(["running", "done", "error"]),
+    envvar="HOTMESH_JOBS_STATUS",
+    show_envvar=True,
+    help="Only jobs in this state.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    envvar="HOTMESH_JOBS_LIMIT",
+    show_envvar=True,
+    help="At most this many jobs, newest first.",
+)
+@_json_flag("jobs")
+@click.option(
+    "--app",
+    "app_id",
+    envvar="HOTMESH_APP",
+    show_envvar=True,
+    metavar="APP",
+    help="Only this app's jobs  [default: every app]",
+)
+@db_options
+@click.pass_context
+def jobs(
+    ctx: click.Context,
+    state: str | None,
+    limit: int,
+    as_json: bool,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """List jobs, newest first."""
+    if app_id:
+        check_id(app_id, "app id")
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> list[dict[str, Any]]:
+        async with store(url, schema_name) as opened:
+            return await opened.list_jobs(app_id or None, state, limit)
+
+    rows = run(go())
+    if as_json:
+        click.echo(dumps([{"state": job_state(r), **r} for r in rows]))
+        return
+    out = console()
+    if not rows:
+        out.print("no jobs")
+        return
+    table = Table("job", "app", "topic", "version", "state", "created (UTC)", "took")
+    for row in rows:
+        row_state = job_state(row)
+        took = ""
+        if row_state != "running":
+            ms = (row["updated_at"] - row["created_at"]).total_seconds() * 1000
+            took = f"{ms:.0f} ms"
+        style = {"running": "yellow", "done": "green", "error": "red"}[row_state]
+        table.add_row(
+            escape(row["job_id"]),
+            escape(row["app_id"]),
+            escape(row["topic"]),
+            escape(row["version"]),
+            f"[{style}]{row_state}[/]",
+            when(row["created_at"]),
+            took,
+        )
+    out.print(table)
+
+
+# --------------------------------------------------------------------------
+# changing jobs
+
+
+@cli.command()
+@click.argument("job_id")
+@app_option()
+@db_options
+@click.pass_context
+def scrub(
+    ctx: click.Context,
+    job_id: str,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Delete a job and its whole history."""
+    check_id(job_id, "job id")
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> str:
+        async with store(url, schema_name) as opened:
+            app = await app_of_job(opened, job_id, app_id)
+            if not await opened.scrub(app, job_id):
+                raise errors.JobNotFoundError(job_id)
+            return app
+
+    app = run(go())
+    console().print(f"scrubbed job {escape(job_id)} of app {escape(app)}")
+
+
+@cli.command()
+@click.argument("topic")
+@data_option(required=True)
+@click.option(
+    "--status",
+    "signal_status",
+    type=click.Choice(["success", "error"]),
+    default="success",
+    show_default=True,
+    envvar="HOTMESH_SIGNAL_STATUS",
+    show_envvar=True,
+    help="Deliver the data as a success or an error.",
+)
+@click.option(
+    "--code",
+    type=int,
+    default=200,
+    show_default=True,
+    envvar="HOTMESH_SIGNAL_CODE",
+    show_envvar=True,
+    help="Status code delivered with the signal.",
+)
+@app_option()
+@db_options
+@click.pass_context
+def signal(
+    ctx: click.Context,
+    topic: str,
+    data: str | None,
+    signal_status: str,
+    code: int,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Send DATA to the hook activities waiting on TOPIC (wakes paused jobs)."""
+    check_id(topic, "topic")
+    payload = parse_data(data)
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> str | None:
+        async with store(url, schema_name) as opened:
+            hm = client(opened, await pick_app(opened, app_id))
+            return await hm.signal(topic, payload, status=signal_status, code=code)
+
+    resumed = run(go())
+    if resumed is None:
+        console().print(
+            f"signalled {escape(topic)}: no hook waits yet; the signal is kept "
+            "and delivered when one registers"
+        )
+    else:
+        console().print(f"signalled {escape(topic)}: resumed job {escape(resumed)}")
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option(
+    "--topic",
+    envvar="HOTMESH_INTERRUPT_TOPIC",
+    show_envvar=True,
+    help="The job's topic  [default: read from the job]",
+)
+@click.option(
+    "--reason",
+    envvar="HOTMESH_INTERRUPT_REASON",
+    show_envvar=True,
+    help="Why, recorded in the job's error.",
+)
+@click.option(
+    "--descend",
+    is_flag=True,
+    envvar="HOTMESH_INTERRUPT_DESCEND",
+    show_envvar=True,
+    help="Also interrupt its child jobs.",
+)
+@click.option(
+    "--code",
+    type=int,
+    default=410,
+    show_default=True,
+    envvar="HOTMESH_INTERRUPT_CODE",
+    show_envvar=True,
+    help="Error code recorded on the job.",
+)
+@click.option(
+    "--throw/--no-throw",
+    default=True,
+    show_default=True,
+    envvar="HOTMESH_INTERRUPT_THROW",
+    show_envvar=True,
+    help="Record the interruption as the job's error (--no-throw: end it without one).",
+)
+@click.option(
+    "--expire",
+    type=click.FloatRange(min=0),
+    envvar="HOTMESH_INTERRUPT_EXPIRE",
+    show_envvar=True,
+    help="Seconds to keep the interrupted job before it expires.",
+)
+@click.option(
+    "--suppress",
+    is_flag=True,
+    envvar="HOTMESH_INTERRUPT_SUPPRESS",
+    show_envvar=True,
+    help="Exit 0 (not an error) when the job already finished.",
+)
+@app_option()
+@db_options
+@click.pass_context
+def interrupt(
+    ctx: click.Context,
+    job_id: str,
+    topic: str | None,
+    reason: str | None,
+    descend: bool,
+    code: int,
+    throw: bool,
+    expire: float | None,
+    suppress: bool,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Stop a running job (and with --descend its children)."""
+    check_id(job_id, "job id")
+    if topic is not None:
+        check_id(topic, "topic")
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> bool:
+        async with store(url, schema_name) as opened:
+            app = await app_of_job(opened, job_id, app_id)
+            job_topic = topic
+            if job_topic is None:
+                summary = await opened.job_summary(app, job_id)
+                if summary is None:
+                    raise errors.JobNotFoundError(job_id)
+                job_topic = str(summary["topic"])
+            return await client(opened, app).interrupt(
+                job_topic,
+                job_id,
+                reason=reason,
+                throw=throw,
+                code=code,
+                expire=expire,
+                descend=descend,
+                suppress=suppress,
+            )
+
+    if run(go()):
+        console().print(f"interrupted job {escape(job_id)}")
+    else:
+        console().print(f"job {escape(job_id)} had already finished")

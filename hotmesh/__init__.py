@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hotmesh import errors
+from hotmesh.memflow import MemFlow
 from hotmesh.mesh import HotMesh
 
-__all__ = ["HotMesh", "errors"]
+__all__ = ["HotMesh", "MemFlow", "errors"]
 __version__ = "0.1.0"

@@ -1,0 +1,55 @@
+"""MemFlow: Temporal-style workflows as plain async Python, on the YAML engine.
+
+A workflow function runs as activations of the built-in graph
+(``memflow.yaml``); see ``docs/concepts/memflow.md``.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from hotmesh.memflow import workflow as _workflow
+from hotmesh.memflow.client import Client, WorkflowHandle
+from hotmesh.memflow.context import ACTIVITY, ActivityContext
+from hotmesh.memflow.worker import (
+    ActivityWorker,
+    Worker,
+    register_activity_worker,
+    shutdown,
+)
+
+
+def _activity_context() -> ActivityContext:
+    """Inside an activity: its name, arguments and workflow."""
+    return ACTIVITY.get()
+
+
+activity = types.SimpleNamespace(
+    get_context=_activity_context, getContext=_activity_context
+)
+
+
+class MemFlow:
+    """The MemFlow namespace: ``MemFlow.Client``, ``MemFlow.Worker``, ``MemFlow.workflow``."""
+
+    Client = Client
+    Worker = Worker
+    Handle = WorkflowHandle
+    WorkflowHandle = WorkflowHandle
+    workflow: Any = _workflow
+    activity: Any = activity
+    register_activity_worker = staticmethod(register_activity_worker)
+    registerActivityWorker = staticmethod(register_activity_worker)
+    shutdown = staticmethod(shutdown)
+
+
+__all__ = [
+    "ActivityWorker",
+    "Client",
+    "MemFlow",
+    "Worker",
+    "WorkflowHandle",
+    "register_activity_worker",
+    "shutdown",
+]

@@ -1,0 +1,282 @@
+"""The MemFlow client: start workflows, get handles, await results, signal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.engine import step
+from hotmesh.engine.engine import finished
+from hotmesh.memflow import worker as _worker
+from hotmesh.memflow.durations import seconds
+from hotmesh.memflow.workflow import signal_key
+from hotmesh.mesh import HotMesh
+from hotmesh.store.records import JobRow
+
+
+def _remote_error(workflow_id: str, output: dict[str, Any]) -> errors.WorkflowError:
+    raw = output["metadata"].get("err")
+    try:
+        err = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    except ValueError:
+        err = {"message": str(raw)}
+    detail = (output.get("data") or {}).get("error") or {}
+    kind = str(
+        detail.get("type") or ("Interrupted" if err.get("code") == 410 else "Error")
+    )
+    message = str(detail.get("message") or err.get("message") or "")
+    if kind == "NondeterminismError":
+        return errors.NondeterminismError(message)
+    failed = errors.WorkflowFailedError(workflow_id, kind, message)
+    failed.code = err.get("code")  # type: ignore[attr-defined]
+    return failed
+
+
+class WorkflowHandle:
+    """A started workflow, from any process: result, status, state, signal, interrupt."""
+
+    def __init__(
+        self, client: Client, task_queue: str, workflow_name: str, workflow_id: str
+    ) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.workflow_name = workflow_name
+        self.workflow_id = workflow_id
+
+    async def _read(self) -> JobRow:
+        hm = await self.client.mesh()
+        job = await hm.engine.read(self.workflow_id, include_expired=True)
+        if job is None:
+            raise errors.JobNotFoundError(self.workflow_id)
+        return job
+
+    async def result(
+        self, timeout: float | None = None, throw_on_error: bool = True
+    ) -> Any:
+        """The workflow's return value; its failure raises ``WorkflowFailedError``.
+
+        Waits on the completion notification, re-reading the job now and then
+        in case a notification was missed.
+        """
+        hm = await self.client.mesh()
+        topic = f"{self.client.namespace}.executed.{self.workflow_id}"
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+
+        def done(_topic: str, output: dict[str, Any]) -> None:
+            if not fut.done():
+                fut.set_result(output)
+
+        await hm.sub(topic, done)
+        deadline = None if timeout is None else loop.time() + timeout
+        recheck = 0.5
+        try:
+            while True:
+                job = await self._read()
+                if finished(job):
+                    output = step.job_output(job)
+                    break
+                wait = recheck
+                if deadline is not None:
+                    wait = min(wait, deadline - loop.time())
+                    if wait <= 0:
+                        raise errors.JobTimeoutError(self.workflow_id, timeout or 0)
+                try:
+                    output = await asyncio.wait_for(asyncio.shield(fut), wait)
+                    break
+                except TimeoutError:
+                    recheck = min(recheck * 2, 30.0)
+        finally:
+            callbacks = hm._subs.get(topic, [])
+            if done in callbacks:
+                callbacks.remove(done)
+            if not callbacks:
+                hm._subs.pop(topic, None)
+        if output["metadata"].get("err") is not None:
+            failure = _remote_error(self.workflow_id, output)
+            if throw_on_error:
+                raise failure
+            return {"error": str(failure)}
+        return (output.get("data") or {}).get("response")
+
+    async def status(self) -> int:
+        """The job semaphore: > 0 running, 0 done, < 0 interrupted."""
+        return (await self._read()).status
+
+    async def state(self) -> dict[str, Any]:
+        """The workflow job's public data (``response``, ``done``, …)."""
+        return step.job_output(await self._read()).get("data") or {}
+
+    async def query_state(self, fields: list[str]) -> dict[str, Any]:
+        """Selected job data fields; a search field may be named without its ``_``."""
+        data = (await self._read()).data
+        out: dict[str, Any] = {}
+        for name in fields:
+            out[name] = data.get(name, data.get(f"_{name}"))
+        return out
+
+    async def search_fields(self) -> dict[str, Any]:
+        """Every search field of this workflow (``search().set`` / ``enrich``)."""
+        data = (await self._read()).data
+        return {k[1:]: v for k, v in data.items() if k.startswith("_")}
+
+    async def signal(self, signal_id: str, data: Any = None) -> None:
+        """Deliver ``data`` to this workflow's ``wait_for(signal_id)``."""
+        await self.client.workflow.signal(signal_id, data, workflow_id=self.workflow_id)
+
+    async def interrupt(self, reason: str | None = None, **options: Any) -> None:
+        """Terminate the workflow (its result then raises, code 410 by default)."""
+        hm = await self.client.mesh()
+        stop = getattr(hm, "interrupt", None)
+        if stop is None:
+            raise errors.WorkflowError("this engine cannot interrupt jobs yet")
+        await stop(
+            f"{self.client.namespace}.execute",
+            self.workflow_id,
+            reason=reason,
+            **options,
+        )
+
+    terminate = interrupt
+
+    async def export(self) -> dict[str, Any]:
+        """The job's execution history."""
+        hm = await self.client.mesh()
+        return await hm.export(self.workflow_id)
+
+    queryState = query_state
+
+
+class WorkflowClient:
+    """``client.workflow``: start, get_handle, signal, hook."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def start(
+        self,
+        args: list[Any] | None = None,
+        task_queue: str | None = None,
+        workflow_name: str | Any = None,
+        workflow_id: str | None = None,
+        *,
+        expire: float | str | None = None,
+        search: Mapping[str, Any] | None = None,
+        parent_workflow_id: str | None = None,
+        origin_job_id: str | None = None,
+        **camel: Any,
+    ) -> WorkflowHandle:
+        """Start ``workflow_name`` on ``task_queue``; ``DuplicateWorkflowError`` if live."""
+        task_queue = task_queue or camel.get("taskQueue")
+        workflow_name = workflow_name or camel.get("workflowName")
+        workflow_id = workflow_id or camel.get("workflowId")
+        if callable(workflow_name):
+            workflow_name = workflow_name.__name__
+        if not task_queue or not workflow_name:
+            raise errors.ConfigError("start needs a task_queue and a workflow_name")
+        hm = await self._client.mesh()
+        payload: dict[str, Any] = {
+            "arguments": list(args or []),
+            "workflowName": workflow_name,
+            "taskQueue": task_queue,
+            "expire": seconds(expire) if expire is not None else 60.0,
+        }
+        if workflow_id:
+            payload["workflowId"] = workflow_id
+        if search:
+            payload["search"] = {f"_{k}": v for k, v in search.items()}
+        if parent_workflow_id:
+            payload["parentWorkflowId"] = parent_workflow_id
+        if origin_job_id:
+            payload["originJobId"] = origin_job_id
+        try:
+            job_id = await hm.pub(f"{self._client.namespace}.execute", payload)
+        except errors.DuplicateJobError:
+            raise errors.DuplicateWorkflowError(str(workflow_id)) from None
+        return WorkflowHandle(self._client, task_queue, str(workflow_name), job_id)
+
+    def get_handle(
+        self, task_queue: str, workflow_name: str, workflow_id: str
+    ) -> WorkflowHandle:
+        """A handle on an existing workflow (any process may have started it)."""
+        return WorkflowHandle(self._client, task_queue, workflow_name, workflow_id)
+
+    async def signal(
+        self, signal_id: str, data: Any = None, workflow_id: str | None = None
+    ) -> None:
+        """Deliver ``data`` to ``wait_for(signal_id)`` of workflow ``workflow_id``."""
+        if not workflow_id:
+            raise errors.ConfigError(
+                "signal ids are scoped per workflow: pass workflow_id"
+            )
+        hm = await self._client.mesh()
+        send = getattr(hm, "signal", None)
+        if send is None:
+            raise errors.WorkflowError("this engine cannot deliver signals yet")
+        await send(
+            f"{self._client.namespace}.wfs.wait",
+            {"id": signal_key(workflow_id, signal_id), "data": data},
+        )
+
+    async def hook(
+        self,
+        workflow_id: str,
+        workflow_name: str | Any,
+        args: list[Any] | None = None,
+        task_queue: str | None = None,
+        hook_id: str | None = None,
+    ) -> WorkflowHandle:
+        """Run hook function ``workflow_name`` against workflow ``workflow_id``."""
+        import uuid
+
+        if callable(workflow_name):
+            workflow_name = workflow_name.__name__
+        hm = await self._client.mesh()
+        job = await hm.engine.read(workflow_id)
+        if job is None:
+            raise errors.JobNotFoundError(workflow_id)
+        queue = task_queue or str(job.data.get("taskQueue"))
+        hid = hook_id or f"{workflow_id}-hook-{workflow_name}-{uuid.uuid4().hex[:12]}"
+        await hm.pub(
+            f"{self._client.namespace}.execute",
+            {
+                "arguments": list(args or []),
+                "workflowId": hid,
+                "workflowName": workflow_name,
+                "taskQueue": queue,
+                "target": workflow_id,
+                "originJobId": workflow_id,
+                "expire": 60.0,
+            },
+        )
+        return WorkflowHandle(self._client, queue, str(workflow_name), hid)
+
+    getHandle = get_handle
+
+
+class Client:
+    """``MemFlow.Client({"connection": {"dsn": ...}, "namespace"?: ...})``."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+        self.namespace = _worker.namespace_of(config)
+        self.workflow = WorkflowClient(self)
+        self._mesh: HotMesh | None = None
+        self._lock = asyncio.Lock()
+
+    async def mesh(self) -> HotMesh:
+        """The client's HotMesh (opened, and the built-in graph deployed, on first use)."""
+        async with self._lock:
+            if self._mesh is None:
+                self._mesh = await _worker.open_mesh(self.config)
+            return self._mesh
+
+    async def close(self) -> None:
+        """Close the client's connection."""
+        if self._mesh is not None:
+            _worker._meshes.discard(self._mesh)
+            await self._mesh.stop()
+            self._mesh = None

@@ -1,0 +1,172 @@
+"""The execution context of one workflow activation, and the replay bookkeeping.
+
+Each activation runs the workflow function from the top. Every durable call
+takes the next *replay index*; its result, once the engine has produced it, is
+a job-data marker ``-<kind>[$<generation>]-<index>-``. A call whose marker
+exists returns the recorded value (replay); any other registers an
+*interruption* and suspends, and the activation answers the engine with what
+to do (spec §7.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from hotmesh import errors
+
+_MARKER = re.compile(r"^-([a-z]+)(?:\$(\d+))?-(\d+)-$")
+
+#: marker kinds that a call of another kind may not replace (same index)
+KINDS = (
+    "proxy",
+    "sleep",
+    "wait",
+    "child",
+    "start",
+    "signal",
+    "emit",
+    "interrupt",
+    "hook",
+    "now",
+    "search",
+    "random",
+)
+
+
+def marker_name(kind: str, generation: int, index: int) -> str:
+    """``-proxy-3-``, or ``-proxy$2-3-`` in the second continued generation."""
+    gen = f"${generation}" if generation else ""
+    return f"-{kind}{gen}-{index}-"
+
+
+def replay_map(state: dict[str, Any], generation: int) -> dict[int, tuple[str, Any]]:
+    """The recorded results of this generation, by replay index."""
+    out: dict[int, tuple[str, Any]] = {}
+    for key, value in state.items():
+        if not key.startswith("-"):
+            continue
+        match = _MARKER.match(key)
+        if match is None:
+            continue
+        kind, gen, index = match.groups()
+        if int(gen or 0) == generation:
+            out[int(index)] = (kind, value)
+    return out
+
+
+class ContinueAsNew(BaseException):
+    """Raised by ``continue_as_new``; a BaseException so user ``except`` blocks pass it."""
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__("continue as new")
+        self.args_list = args
+
+
+@dataclass
+class WorkflowContext:
+    """Mutable state of one activation (shared by every task the workflow spawns)."""
+
+    workflow_id: str
+    workflow_name: str
+    task_queue: str
+    namespace: str
+    generation: int = 0
+    parent_workflow_id: str | None = None
+    origin_job_id: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    replay: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    counter: int = 0
+    interruptions: list[dict[str, Any]] = field(default_factory=list)
+    #: markers recorded inline with this activation's answer (``now()``, ``search``)
+    markers: dict[str, Any] = field(default_factory=dict)
+    #: search fields (``_name``) written with this activation's answer
+    search: dict[str, Any] = field(default_factory=dict)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: tasks suspended at a durable call (cancelled when the activation ends)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def next_index(self) -> int:
+        """Take the next replay index."""
+        self.counter += 1
+        return self.counter
+
+    def marker(self, kind: str, index: int) -> str:
+        """This generation's marker name for ``kind`` at ``index``."""
+        return marker_name(kind, self.generation, index)
+
+    def recorded(self, index: int, kind: str, label: str) -> Any:
+        """The recorded value at ``index`` (None when unrecorded); checks determinism."""
+        entry = self.replay.get(index)
+        if entry is None:
+            return None
+        have, value = entry
+        same = have == kind
+        if same and kind == "proxy" and isinstance(value, dict):
+            same = value.get("name") in (None, label)
+        if not same:
+            recorded = have
+            if isinstance(value, dict) and value.get("name"):
+                recorded = f"{have} '{value['name']}'"
+            raise errors.NondeterminismError(
+                f"workflow '{self.workflow_id}' step {index}: the history recorded "
+                f"{recorded}, but the code now calls {kind} '{label}'"
+            )
+        return value if value is not None else {}
+
+    async def suspend(self, item: dict[str, Any]) -> NoReturn:
+        """Register an interruption and wait forever (the activation ends instead)."""
+        self.interruptions.append(item)
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.append(task)
+        self.changed.set()
+        await asyncio.get_running_loop().create_future()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+_CURRENT: contextvars.ContextVar[WorkflowContext] = contextvars.ContextVar(
+    "memflow_workflow"
+)
+
+
+def current() -> WorkflowContext:
+    """The running workflow's context (``WorkflowError`` outside a workflow)."""
+    try:
+        return _CURRENT.get()
+    except LookupError:
+        raise errors.WorkflowError(
+            "this MemFlow function can only be called inside a workflow function"
+        ) from None
+
+
+def bind(ctx: WorkflowContext) -> contextvars.Context:
+    """A context copy in which ``current()`` is ``ctx`` (for the workflow's task)."""
+    copy = contextvars.copy_context()
+    copy.run(_CURRENT.set, ctx)
+    return copy
+
+
+def in_workflow() -> bool:
+    """Whether the caller runs inside a workflow function."""
+    return _CURRENT.get(None) is not None
+
+
+@dataclass
+class ActivityContext:
+    """What ``MemFlow.activity.get_context()`` returns inside an activity."""
+
+    activity_name: str
+    arguments: list[Any]
+    workflow_id: str
+    workflow_name: str
+    task_queue: str
+    attempt: int = 1
+
+
+ACTIVITY: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(
+    "memflow_activity"
+)

@@ -1,0 +1,228 @@
+"""Worker callbacks: one workflow activation, one activity call, one system side effect.
+
+A callback receives ``{metadata, data}`` from its worker stream and answers
+``{data, status?, code?}``; the built-in graph routes on the code (spec §7.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.memflow import registry
+from hotmesh.memflow.context import (
+    ACTIVITY,
+    ActivityContext,
+    ContinueAsNew,
+    WorkflowContext,
+    bind,
+    replay_map,
+)
+from hotmesh.memflow.workflow import DEFAULT_RETRY
+
+log = logging.getLogger("hotmesh.memflow")
+
+#: Response codes of an activation (spec §7.4).
+DONE, SLEEP, GATHER, CHILD, PROXY, CONTINUE, WAIT, FAILED = (
+    200,
+    588,
+    589,
+    590,
+    591,
+    592,
+    595,
+    598,
+)
+_SINGLE = {"proxy": PROXY, "sleep": SLEEP, "child": CHILD, "wait": WAIT}
+#: loop turns granted after the first interruption so that sibling branches of
+#: an ``asyncio.gather`` (each one its own task) reach their durable calls too
+SETTLE_TURNS = 16
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    kind = type(exc).__name__
+    stack = "".join(traceback.format_exception(exc))
+    return {"type": kind, "message": str(exc), "stack": stack}
+
+
+async def _call(fn: Callable[..., Any], args: list[Any]) -> Any:
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args)
+    result = fn(*args)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def _json(value: Any) -> Any:
+    """``value`` if it is JSON (what the job stores), else ``TypeError``."""
+    json.dumps(value)
+    return value
+
+
+async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
+    """Run the workflow function from the top, replaying recorded results."""
+    data = message.get("data") or {}
+    name = str(data.get("workflowName"))
+    queue = str(data.get("taskQueue"))
+    fn = registry.workflow(namespace, queue, name)
+    state = data.get("state") or {}
+    generation = int(data.get("generation") or 0)
+    ctx = WorkflowContext(
+        workflow_id=str(data.get("workflowId")),
+        workflow_name=name,
+        task_queue=queue,
+        namespace=namespace,
+        generation=generation,
+        parent_workflow_id=data.get("parentWorkflowId"),
+        origin_job_id=data.get("originJobId"),
+        state=state,
+        replay=replay_map(state, generation),
+    )
+    if fn is None:
+        missing = errors.WorkflowError(
+            f"no workflow '{name}' is registered on task queue '{queue}' in this process"
+        )
+        return _answer(ctx, FAILED, {"error": _failure(missing)}, error=True)
+    args = list(data.get("arguments") or [])
+    task = asyncio.get_running_loop().create_task(_call(fn, args), context=bind(ctx))
+    task.add_done_callback(lambda _t: ctx.changed.set())
+    await ctx.changed.wait()
+    for _ in range(SETTLE_TURNS):
+        if task.done():
+            break
+        await asyncio.sleep(0)
+    pending = [t for t in ctx.tasks if not t.done()]
+    if not task.done():
+        pending.append(task)
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    if not task.cancelled() and task.done():
+        exc = task.exception()
+        if exc is None:
+            try:
+                result = _json(task.result())
+            except (TypeError, ValueError) as bad:
+                failure = errors.WorkflowError(
+                    f"workflow '{name}' returned a value that is not JSON: {bad}"
+                )
+                return _answer(ctx, FAILED, {"error": _failure(failure)}, error=True)
+            return _answer(ctx, DONE, {"done": True, "response": result})
+        if isinstance(exc, ContinueAsNew):
+            return _answer(
+                ctx,
+                CONTINUE,
+                {"continueArgs": exc.args_list, "generation": generation + 1},
+            )
+        return _answer(ctx, FAILED, {"error": _failure(exc)}, error=True)
+    items = sorted(ctx.interruptions, key=lambda i: int(i["index"]))
+    if not items:  # cancelled from outside: let the stream retry the activation
+        raise errors.WorkflowError(f"workflow '{ctx.workflow_id}' was cancelled")
+    if len(items) == 1:
+        item = items[0]
+        return _answer(ctx, _SINGLE[item["type"]], dict(item))
+    return _answer(ctx, GATHER, {"items": items})
+
+
+def _answer(
+    ctx: WorkflowContext, code: int, data: dict[str, Any], error: bool = False
+) -> dict[str, Any]:
+    if ctx.markers:
+        data["markers"] = ctx.markers
+    if ctx.search:
+        data["search"] = ctx.search
+    if error:
+        failure = data["error"]
+        data.update(message=failure["message"], stack=failure["stack"], code=code)
+        data["error"] = {"type": failure["type"], "message": failure["message"]}
+        return {"status": "error", "code": code, "data": data}
+    return {"code": code, "data": data}
+
+
+async def run_activity(
+    namespace: str, topic: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one attempt of a proxied activity.
+
+    A failed attempt with attempts left answers status ``error``: the engine
+    re-publishes the work message after the policy's back-off (durably, the
+    policy rides in the message). The last attempt's failure is recorded as
+    the marker and raised inside the workflow on replay.
+    """
+    payload = (message.get("data") or {}).get("payload") or {}
+    name = str(payload.get("name"))
+    marker = str(payload.get("marker"))
+    args = list(payload.get("args") or [])
+    policy = {**DEFAULT_RETRY, **(payload.get("retry") or {})}
+    attempt = int((message.get("metadata") or {}).get("try") or 0) + 1
+    fn = registry.activity(namespace, topic, name)
+    try:
+        if fn is None:
+            raise errors.WorkflowError(
+                f"no activity '{name}' is registered for '{topic}' in this process"
+            )
+        token = ACTIVITY.set(
+            ActivityContext(
+                name,
+                args,
+                str(payload.get("workflowId")),
+                str(payload.get("workflowName")),
+                str(payload.get("taskQueue")),
+                attempt,
+            )
+        )
+        try:
+            result = _json(await _call(fn, args))
+        finally:
+            ACTIVITY.reset(token)
+        record: dict[str, Any] = {"data": result, "name": name}
+    except Exception as exc:
+        failure = _failure(exc)
+        final = (
+            fn is None
+            or attempt >= int(policy["maximum_attempts"])
+            or bool(getattr(exc, "non_retryable", False))
+        )
+        if not final:
+            log.info("activity %s attempt %d failed (%s)", name, attempt, exc)
+            return {
+                "status": "error",
+                "code": 599,
+                "data": {"message": failure["message"], "type": failure["type"]},
+            }
+        failure.pop("stack")
+        record = {"error": failure, "name": name, "attempts": attempt}
+    return {"data": {"markers": {marker: record}}}
+
+
+SystemOp = Callable[[list[Any]], Awaitable[Any]]
+
+
+async def run_system(
+    ops: dict[str, SystemOp], message: dict[str, Any]
+) -> dict[str, Any]:
+    """Perform a workflow's side effect (signal, interrupt, emit, hook) once."""
+    payload = (message.get("data") or {}).get("payload") or {}
+    name = str(payload.get("name"))
+    marker = str(payload.get("marker"))
+    try:
+        op = ops.get(name)
+        if op is None:
+            raise errors.WorkflowError(f"unknown MemFlow operation '{name}'")
+        record: dict[str, Any] = {
+            "data": _json(await op(list(payload["args"]))),
+            "name": name,
+        }
+    except Exception as exc:
+        failure = _failure(exc)
+        failure.pop("stack")
+        record = {"error": failure, "name": name}
+    return {"data": {"markers": {marker: record}}}

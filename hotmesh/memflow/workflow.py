@@ -1,0 +1,508 @@
+"""Functions called inside a workflow function (``MemFlow.workflow.*``).
+
+Every durable call takes a replay index: replayed, it returns the recorded
+result at once; new, it suspends the workflow and the activation tells the
+engine what to run (see ``hotmesh.memflow.context``).
+"""
+
+from __future__ import annotations
+
+import random as _random
+import re
+import time
+import types
+import uuid as _uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.memflow import registry
+from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
+from hotmesh.memflow.durations import seconds
+
+#: Activity retry defaults (spec §7.6): attempts, back-off coefficient, seconds.
+DEFAULT_RETRY: dict[str, Any] = {
+    "maximum_attempts": 50,
+    "backoff_coefficient": 5,
+    "initial_interval": 1.0,
+    "maximum_interval": 120.0,
+}
+_STACK_TYPE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
+
+
+def make_policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A complete retry policy: defaults, snake_case or camelCase keys, durations in s."""
+    out = dict(DEFAULT_RETRY)
+    aliases = {
+        "maximumAttempts": "maximum_attempts",
+        "backoffCoefficient": "backoff_coefficient",
+        "initialInterval": "initial_interval",
+        "maximumInterval": "maximum_interval",
+        "throwOnError": "throw_on_error",
+    }
+    for key, value in (policy or {}).items():
+        name = aliases.get(key, key)
+        if name in ("initial_interval", "maximum_interval"):
+            value = seconds(value)
+        out[name] = value
+    out["maximum_attempts"] = max(1, int(out["maximum_attempts"]))
+    return out
+
+
+def activity_topic(task_queue: str) -> str:
+    """The worker topic of a task queue's activities."""
+    return f"{task_queue}-activity"
+
+
+def system_topic(namespace: str) -> str:
+    """The worker topic of a namespace's built-in side effects (signal, interrupt…)."""
+    return f"{namespace}.system"
+
+
+def _error_from(value: Mapping[str, Any], label: str) -> errors.ActivityFailedError:
+    err = value.get("error")
+    if isinstance(err, str):  # a failed child: the child job's metadata.err
+        import json
+
+        try:
+            err = json.loads(err)
+        except ValueError:
+            err = {"message": err}
+    if not isinstance(err, Mapping):
+        err = {"message": str(err)}
+    kind = err.get("type")
+    if not kind:
+        stack = str(err.get("stack") or "").strip().splitlines()
+        match = _STACK_TYPE.match(stack[-1]) if stack else None
+        kind = match.group(1) if match else "Error"
+    return errors.ActivityFailedError(label, str(err.get("message", "")), str(kind))
+
+
+async def _proxy(
+    ctx: WorkflowContext,
+    kind: str,
+    name: str,
+    args: list[Any],
+    topic: str,
+    policy: dict[str, Any],
+) -> Any:
+    index = ctx.next_index()
+    value = ctx.recorded(index, kind, name)
+    if value is None:
+        marker = ctx.marker(kind, index)
+        await ctx.suspend(
+            {
+                "type": "proxy",
+                "kind": kind,
+                "index": index,
+                "marker": marker,
+                "topic": topic,
+                "input": {
+                    "name": name,
+                    "args": args,
+                    "marker": marker,
+                    "retry": policy,
+                    "workflowId": ctx.workflow_id,
+                    "workflowName": ctx.workflow_name,
+                    "taskQueue": ctx.task_queue,
+                },
+            }
+        )
+    if "error" in value:
+        failure = _error_from(value, name)
+        if policy.get("throw_on_error", True):
+            raise failure
+        return {"error": value["error"]}
+    return value.get("data")
+
+
+class ActivityProxy:
+    """Attribute access gives an async wrapper per activity name."""
+
+    def __init__(
+        self, names: set[str] | None, task_queue: str | None, policy: dict[str, Any]
+    ) -> None:
+        self._names = names
+        self._task_queue = task_queue
+        self._policy = policy
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._names is not None and name not in self._names:
+            raise AttributeError(f"no activity '{name}' in this proxy")
+
+        async def call(*args: Any) -> Any:
+            ctx = current()
+            topic = activity_topic(self._task_queue or ctx.task_queue)
+            return await _proxy(ctx, "proxy", name, list(args), topic, self._policy)
+
+        call.__name__ = name
+        return call
+
+
+def _functions(activities: Any) -> dict[str, Callable[..., Any]]:
+    if activities is None:
+        return {}
+    if isinstance(activities, Mapping):
+        return {str(k): v for k, v in activities.items() if callable(v)}
+    if isinstance(activities, types.ModuleType):
+        return {
+            k: v
+            for k, v in vars(activities).items()
+            if callable(v)
+            and not k.startswith("_")
+            and getattr(v, "__module__", None) == activities.__name__
+        }
+    if isinstance(activities, list | tuple):
+        return {f.__name__: f for f in activities}
+    return {
+        k: getattr(activities, k)
+        for k in dir(activities)
+        if not k.startswith("_") and callable(getattr(activities, k))
+    }
+
+
+def proxy_activities(
+    activities: Any = None,
+    task_queue: str | None = None,
+    retry_policy: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Any:
+    """A proxy whose methods run activities durably on ``<task_queue>-activity``.
+
+    ``activities`` (a module, a dict or a list of functions) is registered for
+    this process's activity workers; without it any name is proxied. Options
+    may be camelCase (``taskQueue``, ``retryPolicy``, ``retry``).
+    """
+    task_queue = task_queue or options.get("taskQueue")
+    retry_policy = retry_policy or options.get("retryPolicy") or options.get("retry")
+    funcs = _functions(activities)
+    ctx = current()
+    queue = task_queue or ctx.task_queue
+    if funcs:
+        registry.add_activities(ctx.namespace, activity_topic(queue), funcs)
+    names = set(funcs) if funcs else None
+    return ActivityProxy(names, task_queue, make_policy(retry_policy))
+
+
+async def sleep_for(duration: float | int | str) -> float:
+    """Sleep durably (a timer in the database, no process waiting); returns seconds."""
+    ctx = current()
+    secs = seconds(duration)
+    index = ctx.next_index()
+    value = ctx.recorded(index, "sleep", str(duration))
+    if value is None:
+        marker = ctx.marker("sleep", index)
+        await ctx.suspend(
+            {
+                "type": "sleep",
+                "kind": "sleep",
+                "index": index,
+                "marker": marker,
+                "duration": secs,
+                "record": {marker: {"duration": secs}},
+            }
+        )
+    return float(value.get("duration", secs))
+
+
+def signal_key(workflow_id: str, signal_id: str) -> str:
+    """Signal ids are scoped per workflow: the hook key names both."""
+    return f"{workflow_id}:{signal_id}"
+
+
+async def wait_for(signal_id: str, timeout: float | int | str | None = None) -> Any:
+    """Wait for ``signal(signal_id, data)`` to this workflow; returns ``data``.
+
+    With ``timeout``, returns ``False`` when it ran out first.
+    """
+    ctx = current()
+    index = ctx.next_index()
+    value = ctx.recorded(index, "wait", signal_id)
+    if value is None:
+        wait: dict[str, Any] = {"key": signal_key(ctx.workflow_id, signal_id)}
+        if timeout is not None:
+            wait["timeout"] = seconds(timeout)
+        await ctx.suspend(
+            {
+                "type": "wait",
+                "kind": "wait",
+                "index": index,
+                "marker": ctx.marker("wait", index),
+                "wait": wait,
+            }
+        )
+    if "error" in value:
+        raise _error_from(value, f"wait_for({signal_id})")
+    data = value.get("data") or {}
+    if data.get("timedOut") is not None:
+        return False
+    return data.get("signal")
+
+
+def _child_options(
+    workflow: Any, options: Mapping[str, Any] | None, kw: dict[str, Any]
+) -> dict[str, Any]:
+    opts = {**(options or {}), **kw}
+    name = workflow or opts.get("workflow_name") or opts.get("workflowName")
+    if callable(name):
+        name = name.__name__
+    if not isinstance(name, str) or not name:
+        raise errors.WorkflowError("a child workflow needs a workflow_name")
+    opts["workflow_name"] = name
+    return opts
+
+
+async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> Any:
+    ctx = current()
+    opts = _child_options(workflow, options, kw)
+    name = opts["workflow_name"]
+    index = ctx.next_index()
+    value = ctx.recorded(index, kind, name)
+    if value is None:
+        gen = f"{ctx.generation}-" if ctx.generation else ""
+        child_id = (
+            opts.get("workflow_id")
+            or opts.get("workflowId")
+            or f"{ctx.workflow_id}-{name}-{gen}{index}"
+        )
+        child = {
+            "arguments": list(opts.get("args") or []),
+            "workflowId": child_id,
+            "workflowName": name,
+            "taskQueue": opts.get("task_queue")
+            or opts.get("taskQueue")
+            or ctx.task_queue,
+            "parentWorkflowId": ctx.workflow_id,
+            "originJobId": ctx.origin_job_id or ctx.workflow_id,
+        }
+        if opts.get("expire") is not None:
+            child["expire"] = seconds(opts["expire"])
+        if opts.get("search"):
+            child["search"] = {f"_{k}": v for k, v in dict(opts["search"]).items()}
+        item: dict[str, Any] = {
+            "type": "child",
+            "kind": kind,
+            "index": index,
+            "marker": ctx.marker(kind, index),
+            "child": child,
+        }
+        if kind == "start":
+            item["await"] = False
+        await ctx.suspend(item)
+    if "error" in value:
+        failure = _error_from(value, name)
+        if opts.get("throw_on_error", True):
+            raise failure
+        return {"error": value["error"]}
+    data = value.get("data") or {}
+    if kind == "start":
+        return data.get("job_id")
+    return data.get("response")
+
+
+async def exec_child(
+    workflow: Any = None, options: Mapping[str, Any] | None = None, **kw: Any
+) -> Any:
+    """Run a child workflow and return its result (its failure raises here).
+
+    ``workflow`` is a function or a name; keyword options: ``args``,
+    ``task_queue``, ``workflow_id``, ``expire``, ``search``.
+    """
+    return await _child("child", workflow, options, kw)
+
+
+async def start_child(
+    workflow: Any = None, options: Mapping[str, Any] | None = None, **kw: Any
+) -> str:
+    """Start a child workflow without waiting; returns its workflow id."""
+    return str(await _child("start", workflow, options, kw))
+
+
+execute_child = exec_child
+
+
+async def _system(kind: str, name: str, args: list[Any]) -> Any:
+    ctx = current()
+    policy = make_policy({"maximum_attempts": 3, "initial_interval": 0.1})
+    topic = system_topic(ctx.namespace)
+    return await _proxy(ctx, kind, name, args, topic, policy)
+
+
+async def signal(
+    signal_id: str, data: Any = None, workflow_id: str | None = None
+) -> Any:
+    """Send ``data`` to ``wait_for(signal_id)`` of ``workflow_id`` (default: this one).
+
+    Exactly once: the send is a recorded step of this workflow.
+    """
+    ctx = current()
+    target = workflow_id or ctx.workflow_id
+    return await _system("signal", "signal", [signal_key(target, signal_id), data])
+
+
+async def interrupt(workflow_id: str, reason: str | None = None, **options: Any) -> Any:
+    """Interrupt (terminate) another workflow; a recorded step of this one."""
+    return await _system("interrupt", "interrupt", [workflow_id, reason, options])
+
+
+async def emit(events: Mapping[str, Any]) -> Any:
+    """Publish ``{topic: message}`` user events to subscribers, once per workflow run."""
+    return await _system("emit", "emit", [dict(events)])
+
+
+async def hook(
+    workflow: Any = None, options: Mapping[str, Any] | None = None, **kw: Any
+) -> Any:
+    """Start a hook function against this workflow (see ``Client.workflow.hook``).
+
+    The hook runs as its own job whose ``workflow_info()['target_workflow_id']``
+    is this workflow; it usually reports back with ``signal``.
+    """
+    ctx = current()
+    opts = _child_options(workflow, options, kw)
+    return await _system(
+        "hook",
+        "hook",
+        [
+            ctx.workflow_id,
+            opts["workflow_name"],
+            list(opts.get("args") or []),
+            opts.get("task_queue") or opts.get("taskQueue") or ctx.task_queue,
+        ],
+    )
+
+
+def continue_as_new(*args: Any) -> None:
+    """Restart this workflow in the same job with new arguments (history reset)."""
+    current()
+    raise ContinueAsNew(list(args))
+
+
+def random() -> float:
+    """A deterministic random number in [0, 1): the same on every replay."""
+    ctx = current()
+    index = ctx.next_index()
+    seed = f"{ctx.workflow_id}:{ctx.generation}:{index}"
+    return _random.Random(seed).random()
+
+
+def uuid4() -> str:
+    """A deterministic v4 UUID (from ``random()``)."""
+    ctx = current()
+    index = ctx.next_index()
+    rng = _random.Random(f"{ctx.workflow_id}:{ctx.generation}:{index}:uuid")
+    return str(_uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def now() -> datetime:
+    """The workflow's clock: recorded on first run, the same on every replay."""
+    ctx = current()
+    index = ctx.next_index()
+    value = ctx.recorded(index, "now", "now")
+    if value is None:
+        stamp = time.time()
+        ctx.markers[ctx.marker("now", index)] = {"data": stamp}
+    else:
+        stamp = float(value["data"])
+    return datetime.fromtimestamp(stamp, UTC)
+
+
+def workflow_info() -> dict[str, Any]:
+    """Who and where this workflow is, and how far the replay has come."""
+    ctx = current()
+    return {
+        "workflow_id": ctx.workflow_id,
+        "workflow_name": ctx.workflow_name,
+        "task_queue": ctx.task_queue,
+        "namespace": ctx.namespace,
+        "workflow_topic": f"{ctx.task_queue}-{ctx.workflow_name}",
+        "generation": ctx.generation,
+        "parent_workflow_id": ctx.parent_workflow_id,
+        "origin_job_id": ctx.origin_job_id,
+        "target_workflow_id": ctx.state.get("target"),
+        "counter": ctx.counter,
+        "replay": ctx.counter + 1 in ctx.replay,
+    }
+
+
+get_context = workflow_info
+
+
+class Search:
+    """Searchable per-workflow fields (job data ``_<name>``), replay-safe."""
+
+    def __init__(self, ctx: WorkflowContext) -> None:
+        self._ctx = ctx
+
+    def _value(self, name: str) -> Any:
+        key = f"_{name}"
+        if key in self._ctx.search:
+            return self._ctx.search[key]
+        return self._ctx.state.get(key)
+
+    async def set(self, fields: Mapping[str, Any] | str, value: Any = None) -> None:
+        """Set fields (a mapping, or one name and value)."""
+        items = fields.items() if isinstance(fields, Mapping) else [(fields, value)]
+        for name, val in items:
+            self._ctx.search[f"_{name}"] = val
+
+    async def get(self, name: str) -> Any:
+        """One field (None when unset)."""
+        return self._value(name)
+
+    async def mget(self, *names: str) -> list[Any]:
+        """Several fields."""
+        return [self._value(n) for n in names]
+
+    async def delete(self, *names: str) -> None:
+        """Clear fields (stored as null)."""
+        for name in names:
+            self._ctx.search[f"_{name}"] = None
+
+    async def incr(self, name: str, amount: float = 1) -> float:
+        """Add ``amount``; recorded, so a replay does not add it again."""
+        ctx = self._ctx
+        index = ctx.next_index()
+        value = ctx.recorded(index, "search", name)
+        if value is not None:
+            return float(value["data"])
+        result = float(self._value(name) or 0) + amount
+        if result.is_integer():
+            result = int(result)
+        ctx.markers[ctx.marker("search", index)] = {"data": result}
+        ctx.search[f"_{name}"] = result
+        return result
+
+
+def search() -> Search:
+    """The search session of this workflow."""
+    return Search(current())
+
+
+async def enrich(fields: Mapping[str, Any]) -> None:
+    """Set searchable fields of this workflow."""
+    await search().set(fields)
+
+
+def did_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is MemFlow control flow that user code must re-raise."""
+    return isinstance(error, ContinueAsNew)
+
+
+# camelCase spellings of upstream MemFlow / Durable
+proxyActivities = proxy_activities
+sleepFor = sleep_for
+sleep = sleep_for
+waitFor = wait_for
+condition = wait_for
+execChild = exec_child
+executeChild = exec_child
+startChild = start_child
+continueAsNew = continue_as_new
+getContext = workflow_info
+workflowInfo = workflow_info
+didInterrupt = did_interrupt
+terminate = interrupt

@@ -1,0 +1,61 @@
+"""MemFlow fixtures: a client, workers and activity workers on a fresh database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from hotmesh import MemFlow
+from hotmesh.memflow import registry
+from tests.integration.memflow import activities
+
+
+class Env:
+    """Starts MemFlow parts on one database and stops them after the test."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.conn = {"dsn": dsn}
+        self._stops: list[Callable[[], Awaitable[None]]] = []
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = MemFlow.Client({"connection": self.conn})
+            self._stops.append(self._client.close)
+        return self._client
+
+    async def worker(self, task_queue: str, workflow: Any, **extra: Any) -> Any:
+        w = await MemFlow.Worker.create(
+            {
+                "connection": self.conn,
+                "task_queue": task_queue,
+                "workflow": workflow,
+                **extra,
+            }
+        )
+        self._stops.append(w.stop)
+        return w
+
+    async def activities(self, task_queue: str, acts: Any) -> Any:
+        w = await MemFlow.register_activity_worker(
+            {"connection": self.conn, "task_queue": task_queue}, acts
+        )
+        self._stops.append(w.stop)
+        return w
+
+    async def close(self) -> None:
+        for stop in reversed(self._stops):
+            await stop()
+
+
+@pytest.fixture
+async def mf(pg_dsn: str) -> AsyncIterator[Env]:
+    activities.CALLS.clear()
+    env = Env(pg_dsn)
+    yield env
+    await env.close()
+    registry.clear()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.upstream import SETUP as SHARED_TESTS
 
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["hotmesh.testing", "tests.postgres"]
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +28,9 @@ def upstream_apps() -> Path:
     if not SHARED_TESTS.is_dir():
         pytest.fail(f"upstream manifests not found at {SHARED_TESTS}")
     return SHARED_TESTS
+
+
+@pytest.fixture(scope="session")
+def hotmesh_server(pg_server: str) -> str:
+    """hotmesh.testing's fixtures use the suite's server (one embedded server, not two)."""
+    return pg_server

@@ -14,29 +14,20 @@ tests.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
-LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from hotmesh import testing
+from hotmesh.testing import LOCAL_DSN, with_database
 
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+__all__ = ["LOCAL_DSN", "server_dsn", "with_database"]
 
 
 def _embedded_dsn() -> str:
+    """A private embedded server for the test session (not the user's $HOTMESH_HOME one)."""
     import warnings
 
     with warnings.catch_warnings():
@@ -54,18 +45,7 @@ def _embedded_dsn() -> str:
 
 def server_dsn() -> str:
     """The DSN of the server that tests use (see the module docstring)."""
-    configured = os.environ.get("HOTMESH_TEST_DSN", "").strip()
-    if configured and configured != "embedded":
-        return configured
-    if not configured and _port_open("127.0.0.1", 5432):
-        return LOCAL_DSN
-    return _embedded_dsn()
-
-
-def with_database(dsn: str, database: str) -> str:
-    """Return ``dsn`` pointing at another database on the same server."""
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + database))
+    return testing.server_dsn(embedded_dsn=_embedded_dsn)
 
 
 @pytest.fixture(scope="session")
@@ -77,20 +57,8 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture
 async def pg_dsn(pg_server: str) -> AsyncIterator[str]:
     """DSN of a brand-new, empty database, dropped after the test."""
-    name = f"hm_t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield with_database(pg_server, name)
-    finally:
-        admin = await asyncpg.connect(pg_server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with testing.throwaway_database(pg_server) as dsn:
+        yield dsn
 
 
 def run(coro: object) -> object:

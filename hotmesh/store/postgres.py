@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from hotmesh import errors
-from hotmesh.config import mask_dsn
+from hotmesh.config import mask_dsn, validate_name
 from hotmesh.store.migrate import migrate, quote_schema
 from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 from hotmesh.store.sql import queries
@@ -549,5 +549,25 @@ async def schema_summary(
             return None
         row = await conn.fetchrow(queries(name)["schema_summary"])
         return None if row is None else dict(row)
+    finally:
+        await conn.close()
+
+
+async def create_database(server_dsn: str, name: str) -> None:
+    """``CREATE DATABASE name`` on the server of ``server_dsn`` (test fixtures)."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{validate_name(name, "database name")}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(server_dsn: str, name: str) -> None:
+    """Drop a database, disconnecting its sessions (test fixtures)."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(
+            f'DROP DATABASE IF EXISTS "{validate_name(name, "database name")}" WITH (FORCE)'
+        )
     finally:
         await conn.close()

@@ -92,6 +92,10 @@ class StepCommit:
     register: list[HookRegistration] = field(default_factory=list)
     unregister: list[str] = field(default_factory=list)
     signals: list[SignalOut] = field(default_factory=list)
+    #: other jobs to interrupt: ``(job id, options)``
+    interrupts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: steps of other jobs committed in this transaction (interrupted targets)
+    chained: list[tuple[StepCommit, list[Any]]] = field(default_factory=list)
     #: interrupt every descendant job too (``descend``), with these options
     descend: dict[str, Any] | None = None
     #: ``field:value`` index entries of a new job (trigger ``measure: index``)
@@ -106,6 +110,7 @@ class StepCommit:
             self.register
             or self.unregister
             or self.signals
+            or self.interrupts
             or self.descend is not None
             or self.facets
         )

@@ -181,6 +181,15 @@ class Engine:
                 await self._signal(
                     tx, plan, out.topic, data, out.status, out.code, extra
                 )
+        for target_id, options in commit.interrupts:
+            other = await tx.lock_job(self.app_id, target_id)
+            if other is None or other.status <= 0:
+                continue  # gone or finished: nothing to interrupt
+            other_plan = await self.plan(other.version, tx)
+            chained = step.interrupt(other_plan, other, options, _now())
+            if chained.dropped is None:
+                chained_reserved = await self._write(tx, chained)
+                commit.chained.append((chained, chained_reserved))
         if commit.descend is not None:
             for child in await tx.active_children(self.app_id, job.job_id):
                 payload = {"metadata": {"jid": child}, "options": commit.descend}
@@ -230,6 +239,8 @@ class Engine:
 
     def _woken(self, commit: step.StepCommit, reserved: list[Message]) -> None:
         """After commit: hand reserved messages to local consumers, wake the others."""
+        for chained, chained_reserved in commit.chained:
+            self._woken(chained, chained_reserved)
         for msg in reserved:
             self.on_dispatch(msg.stream, msg)
         for new in commit.messages:

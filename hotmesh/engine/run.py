@@ -324,9 +324,9 @@ class Run:
             )
             self.interrupt(options)
             return
-        # Another job: an ``interrupt`` message, applied as that job's own step.
-        payload = {"metadata": {"jid": str(target)}, "options": options}
-        self.send(ENGINE_STREAM, "interrupt", payload, job_id=str(target))
+        # Another job: interrupted in this step's transaction by the shell, so
+        # it stops before any of its own messages that are already due.
+        self.commit.interrupts.append((str(target), options))
         self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "interrupt"))
 
     # -- Leg 2 / completion of an activity -------------------------------

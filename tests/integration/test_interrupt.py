@@ -1,0 +1,175 @@
+"""C8 (tree v9/v10: interrupt self and another job) and the interrupt API, with descend."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotmesh import errors
+from hotmesh.engine.step import INTERRUPTED
+from tests.integration.conftest import MeshFactory
+
+
+async def test_c8_tree_v9_self_interrupt(
+    mesh: MeshFactory, upstream_apps: Path
+) -> None:
+    hm = await mesh("tree")
+    await hm.deploy(upstream_apps / "apps" / "tree" / "v9" / "hotmesh.yaml")
+    await hm.activate("9")
+    out = await hm.pubsub("spring", {"seed": 2, "speed": 3, "throw": False}, timeout=10)
+    data = out["data"]
+    assert (data["seed"], data["speed"], data["throw"], data["height"]) == (
+        2,
+        3,
+        False,
+        6,
+    )
+    assert out["metadata"]["js"] <= -100_000_000
+    jid = out["metadata"]["jid"]
+    ran = {a["name"] for a in (await hm.export(jid))["activities"]}
+    assert "sleeper" not in ran  # the interrupt came first; the branch never ran
+    with pytest.raises(errors.JobError) as caught:
+        await hm.pubsub("spring", {"seed": 2, "speed": 3, "throw": True}, timeout=10)
+    assert caught.value.code == 410
+    assert caught.value.error["message"] == f"job [{caught.value.job_id}] interrupted"
+
+
+async def test_c8_tree_v10_interrupts_another_job(
+    mesh: MeshFactory, upstream_apps: Path
+) -> None:
+    """The parent's 1 s timer interrupts the child before the child's own timer.
+
+    Upstream gives both timers 1 s; here they would fall due within 2 ms of each
+    other and run concurrently, so which finishes first is a race. The child's
+    timer is moved to 3 s to make the interrupt land first every time.
+    """
+    hm = await mesh("tree")
+    await hm.deploy(upstream_apps / "apps" / "tree" / "v9" / "hotmesh.yaml")
+    v10 = (upstream_apps / "apps" / "tree" / "v10" / "hotmesh.yaml").read_text()
+    pauser = "pauser:\n          type: hook\n          sleep: 1"
+    assert pauser in v10
+    await hm.deploy(v10.replace(pauser, pauser[:-1] + "3"))
+    await hm.activate("10")
+    ok = await hm.pubsub(
+        "winter",
+        {"seed": 4, "speed": 6, "throw": False, "workflowId": "abcSuccess"},
+        timeout=30,
+    )
+    data = ok["data"]
+    assert (data["seed"], data["speed"], data["throw"], data["height"]) == (
+        4,
+        6,
+        False,
+        24,
+    )
+    assert "sheer" in data  # the interrupted child's partial state reached the parent
+    child = await hm.get_state("morning", "abcSuccess")
+    assert child["metadata"]["js"] <= -100_000_000
+    with pytest.raises(errors.JobError) as caught:
+        await hm.pubsub(
+            "winter",
+            {"seed": 6, "speed": 9, "throw": True, "workflowId": "abcFail"},
+            timeout=30,
+        )
+    assert caught.value.code == 410
+
+
+TREE = """
+app:
+  id: nest
+  version: '1'
+  graphs:
+    - subscribes: top
+      publishes: ended
+      activities:
+        t: {type: trigger, stats: {id: '{$self.input.data.id}'}}
+        call: {type: await, topic: mid, input: {maps: {id: '{t.output.data.id}'}}}
+      transitions:
+        t: [{to: call}]
+    - subscribes: mid
+      publishes: ended
+      activities:
+        m: {type: trigger, stats: {id: "{$self.input.data.id}-mid"}}
+        call2: {type: await, topic: leaf, input: {maps: {id: '{m.output.data.id}'}}}
+      transitions:
+        m: [{to: call2}]
+    - subscribes: leaf
+      publishes: ended
+      activities:
+        l: {type: trigger, stats: {id: "{$self.input.data.id}-leaf"}}
+        wait: {type: hook, sleep: 3600}
+      transitions:
+        l: [{to: wait}]
+"""
+
+
+async def test_interrupt_descend_stops_every_level(mesh: MeshFactory) -> None:
+    hm = await mesh("nest")
+    await hm.deploy(TREE)
+    await hm.activate("1")
+    ended: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await hm.psub("ended.*", lambda topic, out: ended.put_nowait(out))
+    leaf_waiting = asyncio.get_running_loop().create_future()
+    await hm.pub("top", {"id": "n1"})
+
+    async def wait_for_leaf() -> None:
+        # the leaf exists once the await chain has run; poll its status briefly
+        while True:
+            try:
+                if await hm.get_status("n1-leaf") > 0:
+                    leaf_waiting.set_result(True)
+                    return
+            except errors.JobNotFoundError:
+                pass
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait_for_leaf(), 10)
+    assert await hm.interrupt("top", "n1", descend=True, reason="operator stop") is True
+    outs = [await asyncio.wait_for(ended.get(), 10) for _ in range(3)]
+    jids = sorted(o["metadata"]["jid"] for o in outs)
+    assert jids == ["n1", "n1-leaf", "n1-mid"]
+    for o in outs:
+        assert o["metadata"]["js"] <= INTERRUPTED // 10
+        assert '"code":410' in o["metadata"]["err"]
+    top = next(o for o in outs if o["metadata"]["jid"] == "n1")
+    assert '"message":"operator stop"' in top["metadata"]["err"]
+
+
+async def test_interrupt_without_descend_leaves_children_running(
+    mesh: MeshFactory,
+) -> None:
+    hm = await mesh("nest")
+    await hm.deploy(TREE)
+    await hm.activate("1")
+    await hm.pub("top", {"id": "n2"})
+
+    async def leaf() -> None:
+        while True:
+            try:
+                if await hm.get_status("n2-leaf") > 0:
+                    return
+            except errors.JobNotFoundError:
+                pass
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(leaf(), 10)
+    await hm.interrupt("top", "n2", throw=False)
+    assert await hm.get_status("n2") <= INTERRUPTED // 10
+    assert await hm.get_status("n2-leaf") > 0 and await hm.get_status("n2-mid") > 0
+
+
+async def test_interrupting_a_finished_or_unknown_job(mesh: MeshFactory) -> None:
+    hm = await mesh("nest")
+    await hm.deploy(TREE)
+    await hm.activate("1")
+    with pytest.raises(errors.JobNotFoundError):
+        await hm.interrupt("top", "nobody")
+    assert await hm.interrupt("top", "nobody", suppress=True) is False
+    await hm.pub("top", {"id": "n3"})
+    await hm.interrupt("top", "n3")
+    with pytest.raises(errors.JobInactiveError, match="already completed"):
+        await hm.interrupt("top", "n3")
+    assert await hm.interrupt("top", "n3", suppress=True) is False

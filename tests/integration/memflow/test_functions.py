@@ -1,0 +1,290 @@
+"""One test per workflow-side function (``MemFlow.workflow.*``), on real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from hotmesh import MemFlow, errors
+from tests.integration.memflow import activities
+from tests.integration.memflow.conftest import Env
+
+wf = MemFlow.workflow
+RUNS: Counter[str] = Counter()
+
+
+async def echo(*values: Any) -> list[Any]:
+    return list(values)
+
+
+ACTS = {"echo": echo, "greet": activities.greet}
+
+
+def acts() -> Any:
+    return wf.proxy_activities(activities=ACTS)
+
+
+async def result(handle: Any, timeout: float = 10) -> Any:
+    return await asyncio.wait_for(handle.result(), timeout)
+
+
+async def start(mf: Env, name: str, *args: Any, **kw: Any) -> Any:
+    return await mf.client.workflow.start(
+        args=list(args), task_queue="fx", workflow_name=name, **kw
+    )
+
+
+# -- sleep_for -------------------------------------------------------------
+
+
+async def sleeper(seconds: float) -> str:
+    RUNS["sleeper"] += 1
+    slept = await wf.sleep_for(seconds)
+    return str(await acts().greet(f"after {slept}s"))
+
+
+async def test_sleep_for_then_a_step(mf: Env) -> None:
+    await mf.worker("fx", sleeper)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    assert await result(await start(mf, "sleeper", 0.5)) == "hello after 0.5s"
+    assert loop.time() - began >= 0.5
+    assert activities.CALLS["greet"] == 1
+    assert RUNS["sleeper"] == 3  # first run, after the sleep, after the activity
+
+
+# -- asyncio.gather --------------------------------------------------------
+
+
+async def trio() -> list[Any]:
+    a = acts()
+    return list(await asyncio.gather(a.greet("a"), a.greet("b"), a.echo(1, 2)))
+
+
+async def fan_out(n: int) -> int:
+    a = acts()
+    values = await asyncio.gather(*(a.echo(i) for i in range(n)))
+    return sum(v[0] for v in values)
+
+
+async def mixed() -> list[Any]:
+    return list(
+        await asyncio.gather(
+            acts().echo("x"),
+            wf.sleep_for(0.2),
+            wf.exec_child("trio"),
+            wf.wait_for("ready"),
+        )
+    )
+
+
+async def test_gather_of_three_activities(mf: Env) -> None:
+    await mf.worker("fx", trio)
+    assert await result(await start(mf, "trio")) == ["hello a", "hello b", [1, 2]]
+    assert activities.CALLS["greet"] == 2
+
+
+async def test_gather_of_100_activities_has_no_cap(mf: Env) -> None:
+    await mf.worker("fx", fan_out)
+    assert await result(await start(mf, "fan_out", 100), 30) == sum(range(100))
+
+
+async def test_gather_of_activity_sleep_child_and_signal(mf: Env) -> None:
+    await mf.worker("fx", mixed)
+    await mf.worker("fx", trio)
+    handle = await start(mf, "mixed", workflow_id="mixed-1")
+    await handle.signal("ready", {"ok": True})  # early: kept until the wait registers
+    assert await result(handle) == [
+        ["x"],
+        0.2,
+        ["hello a", "hello b", [1, 2]],
+        {"ok": True},
+    ]
+
+
+# -- children --------------------------------------------------------------
+
+
+async def child(n: int) -> int:
+    return int((await acts().echo(n * 10))[0])
+
+
+async def parent_exec(n: int) -> int:
+    return int(await wf.exec_child(child, args=[n])) + 1
+
+
+async def parent_start(n: int) -> str:
+    return await wf.start_child("child", args=[n], workflow_id=f"kid-{n}")
+
+
+async def test_exec_child_returns_the_child_result(mf: Env) -> None:
+    await mf.worker("fx", parent_exec)
+    await mf.worker("fx", child)
+    handle = await start(mf, "parent_exec", 4, workflow_id="p-1")
+    assert await result(handle) == 41
+    kid = mf.client.workflow.get_handle("fx", "child", "p-1-child-1")
+    assert await result(kid) == 40
+
+
+async def test_start_child_then_await_child_result(mf: Env) -> None:
+    await mf.worker("fx", parent_start)
+    await mf.worker("fx", child)
+    child_id = await result(await start(mf, "parent_start", 7))
+    assert child_id == "kid-7"
+    kid = mf.client.workflow.get_handle("fx", "child", child_id)
+    assert await result(kid) == 70
+
+
+# -- signals ---------------------------------------------------------------
+
+
+async def waiter(signal_id: str) -> Any:
+    return await wf.wait_for(signal_id)
+
+
+async def waiter_with_timeout() -> Any:
+    return await wf.wait_for("never", timeout=0.3)
+
+
+async def signaller(target: str) -> bool:
+    await wf.signal("go", {"from": "a workflow"}, workflow_id=target)
+    return True
+
+
+async def test_wait_for_and_signal_from_client_handle_and_workflow(mf: Env) -> None:
+    await mf.worker("fx", waiter)
+    await mf.worker("fx", signaller)
+    first = await start(mf, "waiter", "go", workflow_id="w-1")
+    second = await start(mf, "waiter", "go", workflow_id="w-2")
+    third = await start(mf, "waiter", "go", workflow_id="w-3")
+    await mf.client.workflow.signal("go", {"n": 1}, workflow_id="w-1")
+    assert await result(first) == {"n": 1}
+    # signal ids are scoped per workflow: w-2 and w-3 still wait
+    assert await second.status() > 0 and await third.status() > 0
+    await second.signal("go", {"n": 2})
+    assert await result(second) == {"n": 2}
+    assert await result(await start(mf, "signaller", "w-3")) is True
+    assert await result(third) == {"from": "a workflow"}
+
+
+async def test_wait_for_times_out(mf: Env) -> None:
+    await mf.worker("fx", waiter_with_timeout)
+    assert await result(await start(mf, "waiter_with_timeout")) is False
+
+
+# -- continue_as_new -------------------------------------------------------
+
+
+async def counter_wf(n: int, seen: list[int]) -> list[int]:
+    step = (await acts().echo(n))[0]
+    if n < 3:
+        wf.continue_as_new(n + 1, [*seen, step])
+    return [*seen, step]
+
+
+async def test_continue_as_new_restarts_with_new_arguments(mf: Env) -> None:
+    await mf.worker("fx", counter_wf)
+    handle = await start(mf, "counter_wf", 0, [], workflow_id="cn-1")
+    assert await result(handle) == [0, 1, 2, 3]
+    state = await handle.state()
+    assert state["args"] == [3, [0, 1, 2]]
+
+
+# -- deterministic helpers -------------------------------------------------
+
+
+async def deterministic() -> dict[str, Any]:
+    r, u, t = wf.random(), wf.uuid4(), wf.now().timestamp()
+    recorded = await acts().echo(r, u, t)  # what the first activation saw
+    info = wf.workflow_info()
+    return {"same": recorded == [r, u, t], "info": info, "ctx": wf.get_context()}
+
+
+async def test_random_uuid_now_and_workflow_info_are_replay_stable(mf: Env) -> None:
+    await mf.worker("fx", deterministic)
+    out = await result(await start(mf, "deterministic", workflow_id="det-1"))
+    assert out["same"] is True
+    info = out["info"]
+    assert info["workflow_id"] == "det-1"
+    assert info["workflow_name"] == "deterministic"
+    assert info["task_queue"] == "fx" and info["namespace"] == "memflow"
+    assert info["counter"] == 4 and info["replay"] is False
+
+
+# -- search / enrich ---------------------------------------------------------
+
+
+async def searchable() -> Any:
+    search = wf.search()
+    await search.set({"status": "started", "customer": "ann"})
+    visits = await search.incr("visits")
+    await acts().echo("step")
+    visits = await search.incr("visits", 2)
+    await wf.enrich({"status": "done"})
+    return [visits, await search.get("customer"), await search.mget("status")]
+
+
+async def test_search_fields_are_replay_safe_and_readable_from_the_client(
+    mf: Env,
+) -> None:
+    await mf.worker("fx", searchable)
+    handle = await start(mf, "searchable", workflow_id="s-1", search={"tier": 1})
+    assert await result(handle) == [3, "ann", ["done"]]
+    fields = await handle.search_fields()
+    assert fields == {"tier": 1, "status": "done", "customer": "ann", "visits": 3}
+    assert await handle.query_state(["status", "done"]) == {
+        "status": "done",
+        "done": True,
+    }
+
+
+# -- interrupt -------------------------------------------------------------
+
+
+async def stopper(target: str) -> bool:
+    await wf.interrupt(target, "no longer needed")
+    return True
+
+
+async def test_interrupt_from_handle_and_from_a_workflow(mf: Env) -> None:
+    await mf.worker("fx", waiter)
+    await mf.worker("fx", stopper)
+    one = await start(mf, "waiter", "x", workflow_id="i-1")
+    two = await start(mf, "waiter", "x", workflow_id="i-2")
+    await one.interrupt("stop now")
+    with pytest.raises(errors.WorkflowFailedError, match="stop now") as info:
+        await result(one)
+    assert info.value.error_type == "Interrupted"
+    assert await result(await start(mf, "stopper", "i-2")) is True
+    with pytest.raises(errors.WorkflowFailedError, match="no longer needed"):
+        await result(two)
+
+
+# -- hook ------------------------------------------------------------------
+
+
+async def hooked() -> Any:
+    await wf.hook("helper", args=["from the workflow"])
+    return await wf.wait_for("helped")
+
+
+async def helper(note: str) -> bool:
+    target = wf.workflow_info()["target_workflow_id"]
+    await wf.signal("helped", {"note": note, "target": target}, workflow_id=target)
+    return True
+
+
+async def test_hook_runs_a_function_against_the_workflow(mf: Env) -> None:
+    await mf.worker("fx", hooked)
+    await mf.worker("fx", helper)
+    handle = await start(mf, "hooked", workflow_id="h-1")
+    assert await result(handle) == {"note": "from the workflow", "target": "h-1"}
+    # and from the client
+    waiting = await start(mf, "waiter", "helped", workflow_id="h-2")
+    await mf.worker("fx", waiter)
+    hook = await mf.client.workflow.hook("h-2", "helper", args=["from the client"])
+    assert await result(hook) is True
+    assert await result(waiting) == {"note": "from the client", "target": "h-2"}

@@ -107,6 +107,7 @@ def stop(ctx: click.Context, dsn: str | None) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
     default=5.0,
     show_default=True,
     envvar="HOTMESH_CONNECT_TIMEOUT",

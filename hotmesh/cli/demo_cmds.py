@@ -50,6 +50,7 @@ def _manifest() -> str:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
     default=30.0,
     show_default=True,
     envvar="HOTMESH_DEMO_TIMEOUT",

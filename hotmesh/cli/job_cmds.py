@@ -46,6 +46,7 @@ _JSON_HELP = "Print JSON instead of a table."
 _TIMEOUT = click.option(
     "--timeout",
     type=click.FloatRange(min=0),
+    metavar="SECONDS",
     default=10.0,
     show_default=True,
     envvar="HOTMESH_TIMEOUT",
@@ -485,6 +486,7 @@ def signal(
 @click.option(
     "--expire",
     type=click.FloatRange(min=0),
+    metavar="SECONDS",
     envvar="HOTMESH_INTERRUPT_EXPIRE",
     show_envvar=True,
     help="Seconds to keep the interrupted job before it expires.",

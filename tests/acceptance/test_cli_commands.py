@@ -7,11 +7,12 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hotmesh import HotMesh
+from hotmesh import HotMesh, embedded
 from hotmesh.store.sql import migrations
 from tests.acceptance.cli import ROOT, as_json, clean_env, hotmesh, ok
 
@@ -532,3 +533,26 @@ def test_global_dsn_option_overrides_the_environment(pg_dsn: str, home: Path) ->
     )
     assert ok(run).stdout == "no apps deployed\n"
     assert json.dumps(run.stderr).count("using PostgreSQL") == 1
+
+
+@pytest.fixture
+def embedded_home(tmp_path: Path) -> Iterator[Path]:
+    """A private HOTMESH_HOME whose embedded server is stopped after the test."""
+    root = tmp_path / "hm-embedded"
+    yield root
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOTMESH_HOME", str(root))
+        embedded.stop()
+
+
+def test_demo_on_the_embedded_default(embedded_home: Path) -> None:
+    run = ok(hotmesh("demo", home=embedded_home, dsn=None))
+    assert run.stderr.splitlines()[0] == (
+        f"hotmesh: using embedded PostgreSQL at {embedded_home / 'pgdata'} "
+        "(set DATABASE_URL to use your own)"
+    )
+    assert '"status": "reserved"' in run.stdout
+    assert '"status": "backordered"' in run.stdout
+    # the server and the jobs outlive the command
+    jobs = as_json(hotmesh("jobs", "--json", home=embedded_home, dsn=None))
+    assert len(jobs) == 2 and {j["state"] for j in jobs} == {"done"}

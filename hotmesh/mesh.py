@@ -20,6 +20,7 @@ from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
+from hotmesh.escalations import Escalations
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
@@ -64,6 +65,8 @@ class HotMesh:
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._subs: dict[str, list[SubCallback]] = {}
         self._psubs: dict[str, list[SubCallback]] = {}
+        #: the human-in-the-loop queue of this app (spec §6.12)
+        self.escalations = Escalations(self.engine)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
 

@@ -92,6 +92,12 @@ class StepCommit:
     register: list[HookRegistration] = field(default_factory=list)
     unregister: list[str] = field(default_factory=list)
     signals: list[SignalOut] = field(default_factory=list)
+    #: escalation rows to open (a hook with an ``escalation:`` block, spec §6.12)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    #: ``(topic, signal key)`` of escalations whose hook timed out
+    expired_escalations: list[tuple[str, str]] = field(default_factory=list)
+    #: cancel this job's open escalations (it was interrupted)
+    cancel_escalations: bool = False
     #: other jobs to interrupt: ``(job id, options)``
     interrupts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: steps of other jobs committed in this transaction (interrupted targets)
@@ -111,6 +117,9 @@ class StepCommit:
             or self.unregister
             or self.signals
             or self.interrupts
+            or self.escalations
+            or self.expired_escalations
+            or self.cancel_escalations
             or self.descend is not None
             or self.facets
         )

@@ -181,6 +181,12 @@ class Engine:
                 await self._signal(
                     tx, plan, out.topic, data, out.status, out.code, extra
                 )
+        for row in commit.escalations:
+            await tx.open_escalation(self.app_id, job.job_id, row)
+        for topic, key in commit.expired_escalations:
+            await tx.close_escalation(self.app_id, topic, key, "expired")
+        if commit.cancel_escalations:
+            await tx.cancel_escalations(self.app_id, job.job_id)
         for target_id, options in commit.interrupts:
             other = await tx.lock_job(self.app_id, target_id)
             if other is None or other.status <= 0:
@@ -230,12 +236,52 @@ class Engine:
             {"$self": {"hook": {"data": data}}, "$hook": {"data": data}}
         )
         key = f"{topic}:{'' if value is UNDEFINED else value}"
+        return await self._deliver(tx, key, data, status, code, out)
+
+    async def _deliver(
+        self,
+        tx: StoreTx,
+        key: str,
+        data: dict[str, Any],
+        status: str,
+        code: int,
+        out: list[NewMessage],
+        keep: bool = True,
+    ) -> str | None:
         signal = {"data": data, "status": status, "code": code}
-        target = await tx.take_signal(self.app_id, key, signal, self.signal_ttl)
+        ttl = self.signal_ttl if keep else None
+        target = await tx.take_signal(self.app_id, key, signal, ttl)
         if target is None:
             return None
         out.append(_webhook(target, signal))
         return str(target.get("jid"))
+
+    async def resolve_escalation(
+        self, escalation_id: str, data: dict[str, Any]
+    ) -> str | None:
+        """Resolve a pending escalation and resume its hook with ``data``, atomically.
+
+        Returns the resumed job id; ``None`` if the row is not pending (or its
+        hook no longer waits).
+        """
+        extra: list[NewMessage] = []
+        async with self.store.transaction() as tx:
+            found = await tx.resolve_escalation(self.app_id, escalation_id, data)
+            if found is None:
+                return None
+            topic, key = found
+            job_id = await self._deliver(
+                tx, f"{topic}:{key}", data, "success", 200, extra, keep=False
+            )
+            if extra:
+                await tx.insert_messages(self.app_id, extra, self.lease)
+                await tx.notify(
+                    self.store.channel,
+                    [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"],
+                )
+        for msg in extra:
+            self.on_messages(msg.stream, 0.0)
+        return job_id
 
     def _woken(self, commit: step.StepCommit, reserved: list[Message]) -> None:
         """After commit: hand reserved messages to local consumers, wake the others."""

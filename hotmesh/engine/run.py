@@ -252,12 +252,47 @@ class Run:
             key = f"{rule.topic}:{'' if value is UNDEFINED else value}"
             extra["sk"] = key
             self.commit.register.append(HookRegistration(key, act.id, dad))
+            if act.escalation is not None:
+                self.escalate(act, rule.topic, key[len(rule.topic) + 1 :], ctx)
             # Upstream runs a webhook's maps in Leg 1 too (no hook data yet).
             self.apply_job_maps(act, self.ctx(act.id, dad, {}))
         self.open_row(act, dad, None, **extra)
         if timed:
             md = self.address(act, dad)
             self.send(ENGINE_STREAM, "timehook", {"metadata": md}, delay=float(sleep))
+
+    def escalate(
+        self, act: ActivityPlan, topic: str, key: str, ctx: dict[str, Any]
+    ) -> None:
+        """Open a human-in-the-loop row for this waiting hook (spec §6.12)."""
+        assert act.escalation is not None
+        spec = cx.plain(act.escalation.evaluate(ctx))
+        if not isinstance(spec, dict):
+            return
+        if all(spec.get(k) is None for k in ("role", "type", "priority", "metadata")):
+            return  # upstream skips an escalation that says nothing
+
+        def text(name: str) -> str | None:
+            value = spec.get(name)
+            return None if value is None else str(value)
+
+        priority = spec.get("priority")
+        self.commit.escalations.append(
+            {
+                "signal_key": key,
+                "topic": topic,
+                "activity_id": act.id,
+                "type": text("type"),
+                "subtype": text("subtype"),
+                "role": text("role"),
+                "description": text("description"),
+                "priority": int(priority)
+                if isinstance(priority, (int, float)) and not isinstance(priority, bool)
+                else None,
+                "metadata": spec.get("metadata"),
+                "envelope": spec.get("envelope"),
+            }
+        )
 
     def leg1_signal(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         data = cx.plain(act.signal_maps.evaluate(ctx)) if act.signal_maps else {}
@@ -441,6 +476,7 @@ class Run:
             self.commit.expire = float(expire)
         if truthy(options.get("descend")):
             self.commit.descend = {**options, "descend": True}
+        self.commit.cancel_escalations = True
         self.closing = True
         self.queue.clear()
         self.commit.delta += INTERRUPTED - self.status()

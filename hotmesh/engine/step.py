@@ -229,7 +229,11 @@ def apply(
     meta = row.output.get("metadata", {}) if isinstance(row.output, dict) else {}
     if kind == "timehook":
         if meta.get("sk"):
-            run.commit.unregister.append(str(meta["sk"]))  # the timeout won the race
+            key = str(meta["sk"])
+            run.commit.unregister.append(key)  # the timeout won the race
+            if act.escalation is not None and act.hook_topic:
+                value = key[len(act.hook_topic) + 1 :]
+                run.commit.expired_escalations.append((act.hook_topic, value))
         hook = {"timestamp": int(now.timestamp() * 1000)}
         run.leg2(act, row, 200, {}, "success", hook=hook)
     elif kind == "webhook":

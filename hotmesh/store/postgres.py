@@ -282,10 +282,11 @@ class StoreTx:
             return early
 
     async def take_signal(
-        self, app_id: str, key: str, signal: dict[str, Any], keep_for: float
+        self, app_id: str, key: str, signal: dict[str, Any], keep_for: float | None
     ) -> dict[str, Any] | None:
         """The registration a signal resumes (consumed unless code 202), or ``None``
-        when no hook waits yet: then the signal is kept for ``keep_for`` seconds."""
+        when no hook waits yet: then the signal is kept for ``keep_for`` seconds
+        (dropped when ``keep_for`` is ``None``)."""
         q = self._q
         while True:
             row = await self._conn.fetchrow(q["signal_lock"], app_id, key)
@@ -294,6 +295,8 @@ class StoreTx:
                 if signal.get("code") != 202:
                     await self._conn.execute(q["signal_delete"], app_id, key)
                 return target if isinstance(target, dict) else None
+            if keep_for is None:
+                return None
             if row is not None and not row["stale"]:
                 await self._conn.execute(q["signal_append"], app_id, key, [signal])
                 return None
@@ -311,6 +314,47 @@ class StoreTx:
         await self._conn.execute(
             self._q["signal_unregister"], app_id, list(keys), job_pk
         )
+
+    async def open_escalation(
+        self, app_id: str, job_id: str, row: dict[str, Any]
+    ) -> None:
+        """Open (or refresh) the pending escalation of a waiting hook."""
+        await self._conn.execute(
+            self._q["escalation_open"],
+            app_id,
+            row["signal_key"],
+            row["topic"],
+            job_id,
+            row["activity_id"],
+            row["type"],
+            row["subtype"],
+            row["role"],
+            row["description"],
+            row["priority"],
+            row["metadata"],
+            row["envelope"],
+        )
+
+    async def close_escalation(
+        self, app_id: str, topic: str, key: str, status: str
+    ) -> None:
+        """Mark a pending escalation ``expired`` (or another final status)."""
+        await self._conn.execute(
+            self._q["escalation_close"], app_id, topic, key, status
+        )
+
+    async def cancel_escalations(self, app_id: str, job_id: str) -> None:
+        """Cancel the pending escalations of an interrupted job."""
+        await self._conn.execute(self._q["escalation_cancel_job"], app_id, job_id)
+
+    async def resolve_escalation(
+        self, app_id: str, escalation_id: str, payload: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """Mark a pending escalation resolved; its ``(topic, signal key)``."""
+        row = await self._conn.fetchrow(
+            self._q["escalation_resolve"], app_id, escalation_id, payload
+        )
+        return None if row is None else (row["topic"], row["signal_key"])
 
     async def add_facets(
         self, app_id: str, job_pk: int, job_id: str, facets: Sequence[str]
@@ -502,6 +546,50 @@ class PostgresStore:
         """Jobs whose ``parent_job_id`` is ``job_id``, oldest first."""
         rows = await self._pool.fetch(self._q["child_jobs"], app_id, job_id)
         return [dict(r) for r in rows]
+
+    # -- escalations (spec §6.12) ---------------------------------------------
+    async def list_escalations(
+        self, app_id: str, status: str | None, role: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Escalation rows, most urgent first."""
+        rows = await self._pool.fetch(
+            self._q["escalation_list"], app_id, status, role, limit
+        )
+        return [dict(r) for r in rows]
+
+    async def get_escalation(
+        self, app_id: str, escalation_id: str
+    ) -> dict[str, Any] | None:
+        """One escalation row by id."""
+        row = await self._pool.fetchrow(
+            self._q["escalation_get"], app_id, escalation_id
+        )
+        return None if row is None else dict(row)
+
+    async def escalation_by_key(
+        self, app_id: str, signal_key: str
+    ) -> dict[str, Any] | None:
+        """The newest escalation row for a signal key (usually the job id)."""
+        row = await self._pool.fetchrow(
+            self._q["escalation_by_key"], app_id, signal_key
+        )
+        return None if row is None else dict(row)
+
+    async def claim_escalation(
+        self, app_id: str, escalation_id: str, assignee: str, seconds: float
+    ) -> bool:
+        """Assign a pending row to ``assignee`` for ``seconds`` (if free or expired)."""
+        row = await self._pool.fetchval(
+            self._q["escalation_claim"], app_id, escalation_id, assignee, seconds
+        )
+        return row is not None
+
+    async def release_escalation(self, app_id: str, escalation_id: str) -> bool:
+        """Unassign a pending row."""
+        row = await self._pool.fetchval(
+            self._q["escalation_release"], app_id, escalation_id
+        )
+        return row is not None
 
     async def xact_commits(self) -> int:
         """``pg_stat_database.xact_commit`` for this database (benchmarks)."""

@@ -50,7 +50,7 @@ async def test_concurrent_inits_migrate_once(pg_dsn: str) -> None:
             rows = await conn.fetch("SELECT version FROM hotmesh.migrations")
         finally:
             await conn.close()
-        assert [r["version"] for r in rows] == [1, 2]  # each migration applied once
+        assert [r["version"] for r in rows] == [1, 2, 3]  # each migration applied once
     finally:
         await HotMesh.stop_all()
     assert all(m not in HotMesh._instances for m in meshes)

@@ -7,7 +7,7 @@ from hotmesh import compiler, expr, graph
 
 
 def test_top_level_exports() -> None:
-    assert set(hotmesh.__all__) == {"HotMesh", "errors"}
+    assert set(hotmesh.__all__) == {"HotMesh", "MemFlow", "errors"}
 
 
 def test_layer_exports() -> None:

@@ -256,3 +256,55 @@ SELECT job_id FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND parent_job_id = $2 AND status > 0
    AND (expired_at IS NULL OR expired_at > now())
  ORDER BY id;
+
+-- name: escalation_open
+INSERT INTO __SCHEMA__.escalations (app_id, signal_key, topic, workflow_id, activity_id, type,
+                                    subtype, role, description, priority, metadata, envelope)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, 5), $11, $12)
+ON CONFLICT (app_id, topic, signal_key) WHERE status = 'pending' DO UPDATE
+   SET workflow_id = EXCLUDED.workflow_id, activity_id = EXCLUDED.activity_id,
+       type = EXCLUDED.type, subtype = EXCLUDED.subtype, role = EXCLUDED.role,
+       description = EXCLUDED.description, priority = EXCLUDED.priority,
+       metadata = EXCLUDED.metadata, envelope = EXCLUDED.envelope, updated_at = now();
+
+-- name: escalation_close
+UPDATE __SCHEMA__.escalations SET status = $4, updated_at = now()
+ WHERE app_id = $1 AND topic = $2 AND signal_key = $3 AND status = 'pending';
+
+-- name: escalation_cancel_job
+UPDATE __SCHEMA__.escalations SET status = 'cancelled', updated_at = now()
+ WHERE app_id = $1 AND workflow_id = $2 AND status = 'pending';
+
+-- name: escalation_list
+SELECT * FROM __SCHEMA__.escalations
+ WHERE app_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR role = $3)
+ ORDER BY priority, created_at
+ LIMIT $4;
+
+-- name: escalation_get
+SELECT * FROM __SCHEMA__.escalations WHERE app_id = $1 AND id = $2;
+
+-- name: escalation_by_key
+SELECT * FROM __SCHEMA__.escalations
+ WHERE app_id = $1 AND signal_key = $2
+ ORDER BY created_at DESC LIMIT 1;
+
+-- name: escalation_claim
+UPDATE __SCHEMA__.escalations
+   SET assigned_to = $3, assigned_until = now() + make_interval(secs => $4),
+       claimed_at = now(), updated_at = now()
+ WHERE app_id = $1 AND id = $2 AND status = 'pending'
+   AND (assigned_to IS NULL OR assigned_to = $3 OR assigned_until < now())
+RETURNING id;
+
+-- name: escalation_release
+UPDATE __SCHEMA__.escalations
+   SET assigned_to = NULL, assigned_until = NULL, updated_at = now()
+ WHERE app_id = $1 AND id = $2 AND status = 'pending'
+RETURNING id;
+
+-- name: escalation_resolve
+UPDATE __SCHEMA__.escalations
+   SET status = 'resolved', resolved_at = now(), resolver_payload = $3, updated_at = now()
+ WHERE app_id = $1 AND id = $2 AND status = 'pending'
+RETURNING topic, signal_key;

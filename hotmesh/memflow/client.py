@@ -10,6 +10,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.engine import finished
+from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.durations import seconds
 from hotmesh.memflow.workflow import signal_key
@@ -45,6 +46,7 @@ class WorkflowHandle:
         self.task_queue = task_queue
         self.workflow_name = workflow_name
         self.workflow_id = workflow_id
+        self._watching: tuple[asyncio.Future[dict[str, Any]], str, Any] | None = None
 
     async def _read(self) -> JobRow:
         hm = await self.client.mesh()
@@ -52,6 +54,29 @@ class WorkflowHandle:
         if job is None:
             raise errors.JobNotFoundError(self.workflow_id)
         return job
+
+    def _watch(self, hm: HotMesh) -> None:
+        """Subscribe to the completion (before starting: it cannot slip past)."""
+        if self._watching is not None:
+            return
+        topic = f"{self.client.namespace}.executed.{self.workflow_id}"
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        def done(_topic: str, output: dict[str, Any]) -> None:
+            if not fut.done():
+                fut.set_result(output)
+            self._unwatch(hm, topic, done)
+
+        hm._subs.setdefault(topic, []).append(done)
+        self._watching = (fut, topic, done)
+
+    @staticmethod
+    def _unwatch(hm: HotMesh, topic: str, callback: Any) -> None:
+        callbacks = hm._subs.get(topic, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if not callbacks:
+            hm._subs.pop(topic, None)
 
     async def result(
         self, timeout: float | None = None, throw_on_error: bool = True
@@ -62,23 +87,21 @@ class WorkflowHandle:
         in case a notification was missed.
         """
         hm = await self.client.mesh()
-        topic = f"{self.client.namespace}.executed.{self.workflow_id}"
+        fresh = self._watching is not None  # subscribed before the start
+        self._watch(hm)
+        assert self._watching is not None
+        fut, topic, done = self._watching
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-
-        def done(_topic: str, output: dict[str, Any]) -> None:
-            if not fut.done():
-                fut.set_result(output)
-
-        await hm.sub(topic, done)
         deadline = None if timeout is None else loop.time() + timeout
         recheck = 0.5
         try:
             while True:
-                job = await self._read()
-                if finished(job):
-                    output = step.job_output(job)
-                    break
+                if not fresh:
+                    job = await self._read()
+                    if finished(job):
+                        output = step.job_output(job)
+                        break
+                fresh = False
                 wait = recheck
                 if deadline is not None:
                     wait = min(wait, deadline - loop.time())
@@ -90,11 +113,8 @@ class WorkflowHandle:
                 except TimeoutError:
                     recheck = min(recheck * 2, 30.0)
         finally:
-            callbacks = hm._subs.get(topic, [])
-            if done in callbacks:
-                callbacks.remove(done)
-            if not callbacks:
-                hm._subs.pop(topic, None)
+            self._watching = None
+            self._unwatch(hm, topic, done)
         if output["metadata"].get("err") is not None:
             failure = _remote_error(self.workflow_id, output)
             if throw_on_error:
@@ -184,19 +204,28 @@ class WorkflowClient:
             "taskQueue": task_queue,
             "expire": seconds(expire) if expire is not None else 60.0,
         }
-        if workflow_id:
-            payload["workflowId"] = workflow_id
+        workflow_id = workflow_id or new_job_id()
+        payload["workflowId"] = workflow_id
         if search:
             payload["search"] = {f"_{k}": v for k, v in search.items()}
         if parent_workflow_id:
             payload["parentWorkflowId"] = parent_workflow_id
         if origin_job_id:
             payload["originJobId"] = origin_job_id
+        handle = WorkflowHandle(
+            self._client, task_queue, str(workflow_name), workflow_id
+        )
+        handle._watch(hm)
         try:
-            job_id = await hm.pub(f"{self._client.namespace}.execute", payload)
-        except errors.DuplicateJobError:
-            raise errors.DuplicateWorkflowError(str(workflow_id)) from None
-        return WorkflowHandle(self._client, task_queue, str(workflow_name), job_id)
+            await hm.pub(f"{self._client.namespace}.execute", payload)
+        except BaseException as exc:
+            assert handle._watching is not None
+            _fut, topic, done = handle._watching
+            handle._unwatch(hm, topic, done)
+            if isinstance(exc, errors.DuplicateJobError):
+                raise errors.DuplicateWorkflowError(workflow_id) from None
+            raise
+        return handle
 
     def get_handle(
         self, task_queue: str, workflow_name: str, workflow_id: str
@@ -264,19 +293,18 @@ class Client:
         self.config = dict(config)
         self.namespace = _worker.namespace_of(config)
         self.workflow = WorkflowClient(self)
-        self._mesh: HotMesh | None = None
+        self._conn: _worker.Connection | None = None
         self._lock = asyncio.Lock()
 
     async def mesh(self) -> HotMesh:
-        """The client's HotMesh (opened, and the built-in graph deployed, on first use)."""
+        """The process's HotMesh for this database (opened and deployed on first use)."""
         async with self._lock:
-            if self._mesh is None:
-                self._mesh = await _worker.open_mesh(self.config)
-            return self._mesh
+            if self._conn is None:
+                self._conn, _ = await _worker.connect(self.config)
+            return self._conn.mesh
 
     async def close(self) -> None:
-        """Close the client's connection."""
-        if self._mesh is not None:
-            _worker._meshes.discard(self._mesh)
-            await self._mesh.stop()
-            self._mesh = None
+        """Give up this client's share of the connection."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.release([])

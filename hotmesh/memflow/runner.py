@@ -40,9 +40,11 @@ DONE, SLEEP, GATHER, CHILD, PROXY, CONTINUE, WAIT, FAILED = (
     598,
 )
 _SINGLE = {"proxy": PROXY, "sleep": SLEEP, "child": CHILD, "wait": WAIT}
-#: loop turns granted after the first interruption so that sibling branches of
-#: an ``asyncio.gather`` (each one its own task) reach their durable calls too
-SETTLE_TURNS = 16
+#: after the first interruption, the activation ends once this many loop turns
+#: pass without another: sibling branches of an ``asyncio.gather`` (each its own
+#: task, nested gathers one turn deeper) reach their durable calls meanwhile
+QUIET_TURNS = 3
+MAX_TURNS = 10_000
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:
@@ -94,10 +96,14 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
     task = asyncio.get_running_loop().create_task(_call(fn, args), context=bind(ctx))
     task.add_done_callback(lambda _t: ctx.changed.set())
     await ctx.changed.wait()
-    for _ in range(SETTLE_TURNS):
-        if task.done():
-            break
+    seen, quiet, turns = len(ctx.interruptions), 0, 0
+    while not task.done() and quiet < QUIET_TURNS and turns < MAX_TURNS:
         await asyncio.sleep(0)
+        turns += 1
+        if len(ctx.interruptions) == seen:
+            quiet += 1
+        else:
+            seen, quiet = len(ctx.interruptions), 0
     pending = [t for t in ctx.tasks if not t.done()]
     if not task.done():
         pending.append(task)

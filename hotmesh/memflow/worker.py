@@ -1,10 +1,17 @@
-"""MemFlow workers: workflow and activity consumers on HotMesh worker streams."""
+"""MemFlow workers and the per-process connection they share.
+
+Workers, activity workers and clients of one process share one HotMesh per
+database and namespace: every stream is then local, so a step's new work
+message is handed to its consumer in process instead of being claimed back
+from the database (as a YAML app whose engine and workers share a process).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from hotmesh import errors
@@ -12,12 +19,11 @@ from hotmesh.memflow import registry, runner
 from hotmesh.memflow.workflow import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.resources import package_file
+from hotmesh.store.records import worker_stream
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
 GRAPH_VERSION = "1"
-_deployed: set[tuple[str, str]] = set()
-_meshes: set[HotMesh] = set()
 
 
 def namespace_of(config: Mapping[str, Any]) -> str:
@@ -41,86 +47,139 @@ def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-async def open_mesh(
-    config: Mapping[str, Any], workers: list[dict[str, Any]] | None = None
-) -> HotMesh:
-    """A HotMesh on the namespace's app, with the built-in graph deployed and active."""
+@dataclass
+class Connection:
+    """One HotMesh shared by this process's MemFlow parts on a database+namespace."""
+
+    mesh: HotMesh
+    namespace: str
+    key: tuple[Any, ...] = ()
+    users: int = 0
+    #: worker topics -> number of users that asked for them
+    topics: dict[str, int] = field(default_factory=dict)
+
+    def add(self, workers: list[dict[str, Any]]) -> list[str]:
+        """Consume these worker topics (once per topic); returns the topics."""
+        added = []
+        for worker in workers:
+            topic = str(worker["topic"])
+            if topic not in self.topics:
+                # HotMesh has no public way yet to add a worker after init.
+                self.mesh._add_worker(worker)
+            self.topics[topic] = self.topics.get(topic, 0) + 1
+            added.append(topic)
+        return added
+
+    async def release(self, topics: list[str]) -> None:
+        """A user is done: stop its topics nobody else uses; the last one closes."""
+        self.users -= 1
+        for topic in topics:
+            self.topics[topic] -= 1
+            if self.topics[topic] == 0 and self.users > 0:
+                del self.topics[topic]
+                consumer = self.mesh._consumers.pop(worker_stream(topic), None)
+                if consumer is not None:
+                    await consumer.stop()
+                    self.mesh.engine.local_streams.discard(worker_stream(topic))
+        if self.users <= 0:
+            _SHARED.pop(self.key, None)
+            await self.mesh.stop()
+
+
+_SHARED: dict[tuple[Any, ...], asyncio.Future[Connection]] = {}
+
+
+async def _open(config: Mapping[str, Any], key: tuple[Any, ...]) -> Connection:
     namespace = namespace_of(config)
-    options = _engine_options(config)
-    hm = await HotMesh.init(app_id=namespace, engine=options, workers=workers)
-    key = (str(options["connection"].get("dsn")), namespace)
-    if key not in _deployed or hm.engine.active != GRAPH_VERSION:
-        try:
+    hm = await HotMesh.init(app_id=namespace, engine=_engine_options(config))
+    try:
+        if hm.engine.active != GRAPH_VERSION:
             await hm.deploy(graph_text(namespace))
-            if hm.engine.active != GRAPH_VERSION:
-                await hm.activate(GRAPH_VERSION)
-        except BaseException:
-            await hm.stop()
-            raise
-        _deployed.add(key)
-    _meshes.add(hm)
-    return hm
+            await hm.activate(GRAPH_VERSION)
+    except BaseException:
+        await hm.stop()
+        raise
+    conn = Connection(hm, namespace, key)
+    conn.add([system_worker(namespace, hm)])
+    conn.topics[system_topic(namespace)] = 1 << 30  # lives as long as the mesh
+    return conn
 
 
-def _system_ops(
-    namespace: str, hm: asyncio.Future[HotMesh]
-) -> dict[str, runner.SystemOp]:
+async def connect(
+    config: Mapping[str, Any], workers: list[dict[str, Any]] | None = None
+) -> tuple[Connection, list[str]]:
+    """This process's connection for ``config`` (opened, deployed), plus ``workers``."""
+    options = _engine_options(config)
+    loop = asyncio.get_running_loop()
+    key = (
+        str(options["connection"].get("dsn")),
+        namespace_of(config),
+        str(options.get("schema", "hotmesh")),
+        id(loop),
+    )
+    fut = _SHARED.get(key)
+    if fut is not None and fut.done() and not fut.cancelled():
+        if fut.exception() is not None or fut.result().mesh._stopped:
+            fut = None
+    if fut is None:
+        fut = loop.create_task(_open(config, key))
+        _SHARED[key] = fut
+    try:
+        conn = await asyncio.shield(fut)
+    except BaseException:
+        if _SHARED.get(key) is fut:
+            _SHARED.pop(key, None)
+        raise
+    conn.users += 1
+    return conn, conn.add(workers or [])
+
+
+def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
     async def signal(args: list[Any]) -> Any:
-        mesh = await hm
         key, data = args[0], args[1]
-        send = getattr(mesh, "signal", None)
-        if send is None:
-            raise errors.WorkflowError("this engine cannot deliver signals yet")
-        await send(f"{namespace}.wfs.wait", {"id": key, "data": data})
+        await mesh.signal(f"{namespace}.wfs.wait", {"id": key, "data": data})
         return True
 
     async def interrupt(args: list[Any]) -> Any:
-        mesh = await hm
         job_id, reason, options = args[0], args[1], dict(args[2] or {})
-        stop = getattr(mesh, "interrupt", None)
-        if stop is None:
-            raise errors.WorkflowError("this engine cannot interrupt jobs yet")
-        await stop(f"{namespace}.execute", job_id, reason=reason, **options)
+        options.setdefault("suppress", True)
+        await mesh.interrupt(f"{namespace}.execute", job_id, reason=reason, **options)
         return True
 
     async def emit(args: list[Any]) -> Any:
-        mesh = await hm
-        send = getattr(mesh, "emit_event", None) or getattr(mesh, "publish", None)
-        if send is None:
-            raise errors.WorkflowError("this engine cannot publish user events yet")
-        for topic, payload in dict(args[0]).items():
-            await send(topic, payload)
-        return True
+        raise errors.WorkflowError(
+            "emit is not available: the engine has no API yet to publish a user "
+            "message to subscribers"
+        )
 
     async def hook(args: list[Any]) -> Any:
-        mesh = await hm
         target, name, hook_args, queue = args
-        counter = uuid.uuid4().hex[:12]
+        hook_id = f"{target}-hook-{name}-{uuid.uuid4().hex[:12]}"
         await mesh.pub(
             f"{namespace}.execute",
             {
                 "arguments": hook_args,
-                "workflowId": f"{target}-hook-{name}-{counter}",
+                "workflowId": hook_id,
                 "workflowName": name,
                 "taskQueue": queue,
                 "target": target,
                 "originJobId": target,
+                "expire": 60.0,
             },
         )
-        return f"{target}-hook-{name}-{counter}"
+        return hook_id
 
     return {"signal": signal, "interrupt": interrupt, "emit": emit, "hook": hook}
 
 
-def system_worker(namespace: str) -> tuple[dict[str, Any], asyncio.Future[HotMesh]]:
-    """The worker of built-in side effects, and the future its HotMesh fills."""
-    holder: asyncio.Future[HotMesh] = asyncio.get_running_loop().create_future()
-    ops = _system_ops(namespace, holder)
+def system_worker(namespace: str, mesh: HotMesh) -> dict[str, Any]:
+    """The worker of built-in side effects (signal, interrupt, hook) of a workflow."""
+    ops = _system_ops(namespace, mesh)
 
     async def callback(message: dict[str, Any]) -> dict[str, Any]:
         return await runner.run_system(ops, message)
 
-    return {"topic": system_topic(namespace), "callback": callback}, holder
+    return {"topic": system_topic(namespace), "callback": callback}
 
 
 def _workflow_fn(workflow: Any) -> Callable[..., Any]:
@@ -134,13 +193,27 @@ def _workflow_fn(workflow: Any) -> Callable[..., Any]:
     return funcs[-1]
 
 
-class Worker:
+class _Part:
+    """Something holding a share of a connection (stopped once)."""
+
+    def __init__(self, conn: Connection, topics: list[str]) -> None:
+        self.connection = conn
+        self.mesh = conn.mesh
+        self._topics = topics
+        self._stopped = False
+
+    async def stop(self) -> None:
+        """Stop this part's consumers (in-flight work finishes)."""
+        if not self._stopped:
+            self._stopped = True
+            await self.connection.release(self._topics)
+
+
+class Worker(_Part):
     """Runs one workflow function (activations) and the task queue's activities."""
 
-    def __init__(self, mesh: HotMesh, task_queue: str, workflow_name: str) -> None:
-        self.mesh = mesh
-        self.task_queue = task_queue
-        self.workflow_name = workflow_name
+    task_queue: str
+    workflow_name: str
 
     @classmethod
     async def create(cls, config: Mapping[str, Any]) -> Worker:
@@ -164,7 +237,6 @@ class Worker:
         async def activity(message: dict[str, Any]) -> dict[str, Any]:
             return await runner.run_activity(namespace, topic, message)
 
-        system, holder = system_worker(namespace)
         workers = [
             {
                 "topic": queue,
@@ -176,32 +248,18 @@ class Worker:
                 "callback": activity,
                 "capacity": int(options.get("activity_capacity", 64)),
             },
-            system,
         ]
-        hm = await open_mesh(config, workers)
-        holder.set_result(hm)
-        return cls(hm, queue, name)
+        conn, topics = await connect(config, workers)
+        worker = cls(conn, topics)
+        worker.task_queue, worker.workflow_name = queue, name
+        return worker
 
     async def run(self) -> None:
         """Workers run from ``create`` on; kept for upstream's shape."""
 
-    async def stop(self) -> None:
-        """Stop consuming (in-flight work finishes)."""
-        _meshes.discard(self.mesh)
-        await self.mesh.stop()
 
-
-class ActivityWorker:
+class ActivityWorker(_Part):
     """Runs activities on ``<task_queue>-activity``."""
-
-    def __init__(self, mesh: HotMesh, topic: str) -> None:
-        self.mesh = mesh
-        self.topic = topic
-
-    async def stop(self) -> None:
-        """Stop consuming."""
-        _meshes.discard(self.mesh)
-        await self.mesh.stop()
 
 
 async def register_activity_worker(
@@ -219,14 +277,16 @@ async def register_activity_worker(
         return await runner.run_activity(namespace, topic, message)
 
     capacity = int(dict(config.get("options") or {}).get("capacity", 64))
-    hm = await open_mesh(
+    conn, topics = await connect(
         config, [{"topic": topic, "callback": activity, "capacity": capacity}]
     )
-    return ActivityWorker(hm, topic)
+    return ActivityWorker(conn, topics)
 
 
 async def shutdown() -> None:
-    """Stop every MemFlow worker and client connection of this process."""
-    meshes = list(_meshes)
-    _meshes.clear()
-    await asyncio.gather(*(m.stop() for m in meshes))
+    """Stop every MemFlow connection of this process."""
+    futures = list(_SHARED.values())
+    _SHARED.clear()
+    for fut in futures:
+        if fut.done() and not fut.cancelled() and fut.exception() is None:
+            await fut.result().mesh.stop()

@@ -7,6 +7,7 @@ engine what to run (see ``hotmesh.memflow.context``).
 
 from __future__ import annotations
 
+import inspect
 import random as _random
 import re
 import time
@@ -148,12 +149,11 @@ def _functions(activities: Any) -> dict[str, Callable[..., Any]]:
     if isinstance(activities, Mapping):
         return {str(k): v for k, v in activities.items() if callable(v)}
     if isinstance(activities, types.ModuleType):
+        # plain functions only: imported classes and modules are not activities
         return {
             k: v
             for k, v in vars(activities).items()
-            if callable(v)
-            and not k.startswith("_")
-            and getattr(v, "__module__", None) == activities.__name__
+            if inspect.isfunction(v) and not k.startswith("_")
         }
     if isinstance(activities, list | tuple):
         return {f.__name__: f for f in activities}

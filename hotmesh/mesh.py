@@ -131,6 +131,7 @@ class HotMesh:
                 "metadata": msg.payload.get("metadata", {}),
                 "data": msg.payload.get("data", {}),
             }
+            heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(msg))
             try:
                 if msg.attempts > poison:
                     # Claimed again and again without an answer (its callback
@@ -149,11 +150,32 @@ class HotMesh:
                     "code": 500,
                     "data": {"message": str(exc), "code": 500},
                 }
+            finally:
+                heartbeat.cancel()
             await self.engine.worker_done(msg, response)
 
         self._add_consumer(
             worker_stream(topic), handle, int(worker.get("capacity", 64))
         )
+
+    async def _heartbeat(self, msg: Message) -> None:
+        """Extend a running callback's claim every third of the lease.
+
+        Without it a callback longer than the lease would be claimed again by
+        another process and run twice; a crashed process stops beating, so
+        its claims still expire and are taken over.
+        """
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                alive = await self.store.extend_lease(
+                    msg.id, self.engine.owner, self._lease
+                )
+            except Exception:  # a lost connection: the next beat retries
+                log.warning("could not extend the claim of message %s", msg.id)
+                continue
+            if not alive:
+                return
 
     async def stop(self) -> None:
         """Stop claiming, finish in-flight steps, release claims, close connections."""

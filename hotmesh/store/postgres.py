@@ -458,6 +458,13 @@ class PostgresStore:
         status = await self._pool.execute(self._q["ack"], message_id, owner)
         return bool(status == "DELETE 1")
 
+    async def extend_lease(self, message_id: int, owner: str, lease: float) -> bool:
+        """Keep a claimed message reserved for ``lease`` more seconds (a heartbeat)."""
+        row = await self._pool.fetchval(
+            self._q["extend_lease"], message_id, owner, lease
+        )
+        return row is not None
+
     async def release(self, owner: str) -> None:
         """Give back every reservation held by ``owner``."""
         await self._pool.execute(self._q["release"], owner)

@@ -308,3 +308,8 @@ UPDATE __SCHEMA__.escalations
    SET status = 'resolved', resolved_at = now(), resolver_payload = $3, updated_at = now()
  WHERE app_id = $1 AND id = $2 AND status = 'pending'
 RETURNING topic, signal_key;
+
+-- name: extend_lease
+UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3)
+ WHERE id = $1 AND reserved_by = $2
+RETURNING id;

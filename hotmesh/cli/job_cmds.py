@@ -81,7 +81,8 @@ def _json_flag(command: str) -> Callable[[F], F]:
     show_default=True,
     envvar="HOTMESH_PUB_COUNT",
     show_envvar=True,
-    help="Start this many jobs with the same data (a progress bar shows on stderr).",
+    help="Start this many jobs with the same data (a progress bar shows on "
+    "stderr). A graph that takes its job id from the data needs distinct data.",
 )
 @click.option(
     "--concurrency",

@@ -13,8 +13,10 @@ from hotmesh.engine.engine import finished
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.durations import seconds
-from hotmesh.memflow.workflow import signal_key
+from hotmesh.memflow.workflow import make_policy, signal_key
 from hotmesh.mesh import HotMesh
+from hotmesh.resources import package_file
+from hotmesh.store.migrate import quote_schema
 from hotmesh.store.records import JobRow
 
 
@@ -34,6 +36,17 @@ def _remote_error(workflow_id: str, output: dict[str, Any]) -> errors.WorkflowEr
     failed = errors.WorkflowFailedError(workflow_id, kind, message)
     failed.code = err.get("code")  # type: ignore[attr-defined]
     return failed
+
+
+def _camel_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """A workflow retry policy as the engine reads it from a work message."""
+    full = make_policy(policy)
+    return {
+        "maximumAttempts": full["maximum_attempts"],
+        "backoffCoefficient": full["backoff_coefficient"],
+        "initialInterval": full["initial_interval"],
+        "maximumInterval": full["maximum_interval"],
+    }
 
 
 class WorkflowHandle:
@@ -185,6 +198,7 @@ class WorkflowClient:
         *,
         expire: float | str | None = None,
         search: Mapping[str, Any] | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
         parent_workflow_id: str | None = None,
         origin_job_id: str | None = None,
         **camel: Any,
@@ -208,6 +222,8 @@ class WorkflowClient:
         payload["workflowId"] = workflow_id
         if search:
             payload["search"] = {f"_{k}": v for k, v in search.items()}
+        if retry_policy:
+            payload["retry"] = _camel_policy(retry_policy)
         if parent_workflow_id:
             payload["parentWorkflowId"] = parent_workflow_id
         if origin_job_id:
@@ -282,6 +298,38 @@ class WorkflowClient:
             },
         )
         return WorkflowHandle(self._client, queue, str(workflow_name), hid)
+
+    async def search(
+        self,
+        task_queue: str | None = None,
+        workflow_name: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        limit: int = 1000,
+    ) -> list[WorkflowHandle]:
+        """Live workflows whose search fields equal ``fields`` (``search().set``)."""
+        hm = await self._client.mesh()
+        query = (
+            package_file("hotmesh.memflow", "search.sql")
+            .read_text(encoding="utf-8")
+            .replace("__SCHEMA__", quote_schema(hm.store.schema))
+        )
+        wanted = {f"_{k}": v for k, v in (fields or {}).items()}
+        # The store has no data-field query yet: this one SQL file runs on its pool.
+        rows = await hm.store._pool.fetch(
+            query,
+            self._client.namespace,
+            f"{self._client.namespace}.execute",
+            task_queue,
+            workflow_name,
+            wanted,
+            limit,
+        )
+        return [
+            WorkflowHandle(
+                self._client, task_queue or "", workflow_name or "", str(r["job_id"])
+            )
+            for r in rows
+        ]
 
     getHandle = get_handle
 

@@ -41,6 +41,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -447,6 +448,37 @@ class Child:
         return rss
 
 
+async def start_pyspy(child: Child, out: Path) -> subprocess.Popen[bytes]:
+    """Record ``child`` with py-spy (raw collapsed stacks) until ``stop_pyspy``."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(
+        [
+            exe,
+            "record",
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--pid",
+            str(child.proc.pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # py-spy gives no sign of having attached when its output is not a terminal;
+    # a second is ample, and only the profile (not a figure) would miss the start
+    await asyncio.sleep(1.0)
+    return spy
+
+
+async def stop_pyspy(spy: subprocess.Popen[bytes]) -> None:
+    spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+    await asyncio.to_thread(spy.wait, 30)
+
+
 # -- statistics of the scratch database -----------------------------------------------
 def _lsn(text: str) -> int:
     hi, lo = text.split("/")
@@ -563,8 +595,18 @@ async def run_workload(
                 node.send("start")
             for node in nodes:
                 await node.recv()
+            spies = (
+                [
+                    await start_pyspy(c, args.pyspy / f"{name}-{i}.raw")
+                    for i, c in enumerate(children)
+                ]
+                if args.pyspy and phase == "load"
+                else []
+            )
             client.send("phase", phase, count, args.inflight)
             phases[phase] = (await client.recv())[1]
+            for spy in spies:
+                await stop_pyspy(spy)
             for node in nodes:
                 node.send("stop")
             for node in nodes:
@@ -759,14 +801,16 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def _commit() -> str:
-    try:
+    """HEAD's short hash, ``+dirty`` when hotmesh/ has uncommitted changes."""
+
+    def git(*argv: str) -> str:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
+            ["git", *argv], cwd=HERE, capture_output=True, text=True, check=True
         ).stdout.strip()
+
+    try:
+        dirty = git("status", "--porcelain", "--", str(HERE.parent / "hotmesh"))
+        return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -833,6 +877,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-pgbench", action="store_true")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--pyspy",
+        type=Path,
+        metavar="DIR",
+        help="record the load phase of every process with py-spy into DIR/<workload>-<n>.raw "
+        "(n=0 is the client; summarise with bench/pyspy_top.py)",
+    )
     args = parser.parse_args(argv)
     if args.processes < 1 or args.jobs < 1 or args.inflight < 1 or args.alone < 1:
         parser.error("--processes, --jobs, --inflight and --alone must be >= 1")

@@ -156,3 +156,42 @@ def test_durations() -> None:
 def test_functions_refuse_to_run_outside_a_workflow() -> None:
     with pytest.raises(errors.WorkflowError, match="inside a workflow"):
         MemFlow.workflow.random()
+
+
+def test_retry_policy_defaults_aliases_and_durations() -> None:
+    from hotmesh.memflow.workflow import DEFAULT_RETRY, make_policy
+
+    assert make_policy(None) == DEFAULT_RETRY
+    policy = make_policy(
+        {"maximumAttempts": 3, "initial_interval": "1s", "maximumInterval": "2 minutes"}
+    )
+    assert policy["maximum_attempts"] == 3
+    assert policy["initial_interval"] == 1.0 and policy["maximum_interval"] == 120.0
+    assert policy["backoff_coefficient"] == 5
+
+
+async def test_failed_activity_replays_as_a_typed_error_or_a_value() -> None:
+    async def careful() -> Any:
+        soft = MemFlow.workflow.proxy_activities(
+            activities={"double": double}, retry_policy={"throw_on_error": False}
+        )
+        value = await soft.double(1)
+        hard = MemFlow.workflow.proxy_activities(activities={"double": double})
+        try:
+            await hard.double(2)
+        except errors.ActivityFailedError as exc:
+            return [value, exc.activity, exc.error_type]
+        return "not raised"
+
+    registry.add_workflow(NS, "q", careful)
+    failed = {
+        "error": {"type": "ZeroDivisionError", "message": "boom"},
+        "name": "double",
+    }
+    state = {"-proxy-1-": failed, "-proxy-2-": failed}
+    out = await runner.activate(NS, message("careful", [], state))
+    assert out["data"]["response"] == [
+        {"error": {"type": "ZeroDivisionError", "message": "boom"}},
+        "double",
+        "ZeroDivisionError",
+    ]

@@ -12,7 +12,7 @@ only publishes (its HotMesh still runs trigger steps, as every ``pub`` does).
 Per workload, in three phases separated by stopping every HotMesh (so every
 backend of the scratch database exits and flushes its statistics):
 
-1. *alone*: 20 warm-up jobs, then ``--alone`` (100) jobs one after another;
+1. *alone*: ``--warmup`` (20) jobs, then ``--alone`` (100) jobs one after another;
 2. *empty*: start and stop everything with no job (the fixed cost of a run);
 3. *load*: ``--jobs`` jobs (W2: a fifth) with ``--inflight`` in flight.
 
@@ -61,7 +61,6 @@ import asyncpg
 HERE = Path(__file__).resolve().parent
 GRAPHS = HERE / "graphs"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-WARMUP = 20
 JOB_TIMEOUT = 60.0
 PHASE_TIMEOUT = 600.0
 
@@ -217,7 +216,7 @@ MF_QUEUE = "bench-w1"
 
 async def bench_w1_workflow(n: int) -> int:
     """MemFlow W1: the same two activities as a code workflow."""
-    from hotmesh import MemFlow  # type: ignore[attr-defined]
+    from hotmesh import MemFlow
 
     acts = MemFlow.workflow.proxy_activities(
         activities=MF_ACTIVITIES, task_queue=MF_ACTS_QUEUE
@@ -240,9 +239,10 @@ class MemFlowRunner(Runner):
         return bool(await handle.result() == (i + 1) * 2)
 
     async def stop(self) -> None:
-        from hotmesh import HotMesh
+        from hotmesh import HotMesh, MemFlow
 
-        await HotMesh.stop_all()  # MemFlow's engines and workers are HotMesh instances
+        await MemFlow.shutdown()
+        await HotMesh.stop_all()  # anything MemFlow's shutdown left running
 
 
 class MemFlowWorkload:
@@ -252,16 +252,17 @@ class MemFlowWorkload:
 
     def available(self) -> str | None:
         try:
-            from hotmesh import MemFlow  # type: ignore[attr-defined]  # noqa: F401
+            from hotmesh import MemFlow  # noqa: F401
         except ImportError:
             return "not available (`from hotmesh import MemFlow` fails)"
         return None
 
     async def prepare(self, dsn: str) -> None:
-        from hotmesh import HotMesh
+        """Migrate and deploy MemFlow's graph once, before processes race to do it."""
+        from hotmesh import MemFlow
 
-        hm = await HotMesh.init(app_id="bench", engine={"connection": {"dsn": dsn}})
-        await hm.stop()  # migrations only
+        await MemFlow.Client({"connection": {"dsn": dsn}}).mesh()
+        await MemFlow.shutdown()
 
     async def start(self, dsn: str, with_workers: bool) -> Runner:
         from hotmesh import MemFlow
@@ -328,7 +329,13 @@ def _maxrss_mb() -> float:
 
 
 async def _phase(
-    name: str, dsn: str, phase: str, with_workers: bool, jobs: int, inflight: int
+    name: str,
+    dsn: str,
+    phase: str,
+    with_workers: bool,
+    jobs: int,
+    inflight: int,
+    warmup: int,
 ) -> dict[str, Any]:
     workload = WORKLOADS[name]
     runner = await workload.start(dsn, with_workers)
@@ -350,11 +357,11 @@ async def _phase(
     t0 = time.perf_counter()
     try:
         if phase == "alone":
-            for i in range(WARMUP):
+            for i in range(warmup):
                 await one(i)
             latencies.clear()
             t0 = time.perf_counter()
-            for i in range(WARMUP, WARMUP + jobs):
+            for i in range(warmup, warmup + jobs):
                 await one(i)
         elif phase == "load":
             sem = asyncio.Semaphore(inflight)
@@ -383,8 +390,10 @@ def client_main(conn: Connection, name: str, dsn: str, with_workers: bool) -> No
             conn.send(("rss", _maxrss_mb()))
             return
         try:
-            _, phase, jobs, inflight = msg
-            result = asyncio.run(_phase(name, dsn, phase, with_workers, jobs, inflight))
+            _, phase, jobs, inflight, warmup = msg
+            result = asyncio.run(
+                _phase(name, dsn, phase, with_workers, jobs, inflight, warmup)
+            )
             conn.send(("ok", result))
         except BaseException:
             conn.send(("error", traceback.format_exc()))
@@ -603,7 +612,7 @@ async def run_workload(
                 if args.pyspy and phase == "load"
                 else []
             )
-            client.send("phase", phase, count, args.inflight)
+            client.send("phase", phase, count, args.inflight, args.warmup)
             phases[phase] = (await client.recv())[1]
             for spy in spies:
                 await stop_pyspy(spy)
@@ -837,6 +846,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "jobs": args.jobs,
             "inflight": args.inflight,
             "alone": args.alone,
+            "warmup": args.warmup,
             "load_before": _load(),
         }
         report: dict[str, Any] = {"meta": meta, "workloads": {}}
@@ -870,6 +880,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inflight", type=int, default=50)
     parser.add_argument("--alone", type=int, default=100, help="sequential jobs")
     parser.add_argument(
+        "--warmup", type=int, default=20, help="untimed jobs before the sequential ones"
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="pgbench 3 s instead of 10 s per run, 200 jobs, 30 alone",
@@ -885,8 +898,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "(n=0 is the client; summarise with bench/pyspy_top.py)",
     )
     args = parser.parse_args(argv)
-    if args.processes < 1 or args.jobs < 1 or args.inflight < 1 or args.alone < 1:
-        parser.error("--processes, --jobs, --inflight and --alone must be >= 1")
+    if min(args.processes, args.jobs, args.inflight, args.alone) < 1 or args.warmup < 0:
+        parser.error("--processes, --jobs, --inflight, --alone >= 1; --warmup >= 0")
     if args.quick:
         args.jobs, args.alone = min(args.jobs, 200), min(args.alone, 30)
     args.pgbench_seconds = 0 if args.no_pgbench else (3 if args.quick else 10)

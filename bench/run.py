@@ -71,6 +71,10 @@ SQL_ROWS = (
     "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
     "WHERE schemaname = 'hotmesh'"
 )
+SQL_AUTOVACUUMED = (
+    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'hotmesh' "
+    "AND (last_autovacuum IS NOT NULL OR last_autoanalyze IS NOT NULL)"
+)
 SQL_WAL_OURS = """
 WITH r AS (
   SELECT xid::text AS xid, record_length, block_ref
@@ -630,9 +634,12 @@ async def run_workload(
             t: (load_rows[t] - empty_rows.get(t, 0)) / jobs for t in sorted(load_rows)
         }
         wal_ours: float | None = None
-        if slot is not None:
-            conn = await asyncpg.connect(db_dsn)
-            try:
+        conn = await asyncpg.connect(db_dsn)
+        try:
+            autovacuumed = sorted(
+                r["relname"] for r in await conn.fetch(SQL_AUTOVACUUMED)
+            )
+            if slot is not None:
                 pattern = rf"rel \d+/{oid}/"
 
                 async def ours(start: str, end: str) -> int:
@@ -643,8 +650,9 @@ async def run_workload(
                 wal_ours = (
                     await ours(s1.lsn, s2.lsn) - await ours(s0.lsn, s1.lsn)
                 ) / jobs
-            finally:
-                await conn.close()
+        finally:
+            await conn.close()
+            if slot is not None:
                 await admin.execute("SELECT pg_drop_replication_slot($1)", slot)
         load, alone = phases["load"], phases["alone"]
         lat, lat_alone = load["latencies_ms"], alone["latencies_ms"]
@@ -667,6 +675,8 @@ async def run_workload(
             "wal_bytes_per_job_cluster": (_lsn(s2.lsn) - _lsn(s1.lsn)) / jobs,
             "rows_per_job": sum(rows_by_table.values()),
             "rows_per_job_by_table": rows_by_table,
+            # autovacuum's own transactions would count in xact/job
+            "autovacuumed_tables": autovacuumed,
             "peak_rss_mb": rss[0],
             "node_peak_rss_mb": rss[1:],
             "errors": load["errors"] + alone["errors"],

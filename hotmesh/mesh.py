@@ -19,7 +19,7 @@ from hotmesh.engine import step
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
 from hotmesh.engine.retry import RetryPolicy
-from hotmesh.engine.router import Consumer
+from hotmesh.engine.router import Consumer, retrying
 from hotmesh.escalations import Escalations
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
@@ -89,7 +89,7 @@ class HotMesh:
             dsn, options.get("schema", "hotmesh"), int(options.get("pool_size", 10))
         )
         mesh = cls(app_id, store, options)
-        await store.listen(mesh._on_notify)
+        await store.listen(mesh._on_notify, mesh._on_reconnect)
         mesh.engine.active = await store.active_version(app_id)
         mesh._add_consumer(ENGINE_STREAM, mesh.engine.handle, mesh._capacity)
         for worker in workers or []:
@@ -131,7 +131,6 @@ class HotMesh:
                 "metadata": msg.payload.get("metadata", {}),
                 "data": msg.payload.get("data", {}),
             }
-            heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(msg))
             try:
                 if msg.attempts > poison:
                     # Claimed again and again without an answer (its callback
@@ -150,32 +149,16 @@ class HotMesh:
                     "code": 500,
                     "data": {"message": str(exc), "code": 500},
                 }
-            finally:
-                heartbeat.cancel()
-            await self.engine.worker_done(msg, response)
+            # Retried alone on a lost connection, so the callback is not re-run.
+            await retrying(
+                lambda: self.engine.worker_done(msg, response),
+                f"worker {topic}: response to message {msg.id}",
+                lambda: self._stopped,
+            )
 
         self._add_consumer(
             worker_stream(topic), handle, int(worker.get("capacity", 64))
         )
-
-    async def _heartbeat(self, msg: Message) -> None:
-        """Extend a running callback's claim every third of the lease.
-
-        Without it a callback longer than the lease would be claimed again by
-        another process and run twice; a crashed process stops beating, so
-        its claims still expire and are taken over.
-        """
-        while True:
-            await asyncio.sleep(self._lease / 3)
-            try:
-                alive = await self.store.extend_lease(
-                    msg.id, self.engine.owner, self._lease
-                )
-            except Exception:  # a lost connection: the next beat retries
-                log.warning("could not extend the claim of message %s", msg.id)
-                continue
-            if not alive:
-                return
 
     async def stop(self) -> None:
         """Stop claiming, finish in-flight steps, release claims, close connections."""
@@ -243,6 +226,26 @@ class HotMesh:
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _on_reconnect(self) -> None:
+        """The LISTEN connection came back: wake every consumer and re-check
+        every ``pubsub`` waiter, since notifications may have been missed."""
+        for consumer in self._consumers.values():
+            consumer.wake()
+        if self._waiters:
+            task = asyncio.get_running_loop().create_task(self._recheck_waiters())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _recheck_waiters(self) -> None:
+        for job_id in list(self._waiters):
+            try:
+                job = await self.engine.read(job_id, include_expired=True)
+            except Exception:  # still reconnecting: the pubsub timeout remains
+                log.warning("could not re-check job %s after reconnecting", job_id)
+                continue
+            if job is not None and finished(job):
+                self._completed(job_id, step.job_output(job), "")
 
     def _on_notify(self, payload: str) -> None:
         parts = payload.split("|")

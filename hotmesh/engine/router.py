@@ -6,10 +6,42 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from hotmesh import errors
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import Message
 
 log = logging.getLogger("hotmesh.router")
+
+
+async def retrying(
+    action: Callable[[], Awaitable[None]],
+    what: str,
+    stopping: Callable[[], bool] = lambda: False,
+    attempts: int = 8,
+) -> None:
+    """Run ``action``; retry it with back-off (0.05 s doubling to 2 s) when it fails
+    with anything but a hotmesh error.
+
+    Those failures are the database going away (a restart, a cut connection):
+    each step is one transaction, so running it again is safe. We still hold
+    the message's claim, so no other process takes it meanwhile; if every try
+    fails, the claim expires and another consumer takes the message.
+    """
+    delay = 0.05
+    for attempt in range(1, attempts + 1):
+        try:
+            await action()
+            return
+        except errors.HotMeshError:
+            log.exception("%s failed", what)
+            return
+        except Exception as exc:  # a failing handler must not kill the consumer
+            if stopping() or attempt == attempts:
+                log.exception("%s failed after %d tries", what, attempt)
+                return
+            log.warning("%s failed (%s); retrying in %.2fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 class Consumer:
@@ -35,6 +67,9 @@ class Consumer:
         )
         self.event = asyncio.Event()
         self.inflight: set[asyncio.Task[None]] = set()
+        #: claimed messages not yet finished: their claims are kept alive
+        self.held: dict[int, Message] = {}
+        self._beat: asyncio.Task[None] | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
@@ -43,13 +78,34 @@ class Consumer:
         self._backlog = True
 
     def start(self) -> None:
-        """Start the claim loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        """Start the claim loop and the claim heartbeat."""
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run())
+        self._beat = loop.create_task(self._heartbeat())
+
+    async def _heartbeat(self) -> None:
+        """Extend every held claim each third of the lease, in one statement.
+
+        A message waits in this process (for a pool connection, or a long
+        worker callback) longer than its lease only if the process is stuck or
+        dead; without this, a busy but healthy process would see its claims
+        expire, other processes would take them, and claim counts would look
+        like poison. A crashed process stops beating, so its claims expire.
+        """
+        while not self._stopping:
+            await asyncio.sleep(self.lease / 3)
+            if not self.held:
+                continue
+            try:
+                await self.store.extend_leases(list(self.held), self.owner, self.lease)
+            except Exception as exc:  # the database is away: the next beat retries
+                log.warning("stream %s: could not extend claims: %s", self.stream, exc)
 
     def submit(self, msg: Message) -> None:
         """Run a message this process already holds (inserted reserved by us)."""
         if self._stopping:
             return  # stop() releases our reservations; another consumer takes it
+        self.held[msg.id] = msg
         task = asyncio.get_running_loop().create_task(self._one(msg))
         self.inflight.add(task)
         task.add_done_callback(self._done)
@@ -72,6 +128,8 @@ class Consumer:
         self.event.set()
         for timer in self._timers:
             timer.cancel()
+        if self._beat is not None:
+            self._beat.cancel()
         if self._task is not None:
             await self._task
         if self.inflight:
@@ -79,9 +137,13 @@ class Consumer:
 
     async def _one(self, msg: Message) -> None:
         try:
-            await self.handle(msg)
-        except Exception:  # a failing handler must not kill the consumer
-            log.exception("stream %s: message %s failed", self.stream, msg.id)
+            await retrying(
+                lambda: self.handle(msg),
+                f"stream {self.stream}: message {msg.id}",
+                lambda: self._stopping,
+            )
+        finally:
+            self.held.pop(msg.id, None)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.discard(task)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from hotmesh.store.migrate import migrate, quote_schema
 from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 from hotmesh.store.sql import queries
 
+log = logging.getLogger("hotmesh.store")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -387,6 +390,10 @@ class PostgresStore:
         self.channel = f"hotmesh_{schema}"
         self._q = queries(quote_schema(schema))
         self._listener: asyncpg.Connection | None = None
+        self._on_notify: Callable[[str], None] = lambda payload: None
+        self._on_reconnect: Callable[[], None] = lambda: None
+        self._relisten: asyncio.Task[None] | None = None
+        self._closing = False
 
     @classmethod
     async def open(
@@ -413,18 +420,65 @@ class PostgresStore:
 
     async def close(self) -> None:
         """Close the listener and the pool."""
+        self._closing = True
+        if self._relisten is not None:
+            self._relisten.cancel()
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
         await self._pool.close()
 
-    async def listen(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(payload)`` for every NOTIFY on this schema's channel."""
+    async def listen(
+        self,
+        callback: Callable[[str], None],
+        on_reconnect: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Call ``callback(payload)`` for every NOTIFY on this schema's channel.
+
+        If the listening connection drops (a database restart, a network cut),
+        it is re-established with back-off, then ``on_reconnect()`` is called:
+        notifications sent meanwhile are lost, so the caller re-checks its state.
+        """
+        self._on_notify = callback
+        self._on_reconnect = on_reconnect
+        self._listener = await self._listen_once()
+
+    async def _listen_once(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self._dsn)
+        callback = self._on_notify
         await conn.add_listener(
             self.channel, lambda _c, _p, _ch, payload: callback(payload)
         )
-        self._listener = conn
+        conn.add_termination_listener(self._listener_lost)
+        return conn
+
+    def _listener_lost(self, _conn: object) -> None:
+        if self._closing or self._relisten is not None:
+            return
+        self._listener = None
+        self._relisten = asyncio.get_running_loop().create_task(self._relisten_loop())
+
+    async def _relisten_loop(self) -> None:
+        delay = 0.05
+        try:
+            while not self._closing:
+                try:
+                    self._listener = await self._listen_once()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning(
+                        "LISTEN connection to %s lost (%s); retrying in %.2fs",
+                        mask_dsn(self._dsn),
+                        exc,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                log.info("LISTEN connection re-established")
+                self._on_reconnect()
+                return
+        finally:
+            self._relisten = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTx]:
@@ -458,12 +512,13 @@ class PostgresStore:
         status = await self._pool.execute(self._q["ack"], message_id, owner)
         return bool(status == "DELETE 1")
 
-    async def extend_lease(self, message_id: int, owner: str, lease: float) -> bool:
-        """Keep a claimed message reserved for ``lease`` more seconds (a heartbeat)."""
-        row = await self._pool.fetchval(
-            self._q["extend_lease"], message_id, owner, lease
+    async def extend_leases(
+        self, message_ids: Sequence[int], owner: str, lease: float
+    ) -> None:
+        """Keep claimed messages reserved for ``lease`` more seconds (a heartbeat)."""
+        await self._pool.execute(
+            self._q["extend_leases"], list(message_ids), owner, lease
         )
-        return row is not None
 
     async def release(self, owner: str) -> None:
         """Give back every reservation held by ``owner``."""

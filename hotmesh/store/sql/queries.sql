@@ -309,7 +309,6 @@ UPDATE __SCHEMA__.escalations
  WHERE app_id = $1 AND id = $2 AND status = 'pending'
 RETURNING topic, signal_key;
 
--- name: extend_lease
+-- name: extend_leases
 UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3)
- WHERE id = $1 AND reserved_by = $2
-RETURNING id;
+ WHERE id = ANY($1::bigint[]) AND reserved_by = $2;

@@ -45,6 +45,8 @@ _SINGLE = {"proxy": PROXY, "sleep": SLEEP, "child": CHILD, "wait": WAIT}
 #: task, nested gathers one turn deeper) reach their durable calls meanwhile
 QUIET_TURNS = 3
 MAX_TURNS = 10_000
+#: seconds granted to the workflow's cancelled tasks to unwind
+CANCEL_WAIT = 1.0
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:
@@ -104,14 +106,18 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
             quiet += 1
         else:
             seen, quiet = len(ctx.interruptions), 0
+    # What this activation asks for is fixed now, whatever the cancelled tasks
+    # still do (a user ``except BaseException`` could swallow the cancellation).
+    items = sorted(ctx.interruptions, key=lambda i: int(i["index"]))
+    finished = task.done()
     pending = [t for t in ctx.tasks if not t.done()]
-    if not task.done():
+    if not finished:
         pending.append(task)
     for t in pending:
         t.cancel()
     if pending:
-        await asyncio.wait(pending)
-    if not task.cancelled() and task.done():
+        await asyncio.wait(pending, timeout=CANCEL_WAIT)
+    if finished and not task.cancelled():
         exc = task.exception()
         if exc is None:
             try:
@@ -129,7 +135,6 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
                 {"continueArgs": exc.args_list, "generation": generation + 1},
             )
         return _answer(ctx, FAILED, {"error": _failure(exc)}, error=True)
-    items = sorted(ctx.interruptions, key=lambda i: int(i["index"]))
     if not items:  # cancelled from outside: let the stream retry the activation
         raise errors.WorkflowError(f"workflow '{ctx.workflow_id}' was cancelled")
     if len(items) == 1:

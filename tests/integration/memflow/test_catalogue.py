@@ -297,3 +297,25 @@ async def test_emit_publishes_user_events(mf: Env) -> None:
     handle = await start(mf, "emitter")
     assert await result(handle) is True
     assert await asyncio.wait_for(got, 5) == {"ok": True}
+
+
+# -- a failing child -------------------------------------------------------------
+
+
+async def bad_child(sku: str) -> None:
+    raise LookupError(f"unknown sku {sku}")
+
+
+async def careful_parent() -> str:
+    try:
+        await wf.exec_child(bad_child, args=["x-1"])
+    except errors.ActivityFailedError as exc:
+        return f"{exc.activity} {exc.error_type}: {exc}"
+    return "not raised"
+
+
+async def test_a_failing_child_raises_a_typed_error_in_the_parent(mf: Env) -> None:
+    await mf.worker("cat", careful_parent)
+    await mf.worker("cat", bad_child)
+    out = await result(await start(mf, "careful_parent"))
+    assert out.startswith("bad_child LookupError: ") and "unknown sku x-1" in out

@@ -195,3 +195,17 @@ async def test_failed_activity_replays_as_a_typed_error_or_a_value() -> None:
         "double",
         "ZeroDivisionError",
     ]
+
+
+async def test_a_workflow_swallowing_cancellation_cannot_change_the_answer() -> None:
+    async def stubborn() -> str:
+        acts = MemFlow.workflow.proxy_activities(activities={"double": double})
+        try:
+            await acts.double(1)
+        except BaseException:
+            return "escaped"
+        return "unreachable"
+
+    registry.add_workflow(NS, "q", stubborn)
+    out = await runner.activate(NS, message("stubborn", []))
+    assert out["code"] == 591 and out["data"]["input"]["args"] == [1]

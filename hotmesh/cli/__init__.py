@@ -103,8 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         result = cli.main(args=argv, prog_name="hotmesh", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:
+        # one line, like every other error; --help has the full usage
+        where = exc.ctx.command_path if exc.ctx is not None else "hotmesh"
+        click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

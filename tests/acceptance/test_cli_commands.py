@@ -148,6 +148,13 @@ def test_deploy_activate_and_apps(pg_dsn: str, home: Path, tmp_path: Path) -> No
     lines = [line for line in table.splitlines() if "hello" in line]
     assert len(lines) == 2 and "active" not in lines[0] and "active" in lines[1]
 
+    family = write(tmp_path, "family.yaml", FAMILY)
+    ok(hotmesh("deploy", family, home=home, dsn=pg_dsn))
+    ambiguous = hotmesh("activate", "1", home=home, dsn=pg_dsn)
+    assert ambiguous.returncode == 1
+    assert ambiguous.stderr.splitlines()[-1] == (
+        "error: several apps are deployed (family, hello); pass --app or set HOTMESH_APP"
+    )
     missing = hotmesh("activate", "9", "--app", "hello", home=home, dsn=pg_dsn)
     assert missing.returncode == 1
     assert missing.stderr.splitlines()[-1] == (
@@ -514,6 +521,20 @@ def test_unreachable_database_is_one_line(home: Path) -> None:
         )
         assert "s3cret" not in run.stderr
     assert not home.exists()
+
+
+def test_usage_errors_are_one_line_and_exit_2(home: Path) -> None:
+    for args, message in (
+        (("pub",), "error: Missing argument 'TOPIC'. (see 'hotmesh pub --help')"),
+        (("nope",), "error: No such command 'nope'. (see 'hotmesh --help')"),
+        (("jobs", "--limit", "0"), "error: Invalid value for '--limit'"),
+    ):
+        run = hotmesh(*args, home=home, dsn=None)
+        assert run.returncode == 2, args
+        assert run.stdout == ""
+        assert len(run.stderr.splitlines()) == 1, run.stderr
+        assert run.stderr.startswith(message), run.stderr
+    assert not home.exists()  # a usage error never reaches for a database
 
 
 def test_debug_shows_the_traceback(home: Path) -> None:

@@ -243,6 +243,11 @@ class WorkflowClient:
             raise
         return handle
 
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """``start`` then ``result``: run a workflow and return its value."""
+        handle = await self.start(*args, **kwargs)
+        return await handle.result()
+
     def get_handle(
         self, task_queue: str, workflow_name: str, workflow_id: str
     ) -> WorkflowHandle:

@@ -145,6 +145,7 @@ async def test_duplicate_workflow_id_raises_a_clear_error(mf: Env) -> None:
 
 async def test_handle_from_another_client(mf: Env) -> None:
     await mf.worker("sx", parked)
+    await mf.worker("sx", five_steps)
     await mf.client.workflow.start(
         task_queue="sx", workflow_name="parked", workflow_id="far-1"
     )
@@ -157,6 +158,13 @@ async def test_handle_from_another_client(mf: Env) -> None:
         assert await asyncio.wait_for(waiting, 10) == "from A"
         assert await handle.status() == 0
         history = await handle.export()
-        assert history
+        assert history["data"]["response"] == "from A"
+        kinds = [a["type"] for a in history["activities"]]
+        assert kinds.count("worker") == 2 and "await" in kinds  # two runs, one wait
+        # execute = start + result
+        again = await other.workflow.execute(
+            task_queue="sx", workflow_name="five_steps", workflow_id="far-2"
+        )
+        assert again == ["S0", "S1", "S2", "S3"]
     finally:
         await other.close()

@@ -64,8 +64,9 @@ def demo(
 ) -> None:
     """Run the order workflow: deploy graphs/order.yaml, place two orders, show the history.
 
-    One order is in stock (reserved), one is not (back-ordered). The workers
-    run in this process; the jobs and their history stay in the database.
+    Deploys and activates app `orders` version 1, then places one order that is
+    in stock (reserved) and one that is not (back-ordered). The workers run in
+    this process; the jobs and their history stay in the database.
     """
     url, schema_name = settings(ctx, dsn, schema)
     out = console()

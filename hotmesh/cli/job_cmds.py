@@ -77,6 +77,7 @@ def _json_flag(command: str) -> Callable[[F], F]:
     "--count",
     "-n",
     type=click.IntRange(min=1),
+    metavar="N",
     default=1,
     show_default=True,
     envvar="HOTMESH_PUB_COUNT",
@@ -87,6 +88,7 @@ def _json_flag(command: str) -> Callable[[F], F]:
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=256),
+    metavar="N",
     default=16,
     show_default=True,
     envvar="HOTMESH_PUB_CONCURRENCY",
@@ -297,6 +299,7 @@ def history(
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
+    metavar="N",
     default=20,
     show_default=True,
     envvar="HOTMESH_JOBS_LIMIT",

@@ -82,6 +82,7 @@ def load_callable(spec: str) -> Any:
 @click.option(
     "--capacity",
     type=click.IntRange(min=1),
+    metavar="N",
     default=64,
     show_default=True,
     envvar="HOTMESH_WORKER_CAPACITY",

@@ -145,6 +145,9 @@ def _table(node: dict[str, Any], file: str) -> list[str]:
         notes = [_constraints(sub)]
         if isinstance(sub, dict) and sub.get("description") and "$ref" not in sub:
             notes.append(str(sub["description"]))
+        if isinstance(sub, dict) and isinstance(sub.get("properties"), dict):
+            keys = ", ".join(f"`{k}`" for k in sub["properties"])
+            notes.append(f"keys: {keys}")
         lines.append(
             f"| `{key}` | {_cell(_type(sub, file))} | {'yes' if key in required else ''} "
             f"| {_cell('; '.join(n for n in notes if n))} |"

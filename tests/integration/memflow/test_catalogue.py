@@ -319,3 +319,25 @@ async def test_a_failing_child_raises_a_typed_error_in_the_parent(mf: Env) -> No
     await mf.worker("cat", bad_child)
     out = await result(await start(mf, "careful_parent"))
     assert out.startswith("bad_child LookupError: ") and "unknown sku x-1" in out
+
+
+# -- gathers of started children and of timed-out waits ------------------------------
+
+
+async def starter() -> list[Any]:
+    ids = await asyncio.gather(
+        wf.start_child(grandchild, args=[1], workflow_id="g-a"),
+        wf.start_child(grandchild, args=[2], workflow_id="g-b"),
+    )
+    timed_out = await asyncio.gather(
+        wf.wait_for("nope", timeout=0.2), wf.wait_for("nada", timeout=0.3)
+    )
+    return [*ids, *timed_out]
+
+
+async def test_gather_of_start_child_and_of_timed_out_waits(mf: Env) -> None:
+    await mf.worker("cat", starter)
+    await mf.worker("cat", grandchild)
+    assert await result(await start(mf, "starter")) == ["g-a", "g-b", False, False]
+    kid = mf.client.workflow.get_handle("cat", "grandchild", "g-b")
+    assert (await result(kid))["n"] == 2

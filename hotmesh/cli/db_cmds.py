@@ -184,9 +184,10 @@ def migrate(ctx: click.Context, dsn: str | None, schema: str | None) -> None:
     show_envvar=True,
     help="Print the password instead of ***.",
 )
-def url(dsn: str | None, show_password: bool) -> None:
+@click.pass_context
+def url(ctx: click.Context, dsn: str | None, show_password: bool) -> None:
     """Print the DSN hotmesh uses (starting the embedded server if that is the one)."""
-    resolved = config.resolve_dsn(dsn)
+    resolved = config.resolve_dsn(pick(ctx, "dsn", dsn)[0])
     click.echo(resolved if show_password else config.mask_dsn(resolved))
 
 

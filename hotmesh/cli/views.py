@@ -51,7 +51,7 @@ async def load_history(
                 node.children.append(
                     await load_history(opened, app_id, child["job_id"], depth + 1)
                 )
-            except Exception:  # an expired/scrubbed child: show its row only
+            except errors.HotMeshError:  # scrubbed meanwhile: show its row only
                 node.children.append(JobHistory(child, {"activities": []}))
     return node
 

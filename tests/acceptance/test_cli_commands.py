@@ -50,6 +50,8 @@ app:
 
 BAD_INPUT = "input: { maps: { name: { '@pipe': [['not json'], ['{@json.parse}']] } } }"
 
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/postgres"
+
 # A job that waits at a hook until a signal on sig.resume names it.
 WAITER = """\
 app:
@@ -545,15 +547,13 @@ def test_debug_shows_the_traceback(home: Path) -> None:
 
 
 def test_global_dsn_option_overrides_the_environment(pg_dsn: str, home: Path) -> None:
-    run = hotmesh(
-        "--dsn",
-        pg_dsn,
-        "apps",
-        home=home,
-        dsn="postgresql://postgres@127.0.0.1:1/postgres",
-    )
+    run = hotmesh("--dsn", pg_dsn, "apps", home=home, dsn=UNREACHABLE)
     assert ok(run).stdout == "no apps deployed\n"
     assert json.dumps(run.stderr).count("using PostgreSQL") == 1
+    url = ok(hotmesh("--dsn", pg_dsn, "db", "url", home=home, dsn=UNREACHABLE))
+    assert url.stdout == pg_dsn + "\n"
+    status = ok(hotmesh("--dsn", pg_dsn, "db", "status", home=home, dsn=UNREACHABLE))
+    assert "configured PostgreSQL (from --dsn): reachable" in status.stdout
 
 
 @pytest.fixture

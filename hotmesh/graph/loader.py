@@ -209,6 +209,11 @@ class _Loader:
     ) -> Any:
         rel, frag, tokens = refs.split(ref)
         if rel:
+            if "\x00" in rel:  # no file name holds one (Path would raise ValueError)
+                msg = (
+                    f"$ref target file not found: {ref!r} (a NUL character in the path)"
+                )
+                raise _fail(at.file, at.line, at.col, msg)
             target = (base / rel).resolve()
             data = self.load_file(target, at)
             name, where = _short(str(target)), target.parent
@@ -262,10 +267,10 @@ def load_app(source: str | os.PathLike[str]) -> Manifest:
         name, base, text = "<string>", Path.cwd(), str(source)
     else:
         name, path = os.fspath(source), Path(source)
-        base = path.resolve().parent
         try:
+            base = path.resolve().parent
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte, bad UTF-8
             why = getattr(exc, "strerror", None) or str(exc)
             raise _fail(name, 0, 0, f"cannot read manifest: {why}") from None
     try:

@@ -1,0 +1,111 @@
+"""Manifest fuzzing, loaded *and* compiled: only ManifestError/CompileError, never a crash.
+
+The fast variant (300 examples) runs in CI; ``HOTMESH_LONG=1`` runs 10,000
+(8,000 mutated upstream manifests, 1,500 random YAML documents, 500 random
+texts, 500 random ``$ref`` targets). The 2,100-example loader-only fuzz in ``tests/unit/graph`` runs too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from hotmesh.compiler import compile_app, plan_from_document, plan_to_document
+from hotmesh.errors import CompileError, ManifestError
+from hotmesh.graph import load_app
+from tests.long import LONG_ONLY, sized
+from tests.unit.graph.test_fuzz import JSON, SCALARS, TEXTS, _mutate
+
+MUTATED = sized(200, 8000)
+DOCUMENTS = sized(60, 1500)
+TEXT = sized(40, 500)
+REFS = sized(40, 500)
+
+
+def examples(count: int) -> settings:
+    return settings(
+        max_examples=count,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def load_and_compile(text: str) -> None:
+    """Load, compile and round-trip the plan; our errors are the only allowed failures."""
+    try:
+        manifest = load_app(text)
+    except ManifestError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        return
+    try:
+        plan = compile_app(manifest)
+    except ManifestError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        return
+    except CompileError as exc:
+        assert str(exc)
+        return
+    doc = json.loads(json.dumps(plan_to_document(plan)))
+    assert plan_to_document(plan_from_document(doc)) == plan_to_document(plan)
+
+
+OPS = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(0, 10_000), SCALARS),
+    min_size=1,
+    max_size=4,
+)
+
+
+@examples(MUTATED)
+@given(text=st.sampled_from(TEXTS), ops=OPS)
+def test_mutated_upstream_manifests_load_and_compile(
+    text: str, ops: list[tuple[int, int, Any]]
+) -> None:
+    load_and_compile(_mutate(text, ops))
+
+
+@examples(DOCUMENTS)
+@given(value=JSON, wrap=st.booleans())
+def test_random_yaml_documents_load_and_compile(value: Any, wrap: bool) -> None:
+    out = io.StringIO()
+    YAML(typ="safe", pure=True).dump({"app": value} if wrap else value, out)
+    load_and_compile(out.getvalue() + "\n")
+
+
+@examples(TEXT)
+@given(text=st.text(max_size=300))
+def test_random_text_loads_and_compiles(text: str) -> None:
+    load_and_compile(f"app:\n  {text}\n")
+    load_and_compile(text)
+
+
+@examples(REFS)
+@given(ref=st.text(max_size=40))
+def test_random_ref_targets_load_and_compile(ref: str) -> None:
+    head = 'app:\n  id: a\n  version: "1"\n  graphs:\n    - $ref: '
+    load_and_compile(head + json.dumps(ref) + "\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\x00", 'app:\n  id: a\n  version: "1"\n  graphs:\n    - $ref: "x\\0y.yaml"\n'],
+    ids=["nul-as-path", "nul-in-ref"],
+)
+def test_nul_in_a_path_is_a_manifest_error(text: str) -> None:
+    # Regression: both raised a bare ValueError ("embedded null byte").
+    with pytest.raises(ManifestError, match=r"NUL|null byte"):
+        load_app(text)
+
+
+@pytest.mark.long
+@LONG_ONLY
+def test_the_long_run_covers_10000_manifests() -> None:
+    assert MUTATED + DOCUMENTS + TEXT + REFS >= 10_000

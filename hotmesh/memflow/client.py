@@ -199,6 +199,7 @@ class WorkflowClient:
         expire: float | str | None = None,
         search: Mapping[str, Any] | None = None,
         retry_policy: Mapping[str, Any] | None = None,
+        signal_in: bool = False,
         parent_workflow_id: str | None = None,
         origin_job_id: str | None = None,
         **camel: Any,
@@ -224,6 +225,8 @@ class WorkflowClient:
             payload["search"] = {f"_{k}": v for k, v in search.items()}
         if retry_policy:
             payload["retry"] = _camel_policy(retry_policy)
+        if signal_in or camel.get("signalIn"):
+            payload["signalIn"] = True
         if parent_workflow_id:
             payload["parentWorkflowId"] = parent_workflow_id
         if origin_job_id:
@@ -278,10 +281,12 @@ class WorkflowClient:
         args: list[Any] | None = None,
         task_queue: str | None = None,
         hook_id: str | None = None,
-    ) -> WorkflowHandle:
-        """Run hook function ``workflow_name`` against workflow ``workflow_id``."""
-        import uuid
+    ) -> str:
+        """Run hook function ``workflow_name`` inside workflow ``workflow_id``'s job.
 
+        The workflow must have been started with ``signal_in=True``; returns
+        the hook id. The hook shares the workflow's search fields and signals.
+        """
         if callable(workflow_name):
             workflow_name = workflow_name.__name__
         hm = await self._client.mesh()
@@ -289,20 +294,15 @@ class WorkflowClient:
         if job is None:
             raise errors.JobNotFoundError(workflow_id)
         queue = task_queue or str(job.data.get("taskQueue"))
-        hid = hook_id or f"{workflow_id}-hook-{workflow_name}-{uuid.uuid4().hex[:12]}"
-        await hm.pub(
-            f"{self._client.namespace}.execute",
-            {
-                "arguments": list(args or []),
-                "workflowId": hid,
-                "workflowName": workflow_name,
-                "taskQueue": queue,
-                "target": workflow_id,
-                "originJobId": workflow_id,
-                "expire": 60.0,
-            },
+        return await _worker.send_hook(
+            hm,
+            self._client.namespace,
+            workflow_id,
+            str(workflow_name),
+            list(args or []),
+            queue,
+            hook_id,
         )
-        return WorkflowHandle(self._client, queue, str(workflow_name), hid)
 
     async def search(
         self,

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from hotmesh import errors
 
-_MARKER = re.compile(r"^-([a-z]+)(?:\$(\d+))?-(\d+)-$")
+_MARKER = re.compile(r"^-([a-z]+)(?:\$(\d+))?(?:@([A-Za-z0-9]+))?-(\d+)-$")
 
 #: marker kinds that a call of another kind may not replace (same index)
 KINDS = (
@@ -37,14 +37,18 @@ KINDS = (
 )
 
 
-def marker_name(kind: str, generation: int, index: int) -> str:
-    """``-proxy-3-``, or ``-proxy$2-3-`` in the second continued generation."""
+def marker_name(kind: str, generation: int, index: int, scope: str = "") -> str:
+    """``-proxy-3-``; ``-proxy$2-3-`` in the second continued generation;
+    ``-proxy@<hook id>-3-`` in a hook function."""
     gen = f"${generation}" if generation else ""
-    return f"-{kind}{gen}-{index}-"
+    at = f"@{scope}" if scope else ""
+    return f"-{kind}{gen}{at}-{index}-"
 
 
-def replay_map(state: dict[str, Any], generation: int) -> dict[int, tuple[str, Any]]:
-    """The recorded results of this generation, by replay index."""
+def replay_map(
+    state: dict[str, Any], generation: int, scope: str = ""
+) -> dict[int, tuple[str, Any]]:
+    """The recorded results of this generation (and hook scope), by replay index."""
     out: dict[int, tuple[str, Any]] = {}
     for key, value in state.items():
         if not key.startswith("-"):
@@ -52,8 +56,8 @@ def replay_map(state: dict[str, Any], generation: int) -> dict[int, tuple[str, A
         match = _MARKER.match(key)
         if match is None:
             continue
-        kind, gen, index = match.groups()
-        if int(gen or 0) == generation:
+        kind, gen, at, index = match.groups()
+        if int(gen or 0) == generation and (at or "") == scope:
             out[int(index)] = (kind, value)
     return out
 
@@ -77,6 +81,8 @@ class WorkflowContext:
     generation: int = 0
     parent_workflow_id: str | None = None
     origin_job_id: str | None = None
+    #: the hook id when this activation runs a hook function
+    scope: str = ""
     state: dict[str, Any] = field(default_factory=dict)
     replay: dict[int, tuple[str, Any]] = field(default_factory=dict)
     counter: int = 0
@@ -96,7 +102,7 @@ class WorkflowContext:
 
     def marker(self, kind: str, index: int) -> str:
         """This generation's marker name for ``kind`` at ``index``."""
-        return marker_name(kind, self.generation, index)
+        return marker_name(kind, self.generation, index, self.scope)
 
     def recorded(self, index: int, kind: str, label: str) -> Any:
         """The recorded value at ``index`` (None when unrecorded); checks determinism."""

@@ -86,8 +86,9 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
         generation=generation,
         parent_workflow_id=data.get("parentWorkflowId"),
         origin_job_id=data.get("originJobId"),
+        scope=str(data.get("hookId") or ""),
         state=state,
-        replay=replay_map(state, generation),
+        replay=replay_map(state, generation, str(data.get("hookId") or "")),
     )
     if fn is None:
         missing = errors.WorkflowError(
@@ -117,6 +118,8 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
         t.cancel()
     if pending:
         await asyncio.wait(pending, timeout=CANCEL_WAIT)
+    if finished and not task.cancelled() and ctx.scope:
+        return _hook_end(ctx, task)
     if finished and not task.cancelled():
         exc = task.exception()
         if exc is None:
@@ -141,6 +144,18 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
         item = items[0]
         return _answer(ctx, _SINGLE[item["type"]], dict(item))
     return _answer(ctx, GATHER, {"items": items})
+
+
+def _hook_end(ctx: WorkflowContext, task: asyncio.Task[Any]) -> dict[str, Any]:
+    """A hook function ended: its branch of the job closes; a failure is only logged
+    (it must not fail the workflow it ran against)."""
+    exc = task.exception()
+    data: dict[str, Any] = {"hookDone": True}
+    if exc is not None:
+        log.warning("hook %s of %s failed: %r", ctx.scope, ctx.workflow_id, exc)
+        failure = _failure(exc)
+        data["hookError"] = {"type": failure["type"], "message": failure["message"]}
+    return _answer(ctx, DONE, data)
 
 
 def _answer(

@@ -153,23 +153,42 @@ def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
         )
 
     async def hook(args: list[Any]) -> Any:
-        target, name, hook_args, queue = args
-        hook_id = f"{target}-hook-{name}-{uuid.uuid4().hex[:12]}"
-        await mesh.pub(
-            f"{namespace}.execute",
-            {
-                "arguments": hook_args,
-                "workflowId": hook_id,
-                "workflowName": name,
-                "taskQueue": queue,
-                "target": target,
-                "originJobId": target,
-                "expire": 60.0,
-            },
-        )
-        return hook_id
+        target, name, hook_args, queue, hook_id = args
+        return await send_hook(mesh, namespace, target, name, hook_args, queue, hook_id)
 
     return {"signal": signal, "interrupt": interrupt, "emit": emit, "hook": hook}
+
+
+async def send_hook(
+    mesh: HotMesh,
+    namespace: str,
+    target: str,
+    name: str,
+    args: list[Any],
+    queue: str,
+    hook_id: str | None = None,
+) -> str:
+    """Start hook function ``name`` inside workflow ``target``'s job; returns its id.
+
+    A 202 signal on the job's signal-in hook: each one runs in a new dimension.
+    """
+    job = await mesh.engine.read(target)
+    if job is None:
+        raise errors.JobNotFoundError(target)
+    if job.data.get("signalIn") is not True:
+        raise errors.WorkflowError(
+            f"workflow '{target}' was not started with signal_in=True: it takes no hooks"
+        )
+    hook_id = hook_id or uuid.uuid4().hex[:16]
+    payload = {
+        "id": target,
+        "hookId": hook_id,
+        "workflowName": name,
+        "arguments": list(args),
+        "taskQueue": queue,
+    }
+    await mesh.signal(f"{namespace}.flow.signal", payload, status="pending", code=202)
+    return hook_id
 
 
 def system_worker(namespace: str, mesh: HotMesh) -> dict[str, Any]:

@@ -263,6 +263,8 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
     value = ctx.recorded(index, kind, name)
     if value is None:
         gen = f"{ctx.generation}-" if ctx.generation else ""
+        if ctx.scope:
+            gen = f"{ctx.scope}-{gen}"
         child_id = (
             opts.get("workflow_id")
             or opts.get("workflowId")
@@ -355,23 +357,32 @@ async def emit(events: Mapping[str, Any]) -> Any:
 
 async def hook(
     workflow: Any = None, options: Mapping[str, Any] | None = None, **kw: Any
-) -> Any:
-    """Start a hook function against this workflow (see ``Client.workflow.hook``).
+) -> str:
+    """Run a hook function inside a workflow's job (default: this one); returns its id.
 
-    The hook runs as its own job whose ``workflow_info()['target_workflow_id']``
-    is this workflow; it usually reports back with ``signal``.
+    The hook function shares the job's search fields and signals; the target
+    must have been started with ``signal_in=True``. ``workflow_id`` names
+    another target.
     """
     ctx = current()
     opts = _child_options(workflow, options, kw)
-    return await _system(
-        "hook",
-        "hook",
-        [
-            ctx.workflow_id,
-            opts["workflow_name"],
-            list(opts.get("args") or []),
-            opts.get("task_queue") or opts.get("taskQueue") or ctx.task_queue,
-        ],
+    target = opts.get("workflow_id") or opts.get("workflowId") or ctx.workflow_id
+    # The id is derived from this call's place in the history: a re-sent hook
+    # signal (a retried step) replays the same hook's markers.
+    seed = f"{ctx.workflow_id}:{ctx.generation}:{ctx.scope}:{ctx.counter + 1}"
+    hook_id = _uuid.uuid5(_uuid.NAMESPACE_URL, seed).hex[:16]
+    return str(
+        await _system(
+            "hook",
+            "hook",
+            [
+                target,
+                opts["workflow_name"],
+                list(opts.get("args") or []),
+                opts.get("task_queue") or opts.get("taskQueue") or ctx.task_queue,
+                hook_id,
+            ],
+        )
     )
 
 
@@ -385,7 +396,7 @@ def random() -> float:
     """A deterministic random number in [0, 1): the same on every replay."""
     ctx = current()
     index = ctx.next_index()
-    seed = f"{ctx.workflow_id}:{ctx.generation}:{index}"
+    seed = f"{ctx.workflow_id}:{ctx.generation}:{ctx.scope}:{index}"
     return _random.Random(seed).random()
 
 
@@ -393,7 +404,7 @@ def uuid4() -> str:
     """A deterministic v4 UUID (from ``random()``)."""
     ctx = current()
     index = ctx.next_index()
-    rng = _random.Random(f"{ctx.workflow_id}:{ctx.generation}:{index}:uuid")
+    rng = _random.Random(f"{ctx.workflow_id}:{ctx.generation}:{ctx.scope}:{index}:uuid")
     return str(_uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
@@ -422,7 +433,7 @@ def workflow_info() -> dict[str, Any]:
         "generation": ctx.generation,
         "parent_workflow_id": ctx.parent_workflow_id,
         "origin_job_id": ctx.origin_job_id,
-        "target_workflow_id": ctx.state.get("target"),
+        "hook_id": ctx.scope or None,
         "counter": ctx.counter,
         "replay": ctx.counter + 1 in ctx.replay,
     }

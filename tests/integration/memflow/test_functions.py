@@ -267,24 +267,55 @@ async def test_interrupt_from_handle_and_from_a_workflow(mf: Env) -> None:
 
 
 async def hooked() -> Any:
+    await wf.search().set("stage", "waiting")
     await wf.hook("helper", args=["from the workflow"])
-    return await wf.wait_for("helped")
+    got = await wf.wait_for("helped")
+    return [got, await wf.search().get("helper_saw")]
 
 
 async def helper(note: str) -> bool:
-    target = wf.workflow_info()["target_workflow_id"]
-    await wf.signal("helped", {"note": note, "target": target}, workflow_id=target)
+    info = wf.workflow_info()
+    seen = await wf.search().get("stage")  # the same job's search fields
+    await wf.enrich({"helper_saw": seen})
+    await acts().echo(note)  # a durable step inside the hook function
+    await wf.signal("helped", {"note": note, "hook": info["hook_id"] is not None})
     return True
 
 
-async def test_hook_runs_a_function_against_the_workflow(mf: Env) -> None:
+async def test_hook_runs_a_function_inside_the_workflow_job(mf: Env) -> None:
     await mf.worker("fx", hooked)
     await mf.worker("fx", helper)
-    handle = await start(mf, "hooked", workflow_id="h-1")
-    assert await result(handle) == {"note": "from the workflow", "target": "h-1"}
-    # and from the client
-    waiting = await start(mf, "waiter", "helped", workflow_id="h-2")
+    handle = await start(mf, "hooked", workflow_id="h-1", signal_in=True)
+    assert await result(handle) == [
+        {"note": "from the workflow", "hook": True},
+        "waiting",
+    ]
+    # and from the client, against a workflow that waits
     await mf.worker("fx", waiter)
-    hook = await mf.client.workflow.hook("h-2", "helper", args=["from the client"])
-    assert await result(hook) is True
-    assert await result(waiting) == {"note": "from the client", "target": "h-2"}
+    waiting = await start(mf, "waiter", "helped", workflow_id="h-2", signal_in=True)
+    hook_id = await mf.client.workflow.hook("h-2", "helper", args=["from the client"])
+    assert isinstance(hook_id, str) and hook_id
+    assert await result(waiting) == {"note": "from the client", "hook": True}
+    assert (await waiting.search_fields())["helper_saw"] is None
+    # a workflow started without signal_in takes no hooks
+    plain = await start(mf, "waiter", "x", workflow_id="h-3")
+    with pytest.raises(errors.WorkflowError, match="signal_in"):
+        await mf.client.workflow.hook("h-3", "helper", args=[])
+    await plain.interrupt()
+
+
+async def fragile(fail: bool) -> str:
+    await wf.sleep_for(0.01)
+    if fail:
+        raise PermissionError("not allowed")
+    return "fine"
+
+
+async def test_signal_in_workflows_close_on_success_and_on_failure(mf: Env) -> None:
+    await mf.worker("fx", fragile)
+    ok = await start(mf, "fragile", False, signal_in=True)
+    assert await result(ok) == "fine"
+    bad = await start(mf, "fragile", True, signal_in=True)
+    with pytest.raises(errors.WorkflowFailedError, match="not allowed") as info:
+        await result(bad)
+    assert info.value.error_type == "PermissionError"

@@ -10,9 +10,9 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.engine import finished
+from hotmesh.engine.retry import seconds
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import worker as _worker
-from hotmesh.memflow.durations import seconds
 from hotmesh.memflow.workflow import make_policy, signal_key
 from hotmesh.mesh import HotMesh
 from hotmesh.resources import package_file

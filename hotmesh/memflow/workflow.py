@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.engine.retry import seconds
 from hotmesh.memflow import registry
 from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
-from hotmesh.memflow.durations import seconds
 
 #: Activity retry defaults (spec §7.6): attempts, back-off coefficient, seconds.
 DEFAULT_RETRY: dict[str, Any] = {

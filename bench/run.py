@@ -359,6 +359,7 @@ async def _phase(
             errors.append(f"job {base + i}: wrong output")
 
     t0 = time.perf_counter()
+    cpu: dict[str, float] = {}
     try:
         if phase == "alone":
             for i in range(warmup):
@@ -374,13 +375,22 @@ async def _phase(
                 async with sem:
                     await one(i)
 
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
             await asyncio.gather(*(bounded(i) for i in range(jobs)))
+            cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = {
+                "user_ms_per_job": (cpu1.ru_utime - cpu0.ru_utime) * 1000 / jobs,
+                "sys_ms_per_job": (cpu1.ru_stime - cpu0.ru_stime) * 1000 / jobs,
+                "involuntary_switches_per_job": (cpu1.ru_nivcsw - cpu0.ru_nivcsw)
+                / jobs,
+            }
         elapsed = time.perf_counter() - t0
     finally:
         await runner.stop()
     return {
         "latencies_ms": latencies,
         "elapsed_s": elapsed,
+        "cpu": cpu,
         "errors": len(errors),
         "error_samples": errors[:3],
     }
@@ -675,6 +685,8 @@ async def run_workload(
             "wal_bytes_per_job_cluster": (_lsn(s2.lsn) - _lsn(s1.lsn)) / jobs,
             "rows_per_job": sum(rows_by_table.values()),
             "rows_per_job_by_table": rows_by_table,
+            # the client process during the load phase (the only one at -p 1)
+            "client_cpu": load["cpu"],
             # autovacuum's own transactions would count in xact/job
             "autovacuumed_tables": autovacuumed,
             "peak_rss_mb": rss[0],

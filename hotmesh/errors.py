@@ -22,7 +22,8 @@ wrapped with ``raise ... from exc``.
     │   ├── DuplicateJobError        a live job already has this id
     │   ├── JobNotFoundError         no live job with this id
     │   ├── UnknownAppVersionError   the app/version was never deployed
-    │   └── StoreConflictError       a serialization conflict outlived its retries
+    │   ├── StoreConflictError       a serialization conflict outlived its retries
+    │   └── InvalidDataError         a value the database cannot store (a NUL character)
     ├── InputValidationError         a job input that breaks the graph's input schema
     ├── JobError                     a job finished with an error (pubsub, results)
     ├── TimeoutError                 a wait (pubsub, result) ran out of time
@@ -200,6 +201,11 @@ class UnknownAppVersionError(StoreError):
 
 class StoreConflictError(StoreError):
     """A serialization conflict persisted after retries."""
+
+
+class InvalidDataError(StoreError):
+    """The database refused a value of a step (say, an expression produced a NUL
+    character, which jsonb cannot hold); the step's job fails with it."""
 
 
 # --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
+from hotmesh.engine.payload import json_problem, worker_response
 from hotmesh.engine.retry import RetryPolicy, message_policy, yaml_delay
 from hotmesh.expr.js import UNDEFINED
 from hotmesh.graph.inputs import input_problem
@@ -59,6 +60,17 @@ class Engine:
         self.on_complete: Callable[[str, dict[str, Any] | None, str], None] = (
             lambda job_id, output, publishes: None
         )
+
+    @property
+    def insert_lease(self) -> float:
+        """The claim on a message inserted for a local consumer.
+
+        Short, because the consumer's heartbeat extends it as soon as the
+        message is held; if the commit succeeded but its acknowledgement was
+        lost (a cut connection), the message was never handed over and must
+        become free quickly, not after a whole lease.
+        """
+        return min(self.lease, 5.0)
 
     # -- plans -------------------------------------------------------------
     async def plan(self, version: str, tx: StoreTx | None = None) -> Plan:
@@ -129,7 +141,7 @@ class Engine:
             messages,
             self.store.channel,
             notes,
-            self.lease,
+            self.insert_lease,
         )
 
     async def _write(
@@ -209,7 +221,7 @@ class Engine:
                     )
                 )
         if extra:
-            await tx.insert_messages(self.app_id, extra, self.lease)
+            await tx.insert_messages(self.app_id, extra, self.insert_lease)
             await tx.notify(
                 self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
             )
@@ -274,7 +286,7 @@ class Engine:
                 tx, f"{topic}:{key}", data, "success", 200, extra, keep=False
             )
             if extra:
-                await tx.insert_messages(self.app_id, extra, self.lease)
+                await tx.insert_messages(self.app_id, extra, self.insert_lease)
                 await tx.notify(
                     self.store.channel,
                     [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"],
@@ -333,6 +345,9 @@ class Engine:
             problem = input_problem(graph.input_schema, data)
             if problem is not None:
                 raise errors.InputValidationError(topic, *problem)
+        stored = json_problem(data)  # NUL, sets, bytes...: refused before any write
+        if stored is not None:
+            raise errors.InputValidationError(topic, *stored)
         return step.trigger(
             plan,
             graph,
@@ -353,12 +368,15 @@ class Engine:
     ) -> str | None:
         """Resume the job whose hook waits on this signal; ``None`` if none waits yet
         (the signal is then kept and delivered when the hook registers)."""
+        problem = json_problem(data)
+        if problem is not None:
+            raise errors.InputValidationError(topic, *problem)
         plan = await self.active_plan()
         extra: list[NewMessage] = []
         async with self.store.transaction() as tx:
             job_id = await self._signal(tx, plan, topic, data, status, code, extra)
             if extra:
-                await tx.insert_messages(self.app_id, extra, self.lease)
+                await tx.insert_messages(self.app_id, extra, self.insert_lease)
                 await tx.notify(
                     self.store.channel,
                     [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"],
@@ -405,7 +423,7 @@ class Engine:
             step.PRIORITY["response"],
         )
         async with self.store.transaction() as tx:
-            await tx.insert_messages(self.app_id, [msg], self.lease)
+            await tx.insert_messages(self.app_id, [msg], self.insert_lease)
             await tx.notify(
                 self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
             )
@@ -519,8 +537,9 @@ class Engine:
                 return  # replayed await: the child already exists
         self._woken(commit, reserved)
 
-    async def worker_done(self, msg: Message, response: dict[str, Any] | None) -> None:
+    async def worker_done(self, msg: Message, response: Any) -> None:
         """Ack a worker message and apply the activity's Leg 2 in the same transaction."""
+        response = worker_response(response)  # a wrong shape becomes an error 500
         md = dict(msg.payload.get("metadata", {}))
         if response is None:
             await self.store.ack(msg.id, self.owner)

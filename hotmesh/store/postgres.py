@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+import math
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,42 @@ from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 from hotmesh.store.sql import queries
 
 log = logging.getLogger("hotmesh.store")
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    """JSON for jsonb; NaN and infinities become ``null``, as ``JSON.stringify``
+    writes them (jsonb has no such numbers, and expressions can produce them)."""
+    try:
+        return _encode(value)
+    except ValueError:  # rare: only then walk the value
+        return _encode(_finite(value))
+
+
+@contextmanager
+def _storable() -> Iterator[None]:
+    """A value the database refuses (bad text in jsonb, an unencodable object)
+    is the step's fault, not the connection's: a hotmesh error, so the step
+    fails its job instead of being retried as if the database were away."""
+    try:
+        yield
+    except asyncpg.DataError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise errors.InvalidDataError(
+            f"the database refused a value: {first[:300]}"
+        ) from None
 
 
 class _Connection(asyncpg.Connection):
@@ -156,10 +192,11 @@ async def _create_job(
         acts[7],
         acts[8],
     ]
-    rows = await conn.fetch(q["create_job"], *args)
-    if rows[0]["job_pk"] is None:
-        await conn.execute(q["delete_expired_job"], w.app_id, job.job_id)
+    with _storable():
         rows = await conn.fetch(q["create_job"], *args)
+        if rows[0]["job_pk"] is None:
+            await conn.execute(q["delete_expired_job"], w.app_id, job.job_id)
+            rows = await conn.fetch(q["create_job"], *args)
     pk = rows[0]["job_pk"]
     return (None, []) if pk is None else (int(pk), _reserved(rows, w.messages))
 
@@ -196,21 +233,22 @@ class StoreTx:
     async def write_step(self, w: StepWrite) -> tuple[int, list[Message]]:
         """Semaphore delta, data, activity rows, messages and NOTIFYs in one statement."""
         job = w.job
-        rows = await self._conn.fetch(
-            self._q["write_step"],
-            job.pk,
-            w.delta,
-            job.data,
-            job.metadata,
-            job.err,
-            w.expire,
-            *_activity_args(w.activities),
-            w.app_id,
-            *_message_args(w.messages),
-            w.lease,
-            w.channel,
-            list(w.notes),
-        )
+        with _storable():
+            rows = await self._conn.fetch(
+                self._q["write_step"],
+                job.pk,
+                w.delta,
+                job.data,
+                job.metadata,
+                job.err,
+                w.expire,
+                *_activity_args(w.activities),
+                w.app_id,
+                *_message_args(w.messages),
+                w.lease,
+                w.channel,
+                list(w.notes),
+            )
         return int(rows[0]["status"]), _reserved(rows, w.messages)
 
     async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message]]:
@@ -452,7 +490,8 @@ class PostgresStore:
         conn.add_termination_listener(self._listener_lost)
         return conn
 
-    def _listener_lost(self, _conn: object) -> None:
+    def _listener_lost(self, conn: Any) -> None:
+        conn.terminate()  # mark it closed (it is gone); else asyncpg warns on GC
         if self._closing or self._relisten is not None:
             return
         self._listener = None
@@ -463,7 +502,11 @@ class PostgresStore:
         try:
             while not self._closing:
                 try:
-                    self._listener = await self._listen_once()
+                    conn = await self._listen_once()
+                    if self._closing:
+                        await conn.close()
+                        return
+                    self._listener = conn
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning(
                         "LISTEN connection to %s lost (%s); retrying in %.2fs",

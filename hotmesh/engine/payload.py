@@ -1,0 +1,113 @@
+"""Checks at the edge: user data (job input, signals, worker responses) that jsonb can store.
+
+PostgreSQL's ``jsonb`` refuses NUL characters (``\\u0000``) and lone UTF-16
+surrogates, and Python's JSON encoder refuses sets, bytes, datetimes and other
+objects. Such a value used to fail deep inside a step (a raw driver error,
+retried, then a claim left to expire): it is now refused where it enters,
+naming the field. NaN and infinities are stored as ``null`` (as JavaScript's
+``JSON.stringify`` does) by the store's encoder, so they pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: deeper values would exhaust the recursion of the engine's helpers (copies, encoders)
+MAX_DEPTH = 128
+#: Python refuses to print ints of more than 4,300 digits (sys.int_info)
+_MAX_INT_BITS = 14_000
+
+
+def _segment(key: object) -> str:
+    """A JSON pointer segment, printable and storable whatever the key holds."""
+    text = str(key).replace("~", "~0").replace("/", "~1")
+    text = text.replace("\x00", "\\u0000")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "NUL characters (\\u0000) cannot be stored by PostgreSQL"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "lone surrogate characters are not valid UTF-8"
+    return None
+
+
+def json_problem(value: Any) -> tuple[str, str] | None:
+    """The first part of ``value`` that cannot be stored as jsonb:
+    ``(JSON pointer, reason)``, or ``None`` when all of it can."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, pointer, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return pointer, f"nested deeper than {MAX_DEPTH} levels (or circular)"
+        if item is None or isinstance(item, (bool, float)):
+            continue
+        if isinstance(item, int):
+            if item.bit_length() > _MAX_INT_BITS:
+                return pointer, "integer too large to store"
+            continue
+        if isinstance(item, str):
+            reason = _text_problem(item)
+            if reason is not None:
+                return pointer, reason
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{pointer}/{_segment(key)}"
+                if isinstance(key, str):
+                    reason = _text_problem(key)
+                    if reason is not None:
+                        return where, f"key: {reason}"
+                elif not (key is None or isinstance(key, (bool, int, float))):
+                    return where, f"a {type(key).__name__} key is not valid JSON"
+                stack.append((child, where, depth + 1))
+            continue
+        if isinstance(item, (list, tuple)):
+            for index, child in enumerate(item):
+                stack.append((child, f"{pointer}/{index}", depth + 1))
+            continue
+        return pointer, f"a {type(item).__name__} is not a JSON value"
+    return None
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "code": 500,
+        "data": {"message": message, "code": 500},
+    }
+
+
+def worker_response(response: Any) -> dict[str, Any] | None:
+    """A worker callback's return value as a response the engine can store.
+
+    ``None`` stays ``None`` (ack without a response, spec §4.2). A value of
+    the wrong shape, or holding data jsonb cannot store, becomes an error
+    response (code 500) that says what was wrong, so the job fails (or
+    retries) instead of its message being claimed again and again.
+    """
+    if response is None:
+        return None
+    if not isinstance(response, dict):
+        return _error(
+            f"invalid worker response: expected a dict or None, got a "
+            f"{type(response).__name__}"
+        )
+    metadata = response.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return _error(
+            f"invalid worker response: metadata must be a dict, not a "
+            f"{type(metadata).__name__}"
+        )
+    for field in ("data", "metadata"):
+        problem = json_problem(response.get(field))
+        if problem is not None:
+            pointer, reason = problem
+            return _error(f"invalid worker response at /{field}{pointer}: {reason}")
+    return response
+
+
+__all__ = ["MAX_DEPTH", "json_problem", "worker_response"]

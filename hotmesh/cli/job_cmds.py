@@ -161,6 +161,28 @@ async def _pub_many(
 @click.argument("topic")
 @data_option()
 @_TIMEOUT
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=1,
+    show_default=True,
+    envvar="HOTMESH_PUBSUB_COUNT",
+    show_envvar=True,
+    help="Run this many jobs with the same data and wait for all (a progress "
+    "bar shows on stderr); prints a JSON list of outputs.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=256),
+    metavar="N",
+    default=16,
+    show_default=True,
+    envvar="HOTMESH_PUBSUB_CONCURRENCY",
+    show_envvar=True,
+    help="Jobs in flight at once with --count.",
+)
 @app_option()
 @db_options
 @click.pass_context
@@ -169,6 +191,8 @@ def pubsub(
     topic: str,
     data: str | None,
     timeout: float,
+    count: int,
+    concurrency: int,
     app_id: str | None,
     dsn: str | None,
     schema: str | None,
@@ -183,7 +207,7 @@ def pubsub(
     payload = parse_data(data)
     url, schema_name = settings(ctx, dsn, schema)
 
-    async def go() -> dict[str, Any]:
+    async def go() -> Any:
         async with store(url, schema_name) as opened:
             app = await pick_app(opened, app_id)
         hm = await HotMesh.init(
@@ -191,9 +215,52 @@ def pubsub(
             engine={"connection": {"dsn": url}, "schema": schema_name, "pool_size": 4},
         )
         async with hm:
-            return await hm.pubsub(topic, payload, timeout=timeout)
+            if count == 1:
+                return await hm.pubsub(topic, payload, timeout=timeout)
+            return await _pubsub_many(hm, topic, payload, timeout, count, concurrency)
 
-    click.echo(dumps(run(go())))
+    result = run(go())
+    click.echo(dumps(result))
+    if count > 1:
+        failed = [r for r in result if "error" in r]
+        if failed:
+            raise errors.HotMeshError(
+                f"{len(failed)} of {count} jobs failed; the first: {failed[0]['error']}"
+            )
+
+
+async def _pubsub_many(
+    hm: HotMesh,
+    topic: str,
+    payload: dict[str, Any],
+    timeout: float,
+    count: int,
+    concurrency: int,
+) -> list[dict[str, Any]]:
+    """Run *count* jobs; each entry is an output, or ``{"error": message}``."""
+    results: list[dict[str, Any]] = [{} for _ in range(count)]
+    gate = asyncio.Semaphore(concurrency)
+    with Progress(
+        TextColumn("waiting for jobs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+    ) as progress:
+        bar = progress.add_task("pubsub", total=count)
+
+        async def one(index: int) -> None:
+            async with gate:
+                try:
+                    results[index] = await hm.pubsub(
+                        topic, dict(payload), timeout=timeout
+                    )
+                except errors.HotMeshError as exc:
+                    results[index] = {"error": str(exc)}
+            progress.advance(bar)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return results
 
 
 # --------------------------------------------------------------------------

@@ -293,6 +293,50 @@ def test_pubsub_status_history_jobs_and_scrub(
     assert gone.stderr.splitlines()[-1] == "error: job 'fam-1' not found"
 
 
+TINY = """\
+app:
+  id: tiny
+  version: '1'
+  graphs:
+    - subscribes: tiny.go
+      activities:
+        t1:
+          type: trigger
+          job: { maps: { seen: '{t1.output.data.n}' } }
+"""
+
+
+def test_pubsub_count_waits_for_every_job(
+    pg_dsn: str, home: Path, tmp_path: Path
+) -> None:
+    ok(
+        hotmesh(
+            "deploy",
+            write(tmp_path, "t.yaml", TINY),
+            "--activate",
+            home=home,
+            dsn=pg_dsn,
+        )
+    )
+    run = ok(
+        hotmesh(
+            "pubsub",
+            "tiny.go",
+            "-d",
+            '{"n": 7}',
+            "--count",
+            "20",
+            home=home,
+            dsn=pg_dsn,
+        )
+    )
+    outputs = json.loads(run.stdout)
+    assert len(outputs) == 20
+    assert {o["data"]["seen"] for o in outputs} == {7}
+    assert len({o["metadata"]["jid"] for o in outputs}) == 20
+    assert "waiting for jobs" in run.stderr and "20/20" in run.stderr
+
+
 def test_a_failing_expression_at_pub_is_one_error_line(
     pg_dsn: str, home: Path, tmp_path: Path
 ) -> None:
@@ -309,6 +353,13 @@ def test_a_failing_expression_at_pub_is_one_error_line(
     assert run.stdout == ""
     assert run.stderr.splitlines()[-1].startswith("error: @json.parse: invalid JSON")
     assert "Traceback" not in run.stderr
+
+    many = hotmesh("pubsub", "family.start", "--count", "3", home=home, dsn=pg_dsn)
+    assert many.returncode == 1
+    assert [sorted(o) for o in json.loads(many.stdout)] == [["error"]] * 3
+    assert many.stderr.splitlines()[-1].startswith(
+        "error: 3 of 3 jobs failed; the first: @json.parse: invalid JSON"
+    )
 
 
 def test_job_and_app_ids_are_validated(pg_dsn: str, home: Path) -> None:

@@ -231,7 +231,9 @@ class HotMesh:
         """The LISTEN connection came back: wake every consumer and re-check
         every ``pubsub`` waiter, since notifications may have been missed."""
         for consumer in self._consumers.values():
-            consumer.wake()
+            task = asyncio.get_running_loop().create_task(consumer.resync())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         if self._waiters:
             task = asyncio.get_running_loop().create_task(self._recheck_waiters())
             self._tasks.add(task)

@@ -497,6 +497,8 @@ class Engine:
             self._woken(commit, reserved)
 
     async def _start_child(self, msg: Message) -> None:
+        """Run an ``await`` activity's child trigger; a child that cannot start
+        answers its parent with an error instead of leaving it waiting."""
         payload = msg.payload
         parent = dict(payload.get("parent") or {})
         commit: step.StepCommit | None = None
@@ -504,38 +506,67 @@ class Engine:
             if not await tx.ack(msg.id, self.owner):
                 return
             plan = await self.plan(str(payload.get("vrs")), tx)
-            graph = plan.graph_for_topic(str(payload.get("topic")))
-            if graph is None:
-                error = {
-                    "message": f"no graph subscribed to '{payload.get('topic')}'",
-                    "code": 404,
-                }
-                md = {
-                    "jid": parent.get("pj"),
-                    "gid": parent.get("pg"),
-                    "dad": parent.get("pd"),
-                    "aid": parent.get("pa"),
-                }
-                result = NewMessage(
-                    ENGINE_STREAM,
-                    "result",
-                    {"metadata": md, "status": "error", "code": 404, "data": error},
-                    str(parent.get("pj")),
-                    3,
-                )
-                await tx.insert_messages(self.app_id, [result])
-                self.on_messages(ENGINE_STREAM, 0.0)
-                return
+            topic = str(payload.get("topic"))
+            graph = plan.graph_for_topic(topic)
             data = payload.get("data") or {}
-            commit = step.trigger(
-                plan, graph, data, _now(), parent=parent, max_cycles=self.max_cycles
-            )
-            try:
-                async with tx.savepoint():
-                    reserved = await self._write(tx, commit)
-            except errors.DuplicateJobError:
-                return  # replayed await: the child already exists
+            failure: tuple[int, str] | None = None
+            if graph is None:
+                failure = (404, f"no graph subscribed to '{topic}'")
+            elif graph.input_schema and (
+                problem := input_problem(graph.input_schema, data)
+            ):
+                failure = (422, str(errors.InputValidationError(topic, *problem)))
+            else:
+                try:
+                    commit = step.trigger(
+                        plan,
+                        graph,
+                        data,
+                        _now(),
+                        parent=parent,
+                        max_cycles=self.max_cycles,
+                    )
+                except errors.HotMeshError as exc:
+                    failure = (500, f"child '{topic}' could not start: {exc}")
+            if failure is not None or commit is None:
+                code, message = failure or (500, "child could not start")
+                await self._answer_parent(tx, parent, code, message)
+            else:
+                try:
+                    async with tx.savepoint():
+                        reserved = await self._write(tx, commit)
+                except errors.DuplicateJobError:
+                    return  # replayed await: the child already exists
+        if commit is None or failure is not None:
+            self.on_messages(
+                ENGINE_STREAM, 0.0
+            )  # after the commit: the answer is visible
+            return
         self._woken(commit, reserved)
+
+    async def _answer_parent(
+        self, tx: StoreTx, parent: dict[str, Any], code: int, message: str
+    ) -> None:
+        """An error result for the parent's await activity (the child never started)."""
+        md = {
+            "jid": parent.get("pj"),
+            "gid": parent.get("pg"),
+            "dad": parent.get("pd"),
+            "aid": parent.get("pa"),
+        }
+        error = {"message": message, "code": code}
+        result = NewMessage(
+            ENGINE_STREAM,
+            "result",
+            {"metadata": md, "status": "error", "code": code, "data": error},
+            str(parent.get("pj")),
+            step.PRIORITY["result"],
+        )
+        await tx.insert_messages(self.app_id, [result])
+        await tx.notify(
+            self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
+        )
+        log.error("job %s: %s", parent.get("pj"), message)
 
     async def worker_done(self, msg: Message, response: Any) -> None:
         """Ack a worker message and apply the activity's Leg 2 in the same transaction."""

@@ -17,10 +17,10 @@ async def retrying(
     action: Callable[[], Awaitable[None]],
     what: str,
     stopping: Callable[[], bool] = lambda: False,
-    attempts: int = 8,
+    attempts: int = 20,
 ) -> None:
-    """Run ``action``; retry it with back-off (0.05 s doubling to 2 s) when it fails
-    with anything but a hotmesh error.
+    """Run ``action``; retry it with back-off (0.05 s doubling to 2 s, about 35 s in
+    all) when it fails with anything but a hotmesh error.
 
     Those failures are the database going away (a restart, a cut connection):
     each step is one transaction, so running it again is safe. We still hold
@@ -93,7 +93,8 @@ class Consumer:
         like poison. A crashed process stops beating, so its claims expire.
         """
         while not self._stopping:
-            await asyncio.sleep(self.lease / 3)
+            # at most 1.5 s: messages inserted for us start with a 5 s claim
+            await asyncio.sleep(min(self.lease / 3, 1.5))
             if not self.held:
                 continue
             try:
@@ -150,20 +151,37 @@ class Consumer:
         if self._backlog:
             self.event.set()
 
-    async def _run(self) -> None:
-        delay = await self.store.next_visible(self.app_id, self.stream)
+    async def resync(self) -> None:
+        """Claim now and arm a wake-up for the next delayed message.
+
+        Called at start and after the LISTEN connection comes back, when
+        notifications of new delayed messages may have been missed.
+        """
+        self.wake()
+        try:
+            delay = await self.store.next_visible(self.app_id, self.stream)
+        except Exception as exc:  # the database is away: the poll covers us
+            log.warning(
+                "stream %s: could not read the next due time: %s", self.stream, exc
+            )
+            return
         if delay is not None:
             self.wake(delay)
+
+    async def _run(self) -> None:
+        await self.resync()
         while not self._stopping:
             free = self.capacity - len(self.inflight)
             if free > 0:
                 self.event.clear()
                 try:
+                    # A short first claim, extended by the heartbeat once held:
+                    # if the claim's reply is lost, the messages free up soon.
                     msgs = await self.store.claim(
-                        self.app_id, self.stream, self.owner, self.lease, free
+                        self.app_id, self.stream, self.owner, min(self.lease, 5.0), free
                     )
-                except Exception:
-                    log.exception("stream %s: claim failed", self.stream)
+                except Exception as exc:  # the database is away: poll again later
+                    log.warning("stream %s: claim failed: %s", self.stream, exc)
                     msgs = []
                 for msg in msgs:
                     self.submit(msg)

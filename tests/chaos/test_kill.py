@@ -152,7 +152,11 @@ async def test_sigkill_chaos_loses_and_doubles_nothing(
     assert len(rows) == JOBS  # nothing lost
     for record in rows:
         row = {**record, "data": json.loads(record["data"])}
-        assert row["status"] == 0 and row["err"] is None, (row["job_id"], row["status"], row["err"])
+        assert row["status"] == 0 and row["err"] is None, (
+            row["job_id"],
+            row["status"],
+            row["err"],
+        )
         # every step applied exactly once: the per-job step counter is exact
         assert row["data"]["steps"] == EXPECTED_STEPS[row["topic"]], row
         n = jobs[row["job_id"]][1]

@@ -250,6 +250,13 @@ class HotMesh:
                 self._completed(job_id, step.job_output(job), "")
 
     def _on_notify(self, payload: str) -> None:
+        if payload.startswith("u|"):  # a user message: u|app|topic|json|origin
+            _kind, app, rest = payload.split("|", 2)
+            topic, rest = rest.split("|", 1)
+            body, origin = rest.rsplit("|", 1)
+            if app == self.app_id and origin != self.engine.owner:
+                self._deliver(topic, json.loads(body))
+            return
         parts = payload.split("|")
         if len(parts) != 5 or parts[1] != self.app_id:
             if len(parts) == 3 and parts[0] == "a" and parts[1] == self.app_id:
@@ -367,9 +374,67 @@ class HotMesh:
         """Call ``callback(topic, job_output)`` when a job publishes to ``topic``."""
         self._subs.setdefault(topic, []).append(callback)
 
-    async def unsub(self, topic: str) -> None:
-        """Remove every callback on ``topic``."""
-        self._subs.pop(topic, None)
+    async def unsub(self, topic: str, callback: SubCallback | None = None) -> None:
+        """Remove ``callback`` (or every callback) on ``topic``."""
+        if callback is None:
+            self._subs.pop(topic, None)
+            return
+        callbacks = self._subs.get(topic, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if not callbacks:
+            self._subs.pop(topic, None)
+
+    async def publish(self, topic: str, message: Any) -> None:
+        """Send ``message`` to every ``sub``/``psub`` callback on ``topic``, in every
+        connected process (a NOTIFY; not stored, so only live subscribers see it).
+
+        The JSON form must fit PostgreSQL's NOTIFY limit (about 7,900 bytes).
+        """
+        _check(topic, "topic")
+        body = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        payload = f"u|{self.app_id}|{topic}|{body}|{self.engine.owner}"
+        if len(payload.encode()) > 7900:
+            raise errors.ConfigError(
+                f"message for '{topic}' is {len(body.encode())} bytes of JSON; "
+                "publish carries at most about 7,800"
+            )
+        await self.store.notify(payload)
+        self._deliver(topic, message)
+
+    def _deliver(self, topic: str, message: Any) -> None:
+        subs = [cb for cb in self._subs.get(topic, [])]
+        subs += [
+            cb
+            for pattern, callbacks in self._psubs.items()
+            if fnmatch.fnmatchcase(topic, pattern)
+            for cb in callbacks
+        ]
+        for callback in subs:
+            result = callback(topic, message)
+            if inspect.isawaitable(result):
+                task = asyncio.get_running_loop().create_task(_awaited(result))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    def add_worker(self, worker: dict[str, Any]) -> None:
+        """Start consuming a worker topic after ``init`` (same keys as ``workers``)."""
+        topic = _check(worker.get("topic"), "worker topic")
+        if worker_stream(topic) in self._consumers:
+            raise errors.ConfigError(f"a worker for '{topic}' already runs here")
+        self._add_worker(worker)
+
+    async def remove_worker(self, topic: str) -> None:
+        """Stop consuming a worker topic; its in-flight messages finish first."""
+        consumer = self._consumers.pop(worker_stream(topic), None)
+        if consumer is None:
+            return
+        await consumer.stop()
+        self.engine.local_streams.discard(worker_stream(topic))
+        self.engine.retry_policies.pop(topic, None)
+        await self.store.release_stream(
+            self.app_id, worker_stream(topic), self.engine.owner
+        )
 
     async def psub(self, pattern: str, callback: SubCallback) -> None:
         """``sub`` for every topic matching a glob ``pattern`` (``orders.*``)."""
@@ -458,6 +523,13 @@ class HotMesh:
         """Delete a job and its history."""
         _check(job_id, "job id")
         await self.store.scrub(self.app_id, job_id)
+
+
+async def _awaited(result: Awaitable[Any]) -> None:
+    try:
+        await result
+    except Exception:  # a subscriber's failure must not reach the engine
+        log.exception("a subscriber callback failed")
 
 
 def _result(job_id: str, output: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from hotmesh.memflow import registry, runner
 from hotmesh.memflow.workflow import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.resources import package_file
-from hotmesh.store.records import worker_stream
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
@@ -64,8 +63,7 @@ class Connection:
         for worker in workers:
             topic = str(worker["topic"])
             if topic not in self.topics:
-                # HotMesh has no public way yet to add a worker after init.
-                self.mesh._add_worker(worker)
+                self.mesh.add_worker(worker)
             self.topics[topic] = self.topics.get(topic, 0) + 1
             added.append(topic)
         return added
@@ -77,10 +75,7 @@ class Connection:
             self.topics[topic] -= 1
             if self.topics[topic] == 0 and self.users > 0:
                 del self.topics[topic]
-                consumer = self.mesh._consumers.pop(worker_stream(topic), None)
-                if consumer is not None:
-                    await consumer.stop()
-                    self.mesh.engine.local_streams.discard(worker_stream(topic))
+                await self.mesh.remove_worker(topic)
         if self.users <= 0:
             _SHARED.pop(self.key, None)
             await self.mesh.stop()
@@ -147,10 +142,10 @@ def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
         return True
 
     async def emit(args: list[Any]) -> Any:
-        raise errors.WorkflowError(
-            "emit is not available: the engine has no API yet to publish a user "
-            "message to subscribers"
-        )
+        events = args[0] if args and isinstance(args[0], dict) else {}
+        for topic, message in events.items():
+            await mesh.publish(str(topic), message)
+        return True
 
     async def hook(args: list[Any]) -> Any:
         target, name, hook_args, queue, hook_id = args

@@ -563,6 +563,10 @@ class PostgresStore:
             self._q["extend_leases"], list(message_ids), owner, lease
         )
 
+    async def release_stream(self, app_id: str, stream: str, owner: str) -> None:
+        """Give back ``owner``'s reservations on one stream."""
+        await self._pool.execute(self._q["release_stream"], app_id, stream, owner)
+
     async def release(self, owner: str) -> None:
         """Give back every reservation held by ``owner``."""
         await self._pool.execute(self._q["release"], owner)

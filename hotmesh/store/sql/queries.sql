@@ -312,3 +312,7 @@ RETURNING topic, signal_key;
 -- name: extend_leases
 UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3)
  WHERE id = ANY($1::bigint[]) AND reserved_by = $2;
+
+-- name: release_stream
+UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
+ WHERE app_id = $1 AND stream = $2 AND reserved_by = $3;

@@ -284,11 +284,6 @@ async def emitter() -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: HotMesh has no API to publish a user message to a topic's "
-    "subscribers across processes (upstream quorum pub); emit fails clearly",
-)
 async def test_emit_publishes_user_events(mf: Env) -> None:
     await mf.worker("cat", emitter)
     hm = await mf.client.mesh()

@@ -24,7 +24,12 @@ async def migrate(conn: asyncpg.Connection, schema: str) -> list[int]:
     quoted = quote_schema(schema)
     await conn.execute("SELECT pg_advisory_lock($1, hashtext($2))", _LOCK_BASE, schema)
     try:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+        # CREATE SCHEMA needs CREATE on the database even when the schema
+        # exists: a role that only owns its schema must not be asked for it.
+        if not await conn.fetchval(
+            "SELECT true FROM pg_namespace WHERE nspname = $1", schema
+        ):
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quoted}.migrations ("
             " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

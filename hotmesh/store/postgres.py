@@ -230,20 +230,6 @@ class StoreTx:
         job.activities = [ActivityRow(*a) for a in row["acts"]]
         return job
 
-    async def ack_and_lock_many(
-        self, app_id: str, job_id: str, message_ids: Sequence[int], owner: str
-    ) -> tuple[JobRow | None, set[int]]:
-        """``ack_and_lock`` for several messages of one job: the locked job and the
-        ids this owner still held (the others were taken over and are skipped)."""
-        row = await self._conn.fetchrow(
-            self._q["ack_and_lock_many"], app_id, job_id, list(message_ids), owner
-        )
-        if row is None:
-            return None, set()
-        job = _job(row)
-        job.activities = [ActivityRow(*a) for a in row["acts"]]
-        return job, set(row["acked"] or ())
-
     async def write_step(self, w: StepWrite) -> tuple[int, list[Message]]:
         """Semaphore delta, data, activity rows, messages and NOTIFYs in one statement."""
         job = w.job

@@ -150,3 +150,44 @@ def copy_job(job: JobRow) -> JobRow:
     fields["data"] = dict(job.data)
     fields["activities"] = list(job.activities)
     return JobRow(**fields)
+
+
+def advance(job: JobRow, commit: StepCommit) -> JobRow:
+    """The job as it stands after ``commit`` (for the next step of a batch)."""
+    rows = {(r.activity_id, r.dimension): r for r in job.activities}
+    rows.update({(r.activity_id, r.dimension): r for r in commit.activities})
+    fields = job_fields(commit.job)
+    fields["status"] = job.status + commit.delta
+    fields["activities"] = list(rows.values())
+    return JobRow(**fields)
+
+
+def combine(commits: list[StepCommit]) -> StepCommit:
+    """Several consecutive steps of one job as one commit (one write).
+
+    Later activity rows replace earlier ones; messages and side effects add
+    up; the job row is the last step's. At most one step completes the job:
+    after it, the job is inactive and later steps are dropped.
+    """
+    if len(commits) == 1:
+        return commits[0]
+    last = commits[-1]
+    out = StepCommit(job=last.job, delta=sum(c.delta for c in commits))
+    rows: dict[tuple[str, str], ActivityRow] = {}
+    for c in commits:
+        rows.update({(r.activity_id, r.dimension): r for r in c.activities})
+        out.messages.extend(c.messages)
+        out.register.extend(c.register)
+        out.unregister.extend(c.unregister)
+        out.signals.extend(c.signals)
+        out.interrupts.extend(c.interrupts)
+        out.escalations.extend(c.escalations)
+        out.expired_escalations.extend(c.expired_escalations)
+        out.facets.extend(c.facets)
+        out.cancel_escalations = out.cancel_escalations or c.cancel_escalations
+        out.completion = c.completion or out.completion
+        out.emit = c.emit or out.emit
+        out.descend = c.descend if c.descend is not None else out.descend
+        out.expire = c.expire if c.expire is not None else out.expire
+    out.activities = list(rows.values())
+    return out

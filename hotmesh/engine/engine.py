@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
+from hotmesh.engine.commit import advance, combine
 from hotmesh.engine.payload import json_problem, worker_response
 from hotmesh.engine.retry import RetryPolicy, message_policy, yaml_delay
 from hotmesh.expr.js import UNDEFINED
@@ -42,6 +44,9 @@ class Engine:
         self._plans: dict[str, Plan] = {}
         self.active: str | None = None
         self.lease = 30.0
+        #: steps waiting per job while a step of that job runs here (group commit)
+        self._pending: dict[str, list[tuple[int, str, dict[str, Any], Any]]] = {}
+        self._running: set[str] = set()
         #: how long a signal waits for its hook to register (spec §4.11: 600 s)
         self.signal_ttl = 600.0
         #: claims of one message after which it is treated as poison (spec §4.9)
@@ -454,7 +459,85 @@ class Engine:
     async def run_step(
         self, message_id: int, job_id: str, kind: str, payload: dict[str, Any]
     ) -> None:
-        """Ack ``message_id`` and apply its step to the job, in one transaction."""
+        """Ack ``message_id`` and apply its step to the job, in one transaction.
+
+        Steps for a job that is already being stepped in this process wait and
+        then run together, in one transaction (group commit): a fan-in of N
+        branches takes a few transactions instead of N lock waits.
+        """
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(job_id, []).append((message_id, kind, payload, fut))
+        if job_id in self._running:
+            await fut  # the running batch of this job picks it up
+            return
+        self._running.add(job_id)
+        try:
+            while batch := self._pending.pop(job_id, None):
+                try:
+                    await self._run_batch(job_id, batch)
+                except Exception as exc:  # rolled back: each caller retries its own
+                    _settle(batch, exc)
+                else:
+                    _settle(batch, None)
+        finally:
+            self._running.discard(job_id)
+            # Cancelled while others waited: they must not wait for ever.
+            _settle(self._pending.pop(job_id, []), RuntimeError("step runner stopped"))
+        await fut
+
+    async def _run_batch(
+        self, job_id: str, batch: list[tuple[int, str, dict[str, Any], Any]]
+    ) -> None:
+        if len(batch) > 1:
+            try:
+                await self._apply_many(job_id, batch)
+                return
+            except errors.HotMeshError as exc:
+                # Rolled back: apply them one by one so only the bad one fails.
+                log.warning(
+                    "job %s: batch of %d rolled back (%s)", job_id, len(batch), exc
+                )
+        for message_id, kind, payload, _fut in batch:
+            await self._apply_one(message_id, job_id, kind, payload)
+
+    async def _apply_many(
+        self, job_id: str, batch: list[tuple[int, str, dict[str, Any], Any]]
+    ) -> None:
+        commits: list[step.StepCommit] = []
+        reserved: list[Message] = []
+        combined: step.StepCommit | None = None
+        async with self.store.transaction() as tx:
+            ids = [item[0] for item in batch]
+            job, acked = await tx.ack_and_lock_many(
+                self.app_id, job_id, ids, self.owner
+            )
+            if job is None:
+                return  # claims lost, or the job is gone (the acks commit alone)
+            plan = await self.plan(job.version, tx)
+            for message_id, kind, payload, _fut in batch:
+                if message_id not in acked:
+                    continue
+                try:
+                    commit = step.apply(
+                        plan, job, kind, payload, _now(), self.max_cycles
+                    )
+                except errors.HotMeshError as exc:
+                    log.error("job %s: %s step failed: %s", job_id, kind, exc)
+                    error = {"message": str(exc), "code": 500, "job_id": job_id}
+                    commit = step.fail(plan, job, error, _now())
+                if commit.dropped is not None:
+                    continue
+                commits.append(commit)
+                job = advance(job, commit)
+            if commits:
+                combined = combine(commits)
+                reserved = await self._write(tx, combined)
+        if combined is not None:
+            self._woken(combined, reserved)
+
+    async def _apply_one(
+        self, message_id: int, job_id: str, kind: str, payload: dict[str, Any]
+    ) -> None:
         commit: step.StepCommit | None = None
         reserved: list[Message] = []
         try:
@@ -634,6 +717,19 @@ class Engine:
         return await self.store.read_job(
             self.app_id, job_id, with_activities, include_expired
         )
+
+
+def _settle(
+    batch: list[tuple[int, str, dict[str, Any], Any]], exc: Exception | None
+) -> None:
+    """Resolve the waiters of a batch (with ``exc`` when it failed)."""
+    for *_item, fut in batch:
+        if fut.done():
+            continue
+        if exc is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(exc)
 
 
 def _webhook(target: dict[str, Any], signal: dict[str, Any]) -> NewMessage:

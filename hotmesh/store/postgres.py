@@ -58,6 +58,15 @@ def _storable() -> Iterator[None]:
         ) from None
 
 
+def _malformed(dsn: str) -> errors.StoreUnavailableError:
+    """asyncpg's DSN parser echoes pieces of a malformed DSN (a password with an
+    unescaped '/' is read as a port number): say what is wrong without them."""
+    return errors.StoreUnavailableError(
+        f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: the DSN is malformed "
+        "(percent-encode '/', '?', '#' and '@' in the user name and password)"
+    )
+
+
 class _Connection(asyncpg.Connection):
     """Pooled connection without the per-release reset query.
 
@@ -229,6 +238,20 @@ class StoreTx:
         job = _job(row)
         job.activities = [ActivityRow(*a) for a in row["acts"]]
         return job
+
+    async def ack_and_lock_many(
+        self, app_id: str, job_id: str, message_ids: Sequence[int], owner: str
+    ) -> tuple[JobRow | None, set[int]]:
+        """``ack_and_lock`` for several messages of one job: the locked job and the
+        ids this owner still held (the others were taken over and are skipped)."""
+        row = await self._conn.fetchrow(
+            self._q["ack_and_lock_many"], app_id, job_id, list(message_ids), owner
+        )
+        if row is None:
+            return None, set()
+        job = _job(row)
+        job.activities = [ActivityRow(*a) for a in row["acts"]]
+        return job, set(row["acked"] or ())
 
     async def write_step(self, w: StepWrite) -> tuple[int, list[Message]]:
         """Semaphore delta, data, activity rows, messages and NOTIFYs in one statement."""
@@ -451,6 +474,8 @@ class PostgresStore:
             raise errors.StoreUnavailableError(
                 f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {exc}"
             ) from None
+        except ValueError:
+            raise _malformed(dsn) from None
         assert pool is not None
         try:
             async with pool.acquire() as conn:
@@ -718,7 +743,12 @@ class PostgresStore:
 
 async def server_version(dsn: str, timeout: float) -> str:
     """Connect once and return the server's version: a liveness probe."""
-    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=timeout)
+    except ValueError as exc:
+        if isinstance(exc, asyncpg.InterfaceError):
+            raise
+        raise _malformed(dsn) from None
     try:
         return str(await conn.fetchval("SHOW server_version"))
     finally:
@@ -734,6 +764,8 @@ async def migrate_database(dsn: str, schema: str = "hotmesh") -> list[int]:
         raise errors.StoreUnavailableError(
             f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {exc}"
         ) from None
+    except ValueError:
+        raise _malformed(dsn) from None
     try:
         return await migrate(conn, schema)
     finally:
@@ -747,7 +779,12 @@ async def schema_summary(
 
     Reads only: a status probe must not create the schema.
     """
-    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=timeout)
+    except ValueError as exc:
+        if isinstance(exc, asyncpg.InterfaceError):
+            raise
+        raise _malformed(dsn) from None
     try:
         name = quote_schema(schema)
         if await conn.fetchval("SELECT to_regclass($1)", f"{name}.migrations") is None:

@@ -316,3 +316,18 @@ UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3
 -- name: release_stream
 UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
  WHERE app_id = $1 AND stream = $2 AND reserved_by = $3;
+
+-- name: ack_and_lock_many
+WITH acked AS (
+    DELETE FROM __SCHEMA__.messages WHERE id = ANY($3::bigint[]) AND reserved_by = $4
+    RETURNING id
+)
+SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(a.activity_id, a.dimension, a.type, a.leg,
+                                                    a.done, a.input, a.output, a.hook,
+                                                    a.error)), '[]'::jsonb)
+          FROM __SCHEMA__.activities a WHERE a.job = j.id) AS acts,
+       (SELECT array_agg(id) FROM acked) AS acked
+  FROM __SCHEMA__.jobs j
+ WHERE j.app_id = $1 AND j.job_id = $2 AND EXISTS (SELECT 1 FROM acked)
+   FOR UPDATE OF j;

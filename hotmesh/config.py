@@ -73,6 +73,13 @@ def mask_dsn(dsn: str) -> str:
 
 
 def _mask_url(dsn: str) -> str:
+    scheme, _, rest = dsn.partition("://")
+    colon, at = rest.find(":"), rest.rfind("@")
+    if -1 < colon < at and not any(c in rest[:colon] for c in "/?#"):
+        # user:password@host. A password may hold an unescaped '/', '?', '#'
+        # or '@', which would end the URL's userinfo early: hide everything
+        # from the first ':' to the last '@'.
+        dsn = f"{scheme}://{rest[:colon]}:{_MASK}@{rest[at + 1 :]}"
     try:
         parts = urlsplit(dsn)
     except ValueError:

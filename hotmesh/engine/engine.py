@@ -414,6 +414,12 @@ class Engine:
     async def add(self, response: dict[str, Any]) -> None:
         """Publish an extra worker response for an open activity (after a 202)."""
         md = dict(response.get("metadata") or {})
+        for field in ("data", "status", "code"):
+            problem = json_problem(response.get(field))
+            if problem is not None:  # refused here, not by the database later
+                raise errors.InputValidationError(
+                    str(md.get("topic") or "add"), f"/{field}{problem[0]}", problem[1]
+                )
         payload = {
             "metadata": {k: md.get(k) for k in ("jid", "gid", "dad", "aid")},
             "status": response.get("status") or "success",

@@ -236,3 +236,12 @@ async def test_nesting_up_to_the_limit_is_stored_and_deeper_is_refused(
     assert state["data"]["input"] == ok
     with pytest.raises(errors.InputValidationError, match="deeper than"):
         await hm.pub("big.go", {"payload": nested(MAX_DEPTH + 5)})
+
+
+async def test_an_unstorable_extra_response_is_refused_at_add(
+    mesh: MeshFactory,
+) -> None:
+    hm = await _app(mesh)
+    response = {"metadata": {"jid": "j1", "topic": "big.work"}, "data": {"a": "\x00"}}
+    with pytest.raises(errors.InputValidationError, match=r"invalid at /data/a"):
+        await hm.add(response)

@@ -184,3 +184,10 @@ def test_the_command_line_never_shows_the_password(dsn: str, tmp_path: Path) -> 
     for output in outputs:
         _clean(output)
     assert "***" in outputs[-1]
+
+
+@pytest.mark.parametrize("dsn", REFUSED)
+def test_mask_dsn_hides_every_password_shape(dsn: str) -> None:
+    masked = mask_dsn(dsn)
+    _clean(masked)
+    assert "***" in masked

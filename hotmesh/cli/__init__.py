@@ -88,6 +88,7 @@ def _register() -> None:
         demo_cmds,
         graph_cmds,
         job_cmds,
+        memflow_cmds,
         worker_cmds,
     )
 

@@ -32,3 +32,13 @@ async def test_order_example_reserves_one_order_and_backorders_the_other(
         "available": 1,
         "status": "backordered",
     }
+
+
+async def test_memflow_example_runs_every_pattern(pg_dsn: str) -> None:
+    example = _load("memflow_order")
+    results = await example.main(pg_dsn)
+    assert results["reserved"] == "reserved 5 of item-123"
+    assert results["backordered"] == "backordered"
+    assert results["reminder"] == "item-123 has 5 in stock"
+    assert results["quote"] == 22.0
+    assert results["with_quote"] == {"total": 19.0, "outcome": "reserved 2 of item-123"}

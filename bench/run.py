@@ -77,12 +77,16 @@ SQL_AUTOVACUUMED = (
 )
 SQL_WAL_OURS = """
 WITH r AS (
-  SELECT xid::text AS xid, record_length, block_ref
+  SELECT xid::text AS xid, record_length, block_ref, resource_manager, record_type
   FROM pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
 ), ours AS (
   SELECT DISTINCT xid FROM r WHERE block_ref ~ $3 AND xid <> '0'
 )
-SELECT coalesce(sum(record_length), 0)::bigint FROM r
+SELECT coalesce(sum(record_length), 0)::bigint AS bytes,
+       count(*) FILTER (
+         WHERE resource_manager = 'Transaction' AND record_type LIKE 'COMMIT%'
+       ) AS commits
+FROM r
 WHERE block_ref ~ $3 OR xid IN (SELECT xid FROM ours)
 """
 
@@ -644,6 +648,7 @@ async def run_workload(
             t: (load_rows[t] - empty_rows.get(t, 0)) / jobs for t in sorted(load_rows)
         }
         wal_ours: float | None = None
+        write_xact: float | None = None
         conn = await asyncpg.connect(db_dsn)
         try:
             autovacuumed = sorted(
@@ -652,14 +657,18 @@ async def run_workload(
             if slot is not None:
                 pattern = rf"rel \d+/{oid}/"
 
-                async def ours(start: str, end: str) -> int:
+                async def ours(start: str, end: str) -> tuple[int, int]:
                     if _lsn(end) <= _lsn(start):
-                        return 0  # pg_walinspect refuses an empty range
-                    return int(await conn.fetchval(SQL_WAL_OURS, start, end, pattern))
+                        return 0, 0  # pg_walinspect refuses an empty range
+                    row = await conn.fetchrow(SQL_WAL_OURS, start, end, pattern)
+                    return int(row["bytes"]), int(row["commits"])
 
-                wal_ours = (
-                    await ours(s1.lsn, s2.lsn) - await ours(s0.lsn, s1.lsn)
-                ) / jobs
+                (load_b, load_c), (empty_b, empty_c) = (
+                    await ours(s1.lsn, s2.lsn),
+                    await ours(s0.lsn, s1.lsn),
+                )
+                wal_ours = (load_b - empty_b) / jobs
+                write_xact = (load_c - empty_c) / jobs
         finally:
             await conn.close()
             if slot is not None:
@@ -681,6 +690,10 @@ async def run_workload(
             "alone_p95_ms": _pct(lat_alone, 95),
             "xact_per_job": (load_xact - empty_xact) / jobs,
             "xact_fixed_per_run": empty_xact,
+            # commits that wrote WAL (had an xid): the rest of xact_commit is
+            # read-only, e.g. each LISTENing backend reads every NOTIFY in a
+            # transaction of its own
+            "write_xact_per_job": write_xact,
             "wal_bytes_per_job": wal_ours,
             "wal_bytes_per_job_cluster": (_lsn(s2.lsn) - _lsn(s1.lsn)) / jobs,
             "rows_per_job": sum(rows_by_table.values()),
@@ -784,7 +797,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"before / {meta['load_after']} after",
         "",
         "| workload | jobs | jobs/s | p50 ms | p95 ms | p50 alone ms | p95 alone ms "
-        "| xact/job | WAL B/job | rows/job | peak RSS MB | errors |",
+        "| xact/job (writing) | WAL B/job | rows/job | peak RSS MB | errors |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in report["workloads"].values():
@@ -809,7 +822,8 @@ def markdown(report: dict[str, Any]) -> str:
                     _fmt(res["p95_ms"]),
                     _fmt(res["alone_p50_ms"], 2),
                     _fmt(res["alone_p95_ms"], 2),
-                    _fmt(res["xact_per_job"], 2),
+                    f"{_fmt(res['xact_per_job'], 2)} "
+                    f"({_fmt(res['write_xact_per_job'], 2)})",
                     _fmt(res["wal_bytes_per_job"], 0),
                     _fmt(res["rows_per_job"], 1),
                     rss_text,

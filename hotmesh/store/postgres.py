@@ -51,7 +51,8 @@ def _storable() -> Iterator[None]:
     fails its job instead of being retried as if the database were away."""
     try:
         yield
-    except asyncpg.DataError as exc:
+    except (asyncpg.DataError, asyncpg.ProgramLimitExceededError) as exc:
+        # e.g. a NUL in jsonb, or a key longer than an index entry can hold
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise errors.InvalidDataError(
             f"the database refused a value: {first[:300]}"
@@ -558,9 +559,11 @@ class PostgresStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTx]:
-        """One transaction on a pooled connection."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield StoreTx(conn, self._q)  # type: ignore[arg-type]
+        """One transaction on a pooled connection (``InvalidDataError`` when the
+        database refuses a value: a step's fault, not the connection's)."""
+        with _storable():
+            async with self._pool.acquire() as conn, conn.transaction():
+                yield StoreTx(conn, self._q)  # type: ignore[arg-type]
 
     async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message]]:
         """``StoreTx.create_job`` as one autocommitted statement (one round trip)."""

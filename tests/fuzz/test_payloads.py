@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import asyncpg
@@ -245,3 +246,60 @@ async def test_an_unstorable_extra_response_is_refused_at_add(
     response = {"metadata": {"jid": "j1", "topic": "big.work"}, "data": {"a": "\x00"}}
     with pytest.raises(errors.InputValidationError, match=r"invalid at /data/a"):
         await hm.add(response)
+
+
+KEYED = """
+app:
+  id: keyed
+  version: '1'
+  graphs:
+    - subscribes: keyed.go
+      expire: 60
+      activities:
+        t1:
+          type: trigger
+          stats:
+            id: '{$self.input.data.id}'
+        w1:
+          type: worker
+          topic: keyed.work
+          input:
+            maps:
+              key: '{t1.output.data.key}'
+        h1:
+          type: hook
+      transitions:
+        t1:
+          - to: w1
+        w1:
+          - to: h1
+      hooks:
+        keyed.signal:
+          - to: h1
+            conditions:
+              match:
+                - expected: '{w1.output.data.key}'
+                  actual: '{$self.hook.data.key}'
+"""
+
+
+async def test_values_too_big_for_an_index_fail_cleanly(mesh: MeshFactory) -> None:
+    """Regression: a data-derived job id or hook key longer than a btree entry
+    can hold raised a raw driver error at ``pub``, and in a later step was
+    retried as a connection failure until poisoned. Now: ``InvalidDataError``
+    at ``pub``/``signal``, and the job fails at once in a later step."""
+
+    async def echo_key(message: dict[str, Any]) -> dict[str, Any]:
+        return {"data": {"key": message["data"]["key"]}}
+
+    hm = await mesh("keyed", workers=[{"topic": "keyed.work", "callback": echo_key}])
+    await hm.deploy(KEYED)
+    await hm.activate("1")
+    huge = secrets.token_hex(50_000)  # incompressible, unlike "x" * n
+    with pytest.raises(errors.InvalidDataError, match="index row"):
+        await hm.pub("keyed.go", {"id": huge, "key": "k"})
+    with pytest.raises(errors.InvalidDataError, match="index row"):
+        await hm.signal("keyed.signal", {"key": huge})
+    with pytest.raises(errors.JobError) as info:
+        await hm.pubsub("keyed.go", {"id": "long-key", "key": huge}, timeout=10)
+    assert "index row" in info.value.error["message"]

@@ -327,3 +327,32 @@ async def test_nan_and_infinity_in_a_response_are_stored_as_null(
     out = await hm.pubsub("fuzzw.go", {"i": 0}, timeout=10)
     state = await hm.get_state("fuzzw.go", out["metadata"]["jid"])
     assert state["data"]["out"] == {"nan": None, "inf": [None, None], "n": 1.5}
+
+
+async def test_a_bad_response_under_a_retry_policy_retries_then_fails(
+    mesh: MeshFactory,
+) -> None:
+    """The normalised error 500 goes through the worker's retry policy like any
+    other failure: retried, then the job fails (no poison loop)."""
+    calls: list[int] = []
+
+    async def bad(_message: dict[str, Any]) -> Any:
+        calls.append(1)
+        return {"data": {"when": datetime.date(2026, 1, 1)}}
+
+    hm = await mesh(
+        "fuzzw",
+        workers=[
+            {
+                "topic": "fuzzw.work",
+                "callback": bad,
+                "retry": {"maximum_attempts": 3, "initial_interval": 0.01},
+            }
+        ],
+    )
+    await hm.deploy(APP)
+    await hm.activate("1")
+    with pytest.raises(errors.JobError) as info:
+        await hm.pubsub("fuzzw.go", {"i": 0}, timeout=10)
+    assert "at /data/when: a date is not a JSON value" in info.value.error["message"]
+    assert len(calls) == 3

@@ -20,6 +20,12 @@ from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 from hotmesh.store.sql import queries
 
 log = logging.getLogger("hotmesh.store")
+#: errors that mean the connection (not the statement) failed
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+)
 _encode = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False
 ).encode
@@ -561,9 +567,19 @@ class PostgresStore:
     async def transaction(self) -> AsyncIterator[StoreTx]:
         """One transaction on a pooled connection (``InvalidDataError`` when the
         database refuses a value: a step's fault, not the connection's)."""
-        with _storable():
-            async with self._pool.acquire() as conn, conn.transaction():
-                yield StoreTx(conn, self._q)  # type: ignore[arg-type]
+        try:
+            with _storable():
+                async with self._pool.acquire() as conn, conn.transaction():
+                    yield StoreTx(conn, self._q)  # type: ignore[arg-type]
+        except _CONNECTION_LOST:
+            await self._connections_lost()
+            raise
+
+    async def _connections_lost(self) -> None:
+        """One pooled connection broke: assume the others did too (a restart or a
+        network cut) and replace them all on next use, instead of failing once
+        per stale connection."""
+        await self._pool.expire_connections()
 
     async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message]]:
         """``StoreTx.create_job`` as one autocommitted statement (one round trip)."""
@@ -574,9 +590,13 @@ class PostgresStore:
         self, app_id: str, stream: str, owner: str, lease: float, limit: int
     ) -> list[Message]:
         """Reserve up to ``limit`` visible messages (expired reservations included)."""
-        rows = await self._pool.fetch(
-            self._q["claim"], app_id, stream, owner, lease, limit
-        )
+        try:
+            rows = await self._pool.fetch(
+                self._q["claim"], app_id, stream, owner, lease, limit
+            )
+        except _CONNECTION_LOST:
+            await self._connections_lost()
+            raise
         msgs = [Message(r["id"], r["type"], r["payload"], r["attempts"]) for r in rows]
         msgs.sort(key=lambda m: m.id)
         return msgs

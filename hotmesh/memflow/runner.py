@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.engine.payload import json_problem
 from hotmesh.memflow import registry
 from hotmesh.memflow.context import (
     ACTIVITY,
@@ -65,8 +66,12 @@ async def _call(fn: Callable[..., Any], args: list[Any]) -> Any:
 
 
 def _json(value: Any) -> Any:
-    """``value`` if it is JSON (what the job stores), else ``TypeError``."""
+    """``value`` if it is JSON the job can store, else ``TypeError`` (a failure
+    the workflow sees, not a worker response the engine refuses)."""
     json.dumps(value)
+    problem = json_problem(value)  # NUL characters, lone surrogates, deep nesting
+    if problem is not None:
+        raise TypeError(f"value at {problem[0] or '/'} cannot be stored: {problem[1]}")
     return value
 
 

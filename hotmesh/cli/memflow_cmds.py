@@ -217,13 +217,7 @@ async def _start(
         )
         if not wait:
             return str(handle.workflow_id)
-        try:
-            result = await asyncio.wait_for(handle.result(), timeout)
-        except TimeoutError:
-            raise errors.TimeoutError(
-                f"workflow '{handle.workflow_id}' did not finish within {timeout:g}s"
-            ) from None
-        return dumps(result)
+        return await _wait(handle, timeout)
     finally:
         await client.close()
 
@@ -286,12 +280,18 @@ async def _result(
 ) -> str:
     client = MemFlow.Client(config)
     try:
-        handle = client.workflow.get_handle(task_queue, name, workflow_id)
-        try:
-            return dumps(await asyncio.wait_for(handle.result(), timeout))
-        except TimeoutError:
-            raise errors.TimeoutError(
-                f"workflow '{workflow_id}' did not finish within {timeout:g}s"
-            ) from None
+        return await _wait(
+            client.workflow.get_handle(task_queue, name, workflow_id), timeout
+        )
     finally:
         await client.close()
+
+
+async def _wait(handle: Any, timeout: float) -> str:
+    """The workflow's result as JSON, or a one-line timeout error."""
+    try:
+        return dumps(await asyncio.wait_for(handle.result(), timeout))
+    except TimeoutError:
+        raise errors.TimeoutError(
+            f"workflow '{handle.workflow_id}' did not finish within {timeout:g}s"
+        ) from None

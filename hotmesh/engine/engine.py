@@ -226,11 +226,17 @@ class Engine:
                     )
                 )
         if extra:
-            await tx.insert_messages(self.app_id, extra, self.insert_lease)
+            await self._enqueue(tx, extra)
+            commit.messages.extend(extra)  # woken locally after the commit
+
+    async def _enqueue(self, tx: StoreTx, messages: list[NewMessage]) -> None:
+        """Insert engine-stream messages in ``tx``; other processes are woken on commit
+        (this one is woken by the caller, after the commit)."""
+        if messages:
+            await tx.insert_messages(self.app_id, messages, self.insert_lease)
             await tx.notify(
                 self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
             )
-            commit.messages.extend(extra)  # woken locally after the commit
 
     async def _signal(
         self,
@@ -290,12 +296,7 @@ class Engine:
             job_id = await self._deliver(
                 tx, f"{topic}:{key}", data, "success", 200, extra, keep=False
             )
-            if extra:
-                await tx.insert_messages(self.app_id, extra, self.insert_lease)
-                await tx.notify(
-                    self.store.channel,
-                    [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"],
-                )
+            await self._enqueue(tx, extra)
         for msg in extra:
             self.on_messages(msg.stream, 0.0)
         return job_id
@@ -380,12 +381,7 @@ class Engine:
         extra: list[NewMessage] = []
         async with self.store.transaction() as tx:
             job_id = await self._signal(tx, plan, topic, data, status, code, extra)
-            if extra:
-                await tx.insert_messages(self.app_id, extra, self.insert_lease)
-                await tx.notify(
-                    self.store.channel,
-                    [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"],
-                )
+            await self._enqueue(tx, extra)
         for msg in extra:
             self.on_messages(msg.stream, 0.0)
         return job_id
@@ -434,10 +430,7 @@ class Engine:
             step.PRIORITY["response"],
         )
         async with self.store.transaction() as tx:
-            await tx.insert_messages(self.app_id, [msg], self.insert_lease)
-            await tx.notify(
-                self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
-            )
+            await self._enqueue(tx, [msg])
         self.on_messages(ENGINE_STREAM, 0.0)
 
     async def handle(self, msg: Message) -> None:
@@ -651,10 +644,7 @@ class Engine:
             str(parent.get("pj")),
             step.PRIORITY["result"],
         )
-        await tx.insert_messages(self.app_id, [result])
-        await tx.notify(
-            self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
-        )
+        await self._enqueue(tx, [result])
         log.error("job %s: %s", parent.get("pj"), message)
 
     async def worker_done(self, msg: Message, response: Any) -> None:

@@ -106,6 +106,13 @@ def _job(row: asyncpg.Record) -> JobRow:
     )
 
 
+def _locked(row: asyncpg.Record) -> JobRow:
+    """A job row read with its activity rows (``acts``, one JSON array each)."""
+    job = _job(row)
+    job.activities = [ActivityRow(*a) for a in row["acts"]]
+    return job
+
+
 def _activity(row: asyncpg.Record) -> ActivityRow:
     keys = row.keys()
     return ActivityRow(
@@ -237,13 +244,7 @@ class StoreTx:
         ``None`` when the lease was lost or the job is gone; either way there is
         nothing to apply.
         """
-        row = await self._conn.fetchrow(
-            self._q["ack_and_lock"], app_id, job_id, message_id, owner
-        )
-        if row is None:
-            return None
-        job = _job(row)
-        job.activities = [ActivityRow(*a) for a in row["acts"]]
+        job, _acked = await self.ack_and_lock_many(app_id, job_id, [message_id], owner)
         return job
 
     async def ack_and_lock_many(
@@ -256,9 +257,7 @@ class StoreTx:
         )
         if row is None:
             return None, set()
-        job = _job(row)
-        job.activities = [ActivityRow(*a) for a in row["acts"]]
-        return job, set(row["acked"] or ())
+        return _locked(row), set(row["acked"] or ())
 
     async def write_step(self, w: StepWrite) -> tuple[int, list[Message]]:
         """Semaphore delta, data, activity rows, messages and NOTIFYs in one statement."""
@@ -313,11 +312,7 @@ class StoreTx:
     async def lock_job(self, app_id: str, job_id: str) -> JobRow | None:
         """Lock a live job row (with its activity rows) for a step not driven by a message."""
         row = await self._conn.fetchrow(self._q["lock_job"], app_id, job_id)
-        if row is None:
-            return None
-        job = _job(row)
-        job.activities = [ActivityRow(*a) for a in row["acts"]]
-        return job
+        return None if row is None else _locked(row)
 
     # -- signals (spec §4.11) ------------------------------------------------
     # A key holds either one webhook registration (kind 'hook') or the signals

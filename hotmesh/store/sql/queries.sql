@@ -74,19 +74,6 @@ SELECT active_version FROM __SCHEMA__.apps WHERE app_id = $1;
 INSERT INTO __SCHEMA__.apps (app_id, active_version) VALUES ($1, $2)
 ON CONFLICT (app_id) DO UPDATE SET active_version = EXCLUDED.active_version, updated_at = now();
 
--- name: ack_and_lock
-WITH acked AS (
-    DELETE FROM __SCHEMA__.messages WHERE id = $3 AND reserved_by = $4 RETURNING id
-)
-SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(a.activity_id, a.dimension, a.type, a.leg,
-                                                    a.done, a.input, a.output, a.hook,
-                                                    a.error)), '[]'::jsonb)
-          FROM __SCHEMA__.activities a WHERE a.job = j.id) AS acts
-  FROM __SCHEMA__.jobs j
- WHERE j.app_id = $1 AND j.job_id = $2 AND EXISTS (SELECT 1 FROM acked)
-   FOR UPDATE OF j;
-
 -- name: write_step
 WITH u AS (
     UPDATE __SCHEMA__.jobs

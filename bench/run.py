@@ -234,6 +234,8 @@ async def bench_w1_workflow(n: int) -> int:
 
 
 class MemFlowRunner(Runner):
+    """MemFlow W1 through a ``MemFlow.Client``: one workflow per job."""
+
     def __init__(self, client: Any, run_id: str) -> None:
         self.client, self.run_id = client, run_id
 
@@ -254,6 +256,8 @@ class MemFlowRunner(Runner):
 
 
 class MemFlowWorkload:
+    """MemFlow W1: the workflow worker and the activity worker of one process."""
+
     name = "memflow_w1"
     title = "MemFlow W1 (2 activities)"
     divisor = 1
@@ -287,10 +291,10 @@ class MemFlowWorkload:
                     "workflow": bench_w1_workflow,
                 }
             )
-        return MemFlowRunner(MemFlow.Client({"connection": connection}), uuid4())
+        return MemFlowRunner(MemFlow.Client({"connection": connection}), _short_id())
 
 
-def uuid4() -> str:
+def _short_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
@@ -578,7 +582,7 @@ async def run_workload(
     if missing:
         return {"title": workload.title, "available": False, "note": missing}
     jobs = max(1, args.jobs // workload.divisor)
-    db = f"hm_bench_{uuid4()}"
+    db = f"hm_bench_{_short_id()}"
     db_dsn = with_database(dsn, db)
     await admin.execute(f'CREATE DATABASE "{db}"')
     children: list[Child] = []
@@ -731,7 +735,7 @@ async def run_pgbench(
     if exe is None:
         return {"available": False, "note": "pgbench not found on PATH"}
     parts = urlsplit(dsn)
-    db = f"hm_bench_pgb_{uuid4()}"
+    db = f"hm_bench_pgb_{_short_id()}"
     env = {**os.environ}
     if parts.password:
         env["PGPASSWORD"] = parts.password

@@ -133,9 +133,14 @@ class Engine:
         )
         if commit.completion is not None:
             publishes = commit.completion.publishes or ""
-            notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
-        if commit.emit is not None:
-            notes.append(f"e|{self.app_id}|{job.job_id}|{self._publishes(commit)}|{me}")
+            # Only subscribers (a graph that publishes) or a pubsub caller in
+            # another process (``ngn``) need to hear of it: each NOTIFY costs
+            # every listening backend a transaction.
+            waiter = job.metadata.get("ngn")
+            if publishes or (waiter and waiter != me):
+                notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
+        if commit.emit is not None and (publishes := self._publishes(commit)):
+            notes.append(f"e|{self.app_id}|{job.job_id}|{publishes}|{me}")
         expire = commit.completion.expire if commit.completion else commit.expire
         return StepWrite(
             self.app_id,

@@ -74,11 +74,15 @@ async def _run(pg_dsn: str, proxy: FaultyProxy, fault: str) -> dict[str, Any]:
         return {"data": {"n": message["data"]["n"]}}
 
     client = await HotMesh.init("faults", engine={"connection": {"dsn": pg_dsn}})
+    node_dsn = _through(pg_dsn, proxy.port)
+    if fault == "timeout":  # every statement of the node may take 20 ms at most
+        node_dsn += ("&" if "?" in node_dsn else "?") + "statement_timeout=20"
+    stalls = 0
     await client.deploy(APP)
     await client.activate("1")
     node = await HotMesh.init(
         "faults",
-        engine={"connection": {"dsn": _through(pg_dsn, proxy.port)}, "poll": 0.2},
+        engine={"connection": {"dsn": node_dsn}, "poll": 0.2},
         workers=[
             {"topic": "faults.a", "callback": work},
             {"topic": "faults.b", "callback": work},
@@ -86,9 +90,24 @@ async def _run(pg_dsn: str, proxy: FaultyProxy, fault: str) -> dict[str, Any]:
     )
     done = asyncio.Event()
 
+    async def stall() -> None:
+        """Hold the jobs table for 60 ms: the node's steps wait, time out, retry."""
+        nonlocal stalls
+        locker = await asyncpg.connect(pg_dsn)
+        try:
+            async with locker.transaction():
+                await locker.execute("LOCK TABLE hotmesh.jobs IN EXCLUSIVE MODE")
+                await asyncio.sleep(0.06)
+            stalls += 1
+        finally:
+            await locker.close()
+
     async def chaos() -> None:
         while not done.is_set():
-            if fault == "cut":
+            if fault == "timeout":
+                await asyncio.sleep(random.uniform(0.1, 0.3))
+                await stall()
+            elif fault == "cut":
                 await asyncio.sleep(random.uniform(0.1, 0.4))
                 proxy.cut()
             else:  # a restart: down for a second, every second or two
@@ -123,16 +142,22 @@ async def _run(pg_dsn: str, proxy: FaultyProxy, fault: str) -> dict[str, Any]:
         await conn.close()
         await node.stop()
         await client.stop()
-    return {"rows": rows, "calls": calls, "cuts": proxy.cuts}
+    return {
+        "rows": rows,
+        "calls": calls,
+        "cuts": stalls if fault == "timeout" else proxy.cuts,
+    }
 
 
-@pytest.mark.parametrize("fault", ["cut", "outage"])
+@pytest.mark.parametrize("fault", ["cut", "outage", "timeout"])
 async def test_connection_faults_lose_and_double_nothing(
-    pg_dsn: str, proxy: FaultyProxy, fault: str
+    pg_dsn: str, proxy: FaultyProxy, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = await _run(pg_dsn, proxy, fault)
+    if fault == "timeout":  # the scenario really cancelled statements
+        assert "statement timeout" in caplog.text
     rows = result["rows"]
-    assert result["cuts"] >= (3 if fault == "cut" else 1)
+    assert result["cuts"] >= (1 if fault == "outage" else 3)
     assert len(rows) == JOBS
     for row in rows:
         data = json.loads(row["data"])

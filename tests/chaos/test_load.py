@@ -13,6 +13,8 @@ import time
 import tracemalloc
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import MeshFactory
 
 LONG = os.environ.get("HOTMESH_LONG", "") not in ("", "0")
@@ -53,6 +55,7 @@ async def test_a_hundred_concurrent_pubsub_callers(mesh: MeshFactory) -> None:
     assert [o["data"] for o in outs] == [{"a": i, "b": i} for i in range(100)]
 
 
+@pytest.mark.timeout(SOAK_SECONDS + 120)
 async def test_memory_stays_flat_under_steady_work(mesh: MeshFactory) -> None:
     hm = await mesh("load", workers=WORKERS)
     await hm.deploy(APP)

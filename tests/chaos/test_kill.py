@@ -32,8 +32,9 @@ LEASE = 2.0
 class Cluster:
     """Node processes on one database, killed and restarted on demand."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, module: str = "tests.chaos.node") -> None:
         self.dsn = dsn
+        self.module = module
         self.procs: list[asyncio.subprocess.Process] = []
         self.killed: set[int] = set()
         self.restarts: list[asyncio.Task[asyncio.subprocess.Process]] = []
@@ -42,7 +43,7 @@ class Cluster:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.chaos.node",
+            self.module,
             self.dsn,
             str(LEASE),
             cwd=ROOT,

@@ -1,0 +1,102 @@
+"""MemFlow under kill chaos: workflows with activities, sleeps and signals in flight.
+
+Three node processes run the workflow and its activities; one is SIGKILLed
+about every second and restarted. Every workflow must finish with the right
+result, and an activity may run twice only when a kill cut its first run off.
+``HOTMESH_LONG=1``: 600 workflows instead of 60.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from hotmesh import MemFlow
+from tests.chaos.mf_node import LEDGER
+from tests.chaos.test_kill import Cluster
+
+LONG = os.environ.get("HOTMESH_LONG", "") not in ("", "0")
+WORKFLOWS = 600 if LONG else 60
+NODES = 3
+
+
+@pytest.fixture
+async def cluster(pg_dsn: str) -> AsyncIterator[Cluster]:
+    conn = await asyncpg.connect(pg_dsn)
+    await conn.execute(LEDGER)
+    await conn.close()
+    made = Cluster(pg_dsn, module="tests.chaos.mf_node")
+    yield made
+    await made.stop()
+
+
+@pytest.mark.timeout(600 if LONG else 180)
+async def test_memflow_survives_sigkills_with_sleeps_and_signals(
+    pg_dsn: str, cluster: Cluster
+) -> None:
+    for _ in range(NODES):
+        await cluster.start()
+    client = MemFlow.Client({"connection": {"dsn": pg_dsn}})
+    stop_killing = asyncio.Event()
+
+    async def killer() -> int:
+        kills = 0
+        while not stop_killing.is_set():
+            try:
+                await asyncio.wait_for(stop_killing.wait(), random.uniform(0.8, 1.4))
+            except TimeoutError:
+                await cluster.kill_one()
+                kills += 1
+        return kills
+
+    chaos = asyncio.get_running_loop().create_task(killer())
+    try:
+        handles = []
+        for i in range(WORKFLOWS):
+            wid = f"mf-{i}"
+            handles.append(
+                await client.workflow.start(
+                    args=[wid, i * 10],
+                    task_queue="chaos",
+                    workflow_name="chaotic",
+                    workflow_id=wid,
+                )
+            )
+            if i % 2:  # half the signals arrive before their wait registers
+                await client.workflow.signal("go", {"k": 100}, workflow_id=wid)
+        for i in range(0, WORKFLOWS, 2):
+            await asyncio.sleep(0.01)
+            await client.workflow.signal("go", {"k": 100}, workflow_id=f"mf-{i}")
+        results = await asyncio.wait_for(
+            asyncio.gather(*(h.result() for h in handles)), 500 if LONG else 150
+        )
+        stop_killing.set()
+        kills = await chaos
+    finally:
+        stop_killing.set()
+        await client.close()
+    assert results == [i * 10 + 1 + 2 + 100 for i in range(WORKFLOWS)]  # nothing lost
+    assert kills >= 3
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        calls = await conn.fetch(
+            "SELECT workflow_id, step, pid FROM mf_calls ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    runs: dict[tuple[str, int], list[int]] = {}
+    for call in calls:
+        runs.setdefault((call["workflow_id"], call["step"]), []).append(call["pid"])
+    assert len(runs) == 2 * WORKFLOWS
+    rerun = 0
+    for pids in runs.values():
+        assert all(pid in cluster.killed for pid in pids[:-1]), pids
+        rerun += len(pids) > 1
+    print(
+        f"\nmemflow chaos: {WORKFLOWS} workflows, {kills} kills, lost 0, cut-off re-runs {rerun}"
+    )

@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar
 
 from hotmesh import errors
@@ -192,9 +192,14 @@ class HotMesh:
         if consumer is not None:
             consumer.submit(msg)
 
-    def _subscribers(self, publishes: str, job_id: str) -> list[SubCallback]:
-        """Callbacks for ``publishes`` and ``publishes.<job id>``, exact and patterns."""
-        topics = (f"{publishes}.{job_id}", publishes)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background, kept alive until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _subscribers(self, *topics: str) -> list[SubCallback]:
+        """``sub`` and ``psub`` callbacks for any of ``topics``."""
         subs = [cb for t in topics for cb in self._subs.get(t, [])]
         for pattern, callbacks in self._psubs.items():
             if any(fnmatch.fnmatchcase(t, pattern) for t in topics):
@@ -207,37 +212,23 @@ class HotMesh:
         for fut in self._waiters.pop(job_id, []):
             if not fut.done():
                 fut.set_result(output)
-        subs = self._subscribers(publishes, job_id)
-        if publishes and subs:
-            task = asyncio.get_running_loop().create_task(
-                self._publish(publishes, job_id, output, subs)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._emitted(job_id, output, publishes)
 
     def _emitted(
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
-        """An interim publication (``emit``): subscribers only, waiters keep waiting."""
-        subs = self._subscribers(publishes, job_id)
+        """Publish a job's output to subscribers of ``publishes`` (and ``.<job id>``)."""
+        subs = self._subscribers(f"{publishes}.{job_id}", publishes)
         if publishes and subs:
-            task = asyncio.get_running_loop().create_task(
-                self._publish(publishes, job_id, output, subs)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._publish(publishes, job_id, output, subs))
 
     def _on_reconnect(self) -> None:
         """The LISTEN connection came back: wake every consumer and re-check
         every ``pubsub`` waiter, since notifications may have been missed."""
         for consumer in self._consumers.values():
-            task = asyncio.get_running_loop().create_task(consumer.resync())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(consumer.resync())
         if self._waiters:
-            task = asyncio.get_running_loop().create_task(self._recheck_waiters())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._recheck_waiters())
 
     async def _recheck_waiters(self) -> None:
         for job_id in list(self._waiters):
@@ -406,19 +397,10 @@ class HotMesh:
         self._deliver(topic, message)
 
     def _deliver(self, topic: str, message: Any) -> None:
-        subs = [cb for cb in self._subs.get(topic, [])]
-        subs += [
-            cb
-            for pattern, callbacks in self._psubs.items()
-            if fnmatch.fnmatchcase(topic, pattern)
-            for cb in callbacks
-        ]
-        for callback in subs:
+        for callback in self._subscribers(topic):
             result = callback(topic, message)
             if inspect.isawaitable(result):
-                task = asyncio.get_running_loop().create_task(_awaited(result))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(_awaited(result))
 
     def add_worker(self, worker: dict[str, Any]) -> None:
         """Start consuming a worker topic after ``init`` (same keys as ``workers``)."""

@@ -353,16 +353,13 @@ class Run:
             value = self.value(act, name, ctx)
             if value is not UNDEFINED:
                 options[name] = value
-        if target in (UNDEFINED, None, "", self.job.job_id):
-            self.finish(
-                act, dad, 200, {}, "success", ActivityRow(act.id, dad, "interrupt")
-            )
-            self.interrupt(options)
-            return
-        # Another job: interrupted in this step's transaction by the shell, so
-        # it stops before any of its own messages that are already due.
-        self.commit.interrupts.append((str(target), options))
         self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "interrupt"))
+        if target in (UNDEFINED, None, "", self.job.job_id):
+            self.interrupt(options)
+        else:
+            # Another job: interrupted in this step's transaction by the shell,
+            # so it stops before any of its own messages that are already due.
+            self.commit.interrupts.append((str(target), options))
 
     # -- Leg 2 / completion of an activity -------------------------------
     def finish(

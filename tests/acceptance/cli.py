@@ -47,6 +47,24 @@ def hotmesh(
     )
 
 
+def serve(*args: str, home: Path, dsn: str | None, ready: str) -> subprocess.Popen[str]:
+    """Start a long-running ``python -m hotmesh ARGS``; return once stderr says ``ready``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-W", "error", "-m", "hotmesh", *args],
+        env=clean_env(home, dsn),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # blocks until the process says it is ready
+        if ready in line:
+            return proc
+    proc.wait(5)
+    raise AssertionError(f"{args[0]} exited {proc.returncode} before it was ready")
+
+
 def ok(run: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     """*run*, asserting it exited 0 (showing stderr if not)."""
     assert run.returncode == 0, f"exit {run.returncode}\n{run.stderr}\n{run.stdout}"

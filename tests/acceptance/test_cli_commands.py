@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from hotmesh import HotMesh, embedded
 from hotmesh.store.sql import migrations
-from tests.acceptance.cli import ROOT, as_json, clean_env, hotmesh, ok
+from tests.acceptance.cli import ROOT, as_json, hotmesh, ok, serve
 
 HELLO = str(ROOT / "graphs" / "hello.yaml")
 
@@ -459,23 +458,10 @@ async def greet(message):
 def _worker(
     home: Path, dsn: str, app: str, specs: list[str], topics: list[str]
 ) -> subprocess.Popen[str]:
-    args = [sys.executable, "-W", "error", "-m", "hotmesh", "worker", "--app", app]
+    args = ["worker", "--app", app]
     for topic in topics:
         args += ["--topic", topic]
-    proc = subprocess.Popen(
-        [*args, *specs],
-        env=clean_env(home, dsn),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:  # blocks until the worker says it is ready
-        if "worker ready" in line:
-            return proc
-    proc.wait(5)
-    raise AssertionError(f"worker exited {proc.returncode} before it was ready")
+    return serve(*args, *specs, home=home, dsn=dsn, ready="worker ready")
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:

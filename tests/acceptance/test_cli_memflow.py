@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.acceptance.cli import ROOT, clean_env, hotmesh, ok
+from tests.acceptance.cli import hotmesh, ok, serve
 
 EXAMPLE = "examples/memflow_order.py"
 
@@ -21,20 +20,9 @@ def home(tmp_path: Path) -> Path:
 
 
 def _worker(home: Path, dsn: str, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-W", "error", "-m", "hotmesh", "memflow", "worker", *args],
-        env=clean_env(home, dsn),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return serve(
+        "memflow", "worker", *args, home=home, dsn=dsn, ready="memflow worker ready"
     )
-    assert proc.stderr is not None
-    for line in proc.stderr:  # blocks until the worker says it is ready
-        if "memflow worker ready" in line:
-            return proc
-    proc.wait(5)
-    raise AssertionError(f"memflow worker exited {proc.returncode} before it was ready")
 
 
 def test_memflow_worker_start_and_result(pg_dsn: str, home: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 
 class FaultyProxy:
@@ -20,6 +21,12 @@ class FaultyProxy:
         self._server: asyncio.Server | None = None
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._pipes: set[asyncio.Task[None]] = set()
+
+    def through(self, dsn: str) -> str:
+        """``dsn`` with its host and port replaced by this proxy's."""
+        parts = urlsplit(dsn)
+        user, at, _host = parts.netloc.rpartition("@")
+        return urlunsplit(parts._replace(netloc=f"{user}{at}127.0.0.1:{self.port}"))
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 from hotmesh import HotMesh
 from tests.chaos.proxy import FaultyProxy
+from tests.long import LONG
 
-LONG = os.environ.get("HOTMESH_LONG", "") not in ("", "0")
 JOBS = 3000 if LONG else 300
 
 APP = """
@@ -44,28 +41,6 @@ app:
 """
 
 
-def _through(dsn: str, port: int) -> str:
-    parts = urlsplit(dsn)
-    netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{port}"
-    return urlunsplit(
-        parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host)
-    )
-
-
-@pytest.fixture
-async def proxy(pg_dsn: str) -> AsyncIterator[FaultyProxy]:
-    parts = urlsplit(pg_dsn)
-    if not parts.hostname or parts.hostname.startswith("/"):
-        pytest.skip(
-            "the fault proxy needs a TCP database address"
-        )  # embedded uses a socket
-    made = FaultyProxy(parts.hostname, parts.port or 5432)
-    await made.start()
-    yield made
-    await made.stop()
-
-
 async def _run(pg_dsn: str, proxy: FaultyProxy, fault: str) -> dict[str, Any]:
     calls: list[tuple[str, str]] = []
 
@@ -74,7 +49,7 @@ async def _run(pg_dsn: str, proxy: FaultyProxy, fault: str) -> dict[str, Any]:
         return {"data": {"n": message["data"]["n"]}}
 
     client = await HotMesh.init("faults", engine={"connection": {"dsn": pg_dsn}})
-    node_dsn = _through(pg_dsn, proxy.port)
+    node_dsn = proxy.through(pg_dsn)
     if fault == "timeout":  # every statement of the node may take 20 ms at most
         node_dsn += ("&" if "?" in node_dsn else "?") + "statement_timeout=20"
     stalls = 0

@@ -20,9 +20,9 @@ import pytest
 
 from hotmesh import HotMesh
 from tests.chaos.node import APP, LEDGER
+from tests.long import LONG
 
 ROOT = Path(__file__).resolve().parents[2]
-LONG = os.environ.get("HOTMESH_LONG", "") not in ("", "0")
 JOBS = 10_000 if LONG else 1500
 KILL_EVERY = 2.0 if LONG else 1.0
 PROCESSES = 4

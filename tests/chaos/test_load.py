@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import resource
 import time
 import tracemalloc
@@ -16,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import MeshFactory
+from tests.long import LONG
 
-LONG = os.environ.get("HOTMESH_LONG", "") not in ("", "0")
 SOAK_SECONDS = 600.0 if LONG else 10.0
 
 APP = """

@@ -9,20 +9,16 @@ is retried alone, without running the activity again).
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from hotmesh import MemFlow
 from tests.chaos.proxy import FaultyProxy
-from tests.chaos.test_faults import _through
+from tests.long import LONG
 
-LONG = os.environ.get("HOTMESH_LONG", "") not in ("", "0")
 WORKFLOWS = 300 if LONG else 40
 CALLS: Counter[tuple[str, int]] = Counter()
 
@@ -41,19 +37,6 @@ async def faulty(workflow_id: str, base: int) -> int:
     return int(base + first + second + signal["k"])
 
 
-@pytest.fixture
-async def proxy(pg_dsn: str) -> AsyncIterator[FaultyProxy]:
-    parts = urlsplit(pg_dsn)
-    if not parts.hostname or parts.hostname.startswith("/"):
-        pytest.skip(
-            "the fault proxy needs a TCP database address"
-        )  # embedded: a socket
-    made = FaultyProxy(parts.hostname, parts.port or 5432)
-    await made.start()
-    yield made
-    await made.stop()
-
-
 @pytest.mark.timeout(600 if LONG else 120)
 @pytest.mark.parametrize("fault", ["cut", "outage"])
 async def test_memflow_survives_connection_faults(
@@ -62,7 +45,7 @@ async def test_memflow_survives_connection_faults(
     CALLS.clear()
     worker = await MemFlow.Worker.create(
         {
-            "connection": {"dsn": _through(pg_dsn, proxy.port), "poll": 0.2},
+            "connection": {"dsn": proxy.through(pg_dsn), "poll": 0.2},
             "task_queue": "faulty",
             "workflow": faulty,
             "activities": {"step": step},

@@ -9,7 +9,6 @@ result, and an activity may run twice only when a kill cut its first run off.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import AsyncIterator
 
@@ -19,8 +18,8 @@ import pytest
 from hotmesh import MemFlow
 from tests.chaos.mf_node import LEDGER
 from tests.chaos.test_kill import Cluster
+from tests.long import LONG
 
-LONG = os.environ.get("HOTMESH_LONG", "") not in ("", "0")
 WORKFLOWS = 600 if LONG else 60
 NODES = 3
 

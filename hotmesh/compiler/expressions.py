@@ -39,7 +39,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     for name in (
         "sleep", "emit", "persist", "statusThreshold", "await", "expire",
         "entity", "target", "reason", "throw", "code", "status", "descend",
-        "stack", "key_name", "key_value", "scrub",
+        "stack", "key_name", "key_value", "scrub", "join.topic", "join.id",
         "stats.id", "stats.key", "stats.parent", "stats.adjacent", "stats.measures",
     )
 }  # fmt: skip

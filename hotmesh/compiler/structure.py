@@ -99,7 +99,25 @@ def analyze_structure(document: Mapping[str, Any], report: Reporter) -> Structur
         _ancestors(info, activities, report)
     _cycles(activities, report)
     hooks = _hook_rules(graphs, activities, report)
+    _joins(activities, {h.topic for h in hooks}, report)
     return Structure(graphs, activities, hooks)
+
+
+def _joins(
+    activities: dict[str, ActivityInfo], topics: set[str], report: Reporter
+) -> None:
+    """An await's ``join.topic`` must be a hook topic of this app: the child's
+    end is signalled there, and a signal nobody can route would fail the child."""
+    for act in activities.values():
+        topic = _as_dict(act.config.get("join")).get("topic")
+        if act.type != "await" or not isinstance(topic, str) or "{" in topic:
+            continue
+        if topic not in topics:
+            report(
+                act.pointer + "/join/topic",
+                f"join topic '{topic}' has no hook rule in this app",
+                "error",
+            )
 
 
 def _collect_activities(

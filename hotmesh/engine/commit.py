@@ -64,7 +64,8 @@ class SignalOut:
     """A signal this step sends (``signal`` activity, spec §2.4).
 
     ``facet`` is set for ``subtype: all``: every job indexed under it is
-    signalled with ``{...data, id: <job id>}``.
+    signalled with ``{...data, id: <job id>}``. ``keep`` is how long a signal
+    that finds no waiting hook is kept (``None``: the engine's ``signal_ttl``).
     """
 
     topic: str
@@ -73,6 +74,7 @@ class SignalOut:
     code: int = 200
     facet: str | None = None
     scrub: bool = False
+    keep: float | None = None
 
 
 @dataclass(slots=True)

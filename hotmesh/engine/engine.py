@@ -195,7 +195,7 @@ class Engine:
         for out in commit.signals:
             if out.facet is None:
                 await self._signal(
-                    tx, plan, out.topic, out.data, out.status, out.code, extra
+                    tx, plan, out.topic, out.data, out.status, out.code, extra, out.keep
                 )
                 continue
             for jid in await tx.facet_jobs(self.app_id, out.facet, out.scrub):
@@ -252,8 +252,10 @@ class Engine:
         status: str,
         code: int,
         out: list[NewMessage],
+        keep: float | None = None,
     ) -> str | None:
-        """Route a signal to the hook waiting on its key, or keep it until one does."""
+        """Route a signal to the hook waiting on its key, or keep it until one does
+        (``keep`` seconds; ``None``: ``signal_ttl``)."""
         rule = plan.hook_rule(topic)
         if rule is None:
             raise errors.UnknownTopicError(
@@ -264,7 +266,8 @@ class Engine:
             {"$self": {"hook": {"data": data}}, "$hook": {"data": data}}
         )
         key = f"{topic}:{'' if value is UNDEFINED else value}"
-        return await self._deliver(tx, key, data, status, code, out)
+        ttl = self.signal_ttl if keep is None else keep
+        return await self._deliver(tx, key, data, status, code, out, ttl)
 
     async def _deliver(
         self,
@@ -274,10 +277,9 @@ class Engine:
         status: str,
         code: int,
         out: list[NewMessage],
-        keep: bool = True,
+        ttl: float | None,
     ) -> str | None:
         signal = {"data": data, "status": status, "code": code}
-        ttl = self.signal_ttl if keep else None
         target = await tx.take_signal(self.app_id, key, signal, ttl)
         if target is None:
             return None
@@ -299,7 +301,7 @@ class Engine:
                 return None
             topic, key = found
             job_id = await self._deliver(
-                tx, f"{topic}:{key}", data, "success", 200, extra, keep=False
+                tx, f"{topic}:{key}", data, "success", 200, extra, None
             )
             await self._enqueue(tx, extra)
         for msg in extra:

@@ -45,6 +45,10 @@ from hotmesh.store.records import (
     worker_stream,
 )
 
+#: seconds a detached child's join signal waits for its parent to ask (a year:
+#: the parent may call ``result()`` at any later point of its own life)
+JOIN_KEEP = 365 * 86400.0
+
 
 def dims(dad: str) -> list[str]:
     """``",0,1"`` -> ``["0", "1"]``."""
@@ -230,6 +234,12 @@ class Run:
         self.open_row(act, dad, data)
         jid, gid = self.job.job_id, self.job.gid
         parent = {"pj": jid, "pg": gid, "pd": dad, "pa": act.id, "px": severed}
+        join_topic = self.value(act, "join.topic", ctx)
+        join_id = self.value(act, "join.id", ctx)
+        if severed and join_topic and isinstance(join_id, str) and join_id:
+            # A detached child signals this key when it ends (however it ends),
+            # so the parent can wait for it later on an ordinary hook.
+            parent.update(jt=str(join_topic), jk=join_id)
         self.send(
             ENGINE_STREAM,
             "await",
@@ -508,6 +518,7 @@ class Run:
             job_output(final), graph.publishes if graph else None, expire
         )
         self.notify_parent(200)
+        self.signal_join(final)
         return commit
 
     def publish_interim(self, status: int) -> None:
@@ -516,6 +527,22 @@ class Run:
             JobRow(**{**job_fields(self.job), "status": status})
         )
         self.notify_parent(202)
+
+    def signal_join(self, final: JobRow) -> None:
+        """A detached child with a join key signals its outcome to that key."""
+        md = self.job.metadata
+        if not md.get("jt") or not md.get("jk"):
+            return
+        outcome: dict[str, Any] = {
+            "job_id": self.job.job_id,
+            "status": final.status,
+            "data": cx.public_data(self.job.data),
+        }
+        if self.job.err is not None:
+            outcome["err"] = json.loads(self.job.err)
+        self.commit.signals.append(
+            SignalOut(str(md["jt"]), {"id": md["jk"], "data": outcome}, keep=JOIN_KEEP)
+        )
 
     def notify_parent(self, code: int) -> None:
         md = self.job.metadata

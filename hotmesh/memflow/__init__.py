@@ -18,6 +18,7 @@ from hotmesh.memflow.worker import (
     register_activity_worker,
     shutdown,
 )
+from hotmesh.memflow.workflow import ChildHandle
 
 
 def _activity_context() -> ActivityContext:
@@ -36,6 +37,7 @@ class MemFlow:
     Client = Client
     Worker = Worker
     Handle = WorkflowHandle
+    ChildHandle = ChildHandle
     WorkflowHandle = WorkflowHandle
     workflow: Any = _workflow
     activity: Any = activity
@@ -46,6 +48,7 @@ class MemFlow:
 
 __all__ = [
     "ActivityWorker",
+    "ChildHandle",
     "Client",
     "MemFlow",
     "Worker",

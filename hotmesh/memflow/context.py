@@ -25,6 +25,7 @@ KINDS = (
     "proxy",
     "sleep",
     "wait",
+    "join",
     "child",
     "start",
     "signal",

@@ -293,6 +293,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
         }
         if kind == "start":
             item["await"] = False
+            child["join"] = join_key(ctx.workflow_id, child_id)
         await ctx.suspend(item)
     if "error" in value:
         failure = _error_from(value, name)
@@ -301,8 +302,88 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
         return {"error": value["error"]}
     data = value.get("data") or {}
     if kind == "start":
-        return data.get("job_id")
+        return ChildHandle(str(data.get("job_id")), name, ctx.workflow_id)
     return data.get("response")
+
+
+def join_key(workflow_id: str, child_id: str) -> str:
+    """The wait key a child started with ``start_child`` signals when it ends."""
+    return signal_key(workflow_id, f"$child:{child_id}")
+
+
+class ChildHandle(str):
+    """What ``start_child`` returns: the child's workflow id (a ``str``, as
+    before), and ``await handle.result()`` to wait for the child later.
+
+    The wait is durable: the child signals its end (done, failed or
+    interrupted) to the parent, and ``result()`` is a recorded step like
+    ``wait_for``, so replay returns the same value without waiting again.
+    """
+
+    workflow_name: str
+    parent_id: str
+
+    def __new__(cls, child_id: str, workflow_name: str, parent_id: str) -> ChildHandle:
+        handle = super().__new__(cls, child_id)
+        handle.workflow_name = workflow_name
+        handle.parent_id = parent_id
+        return handle
+
+    @property
+    def workflow_id(self) -> str:
+        """The child's workflow id."""
+        return str(self)
+
+    async def result(self, timeout: float | int | str | None = None) -> Any:
+        """The child's return value; its failure raises here, as with ``exec_child``.
+
+        With ``timeout``, raises ``TimeoutError`` (hotmesh's) when the child has
+        not ended by then; the child keeps running.
+        """
+        ctx = current()
+        if ctx.workflow_id != self.parent_id:
+            raise errors.WorkflowError(
+                f"child '{self}' was started by workflow '{self.parent_id}'; only "
+                "that workflow can wait for it (use a client handle elsewhere)"
+            )
+        index = ctx.next_index()
+        value = ctx.recorded(index, "join", str(self))
+        if value is None:
+            wait: dict[str, Any] = {"key": join_key(ctx.workflow_id, str(self))}
+            if timeout is not None:
+                wait["timeout"] = seconds(timeout)
+            await ctx.suspend(
+                {
+                    "type": "wait",
+                    "kind": "join",
+                    "index": index,
+                    "marker": ctx.marker("join", index),
+                    "wait": wait,
+                }
+            )
+        if "error" in value:
+            raise _error_from(value, f"{self.workflow_name}({self})")
+        data = value.get("data") or {}
+        if data.get("timedOut") is not None:
+            raise errors.TimeoutError(
+                f"child '{self}' ({self.workflow_name}) had not ended within {timeout}"
+            )
+        outcome = data.get("signal") or {}
+        out_data = outcome.get("data") or {}
+        err = outcome.get("err")
+        if err:
+            detail = out_data.get("error") or {}
+            kind = detail.get("type") or (
+                "Interrupted" if err.get("code") == 410 else None
+            )
+            failure = {
+                "message": detail.get("message") or err.get("message", ""),
+                "stack": err.get("stack", ""),
+            }
+            if kind:
+                failure["type"] = kind
+            raise _error_from({"error": failure}, self.workflow_name)
+        return out_data.get("response")
 
 
 async def exec_child(
@@ -318,9 +399,12 @@ async def exec_child(
 
 async def start_child(
     workflow: Any = None, options: Mapping[str, Any] | None = None, **kw: Any
-) -> str:
-    """Start a child workflow without waiting; returns its workflow id."""
-    return str(await _child("start", workflow, options, kw))
+) -> ChildHandle:
+    """Start a child workflow without waiting; returns a ``ChildHandle`` (its
+    workflow id, a ``str``; ``await handle.result()`` waits for it)."""
+    handle = await _child("start", workflow, options, kw)
+    assert isinstance(handle, ChildHandle)
+    return handle
 
 
 execute_child = exec_child

@@ -116,8 +116,11 @@ async def parent_exec(n: int) -> int:
     return int(await wf.exec_child(child, args=[n])) + 1
 
 
-async def parent_start(n: int) -> str:
-    return await wf.start_child("child", args=[n], workflow_id=f"kid-{n}")
+async def parent_start(n: int) -> list[Any]:
+    kid = await wf.start_child("child", args=[n], workflow_id=f"kid-{n}")
+    value = await kid.result()
+    after = await acts().echo("after")  # replay past the join still lines up
+    return [kid.workflow_id, value, after]
 
 
 async def test_exec_child_returns_the_child_result(mf: Env) -> None:
@@ -132,10 +135,77 @@ async def test_exec_child_returns_the_child_result(mf: Env) -> None:
 async def test_start_child_then_await_child_result(mf: Env) -> None:
     await mf.worker("fx", parent_start)
     await mf.worker("fx", child)
-    child_id = await result(await start(mf, "parent_start", 7))
-    assert child_id == "kid-7"
-    kid = mf.client.workflow.get_handle("fx", "child", child_id)
+    assert await result(await start(mf, "parent_start", 7)) == ["kid-7", 70, ["after"]]
+    kid = mf.client.workflow.get_handle("fx", "child", "kid-7")
     assert await result(kid) == 70
+
+
+async def quick(n: int) -> int:
+    return n * 2
+
+
+async def late_joiner() -> list[Any]:
+    kids = [await wf.start_child(quick, args=[n]) for n in (1, 2)]
+    # The children end while this workflow sleeps: their signals wait for it.
+    await wf.sleep_for(0.5)
+    return list(await asyncio.gather(*(k.result() for k in kids)))
+
+
+async def test_child_result_asked_after_the_child_ended(mf: Env) -> None:
+    await mf.worker("fx", late_joiner)
+    await mf.worker("fx", quick)
+    assert await result(await start(mf, "late_joiner")) == [2, 4]
+
+
+async def failing(reason: str) -> None:
+    raise ValueError(reason)
+
+
+async def stuck() -> Any:
+    return await wf.wait_for("never")
+
+
+async def joiner_of_failures() -> list[str]:
+    out = []
+    bad = await wf.start_child(failing, args=["no stock"])
+    try:
+        await bad.result()
+    except errors.ActivityFailedError as exc:
+        out.append(f"{exc.error_type}: {exc}")
+    parked = await wf.start_child(stuck, workflow_id="stuck-kid")
+    try:
+        await parked.result(timeout=0.3)
+    except errors.TimeoutError:
+        out.append("timed out")
+    await wf.interrupt(parked, "enough")
+    try:
+        await parked.result()
+    except errors.ActivityFailedError as exc:
+        out.append(f"{exc.error_type}: {exc}")
+    return out
+
+
+async def test_child_handle_raises_failures_timeouts_and_interrupts(mf: Env) -> None:
+    await mf.worker("fx", joiner_of_failures)
+    await mf.worker("fx", failing)
+    await mf.worker("fx", stuck)
+    out = await result(await start(mf, "joiner_of_failures"))
+    assert len(out) == 3, out
+    assert out[0].startswith("ValueError: ") and "no stock" in out[0]
+    assert out[1] == "timed out"
+    assert out[2].startswith("Interrupted: ") and "enough" in out[2]
+
+
+async def other_parent(kid: str) -> Any:
+    handle = MemFlow.ChildHandle(kid, "quick", "someone-else")
+    return await handle.result()
+
+
+async def test_only_the_parent_can_wait_on_a_child_handle(mf: Env) -> None:
+    await mf.worker("fx", other_parent)
+    handle = await start(mf, "other_parent", "k-1")
+    with pytest.raises(errors.WorkflowFailedError, match="only that workflow"):
+        await result(handle)
 
 
 # -- signals ---------------------------------------------------------------

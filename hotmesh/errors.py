@@ -23,6 +23,7 @@ wrapped with ``raise ... from exc``.
     │   ├── JobNotFoundError         no live job with this id
     │   ├── UnknownAppVersionError   the app/version was never deployed
     │   ├── StoreConflictError       a serialization conflict outlived its retries
+    │   │   └── StaleStateError      a step's cached job state was stale (the engine re-reads)
     │   └── InvalidDataError         a value the database cannot store (a NUL character)
     ├── InputValidationError         a job input that breaks the graph's input schema
     ├── JobError                     a job finished with an error (pubsub, results)
@@ -201,6 +202,11 @@ class UnknownAppVersionError(StoreError):
 
 class StoreConflictError(StoreError):
     """A serialization conflict persisted after retries."""
+
+
+class StaleStateError(StoreConflictError):
+    """A step written from cached job state found the job changed (or a lease
+    lost); nothing was written. The engine retries from the locked row."""
 
 
 class InvalidDataError(StoreError):

@@ -59,6 +59,7 @@ class HotMesh:
         self.engine.max_cycles = int(options.get("max_cycles", step.MAX_CYCLES))
         self.engine.poison_threshold = int(options.get("poison_threshold", 5))
         self.engine.signal_ttl = float(options.get("signal_ttl", 600.0))
+        self.engine.states.size = int(options.get("state_cache", 10_000))
         self._poll = float(options.get("poll", 2.0))
         self._capacity = int(options.get("capacity", 64))
         self._consumers: dict[str, Consumer] = {}

@@ -110,6 +110,8 @@ class StepCommit:
     facets: list[str] = field(default_factory=list)
     #: ``expired_at`` override in seconds (``pending`` jobs)
     expire: float | None = None
+    #: the job row's version (``xmin``) once written, for the state cache
+    version: str = ""
 
     @property
     def side_effects(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
+from hotmesh.engine.cache import StateCache
 from hotmesh.engine.commit import advance, combine
 from hotmesh.engine.payload import json_problem, worker_response
 from hotmesh.engine.retry import RetryPolicy, message_policy, yaml_delay
@@ -47,6 +48,9 @@ class Engine:
         #: steps waiting per job while a step of that job runs here (group commit)
         self._pending: dict[str, list[tuple[int, str, dict[str, Any], Any]]] = {}
         self._running: set[str] = set()
+        #: job states this process wrote last: the next step here writes in one
+        #: statement, guarded by the row version, instead of lock-read-write
+        self.states = StateCache(10_000)
         #: how long a signal waits for its hook to register (spec §4.11: 600 s)
         self.signal_ttl = 600.0
         #: claims of one message after which it is treated as poison (spec §4.9)
@@ -155,25 +159,38 @@ class Engine:
         )
 
     async def _write(
-        self, tx: StoreTx | None, commit: step.StepCommit
+        self,
+        tx: StoreTx | None,
+        commit: step.StepCommit,
+        cas: tuple[list[int], str] | None = None,
     ) -> list[Message]:
         """Commit a step's writes: one statement (inside ``tx`` or autocommitted),
-        plus its side effects (signals, hook registrations) in the same transaction."""
+        plus its side effects (signals, hook registrations) in the same transaction.
+
+        With ``cas`` (message ids, row version) the step was computed from cached
+        state: the statement also acks the messages, and raises
+        ``StaleStateError`` unless the job row is still at that version.
+        """
         if tx is None and commit.side_effects:
             async with self.store.transaction() as own:
-                return await self._write(own, commit)
+                return await self._write(own, commit, cas)
         w = self._prepare_write(commit)
         job = commit.job
+        target = tx if tx is not None else self.store
         if commit.new_job:
             job.status = commit.delta
-            target = tx if tx is not None else self.store
-            pk, reserved = await target.create_job(w)
+            pk, reserved, commit.version = await target.create_job(w)
             if pk is None:
                 raise errors.DuplicateJobError(job.job_id)
             job.pk = pk
+        elif cas is not None:
+            ids, version = cas
+            job.status, reserved, commit.version = await target.write_step_cas(
+                w, ids, self.owner, version
+            )
         else:
             assert tx is not None
-            job.status, reserved = await tx.write_step(w)
+            job.status, reserved, commit.version = await tx.write_step(w)
         if commit.side_effects:
             assert tx is not None
             await self._side_effects(tx, commit)
@@ -308,10 +325,30 @@ class Engine:
             self.on_messages(msg.stream, 0.0)
         return job_id
 
-    def _woken(self, commit: step.StepCommit, reserved: list[Message]) -> None:
+    def _remember(self, commit: step.StepCommit) -> None:
+        """After commit: cache the states written. A job written twice in one
+        transaction has one row version for both writes: forget it instead."""
+        written: list[step.StepCommit] = []
+        todo = [commit]
+        while todo:
+            c = todo.pop()
+            written.append(c)
+            todo.extend(chained for chained, _ in c.chained)
+        ids = [c.job.job_id for c in written]
+        for c in written:
+            if ids.count(c.job.job_id) > 1:
+                self.states.drop(c.job.job_id)
+            else:
+                self.states.remember(c, c.version)
+
+    def _woken(
+        self, commit: step.StepCommit, reserved: list[Message], top: bool = True
+    ) -> None:
         """After commit: hand reserved messages to local consumers, wake the others."""
+        if top:
+            self._remember(commit)
         for chained, chained_reserved in commit.chained:
-            self._woken(chained, chained_reserved)
+            self._woken(chained, chained_reserved, top=False)
         for msg in reserved:
             self.on_dispatch(msg.stream, msg)
         for new in commit.messages:
@@ -494,6 +531,17 @@ class Engine:
     async def _run_batch(
         self, job_id: str, batch: list[tuple[int, str, dict[str, Any], Any]]
     ) -> None:
+        cached = self.states.get(job_id)
+        if cached is not None:
+            try:
+                if await self._apply_cached(batch, *cached):
+                    return
+            except errors.HotMeshError:
+                pass  # stale, or a failing step: the locking path handles it
+            except BaseException:
+                self.states.drop(job_id)
+                raise
+            self.states.drop(job_id)
         if len(batch) > 1:
             try:
                 await self._apply_many(job_id, batch)
@@ -505,6 +553,34 @@ class Engine:
                 )
         for message_id, kind, payload, _fut in batch:
             await self._apply_one(message_id, job_id, kind, payload)
+
+    async def _apply_cached(
+        self,
+        batch: list[tuple[int, str, dict[str, Any], Any]],
+        job: JobRow,
+        version: str,
+    ) -> bool:
+        """Apply ``batch`` to the cached state of its job and write it in one
+        statement guarded by the row version (one round trip instead of four).
+
+        ``False`` when the locking path must run it instead (a step that drops
+        its message); ``StaleStateError`` when the row changed meanwhile.
+        """
+        plan = self._plans.get(job.version)
+        if plan is None:
+            return False
+        commits: list[step.StepCommit] = []
+        for _message_id, kind, payload, _fut in batch:
+            commit = step.apply(plan, job, kind, payload, _now(), self.max_cycles)
+            if commit.dropped is not None:
+                return False
+            commits.append(commit)
+            job = advance(job, commit)
+        combined = combine(commits)
+        ids = [item[0] for item in batch]
+        reserved = await self._write(None, combined, (ids, version))
+        self._woken(combined, reserved)
+        return True
 
     async def _apply_many(
         self, job_id: str, batch: list[tuple[int, str, dict[str, Any], Any]]

@@ -184,7 +184,7 @@ class StepWrite:
 
 async def _create_job(
     conn: Any, q: dict[str, str], w: StepWrite
-) -> tuple[int | None, list[Message]]:
+) -> tuple[int | None, list[Message], str]:
     job = w.job
     acts = _activity_args(w.activities)
     msgs = _message_args(w.messages)
@@ -221,7 +221,47 @@ async def _create_job(
             await conn.execute(q["delete_expired_job"], w.app_id, job.job_id)
             rows = await conn.fetch(q["create_job"], *args)
     pk = rows[0]["job_pk"]
-    return (None, []) if pk is None else (int(pk), _reserved(rows, w.messages))
+    if pk is None:
+        return None, [], ""
+    return int(pk), _reserved(rows, w.messages), str(rows[0]["x"])
+
+
+def _step_args(w: StepWrite) -> list[Any]:
+    job = w.job
+    return [
+        job.pk,
+        w.delta,
+        job.data,
+        job.metadata,
+        job.err,
+        w.expire,
+        *_activity_args(w.activities),
+        w.app_id,
+        *_message_args(w.messages),
+        w.lease,
+        w.channel,
+        list(w.notes),
+    ]
+
+
+async def _write_step_cas(
+    conn: Any,
+    q: dict[str, str],
+    w: StepWrite,
+    message_ids: Sequence[int],
+    owner: str,
+    version: str,
+) -> tuple[int, list[Message], str]:
+    try:
+        with _storable():
+            rows = await conn.fetch(
+                q["write_step_cas"], *_step_args(w), list(message_ids), owner, version
+            )
+    except asyncpg.PostgresError as exc:
+        if getattr(exc, "sqlstate", None) == "HM409":
+            raise errors.StaleStateError(f"job {w.job.job_id}: stale state") from None
+        raise
+    return int(rows[0]["status"]), _reserved(rows, w.messages), str(rows[0]["x"])
 
 
 class StoreTx:
@@ -259,28 +299,25 @@ class StoreTx:
             return None, set()
         return _locked(row), set(row["acked"] or ())
 
-    async def write_step(self, w: StepWrite) -> tuple[int, list[Message]]:
-        """Semaphore delta, data, activity rows, messages and NOTIFYs in one statement."""
-        job = w.job
+    async def write_step(self, w: StepWrite) -> tuple[int, list[Message], str]:
+        """Semaphore delta, data, activity rows, messages and NOTIFYs in one
+        statement; returns the new status, the reserved messages and the row's
+        new version (xmin)."""
         with _storable():
-            rows = await self._conn.fetch(
-                self._q["write_step"],
-                job.pk,
-                w.delta,
-                job.data,
-                job.metadata,
-                job.err,
-                w.expire,
-                *_activity_args(w.activities),
-                w.app_id,
-                *_message_args(w.messages),
-                w.lease,
-                w.channel,
-                list(w.notes),
-            )
-        return int(rows[0]["status"]), _reserved(rows, w.messages)
+            rows = await self._conn.fetch(self._q["write_step"], *_step_args(w))
+        return int(rows[0]["status"]), _reserved(rows, w.messages), str(rows[0]["x"])
 
-    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message]]:
+    async def write_step_cas(
+        self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
+    ) -> tuple[int, list[Message], str]:
+        """``write_step`` from cached state: also acks ``message_ids``, and raises
+        ``StaleStateError`` (writing nothing) unless the job row is still at
+        ``version`` and every message was still held by ``owner``."""
+        return await _write_step_cas(
+            self._conn, self._q, w, message_ids, owner, version
+        )
+
+    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
         """Insert a new job with its rows and messages; ``None`` for a live duplicate."""
         return await _create_job(self._conn, self._q, w)
 
@@ -576,10 +613,23 @@ class PostgresStore:
         per stale connection."""
         await self._pool.expire_connections()
 
-    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message]]:
+    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
         """``StoreTx.create_job`` as one autocommitted statement (one round trip)."""
         async with self._pool.acquire() as conn:
             return await _create_job(conn, self._q, w)
+
+    async def write_step_cas(
+        self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
+    ) -> tuple[int, list[Message], str]:
+        """``StoreTx.write_step_cas`` as one autocommitted statement (one round trip)."""
+        try:
+            async with self._pool.acquire() as conn:
+                return await _write_step_cas(
+                    conn, self._q, w, message_ids, owner, version
+                )
+        except _CONNECTION_LOST:
+            await self._connections_lost()
+            raise
 
     async def claim(
         self, app_id: str, stream: str, owner: str, lease: float, limit: int

@@ -81,7 +81,7 @@ WITH u AS (
            expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
                              ELSE now() + make_interval(secs => $6) END
      WHERE id = $1
-    RETURNING status
+    RETURNING status, xmin::text AS x
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
                                        output, hook, error, ended_at)
@@ -105,7 +105,50 @@ WITH u AS (
 ), n AS (
     SELECT count(pg_notify($25, p)) AS c FROM unnest($26::text[]) AS x(p)
 )
-SELECT (SELECT status FROM u) AS status, (SELECT c FROM n) AS notified,
+SELECT (SELECT status FROM u) AS status, (SELECT x FROM u) AS x, (SELECT c FROM n) AS notified,
+       m.id, m.guid, m.reserved_by
+  FROM (SELECT 1) AS one LEFT JOIN m ON true;
+
+-- name: write_step_cas
+-- write_step from cached state: acks $27 (held by $28) and applies only if the
+-- job row is still the version $29 the state was read from; else HM409.
+WITH acked AS (
+    DELETE FROM __SCHEMA__.messages WHERE id = ANY($27::bigint[]) AND reserved_by = $28
+    RETURNING id
+), u AS (
+    UPDATE __SCHEMA__.jobs
+       SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
+           expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
+                             ELSE now() + make_interval(secs => $6) END
+     WHERE id = $1 AND xmin = $29::text::xid
+    RETURNING status, xmin::text AS x
+), a AS (
+    INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
+                                       output, hook, error, ended_at)
+    SELECT $1, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
+      FROM unnest($7::text[], $8::text[], $9::text[], $10::int2[], $11::bool[], $12::jsonb[],
+                  $13::jsonb[], $14::jsonb[], $15::jsonb[]) AS x(a, d, t, l, dn, i, o, h, e)
+     WHERE EXISTS (SELECT 1 FROM u)
+    ON CONFLICT (job, activity_id, dimension) DO UPDATE
+       SET leg = EXCLUDED.leg, done = EXCLUDED.done,
+           input = coalesce(EXCLUDED.input, activities.input),
+           output = EXCLUDED.output, hook = EXCLUDED.hook, error = EXCLUDED.error,
+           ended_at = EXCLUDED.ended_at
+), m AS (
+    INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
+                                     visible_at, reserved_by, reserved_until, attempts)
+    SELECT $16, s, t, p, j, pl, now() + make_interval(secs => d), r,
+           CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $24) END,
+           CASE WHEN r IS NULL THEN 0 ELSE 1 END
+      FROM unnest($17::text[], $18::text[], $19::int2[], $20::text[], $21::jsonb[],
+                  $22::float8[], $23::text[]) AS x(s, t, p, j, pl, d, r)
+    RETURNING id, payload->>'guid' AS guid, reserved_by
+), n AS (
+    SELECT count(pg_notify($25, p)) AS c FROM unnest($26::text[]) AS x(p)
+)
+SELECT __SCHEMA__.step_check((SELECT count(*) FROM acked) = cardinality($27::bigint[])
+                            AND EXISTS (SELECT 1 FROM u)) AS ok,
+       (SELECT status FROM u) AS status, (SELECT x FROM u) AS x, (SELECT c FROM n) AS notified,
        m.id, m.guid, m.reserved_by
   FROM (SELECT 1) AS one LEFT JOIN m ON true;
 
@@ -116,7 +159,7 @@ WITH j AS (
     VALUES ($16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
             CASE WHEN $12::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $12) END)
     ON CONFLICT (app_id, job_id) DO NOTHING
-    RETURNING id
+    RETURNING id, xmin::text AS x
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
                                        output, hook, error, ended_at)
@@ -136,7 +179,7 @@ WITH j AS (
 ), n AS (
     SELECT count(pg_notify($25, p)) AS c FROM j, unnest($26::text[]) AS x(p)
 )
-SELECT (SELECT id FROM j) AS job_pk, (SELECT c FROM n) AS notified,
+SELECT (SELECT id FROM j) AS job_pk, (SELECT x FROM j) AS x, (SELECT c FROM n) AS notified,
        m.id, m.guid, m.reserved_by
   FROM (SELECT 1) AS one LEFT JOIN m ON true;
 

@@ -404,8 +404,17 @@ async def _phase(
     }
 
 
+def _loop_policy() -> None:
+    """``--uvloop``: the spawned processes run on uvloop's event loop."""
+    if os.environ.get("HOTMESH_BENCH_UVLOOP") == "1":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def client_main(conn: Connection, name: str, dsn: str, with_workers: bool) -> None:
     """Spawned client: run each phase it is sent, in a fresh event loop."""
+    _loop_policy()
     while True:
         msg = conn.recv()
         if msg[0] == "exit":
@@ -430,6 +439,7 @@ async def _serve(conn: Connection, name: str, dsn: str) -> None:
 
 def node_main(conn: Connection, name: str, dsn: str) -> None:
     """Spawned node: engine + workers from each ``start`` until ``stop``."""
+    _loop_policy()
     while True:
         msg = conn.recv()
         if msg[0] == "exit":
@@ -797,7 +807,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"hotmesh bench, {meta['date']}: {meta['cpus']} cores, Python "
         f"{meta['python']}, PostgreSQL {meta['postgres']}, commit {meta['commit']}, "
-        f"--processes {meta['processes']}, load average {meta['load_before']} "
+        f"--processes {meta['processes']}, {meta.get('loop', 'asyncio')} event loop, "
+        f"load average {meta['load_before']} "
         f"before / {meta['load_after']} after",
         "",
         "| workload | jobs | jobs/s | p50 ms | p95 ms | p50 alone ms | p95 alone ms "
@@ -883,6 +894,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "postgres": await admin.fetchval("SHOW server_version"),
             "commit": _commit(),
             "processes": args.processes,
+            "loop": "uvloop" if args.uvloop else "asyncio",
             "jobs": args.jobs,
             "inflight": args.inflight,
             "alone": args.alone,
@@ -928,6 +940,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="pgbench 3 s instead of 10 s per run, 200 jobs, 30 alone",
     )
     parser.add_argument("--no-pgbench", action="store_true")
+    parser.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="run every process on uvloop's event loop (pip install uvloop)",
+    )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument(
@@ -938,6 +955,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "(n=0 is the client; summarise with bench/pyspy_top.py)",
     )
     args = parser.parse_args(argv)
+    if args.uvloop:
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            parser.error("--uvloop needs uvloop: pip install uvloop")
+        os.environ["HOTMESH_BENCH_UVLOOP"] = "1"  # read by the spawned processes
     if min(args.processes, args.jobs, args.inflight, args.alone) < 1 or args.warmup < 0:
         parser.error("--processes, --jobs, --inflight, --alone >= 1; --warmup >= 0")
     if args.quick:

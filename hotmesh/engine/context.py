@@ -15,7 +15,11 @@ _SUFFIX = re.compile(r"^(.*)\[(\d+|-|_)\]$")
 
 def stamp(now: datetime) -> str:
     """``YYYYMMDDHHMMSS.mmm`` (spec §3.1 compact ISO form)."""
-    return now.strftime("%Y%m%d%H%M%S.") + f"{now.microsecond // 1000:03d}"
+    # f-string fields: several times faster than strftime, and called per step
+    return (
+        f"{now.year:04d}{now.month:02d}{now.day:02d}{now.hour:02d}{now.minute:02d}"
+        f"{now.second:02d}.{now.microsecond // 1000:03d}"
+    )
 
 
 def node(row: ActivityRow) -> dict[str, Any]:
@@ -29,10 +33,6 @@ def node(row: ActivityRow) -> dict[str, Any]:
     return out
 
 
-def _is_prefix(dim: str, of: str) -> bool:
-    return of == dim or of.startswith(dim + ",")
-
-
 def build(
     metadata: Mapping[str, Any],
     data: Mapping[str, Any],
@@ -43,20 +43,19 @@ def build(
 ) -> dict[str, Any]:
     """The context an activity at ``dad`` reads: ancestors' state in its dimension."""
     ctx: dict[str, Any] = {"metadata": dict(metadata), "data": dict(data)}
+    # Per activity: the row in this dimension's lineage with the deepest
+    # dimension; else (not this activity itself) the first row seen.
     best: dict[str, ActivityRow] = {}
+    lineage: dict[str, bool] = {}
     for row in rows:
-        if not _is_prefix(row.dimension, dad):
-            if row.activity_id in best or row.activity_id == self_id:
-                continue
-        prev = best.get(row.activity_id)
-        if prev is None or (
-            _is_prefix(row.dimension, dad)
-            and (
-                not _is_prefix(prev.dimension, dad)
-                or len(row.dimension) > len(prev.dimension)
-            )
-        ):
-            best[row.activity_id] = row
+        aid, dim = row.activity_id, row.dimension
+        mine = dim == dad or dad.startswith(dim + ",")
+        had = lineage.get(aid)
+        if had is None:
+            if mine or aid != self_id:
+                best[aid], lineage[aid] = row, mine
+        elif mine and (not had or len(dim) > len(best[aid].dimension)):
+            best[aid], lineage[aid] = row, True
     for aid, row in best.items():
         ctx[aid] = node(row)
     if self_id is not None:

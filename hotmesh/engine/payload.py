@@ -35,9 +35,36 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
+def _plainly_ok(item: Any, depth: int = 0) -> bool:
+    """A quick pass over the usual shapes (exact dict, list, str, numbers);
+    ``False`` means "look closer", not necessarily a problem."""
+    kind = type(item)
+    if kind is str:
+        return "\x00" not in item and (item.isascii() or _text_problem(item) is None)
+    if item is None or kind is bool or kind is float:
+        return True
+    if kind is int:
+        return bool(item.bit_length() <= _MAX_INT_BITS)
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, child in item.items():
+            if type(key) is not str or not _plainly_ok(key):
+                return False
+            if not _plainly_ok(child, depth + 1):
+                return False
+        return True
+    if kind is list:
+        return all(_plainly_ok(child, depth + 1) for child in item)
+    return False
+
+
 def json_problem(value: Any) -> tuple[str, str] | None:
     """The first part of ``value`` that cannot be stored as jsonb:
     ``(JSON pointer, reason)``, or ``None`` when all of it can."""
+    if _plainly_ok(value):
+        return None
+    # Only now build pointers (the slow part) to name the first problem.
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, pointer, depth = stack.pop()

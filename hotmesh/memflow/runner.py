@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
@@ -68,8 +67,7 @@ async def _call(fn: Callable[..., Any], args: list[Any]) -> Any:
 def _json(value: Any) -> Any:
     """``value`` if it is JSON the job can store, else ``TypeError`` (a failure
     the workflow sees, not a worker response the engine refuses)."""
-    json.dumps(value)
-    problem = json_problem(value)  # NUL characters, lone surrogates, deep nesting
+    problem = json_problem(value)  # non-JSON types, NUL, lone surrogates, nesting
     if problem is not None:
         raise TypeError(f"value at {problem[0] or '/'} cannot be stored: {problem[1]}")
     return value

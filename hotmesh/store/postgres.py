@@ -480,11 +480,33 @@ class StoreTx:
         return [r["job_id"] for r in rows]
 
 
+class _Statements:
+    """What ``_create_job``/``_write_step_cas`` call (``fetch``, ``execute``), each
+    as one autocommitted statement on one of the store's kept connections."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._store._fetch(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        await self._store._fetch(query, *args)
+        return ""
+
+
 class PostgresStore:
     """A connection pool on one hotmesh schema, plus a LISTEN connection."""
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str, schema: str) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, dsn: str, schema: str, keep: int = 5
+    ) -> None:
         self._pool = pool
+        #: Idle connections kept out of the pool for the hot statements: asyncpg's
+        #: acquire/release (a proxy, a timeout, a shielded release task) costs
+        #: about as much CPU as the one-statement step itself.
+        self._idle: list[Any] = []
+        self._keep = keep
         self._dsn = dsn
         self.schema = schema
         self.channel = f"hotmesh_{schema}"
@@ -526,7 +548,7 @@ class PostgresStore:
                     f"cannot prepare schema '{schema}' at {mask_dsn(dsn)}: {exc}"
                 ) from None
             raise
-        return cls(pool, dsn, schema)
+        return cls(pool, dsn, schema, keep=pool_size // 2)
 
     async def close(self) -> None:
         """Close the listener and the pool."""
@@ -536,7 +558,48 @@ class PostgresStore:
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
+        await self._release_idle()
         await self._pool.close()
+
+    async def _take(self) -> Any:
+        """A connection for one statement or transaction: a kept one, else the pool's."""
+        if self._idle:
+            return self._idle.pop()
+        return await self._pool.acquire()
+
+    async def _give(self, conn: Any, clean: bool) -> None:
+        """Keep ``conn`` for the next statement, or hand it back to the pool (which
+        resets or replaces it) when it failed or enough are kept."""
+        if clean and not self._closing and len(self._idle) < self._keep:
+            if not conn.is_closed() and not conn.is_in_transaction():
+                self._idle.append(conn)
+                return
+        await self._pool.release(conn)
+
+    async def _release_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await self._pool.release(conn)
+
+    async def _fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """One autocommitted statement on a kept connection."""
+        conn = await self._take()
+        clean = False
+        try:
+            rows: list[asyncpg.Record] = await conn.fetch(query, *args)
+            clean = True
+            return rows
+        except asyncpg.PostgresError:
+            clean = True  # the statement failed; the connection is fine
+            raise
+        except _CONNECTION_LOST:
+            await self._give(conn, False)
+            conn = None
+            await self._connections_lost()
+            raise
+        finally:
+            if conn is not None:
+                await self._give(conn, clean)
 
     async def listen(
         self,
@@ -599,49 +662,46 @@ class PostgresStore:
     async def transaction(self) -> AsyncIterator[StoreTx]:
         """One transaction on a pooled connection (``InvalidDataError`` when the
         database refuses a value: a step's fault, not the connection's)."""
+        conn = await self._take()
+        clean = False
         try:
             with _storable():
-                async with self._pool.acquire() as conn, conn.transaction():
-                    yield StoreTx(conn, self._q)  # type: ignore[arg-type]
+                async with conn.transaction():
+                    yield StoreTx(conn, self._q)
+            clean = True
         except _CONNECTION_LOST:
+            await self._give(conn, False)
+            conn = None
             await self._connections_lost()
             raise
+        finally:
+            if conn is not None:
+                await self._give(conn, clean)
 
     async def _connections_lost(self) -> None:
         """One pooled connection broke: assume the others did too (a restart or a
         network cut) and replace them all on next use, instead of failing once
         per stale connection."""
         await self._pool.expire_connections()
+        await self._release_idle()  # the pool closes them: they are expired
 
     async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
         """``StoreTx.create_job`` as one autocommitted statement (one round trip)."""
-        async with self._pool.acquire() as conn:
-            return await _create_job(conn, self._q, w)
+        return await _create_job(_Statements(self), self._q, w)
 
     async def write_step_cas(
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
     ) -> tuple[int, list[Message], str]:
         """``StoreTx.write_step_cas`` as one autocommitted statement (one round trip)."""
-        try:
-            async with self._pool.acquire() as conn:
-                return await _write_step_cas(
-                    conn, self._q, w, message_ids, owner, version
-                )
-        except _CONNECTION_LOST:
-            await self._connections_lost()
-            raise
+        return await _write_step_cas(
+            _Statements(self), self._q, w, message_ids, owner, version
+        )
 
     async def claim(
         self, app_id: str, stream: str, owner: str, lease: float, limit: int
     ) -> list[Message]:
         """Reserve up to ``limit`` visible messages (expired reservations included)."""
-        try:
-            rows = await self._pool.fetch(
-                self._q["claim"], app_id, stream, owner, lease, limit
-            )
-        except _CONNECTION_LOST:
-            await self._connections_lost()
-            raise
+        rows = await self._fetch(self._q["claim"], app_id, stream, owner, lease, limit)
         msgs = [Message(r["id"], r["type"], r["payload"], r["attempts"]) for r in rows]
         msgs.sort(key=lambda m: m.id)
         return msgs

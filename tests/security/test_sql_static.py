@@ -58,6 +58,11 @@ ALLOWED_NAMES = {
     ("store/migrate.py", "migrate", "sql"): (
         "the numbered migration files shipped in the package, with the quoted schema"
     ),
+    ("store/postgres.py", "_fetch", "query"): (
+        "runs one statement on a kept connection for its callers, which pass "
+        "self._q[...] blocks (claim) or q[...] blocks (_create_job, _write_step_cas "
+        "through _Statements), each checked where it is written"
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import math
@@ -480,6 +481,14 @@ class StoreTx:
         return [r["job_id"] for r in rows]
 
 
+def _usable(conn: Any) -> bool:
+    """Whether a pooled connection can run the next statement as it is."""
+    try:
+        return not conn.is_closed() and not conn.is_in_transaction()
+    except asyncpg.InterfaceError:  # already detached from its pool
+        return False
+
+
 class _Statements:
     """What ``_create_job``/``_write_step_cas`` call (``fetch``, ``execute``), each
     as one autocommitted statement on one of the store's kept connections."""
@@ -502,11 +511,15 @@ class PostgresStore:
         self, pool: asyncpg.Pool, dsn: str, schema: str, keep: int = 5
     ) -> None:
         self._pool = pool
-        #: Idle connections kept out of the pool for the hot statements: asyncpg's
-        #: acquire/release (a proxy, a timeout, a shielded release task) costs
-        #: about as much CPU as the one-statement step itself.
-        self._idle: list[Any] = []
+        #: The hot paths (one-statement steps, create_job, claims, transactions)
+        #: run on up to ``keep`` connections taken from the pool once and kept:
+        #: asyncpg's acquire/release (a proxy, a timeout, a shielded release
+        #: task) costs about as much CPU as a one-statement step. Waiters are
+        #: served in arrival order; the rest of the pool serves everything else.
         self._keep = keep
+        self._owned = 0
+        self._idle: list[Any] = []
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._dsn = dsn
         self.schema = schema
         self.channel = f"hotmesh_{schema}"
@@ -548,7 +561,8 @@ class PostgresStore:
                     f"cannot prepare schema '{schema}' at {mask_dsn(dsn)}: {exc}"
                 ) from None
             raise
-        return cls(pool, dsn, schema, keep=pool_size // 2)
+        # two pool connections stay for the rest (plans, reads, the CLI)
+        return cls(pool, dsn, schema, keep=pool_size - 2 if pool_size >= 4 else 0)
 
     async def close(self) -> None:
         """Close the listener and the pool."""
@@ -562,24 +576,63 @@ class PostgresStore:
         await self._pool.close()
 
     async def _take(self) -> Any:
-        """A connection for one statement or transaction: a kept one, else the pool's."""
-        if self._idle:
-            return self._idle.pop()
-        return await self._pool.acquire()
+        """A kept connection (in arrival order), or the pool's when none is kept."""
+        while True:
+            while self._idle:
+                conn = self._idle.pop()
+                if _usable(conn):
+                    return conn
+                # closed while idle (asyncpg then hands it back to the pool itself)
+                self._owned -= 1
+                await self._pool.release(conn)
+            if self._owned < self._keep or self._keep <= 0:
+                self._owned += 1
+                try:
+                    return await self._pool.acquire()
+                except BaseException:
+                    self._owned -= 1
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                conn = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():  # handed over too late
+                    if waiter.result() is None:
+                        self._hand_over(None)
+                    else:
+                        await self._give(waiter.result(), True)
+                raise
+            if conn is not None:
+                return conn
+            # None: a kept connection was dropped; take its place from the pool
+
+    def _hand_over(self, conn: Any) -> bool:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return True
+        return False
 
     async def _give(self, conn: Any, clean: bool) -> None:
-        """Keep ``conn`` for the next statement, or hand it back to the pool (which
-        resets or replaces it) when it failed or enough are kept."""
-        if clean and not self._closing and len(self._idle) < self._keep:
-            if not conn.is_closed() and not conn.is_in_transaction():
+        """Pass ``conn`` to the next waiter or keep it; a connection that failed
+        (or any, once closing) goes back to the pool, which resets or replaces it."""
+        if clean and not self._closing and self._keep > 0 and _usable(conn):
+            if not self._hand_over(conn):
                 self._idle.append(conn)
-                return
+            return
+        self._owned -= 1
         await self._pool.release(conn)
+        self._hand_over(None)
 
     async def _release_idle(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:
+            self._owned -= 1
             await self._pool.release(conn)
+        for _ in idle:
+            self._hand_over(None)
 
     async def _fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         """One autocommitted statement on a kept connection."""

@@ -1,0 +1,49 @@
+"""The store's kept connections: reused for hot statements, served in arrival
+order, handed back to the pool when closing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hotmesh.store.postgres import PostgresStore
+
+
+async def test_kept_connections_are_bounded_reused_and_closed(pg_dsn: str) -> None:
+    store = await PostgresStore.open(pg_dsn, pool_size=4)  # keeps 2, 2 stay pooled
+    try:
+        claims = [store.claim("app", "empty", "me", 5.0, 10) for _ in range(30)]
+        assert await asyncio.gather(*claims) == [[] for _ in range(30)]
+        assert store._owned == 2 and len(store._idle) == 2
+        first = store._idle[-1]
+        await store.claim("app", "empty", "me", 5.0, 10)
+        assert store._idle[-1] is first  # the same connection, not a pool round
+        # the pool's other connections still serve everything else meanwhile
+        assert await store.list_apps() == []
+    finally:
+        await asyncio.wait_for(store.close(), 10)
+    assert store._idle == [] and store._owned == 0
+
+
+async def test_waiters_get_a_kept_connection_in_arrival_order(pg_dsn: str) -> None:
+    store = await PostgresStore.open(pg_dsn, pool_size=4)
+    try:
+        held = [await store._take(), await store._take()]
+        served: list[int] = []
+
+        async def waiter(n: int) -> None:
+            conn = await store._take()
+            served.append(n)
+            await store._give(conn, True)
+
+        tasks = []
+        for n in range(5):
+            tasks.append(asyncio.create_task(waiter(n)))
+            await asyncio.sleep(0)  # let it queue: arrival order is the test
+        assert served == [] and len(store._waiters) == 5
+        for conn in held:
+            await store._give(conn, True)
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        assert served == [0, 1, 2, 3, 4]
+        assert store._owned == 2
+    finally:
+        await asyncio.wait_for(store.close(), 10)

@@ -131,29 +131,38 @@ def _activity(row: asyncpg.Record) -> ActivityRow:
     )
 
 
-def _activity_args(rows: Sequence[ActivityRow]) -> list[list[Any]]:
+def _activity_doc(rows: Sequence[ActivityRow]) -> list[dict[str, Any]]:
+    """Activity rows as one jsonb parameter (``jsonb_to_recordset``): one encode
+    per statement instead of nine parallel arrays checked element by element."""
     return [
-        [r.activity_id for r in rows],
-        [r.dimension for r in rows],
-        [r.type for r in rows],
-        [r.leg for r in rows],
-        [r.done for r in rows],
-        [r.input for r in rows],
-        [r.output for r in rows],
-        [r.hook for r in rows],
-        [r.error for r in rows],
+        {
+            "a": r.activity_id,
+            "d": r.dimension,
+            "t": r.type,
+            "l": r.leg,
+            "dn": r.done,
+            "i": r.input,
+            "o": r.output,
+            "h": r.hook,
+            "e": r.error,
+        }
+        for r in rows
     ]
 
 
-def _message_args(messages: Sequence[NewMessage]) -> list[list[Any]]:
+def _message_doc(messages: Sequence[NewMessage]) -> list[dict[str, Any]]:
+    """New messages as one jsonb parameter (see ``_activity_doc``)."""
     return [
-        [m.stream for m in messages],
-        [m.type for m in messages],
-        [m.priority for m in messages],
-        [m.job_id for m in messages],
-        [{**m.payload, "guid": m.guid} for m in messages],
-        [m.delay for m in messages],
-        [m.reserved_by for m in messages],
+        {
+            "s": m.stream,
+            "t": m.type,
+            "p": m.priority,
+            "j": m.job_id,
+            "pl": {**m.payload, "guid": m.guid},
+            "d": m.delay,
+            "r": m.reserved_by,
+        }
+        for m in messages
     ]
 
 
@@ -187,10 +196,8 @@ async def _create_job(
     conn: Any, q: dict[str, str], w: StepWrite
 ) -> tuple[int | None, list[Message], str]:
     job = w.job
-    acts = _activity_args(w.activities)
-    msgs = _message_args(w.messages)
     args = [
-        acts[0],
+        w.app_id,
         job.job_id,
         job.gid,
         job.key,
@@ -202,19 +209,11 @@ async def _create_job(
         job.err,
         job.metadata.get("pj"),
         w.expire,
-        acts[1],
-        acts[2],
-        acts[3],
-        w.app_id,
-        *msgs,
+        _activity_doc(w.activities),
+        _message_doc(w.messages),
         w.lease,
         w.channel,
         list(w.notes),
-        acts[4],
-        acts[5],
-        acts[6],
-        acts[7],
-        acts[8],
     ]
     with _storable():
         rows = await conn.fetch(q["create_job"], *args)
@@ -236,9 +235,9 @@ def _step_args(w: StepWrite) -> list[Any]:
         job.metadata,
         job.err,
         w.expire,
-        *_activity_args(w.activities),
+        _activity_doc(w.activities),
         w.app_id,
-        *_message_args(w.messages),
+        _message_doc(w.messages),
         w.lease,
         w.channel,
         list(w.notes),
@@ -329,7 +328,7 @@ class StoreTx:
         if not messages:
             return []
         rows = await self._conn.fetch(
-            self._q["insert_messages"], app_id, *_message_args(messages), lease
+            self._q["insert_messages"], app_id, _message_doc(messages), lease
         )
         return _reserved(rows, messages)
 

@@ -24,13 +24,14 @@ UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
  WHERE reserved_by = $1;
 
 -- name: insert_messages
+-- $2: [{s: stream, t: type, p: priority, j: job id, pl: payload, d: delay, r: reserved_by}]
 INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload, visible_at,
                                  reserved_by, reserved_until, attempts)
-SELECT $1, s, t, p, j, pl, now() + make_interval(secs => d), r,
-       CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $9) END,
-       CASE WHEN r IS NULL THEN 0 ELSE 1 END
-  FROM unnest($2::text[], $3::text[], $4::int2[], $5::text[], $6::jsonb[], $7::float8[],
-              $8::text[]) AS u(s, t, p, j, pl, d, r)
+SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
+       CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $3) END,
+       CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
+  FROM jsonb_to_recordset($2::jsonb)
+       AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
 RETURNING id, payload->>'guid' AS guid, reserved_by;
 
 -- name: delete_expired_job
@@ -75,6 +76,8 @@ INSERT INTO __SCHEMA__.apps (app_id, active_version) VALUES ($1, $2)
 ON CONFLICT (app_id) DO UPDATE SET active_version = EXCLUDED.active_version, updated_at = now();
 
 -- name: write_step
+-- $7: [{a: activity, d: dimension, t: type, l: leg, dn: done, i, o, h, e}] (absent: NULL)
+-- $9: messages as in insert_messages
 WITH u AS (
     UPDATE __SCHEMA__.jobs
        SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
@@ -85,9 +88,9 @@ WITH u AS (
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
                                        output, hook, error, ended_at)
-    SELECT $1, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
-      FROM unnest($7::text[], $8::text[], $9::text[], $10::int2[], $11::bool[], $12::jsonb[],
-                  $13::jsonb[], $14::jsonb[], $15::jsonb[]) AS x(a, d, t, l, dn, i, o, h, e)
+    SELECT $1, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END
+      FROM jsonb_to_recordset($7::jsonb)
+           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
     ON CONFLICT (job, activity_id, dimension) DO UPDATE
        SET leg = EXCLUDED.leg, done = EXCLUDED.done,
            input = coalesce(EXCLUDED.input, activities.input),
@@ -96,38 +99,38 @@ WITH u AS (
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
                                      visible_at, reserved_by, reserved_until, attempts)
-    SELECT $16, s, t, p, j, pl, now() + make_interval(secs => d), r,
-           CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $24) END,
-           CASE WHEN r IS NULL THEN 0 ELSE 1 END
-      FROM unnest($17::text[], $18::text[], $19::int2[], $20::text[], $21::jsonb[],
-                  $22::float8[], $23::text[]) AS x(s, t, p, j, pl, d, r)
+    SELECT $8, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
+           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
+           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
+      FROM jsonb_to_recordset($9::jsonb)
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
-    SELECT count(pg_notify($25, p)) AS c FROM unnest($26::text[]) AS x(p)
+    SELECT count(pg_notify($11, p)) AS c FROM unnest($12::text[]) AS x(p)
 )
 SELECT (SELECT status FROM u) AS status, (SELECT x FROM u) AS x, (SELECT c FROM n) AS notified,
        m.id, m.guid, m.reserved_by
   FROM (SELECT 1) AS one LEFT JOIN m ON true;
 
 -- name: write_step_cas
--- write_step from cached state: acks $27 (held by $28) and applies only if the
--- job row is still the version $29 the state was read from; else HM409.
+-- write_step from cached state: acks $13 (held by $14) and applies only if the
+-- job row is still the version $15 the state was read from; else HM409.
 WITH acked AS (
-    DELETE FROM __SCHEMA__.messages WHERE id = ANY($27::bigint[]) AND reserved_by = $28
+    DELETE FROM __SCHEMA__.messages WHERE id = ANY($13::bigint[]) AND reserved_by = $14
     RETURNING id
 ), u AS (
     UPDATE __SCHEMA__.jobs
        SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
            expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
                              ELSE now() + make_interval(secs => $6) END
-     WHERE id = $1 AND xmin = $29::text::xid
+     WHERE id = $1 AND xmin = $15::text::xid
     RETURNING status, xmin::text AS x
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
                                        output, hook, error, ended_at)
-    SELECT $1, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
-      FROM unnest($7::text[], $8::text[], $9::text[], $10::int2[], $11::bool[], $12::jsonb[],
-                  $13::jsonb[], $14::jsonb[], $15::jsonb[]) AS x(a, d, t, l, dn, i, o, h, e)
+    SELECT $1, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END
+      FROM jsonb_to_recordset($7::jsonb)
+           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
      WHERE EXISTS (SELECT 1 FROM u)
     ON CONFLICT (job, activity_id, dimension) DO UPDATE
        SET leg = EXCLUDED.leg, done = EXCLUDED.done,
@@ -137,16 +140,16 @@ WITH acked AS (
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
                                      visible_at, reserved_by, reserved_until, attempts)
-    SELECT $16, s, t, p, j, pl, now() + make_interval(secs => d), r,
-           CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $24) END,
-           CASE WHEN r IS NULL THEN 0 ELSE 1 END
-      FROM unnest($17::text[], $18::text[], $19::int2[], $20::text[], $21::jsonb[],
-                  $22::float8[], $23::text[]) AS x(s, t, p, j, pl, d, r)
+    SELECT $8, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
+           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
+           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
+      FROM jsonb_to_recordset($9::jsonb)
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
-    SELECT count(pg_notify($25, p)) AS c FROM unnest($26::text[]) AS x(p)
+    SELECT count(pg_notify($11, p)) AS c FROM unnest($12::text[]) AS x(p)
 )
-SELECT __SCHEMA__.step_check((SELECT count(*) FROM acked) = cardinality($27::bigint[])
+SELECT __SCHEMA__.step_check((SELECT count(*) FROM acked) = cardinality($13::bigint[])
                             AND EXISTS (SELECT 1 FROM u)) AS ok,
        (SELECT status FROM u) AS status, (SELECT x FROM u) AS x, (SELECT c FROM n) AS notified,
        m.id, m.guid, m.reserved_by
@@ -156,28 +159,27 @@ SELECT __SCHEMA__.step_check((SELECT count(*) FROM acked) = cardinality($27::big
 WITH j AS (
     INSERT INTO __SCHEMA__.jobs (app_id, job_id, gid, key, topic, version, status, metadata,
                                  data, err, parent_job_id, expired_at)
-    VALUES ($16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
             CASE WHEN $12::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $12) END)
     ON CONFLICT (app_id, job_id) DO NOTHING
     RETURNING id, xmin::text AS x
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
                                        output, hook, error, ended_at)
-    SELECT j.id, a, d, t, l, dn, i, o, h, e, CASE WHEN dn THEN now() END
-      FROM j, unnest($1::text[], $13::text[], $14::text[], $15::int2[], $27::bool[],
-                     $28::jsonb[], $29::jsonb[], $30::jsonb[], $31::jsonb[])
-           AS x(a, d, t, l, dn, i, o, h, e)
+    SELECT j.id, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END
+      FROM j, jsonb_to_recordset($13::jsonb)
+           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
                                      visible_at, reserved_by, reserved_until, attempts)
-    SELECT $16, s, t, p, jj, pl, now() + make_interval(secs => d), r,
-           CASE WHEN r IS NULL THEN NULL ELSE now() + make_interval(secs => $24) END,
-           CASE WHEN r IS NULL THEN 0 ELSE 1 END
-      FROM j, unnest($17::text[], $18::text[], $19::int2[], $20::text[], $21::jsonb[],
-                     $22::float8[], $23::text[]) AS x(s, t, p, jj, pl, d, r)
+    SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
+           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $15) END,
+           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
+      FROM j, jsonb_to_recordset($14::jsonb)
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
-    SELECT count(pg_notify($25, p)) AS c FROM j, unnest($26::text[]) AS x(p)
+    SELECT count(pg_notify($16, p)) AS c FROM j, unnest($17::text[]) AS x(p)
 )
 SELECT (SELECT id FROM j) AS job_pk, (SELECT x FROM j) AS x, (SELECT c FROM n) AS notified,
        m.id, m.guid, m.reserved_by

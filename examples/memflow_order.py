@@ -70,12 +70,13 @@ async def quote(items: list[str]) -> float:
 
 
 async def order_with_quote(item_id: str, qty: int) -> dict[str, Any]:
-    """A child workflow: exec_child waits for its result."""
-    total = await wf.exec_child(quote, args=[[item_id] * qty], task_queue="orders")
+    """Child workflows: start_child runs one alongside (its handle's result()
+    waits for it later); exec_child runs one and waits for its result."""
+    pricing = await wf.start_child(quote, args=[[item_id] * qty], task_queue="orders")
     outcome = await wf.exec_child(
         order_workflow, args=[item_id, qty], task_queue="orders"
     )
-    return {"total": total, "outcome": outcome}
+    return {"total": await pricing.result(), "outcome": outcome}
 
 
 async def main(dsn: str | None = None) -> dict[str, Any]:

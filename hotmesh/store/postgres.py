@@ -641,13 +641,13 @@ class PostgresStore:
             rows: list[asyncpg.Record] = await conn.fetch(query, *args)
             clean = True
             return rows
-        except asyncpg.PostgresError:
-            clean = True  # the statement failed; the connection is fine
-            raise
         except _CONNECTION_LOST:
             await self._give(conn, False)
             conn = None
             await self._connections_lost()
+            raise
+        except Exception:
+            clean = True  # the statement failed, not the connection (_give checks)
             raise
         finally:
             if conn is not None:
@@ -725,6 +725,9 @@ class PostgresStore:
             await self._give(conn, False)
             conn = None
             await self._connections_lost()
+            raise
+        except Exception:
+            clean = True  # rolled back: the connection is idle again (_give checks)
             raise
         finally:
             if conn is not None:

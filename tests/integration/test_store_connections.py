@@ -47,3 +47,22 @@ async def test_waiters_get_a_kept_connection_in_arrival_order(pg_dsn: str) -> No
         assert store._owned == 2
     finally:
         await asyncio.wait_for(store.close(), 10)
+
+
+async def test_a_failed_connection_is_replaced_for_the_next_waiter(pg_dsn: str) -> None:
+    store = await PostgresStore.open(pg_dsn, pool_size=4)
+    try:
+        first, second = await store._take(), await store._take()
+        waiter = asyncio.create_task(store._take())
+        await asyncio.sleep(0)  # queue it behind the two kept connections
+        assert len(store._waiters) == 1
+        first.terminate()  # as a server restart or a network cut would
+        await store._give(first, False)
+        replacement = await asyncio.wait_for(waiter, 10)
+        assert replacement is not first and not replacement.is_closed()
+        assert await replacement.fetchval("SELECT 1") == 1
+        assert store._owned == 2
+        await store._give(replacement, True)
+        await store._give(second, True)
+    finally:
+        await asyncio.wait_for(store.close(), 10)

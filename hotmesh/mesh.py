@@ -25,6 +25,11 @@ from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
 log = logging.getLogger("hotmesh")
+#: seconds the rows of an expired job are kept (for history and debugging)
+#: before the engines delete them; ``retention=None`` keeps them for ever
+DEFAULT_RETENTION = 7 * 86400.0
+#: rows deleted per statement when pruning
+PRUNE_BATCH = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
 Callback = Callable[[dict[str, Any]], Any]
 SubCallback = Callable[[str, dict[str, Any]], Any]
@@ -61,6 +66,10 @@ class HotMesh:
         self.engine.signal_ttl = float(options.get("signal_ttl", 600.0))
         self.engine.states.size = int(options.get("state_cache", 10_000))
         self._poll = float(options.get("poll", 2.0))
+        retention = options.get("retention", DEFAULT_RETENTION)
+        self._retention = None if retention is None else float(retention)
+        self._prune_every = float(options.get("prune_interval", 60.0))
+        self._pruner: asyncio.Task[None] | None = None
         self._capacity = int(options.get("capacity", 64))
         self._consumers: dict[str, Consumer] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
@@ -95,6 +104,8 @@ class HotMesh:
         mesh._add_consumer(ENGINE_STREAM, mesh.engine.handle, mesh._capacity)
         for worker in workers or []:
             mesh._add_worker(worker)
+        if mesh._retention is not None:
+            mesh._pruner = asyncio.get_running_loop().create_task(mesh._prune_loop())
         cls._instances.add(mesh)
         return mesh
 
@@ -166,6 +177,8 @@ class HotMesh:
         if self._stopped:
             return
         self._stopped = True
+        if self._pruner is not None:
+            self._pruner.cancel()
         await asyncio.gather(*(c.stop() for c in self._consumers.values()))
         await self.store.release(self.engine.owner)
         await self.store.close()
@@ -192,6 +205,35 @@ class HotMesh:
         consumer = self._consumers.get(stream)
         if consumer is not None:
             consumer.submit(msg)
+
+    async def prune(self, retention: float | None = None) -> dict[str, int]:
+        """Delete the rows of this app's jobs that expired more than ``retention``
+        seconds ago (default: the engine's ``retention``), with their activity
+        rows, and early signals past their ``signal_ttl``. Every engine does this
+        each ``prune_interval`` seconds; returns ``{"jobs": n, "signals": m}``."""
+        keep = self._retention if retention is None else float(retention)
+        if keep is None:
+            raise errors.ConfigError("pruning is off (retention=None): pass retention")
+        total = {"jobs": 0, "signals": 0}
+        while True:
+            jobs, signals = await self.store.prune(self.app_id, keep, PRUNE_BATCH)
+            total["jobs"] += jobs
+            total["signals"] += signals
+            if jobs < PRUNE_BATCH and signals < PRUNE_BATCH:
+                return total
+
+    async def _prune_loop(self) -> None:
+        # A maintenance timer, not a wait for work: expired rows only need to
+        # go eventually, and every engine of the app shares the job (SKIP LOCKED).
+        while not self._stopped:
+            await asyncio.sleep(self._prune_every)
+            try:
+                pruned = await self.prune()
+            except Exception as exc:  # the database is away: try again next time
+                log.warning("app %s: pruning failed: %s", self.app_id, exc)
+                continue
+            if pruned["jobs"] or pruned["signals"]:
+                log.info("app %s: pruned %s", self.app_id, pruned)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the background, kept alive until it ends."""

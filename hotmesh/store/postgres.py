@@ -817,6 +817,16 @@ class PostgresStore:
                 job.activities = [_activity(r) for r in rows]
             return job
 
+    async def prune(
+        self, app_id: str, retention: float, batch: int = 1000
+    ) -> tuple[int, int]:
+        """Delete up to ``batch`` jobs expired more than ``retention`` seconds ago
+        (with their rows), and up to ``batch`` expired early signals; returns
+        how many of each went."""
+        jobs = await self._pool.execute(self._q["prune_jobs"], app_id, retention, batch)
+        signals = await self._pool.execute(self._q["prune_signals"], app_id, batch)
+        return int(jobs.split()[-1]), int(signals.split()[-1])
+
     async def scrub(self, app_id: str, job_id: str) -> bool:
         """Delete a job and its activity rows."""
         status = await self._pool.execute(self._q["scrub_job"], app_id, job_id)

@@ -363,3 +363,23 @@ SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j
   FROM __SCHEMA__.jobs j
  WHERE j.app_id = $1 AND j.job_id = $2 AND EXISTS (SELECT 1 FROM acked)
    FOR UPDATE OF j;
+
+-- name: prune_jobs
+-- Rows of jobs expired more than $2 seconds ago (activities, registrations and
+-- facets go with them: ON DELETE CASCADE); at most $3 per call.
+DELETE FROM __SCHEMA__.jobs
+ WHERE id IN (SELECT id FROM __SCHEMA__.jobs
+               WHERE app_id = $1 AND expired_at IS NOT NULL
+                 AND expired_at < now() - make_interval(secs => $2)
+               ORDER BY expired_at
+               LIMIT $3
+                 FOR UPDATE SKIP LOCKED);
+
+-- name: prune_signals
+-- Early signals that no hook took before they expired; at most $2 per call.
+DELETE FROM __SCHEMA__.signals
+ WHERE app_id = $1
+   AND key IN (SELECT key FROM __SCHEMA__.signals
+                WHERE app_id = $1 AND kind = 'pending' AND expires_at < now()
+                LIMIT $2
+                  FOR UPDATE SKIP LOCKED);

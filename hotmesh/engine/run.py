@@ -166,8 +166,10 @@ class Run:
 
     def apply_job_maps(self, act: ActivityPlan, ctx: dict[str, Any]) -> None:
         if act.job_maps is not None:
-            patch = act.job_maps.evaluate(ctx)
-            self.job.data = cx.plain(cx.write_job_data(self.job.data, patch))
+            # Job data is already plain (stored JSON, or written here): only the
+            # patch can hold UNDEFINED, so only the patch is walked.
+            patch = cx.plain(act.job_maps.evaluate(ctx))
+            self.job.data = cx.write_job_data(self.job.data, patch)
 
     def open_row(
         self, act: ActivityPlan, dad: str, data: Any = None, **meta: Any
@@ -420,8 +422,9 @@ class Run:
         row.error = meta.get("$error")
         self.put(row)
         ctx = self.ctx(act.id, dad, self_node)
-        self.apply_job_maps(act, ctx)
-        ctx = self.ctx(act.id, dad, self_node)
+        if act.job_maps is not None:
+            self.apply_job_maps(act, ctx)
+            ctx = self.ctx(act.id, dad, self_node)  # transitions see the new data
         taken = self.transitions(act, dad, code, ctx, pending)
         if error is not None and taken == 0 and self.job.err is None:
             self.job.err = err_string({**error, "is_stream_error": True})

@@ -505,6 +505,44 @@ def now() -> datetime:
     return datetime.fromtimestamp(stamp, UTC)
 
 
+def patch_marker(ctx: WorkflowContext, patch_id: str) -> str:
+    """``-patch[$gen][@hook]:<patch id>-``: named, not positional, so adding or
+    removing a ``patched`` call never shifts the replay indices."""
+    gen = f"${ctx.generation}" if ctx.generation else ""
+    at = f"@{ctx.scope}" if ctx.scope else ""
+    return f"-patch{gen}{at}:{patch_id}-"
+
+
+def patched(patch_id: str) -> bool:
+    """Whether this run takes the new code path of a change named ``patch_id``.
+
+    ``True`` for a workflow that reaches this point under the new code (the
+    decision is recorded, so every replay agrees); ``False`` for one whose
+    recorded history already goes past this point, written by the old code,
+    so it keeps replaying the old path. Temporal's ``patched``::
+
+        if wf.patched("add-fraud-check"):
+            await acts.fraud_check(order)
+    """
+    ctx = current()
+    key = patch_marker(ctx, patch_id)
+    if ctx.state.get(key) is not None or key in ctx.markers:
+        return True
+    if any(index > ctx.counter for index in ctx.replay):
+        return False  # the old code already ran past here
+    ctx.markers[key] = True
+    return True
+
+
+def deprecate_patch(patch_id: str) -> None:
+    """Mark a patch whose old path is gone (every old run finished).
+
+    A no-op kept for Temporal compatibility: patch markers are named, not
+    positional, so removing the ``patched`` call leaves replays intact.
+    """
+    current()
+
+
 def workflow_info() -> dict[str, Any]:
     """Who and where this workflow is, and how far the replay has come."""
     ctx = current()
@@ -593,6 +631,7 @@ sleepFor = sleep_for
 sleep = sleep_for
 waitFor = wait_for
 condition = wait_for
+deprecatePatch = deprecate_patch
 execChild = exec_child
 executeChild = exec_child
 startChild = start_child

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import pytest
 
 from hotmesh import MemFlow, errors
@@ -389,3 +390,59 @@ async def test_signal_in_workflows_close_on_success_and_on_failure(mf: Env) -> N
     with pytest.raises(errors.WorkflowFailedError, match="not allowed") as info:
         await result(bad)
     assert info.value.error_type == "PermissionError"
+
+
+# -- patched: changing a workflow's code under running workflows ---------------
+
+
+async def flow() -> list[Any]:  # version 1
+    first = await acts().echo("a")
+    return [first, None, await wf.wait_for("go")]
+
+
+async def flow_v2() -> list[Any]:  # version 2: one more activity, behind a patch
+    first = await acts().echo("a")
+    extra = await acts().echo("x") if wf.patched("extra-step") else None
+    wf.deprecate_patch("an-older-patch")  # a no-op, for Temporal compatibility
+    return [first, extra, await wf.wait_for("go")]
+
+
+async def flow_v3() -> list[Any]:  # the same change without a patch
+    first = await acts().echo("a")
+    extra = await acts().echo("x")
+    return [first, extra, await wf.wait_for("go")]
+
+
+async def _waiting(mf: Env, workflow_id: str, signal_id: str) -> None:
+    """Until the workflow's wait_for(signal_id) is registered (nothing announces it)."""
+    conn = await asyncpg.connect(mf.conn["dsn"])
+    try:
+        key = f"memflow.wfs.wait:{workflow_id}:{signal_id}"
+        sql = "SELECT 1 FROM hotmesh.signals WHERE key = $1 AND kind = 'hook'"
+        while await conn.fetchval(sql, key) is None:
+            await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
+
+
+async def test_patched_keeps_old_runs_on_the_old_path(mf: Env) -> None:
+    await mf.worker("fx", flow)
+    old = await start(mf, "flow", workflow_id="patch-old")
+    unpatched = await start(mf, "flow", workflow_id="patch-unpatched")
+    # Version 1 runs until both wait for "go": echo is recorded, the wait open.
+    await asyncio.wait_for(_waiting(mf, "patch-old", "go"), 10)
+    await asyncio.wait_for(_waiting(mf, "patch-unpatched", "go"), 10)
+    flow_v2.__name__ = "flow"
+    await mf.worker("fx", flow_v2)  # the code changes under the running ones
+    new = await start(mf, "flow", workflow_id="patch-new")
+    await old.signal("go", "old")
+    await new.signal("go", "new")
+    assert await result(old) == [["a"], None, "old"]  # replayed the old path
+    assert await result(new) == [["a"], ["x"], "new"]  # ran the new one
+    # (the new run's result came from an activation after the wait, which
+    # replayed echo("x"): the recorded patch decision held on replay)
+    flow_v3.__name__ = "flow"
+    await mf.worker("fx", flow_v3)
+    await unpatched.signal("go", "late")
+    with pytest.raises(errors.WorkflowError, match="step 2"):
+        await result(unpatched)

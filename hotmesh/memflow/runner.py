@@ -64,6 +64,18 @@ async def _call(fn: Callable[..., Any], args: list[Any]) -> Any:
     return result
 
 
+async def _call_activity(fn: Callable[..., Any], args: list[Any]) -> Any:
+    """An activity: a plain function runs in a worker thread (with this
+    context), so a blocking one does not stall the event loop, and with it
+    every other workflow and the claim heartbeats of this process."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args)
+    result = await asyncio.to_thread(fn, *args)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
 def _json(value: Any) -> Any:
     """``value`` if it is JSON the job can store, else ``TypeError`` (a failure
     the workflow sees, not a worker response the engine refuses)."""
@@ -209,7 +221,7 @@ async def run_activity(
             )
         )
         try:
-            result = _json(await _call(fn, args))
+            result = _json(await _call_activity(fn, args))
         finally:
             ACTIVITY.reset(token)
         record: dict[str, Any] = {"data": result, "name": name}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from typing import Any
 
@@ -446,3 +447,31 @@ async def test_patched_keeps_old_runs_on_the_old_path(mf: Env) -> None:
     await unpatched.signal("go", "late")
     with pytest.raises(errors.WorkflowError, match="step 2"):
         await result(unpatched)
+
+
+# -- plain (sync) activities run in a thread -----------------------------------
+
+STARTED = threading.Event()
+RELEASE = threading.Event()
+
+
+def blocking(loop_thread: int) -> list[Any]:
+    """Blocks until the test releases it; a blocked event loop could not."""
+    STARTED.set()
+    released = RELEASE.wait(10)
+    return [released, threading.get_ident() != loop_thread]
+
+
+async def runs_blocking() -> list[Any]:
+    acts = wf.proxy_activities(activities={"blocking": blocking})
+    return list(await acts.blocking(threading.get_ident()))
+
+
+async def test_a_blocking_sync_activity_does_not_block_the_loop(mf: Env) -> None:
+    STARTED.clear()
+    RELEASE.clear()
+    await mf.worker("fx", runs_blocking)
+    handle = await start(mf, "runs_blocking")
+    assert await asyncio.to_thread(STARTED.wait, 10)
+    RELEASE.set()  # runs only because the activity does not hold the loop
+    assert await result(handle) == [True, True]

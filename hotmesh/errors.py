@@ -28,6 +28,7 @@ wrapped with ``raise ... from exc``.
     ├── InputValidationError         a job input that breaks the graph's input schema
     ├── JobError                     a job finished with an error (pubsub, results)
     ├── TimeoutError                 a wait (pubsub, result) ran out of time
+    │   └── ActivityTimeoutError     an activity attempt outran start_to_close_timeout
     └── WorkflowError
         ├── NondeterminismError      replay diverged from the recorded history
         ├── DuplicateWorkflowError   a live workflow already has this id
@@ -243,6 +244,19 @@ class JobError(HotMeshError):
 
 class TimeoutError(HotMeshError):
     """A wait ran out of time; the job may still complete later."""
+
+
+class ActivityTimeoutError(TimeoutError):
+    """An activity attempt ran longer than its ``start_to_close_timeout``; the
+    attempt failed, and the retry policy decides what happens next."""
+
+    def __init__(self, activity: str, seconds: float) -> None:
+        self.activity = activity
+        self.seconds = seconds
+        super().__init__(
+            f"activity '{activity}' ran longer than its start_to_close_timeout "
+            f"({seconds:g} s)"
+        )
 
 
 class JobTimeoutError(TimeoutError):

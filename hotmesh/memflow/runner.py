@@ -221,7 +221,16 @@ async def run_activity(
             )
         )
         try:
-            result = _json(await _call_activity(fn, args))
+            limit = policy.get("start_to_close_timeout")
+            call = _call_activity(fn, args)
+            if limit is not None:
+                try:
+                    value = await asyncio.wait_for(call, float(limit))
+                except TimeoutError:
+                    raise errors.ActivityTimeoutError(name, float(limit)) from None
+            else:
+                value = await call
+            result = _json(value)
         finally:
             ACTIVITY.reset(token)
         record: dict[str, Any] = {"data": result, "name": name}

@@ -164,6 +164,15 @@ def _functions(activities: Any) -> dict[str, Callable[..., Any]]:
     }
 
 
+_PROXY_OPTIONS = {
+    "taskQueue",
+    "retryPolicy",
+    "retry",
+    "start_to_close_timeout",
+    "startToCloseTimeout",
+}
+
+
 def proxy_activities(
     activities: Any = None,
     task_queue: str | None = None,
@@ -175,6 +184,9 @@ def proxy_activities(
     ``activities`` (a module, a dict or a list of functions) is registered for
     this process's activity workers; without it any name is proxied. Options
     may be camelCase (``taskQueue``, ``retryPolicy``, ``retry``).
+    ``start_to_close_timeout`` (seconds or ``"30s"``) fails an attempt that
+    runs longer; the failure is retried by the policy like any other (a plain
+    function's thread cannot be stopped, so it runs on, unheard).
     """
     task_queue = task_queue or options.get("taskQueue")
     retry_policy = retry_policy or options.get("retryPolicy") or options.get("retry")
@@ -184,7 +196,17 @@ def proxy_activities(
     if funcs:
         registry.add_activities(ctx.namespace, activity_topic(queue), funcs)
     names = set(funcs) if funcs else None
-    return ActivityProxy(names, task_queue, make_policy(retry_policy))
+    policy = make_policy(retry_policy)
+    timeout = options.get("start_to_close_timeout", options.get("startToCloseTimeout"))
+    if timeout is not None:
+        # rides in the work message with the retry policy (spec §7.6 shape)
+        policy["start_to_close_timeout"] = seconds(timeout)
+    unknown = set(options) - _PROXY_OPTIONS
+    if unknown:
+        raise errors.ConfigError(
+            f"proxy_activities: unknown option(s) {', '.join(sorted(unknown))}"
+        )
+    return ActivityProxy(names, task_queue, policy)
 
 
 async def sleep_for(duration: float | int | str) -> float:

@@ -475,3 +475,44 @@ async def test_a_blocking_sync_activity_does_not_block_the_loop(mf: Env) -> None
     assert await asyncio.to_thread(STARTED.wait, 10)
     RELEASE.set()  # runs only because the activity does not hold the loop
     assert await result(handle) == [True, True]
+
+
+# -- start_to_close_timeout ------------------------------------------------------
+
+SLOW_CALLS: Counter[str] = Counter()
+
+
+async def slow(seconds: float) -> str:
+    SLOW_CALLS["slow"] += 1
+    await asyncio.sleep(seconds)  # the activity's own work, cut short by the timeout
+    return "finished"
+
+
+async def times_out() -> list[Any]:
+    acts = wf.proxy_activities(
+        activities={"slow": slow},
+        start_to_close_timeout="200ms",
+        retry_policy={"maximum_attempts": 2, "initial_interval": 0.05},
+    )
+    try:
+        await acts.slow(30)
+    except errors.ActivityFailedError as exc:
+        return [exc.error_type, "start_to_close_timeout" in str(exc)]
+    return ["not raised"]
+
+
+async def bad_option() -> None:
+    wf.proxy_activities(activities={"slow": slow}, schedule_to_close="1s")
+
+
+async def test_start_to_close_timeout_fails_each_attempt(mf: Env) -> None:
+    SLOW_CALLS.clear()
+    await mf.worker("fx", times_out)
+    assert await result(await start(mf, "times_out")) == ["ActivityTimeoutError", True]
+    assert SLOW_CALLS["slow"] == 2  # both attempts ran and were cut off
+
+
+async def test_an_unknown_proxy_option_is_an_error(mf: Env) -> None:
+    await mf.worker("fx", bad_option)
+    with pytest.raises(errors.WorkflowFailedError, match="schedule_to_close"):
+        await result(await start(mf, "bad_option"))

@@ -366,12 +366,13 @@ SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j
 
 -- name: prune_jobs
 -- Rows of jobs expired more than $2 seconds ago (activities, registrations and
--- facets go with them: ON DELETE CASCADE); at most $3 per call.
+-- facets go with them: ON DELETE CASCADE); at most $3 per call, oldest first
+-- along the primary key (jobs mostly expire in the order they were created).
 DELETE FROM __SCHEMA__.jobs
  WHERE id IN (SELECT id FROM __SCHEMA__.jobs
                WHERE app_id = $1 AND expired_at IS NOT NULL
                  AND expired_at < now() - make_interval(secs => $2)
-               ORDER BY expired_at
+               ORDER BY id
                LIMIT $3
                  FOR UPDATE SKIP LOCKED);
 

@@ -1,4 +1,4 @@
-"""pub, pubsub, status, history, jobs, scrub, signal, interrupt: working with jobs."""
+"""pub, pubsub, status, history, jobs, scrub, prune, signal, interrupt: working with jobs."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from hotmesh.cli.common import (
 )
 from hotmesh.cli.views import history_document, load_history, render_history
 from hotmesh.engine.step import job_output
-from hotmesh.mesh import HotMesh
+from hotmesh.mesh import DEFAULT_RETENTION, PRUNE_BATCH, HotMesh
 
 F = TypeVar("F", bound=Callable[..., Any])
 _JSON_HELP = "Print JSON instead of a table."
@@ -459,6 +459,54 @@ def scrub(
 
     app = run(go())
     console().print(f"scrubbed job {escape(job_id)} of app {escape(app)}")
+
+
+@cli.command()
+@click.option(
+    "--retention",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    default=DEFAULT_RETENTION,
+    show_default=True,
+    envvar="HOTMESH_RETENTION",
+    show_envvar=True,
+    help="Delete the jobs that expired longer ago than this.",
+)
+@app_option()
+@db_options
+@click.pass_context
+def prune(
+    ctx: click.Context,
+    retention: float,
+    app_id: str | None,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Delete expired jobs (with their history) and expired early signals now.
+
+    Running engines do the same every minute with their own retention; this
+    is for when none runs, or to free space at once.
+    """
+    url, schema_name = settings(ctx, dsn, schema)
+
+    async def go() -> tuple[str, int, int]:
+        async with store(url, schema_name) as opened:
+            app = await pick_app(opened, app_id)
+            jobs = signals = 0
+            with console(stderr=True).status("pruning") as shown:
+                while True:
+                    more_jobs, more_signals = await opened.prune(
+                        app, retention, PRUNE_BATCH
+                    )
+                    jobs, signals = jobs + more_jobs, signals + more_signals
+                    shown.update(f"pruning: {jobs} jobs, {signals} signals so far")
+                    if more_jobs < PRUNE_BATCH and more_signals < PRUNE_BATCH:
+                        return app, jobs, signals
+
+    app, jobs, signals = run(go())
+    console().print(
+        f"pruned {jobs} expired jobs and {signals} expired signals of app {escape(app)}"
+    )
 
 
 @cli.command()

@@ -614,3 +614,30 @@ def test_demo_on_the_embedded_default(embedded_home: Path) -> None:
     # the server and the jobs outlive the command
     jobs = as_json(hotmesh("jobs", "--json", home=embedded_home, dsn=None))
     assert len(jobs) == 2 and {j["state"] for j in jobs} == {"done"}
+
+
+SHORT_LIVED = """\
+app:
+  id: brief
+  version: '1'
+  graphs:
+    - subscribes: brief.go
+      expire: 0
+      activities:
+        b1:
+          type: trigger
+          job: { maps: { n: '{b1.output.data.n}' } }
+"""
+
+
+def test_prune_deletes_expired_jobs(pg_dsn: str, home: Path, tmp_path: Path) -> None:
+    ok(hotmesh("deploy", write(tmp_path, "b.yaml", SHORT_LIVED), "--activate",
+               home=home, dsn=pg_dsn))  # fmt: skip
+    for n in range(3):
+        ok(hotmesh("pubsub", "brief.go", "-d", f'{{"n": {n}}}', home=home, dsn=pg_dsn))
+    kept = ok(hotmesh("prune", home=home, dsn=pg_dsn))  # 7 days of retention
+    assert kept.stdout == "pruned 0 expired jobs and 0 expired signals of app brief\n"
+    assert len(as_json(hotmesh("jobs", "--json", home=home, dsn=pg_dsn))) == 3
+    pruned = ok(hotmesh("prune", "--retention", "0", home=home, dsn=pg_dsn))
+    assert pruned.stdout == "pruned 3 expired jobs and 0 expired signals of app brief\n"
+    assert as_json(hotmesh("jobs", "--json", home=home, dsn=pg_dsn)) == []

@@ -159,6 +159,18 @@ async def test_child_result_asked_after_the_child_ended(mf: Env) -> None:
     assert await result(await start(mf, "late_joiner")) == [2, 4]
 
 
+async def gathered_children() -> list[Any]:
+    # started together (one collator job), then awaited together
+    kids = await asyncio.gather(*(wf.start_child(quick, args=[n]) for n in (3, 4, 5)))
+    return list(await asyncio.gather(*(k.result() for k in kids)))
+
+
+async def test_children_started_and_awaited_in_gathers(mf: Env) -> None:
+    await mf.worker("fx", gathered_children)
+    await mf.worker("fx", quick)
+    assert await result(await start(mf, "gathered_children")) == [6, 8, 10]
+
+
 async def failing(reason: str) -> None:
     raise ValueError(reason)
 

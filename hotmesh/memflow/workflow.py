@@ -241,27 +241,38 @@ async def wait_for(signal_id: str, timeout: float | int | str | None = None) -> 
     With ``timeout``, returns ``False`` when it ran out first.
     """
     ctx = current()
+    key = signal_key(ctx.workflow_id, signal_id)
+    data = await _wait("wait", signal_id, key, timeout, f"wait_for({signal_id})")
+    if data.get("timedOut") is not None:
+        return False
+    return data.get("signal")
+
+
+async def _wait(
+    kind: str, label: str, key: str, timeout: float | int | str | None, what: str
+) -> dict[str, Any]:
+    """A recorded wait for the signal on hook key ``key`` (the wait graph):
+    its data, ``{signal}`` or ``{timedOut}``; a failure of the wait raises."""
+    ctx = current()
     index = ctx.next_index()
-    value = ctx.recorded(index, "wait", signal_id)
+    value = ctx.recorded(index, kind, label)
     if value is None:
-        wait: dict[str, Any] = {"key": signal_key(ctx.workflow_id, signal_id)}
+        wait: dict[str, Any] = {"key": key}
         if timeout is not None:
             wait["timeout"] = seconds(timeout)
         await ctx.suspend(
             {
                 "type": "wait",
-                "kind": "wait",
+                "kind": kind,
                 "index": index,
-                "marker": ctx.marker("wait", index),
+                "marker": ctx.marker(kind, index),
                 "wait": wait,
             }
         )
     if "error" in value:
-        raise _error_from(value, f"wait_for({signal_id})")
-    data = value.get("data") or {}
-    if data.get("timedOut") is not None:
-        return False
-    return data.get("signal")
+        raise _error_from(value, what)
+    data: dict[str, Any] = value.get("data") or {}
+    return data
 
 
 def _child_options(
@@ -368,24 +379,9 @@ class ChildHandle(str):
                 f"child '{self}' was started by workflow '{self.parent_id}'; only "
                 "that workflow can wait for it (use a client handle elsewhere)"
             )
-        index = ctx.next_index()
-        value = ctx.recorded(index, "join", str(self))
-        if value is None:
-            wait: dict[str, Any] = {"key": join_key(ctx.workflow_id, str(self))}
-            if timeout is not None:
-                wait["timeout"] = seconds(timeout)
-            await ctx.suspend(
-                {
-                    "type": "wait",
-                    "kind": "join",
-                    "index": index,
-                    "marker": ctx.marker("join", index),
-                    "wait": wait,
-                }
-            )
-        if "error" in value:
-            raise _error_from(value, f"{self.workflow_name}({self})")
-        data = value.get("data") or {}
+        key = join_key(ctx.workflow_id, str(self))
+        what = f"{self.workflow_name}({self})"
+        data = await _wait("join", str(self), key, timeout, what)
         if data.get("timedOut") is not None:
             raise errors.TimeoutError(
                 f"child '{self}' ({self.workflow_name}) had not ended within {timeout}"

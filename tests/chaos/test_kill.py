@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -21,8 +18,8 @@ import pytest
 from hotmesh import HotMesh
 from tests.chaos.node import APP, LEDGER
 from tests.long import LONG
+from tests.nodes import start_node, stop_nodes
 
-ROOT = Path(__file__).resolve().parents[2]
 JOBS = 10_000 if LONG else 1500
 KILL_EVERY = 2.0 if LONG else 1.0
 PROCESSES = 4
@@ -40,22 +37,7 @@ class Cluster:
         self.restarts: list[asyncio.Task[asyncio.subprocess.Process]] = []
 
     async def start(self) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            self.module,
-            self.dsn,
-            str(LEASE),
-            cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        assert line.strip() == b"ready", line
-        self.procs.append(proc)
-        return proc
+        return await start_node(self.procs, self.module, self.dsn, str(LEASE))
 
     async def kill_one(self) -> None:
         """SIGKILL a random node; its replacement starts in the background."""
@@ -71,15 +53,7 @@ class Cluster:
 
     async def stop(self) -> None:
         await asyncio.gather(*self.restarts, return_exceptions=True)
-        for proc in self.procs:
-            if proc.returncode is None:
-                assert proc.stdin is not None
-                proc.stdin.close()
-                try:
-                    await asyncio.wait_for(proc.wait(), 20)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await stop_nodes(self.procs, 20)
 
 
 @pytest.fixture

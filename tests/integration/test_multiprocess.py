@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from hotmesh import HotMesh
 from tests.integration.mp_node import APP
+from tests.nodes import start_node, stop_nodes
 
-ROOT = Path(__file__).resolve().parents[2]
 Spawn = Callable[[str, float], Awaitable[asyncio.subprocess.Process]]
 
 
@@ -25,34 +22,12 @@ async def spawn(pg_dsn: str) -> AsyncIterator[Spawn]:
     procs: list[asyncio.subprocess.Process] = []
 
     async def start(mode: str, lease: float) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.integration.mp_node",
-            pg_dsn,
-            mode,
-            str(lease),
-            cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        return await start_node(
+            procs, "tests.integration.mp_node", pg_dsn, mode, str(lease)
         )
-        procs.append(proc)
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        assert line.strip() == b"ready", line
-        return proc
 
     yield start
-    for proc in procs:
-        if proc.returncode is None:
-            assert proc.stdin is not None
-            proc.stdin.close()
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    await stop_nodes(procs, 15)
 
 
 async def _setup(pg_dsn: str) -> HotMesh:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from hotmesh import MemFlow
+from tests.nodes import start_node, stop_nodes
 
-ROOT = Path(__file__).resolve().parents[3]
 Spawn = Callable[[str], Awaitable[asyncio.subprocess.Process]]
 
 
@@ -24,34 +21,12 @@ async def spawn(pg_dsn: str) -> AsyncIterator[Spawn]:
     procs: list[asyncio.subprocess.Process] = []
 
     async def start(mode: str) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.integration.memflow.mf_node",
-            pg_dsn,
-            mode,
-            "1.0",
-            cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        return await start_node(
+            procs, "tests.integration.memflow.mf_node", pg_dsn, mode, "1.0"
         )
-        procs.append(proc)
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        assert line.strip() == b"ready", line
-        return proc
 
     yield start
-    for proc in procs:
-        if proc.returncode is None:
-            assert proc.stdin is not None
-            proc.stdin.close()
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    await stop_nodes(procs, 15)
 
 
 async def test_sigkill_mid_workflow_then_a_new_process_finishes_it(

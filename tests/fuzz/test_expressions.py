@@ -12,29 +12,20 @@ import copy
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hotmesh import errors, expr
 from hotmesh.engine.context import plain
 from hotmesh.engine.payload import json_problem
 from hotmesh.store.postgres import _dumps
+from tests.fuzz.runs import examples
 from tests.long import LONG_ONLY, sized
 from tests.unit.expr.test_properties import cells, contexts, rules
 
 RULES = sized(400, 10_000)
 MAPS = sized(100, 1000)
 STRINGS = sized(100, 1000)
-
-
-def examples(count: int) -> settings:
-    return settings(
-        max_examples=count,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 def storable(value: Any) -> None:

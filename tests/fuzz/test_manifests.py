@@ -12,13 +12,14 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from hotmesh.compiler import compile_app, plan_from_document, plan_to_document
 from hotmesh.errors import CompileError, ManifestError
 from hotmesh.graph import load_app
+from tests.fuzz.runs import examples
 from tests.long import LONG_ONLY, sized
 from tests.unit.graph.test_fuzz import JSON, SCALARS, TEXTS, _mutate
 
@@ -26,16 +27,6 @@ MUTATED = sized(200, 8000)
 DOCUMENTS = sized(60, 1500)
 TEXT = sized(40, 500)
 REFS = sized(40, 500)
-
-
-def examples(count: int) -> settings:
-    return settings(
-        max_examples=count,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 def load_and_compile(text: str) -> None:

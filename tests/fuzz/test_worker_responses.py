@@ -21,11 +21,12 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hotmesh import errors
 from hotmesh.engine.payload import worker_response
+from tests.fuzz.runs import examples
 from tests.integration.conftest import MeshFactory
 from tests.long import sized
 
@@ -146,13 +147,7 @@ def draw(count: int) -> list[Any]:
     """``count`` responses, deterministically (Hypothesis as a generator)."""
     out: list[Any] = []
 
-    @settings(
-        max_examples=count,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @examples(count)
     @given(responses)
     def collect(response: Any) -> None:
         out.append(response)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
@@ -42,6 +42,7 @@ from hotmesh.engine.step import job_output
 from hotmesh.mesh import DEFAULT_RETENTION, PRUNE_BATCH, HotMesh
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 _JSON_HELP = "Print JSON instead of a table."
 _TIMEOUT = click.option(
     "--timeout",
@@ -136,25 +137,38 @@ def pub(
 async def _pub_many(
     hm: HotMesh, topic: str, payload: dict[str, Any], count: int, concurrency: int
 ) -> list[str]:
-    ids: list[str] = ["" for _ in range(count)]
+    async def one() -> str:
+        return await hm.pub(topic, dict(payload))
+
+    return await _many("publishing", count, concurrency, one)
+
+
+async def _many(
+    label: str,
+    count: int,
+    concurrency: int,
+    one: Callable[[], Awaitable[T]],
+) -> list[T]:
+    """``count`` calls of ``one``, ``concurrency`` at a time, in order, with a
+    progress bar on stderr."""
     gate = asyncio.Semaphore(concurrency)
     with Progress(
-        TextColumn("publishing"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console(stderr=True),
         transient=False,
     ) as progress:
-        bar = progress.add_task("pub", total=count)
+        bar = progress.add_task(label, total=count)
 
-        async def one(index: int) -> None:
+        async def step() -> T:
             async with gate:
-                ids[index] = await hm.pub(topic, dict(payload))
+                result = await one()
             progress.advance(bar)
+            return result
 
-        await asyncio.gather(*(one(i) for i in range(count)))
-    return ids
+        return list(await asyncio.gather(*(step() for _ in range(count))))
 
 
 @cli.command()
@@ -238,29 +252,14 @@ async def _pubsub_many(
     concurrency: int,
 ) -> list[dict[str, Any]]:
     """Run *count* jobs; each entry is an output, or ``{"error": message}``."""
-    results: list[dict[str, Any]] = [{} for _ in range(count)]
-    gate = asyncio.Semaphore(concurrency)
-    with Progress(
-        TextColumn("waiting for jobs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console(stderr=True),
-    ) as progress:
-        bar = progress.add_task("pubsub", total=count)
 
-        async def one(index: int) -> None:
-            async with gate:
-                try:
-                    results[index] = await hm.pubsub(
-                        topic, dict(payload), timeout=timeout
-                    )
-                except errors.HotMeshError as exc:
-                    results[index] = {"error": str(exc)}
-            progress.advance(bar)
+    async def one() -> dict[str, Any]:
+        try:
+            return await hm.pubsub(topic, dict(payload), timeout=timeout)
+        except errors.HotMeshError as exc:
+            return {"error": str(exc)}
 
-        await asyncio.gather(*(one(i) for i in range(count)))
-    return results
+    return await _many("waiting for jobs", count, concurrency, one)
 
 
 # --------------------------------------------------------------------------

@@ -244,18 +244,18 @@ def _step_args(w: StepWrite) -> list[Any]:
     ]
 
 
-async def _write_step_cas(
+async def _write_step(
     conn: Any,
     q: dict[str, str],
     w: StepWrite,
     message_ids: Sequence[int],
     owner: str,
-    version: str,
+    version: str | None,
 ) -> tuple[int, list[Message], str]:
     try:
         with _storable():
             rows = await conn.fetch(
-                q["write_step_cas"], *_step_args(w), list(message_ids), owner, version
+                q["write_step"], *_step_args(w), list(message_ids), owner, version
             )
     except asyncpg.PostgresError as exc:
         if getattr(exc, "sqlstate", None) == "HM409":
@@ -301,11 +301,9 @@ class StoreTx:
 
     async def write_step(self, w: StepWrite) -> tuple[int, list[Message], str]:
         """Semaphore delta, data, activity rows, messages and NOTIFYs in one
-        statement; returns the new status, the reserved messages and the row's
-        new version (xmin)."""
-        with _storable():
-            rows = await self._conn.fetch(self._q["write_step"], *_step_args(w))
-        return int(rows[0]["status"]), _reserved(rows, w.messages), str(rows[0]["x"])
+        statement (the job row locked); returns the new status, the reserved
+        messages and the row's new version (xmin)."""
+        return await _write_step(self._conn, self._q, w, [], "", None)
 
     async def write_step_cas(
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
@@ -313,9 +311,7 @@ class StoreTx:
         """``write_step`` from cached state: also acks ``message_ids``, and raises
         ``StaleStateError`` (writing nothing) unless the job row is still at
         ``version`` and every message was still held by ``owner``."""
-        return await _write_step_cas(
-            self._conn, self._q, w, message_ids, owner, version
-        )
+        return await _write_step(self._conn, self._q, w, message_ids, owner, version)
 
     async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
         """Insert a new job with its rows and messages; ``None`` for a live duplicate."""
@@ -489,7 +485,7 @@ def _usable(conn: Any) -> bool:
 
 
 class _Statements:
-    """What ``_create_job``/``_write_step_cas`` call (``fetch``, ``execute``), each
+    """What ``_create_job``/``_write_step`` call (``fetch``, ``execute``), each
     as one autocommitted statement on one of the store's kept connections."""
 
     def __init__(self, store: PostgresStore) -> None:
@@ -748,7 +744,7 @@ class PostgresStore:
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
     ) -> tuple[int, list[Message], str]:
         """``StoreTx.write_step_cas`` as one autocommitted statement (one round trip)."""
-        return await _write_step_cas(
+        return await _write_step(
             _Statements(self), self._q, w, message_ids, owner, version
         )
 

@@ -60,7 +60,7 @@ ALLOWED_NAMES = {
     ),
     ("store/postgres.py", "_fetch", "query"): (
         "runs one statement on a kept connection for its callers, which pass "
-        "self._q[...] blocks (claim) or q[...] blocks (_create_job, _write_step_cas "
+        "self._q[...] blocks (claim) or q[...] blocks (_create_job, _write_step "
         "through _Statements), each checked where it is written"
     ),
 }

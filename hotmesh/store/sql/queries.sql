@@ -78,43 +78,9 @@ ON CONFLICT (app_id) DO UPDATE SET active_version = EXCLUDED.active_version, upd
 -- name: write_step
 -- $7: [{a: activity, d: dimension, t: type, l: leg, dn: done, i, o, h, e}] (absent: NULL)
 -- $9: messages as in insert_messages
-WITH u AS (
-    UPDATE __SCHEMA__.jobs
-       SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
-           expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
-                             ELSE now() + make_interval(secs => $6) END
-     WHERE id = $1
-    RETURNING status, xmin::text AS x
-), a AS (
-    INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
-                                       output, hook, error, ended_at)
-    SELECT $1, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END
-      FROM jsonb_to_recordset($7::jsonb)
-           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
-    ON CONFLICT (job, activity_id, dimension) DO UPDATE
-       SET leg = EXCLUDED.leg, done = EXCLUDED.done,
-           input = coalesce(EXCLUDED.input, activities.input),
-           output = EXCLUDED.output, hook = EXCLUDED.hook, error = EXCLUDED.error,
-           ended_at = EXCLUDED.ended_at
-), m AS (
-    INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
-                                     visible_at, reserved_by, reserved_until, attempts)
-    SELECT $8, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
-           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
-           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
-      FROM jsonb_to_recordset($9::jsonb)
-           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
-    RETURNING id, payload->>'guid' AS guid, reserved_by
-), n AS (
-    SELECT count(pg_notify($11, p)) AS c FROM unnest($12::text[]) AS x(p)
-)
-SELECT (SELECT status FROM u) AS status, (SELECT x FROM u) AS x, (SELECT c FROM n) AS notified,
-       m.id, m.guid, m.reserved_by
-  FROM (SELECT 1) AS one LEFT JOIN m ON true;
-
--- name: write_step_cas
--- write_step from cached state: acks $13 (held by $14) and applies only if the
--- job row is still the version $15 the state was read from; else HM409.
+-- A step from cached state also acks $13 (held by $14) and applies only if the
+-- job row is still at version $15, its xmin; step_check raises HM409 otherwise.
+-- A step on a locked row passes no messages and no version.
 WITH acked AS (
     DELETE FROM __SCHEMA__.messages WHERE id = ANY($13::bigint[]) AND reserved_by = $14
     RETURNING id
@@ -123,7 +89,7 @@ WITH acked AS (
        SET status = status + $2, data = $3, metadata = $4, err = $5, updated_at = now(),
            expired_at = CASE WHEN $6::float8 IS NULL THEN expired_at
                              ELSE now() + make_interval(secs => $6) END
-     WHERE id = $1 AND xmin = $15::text::xid
+     WHERE id = $1 AND ($15::text IS NULL OR xmin = $15::text::xid)
     RETURNING status, xmin::text AS x
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from hotmesh.engine.commit import StepCommit, job_fields
+from hotmesh.engine.commit import StepCommit, advance
 from hotmesh.store.records import JobRow
 
 
@@ -40,11 +40,8 @@ class StateCache:
         if self.size <= 0 or not version or commit.completion is not None:
             self.drop(job.job_id)
             return
-        rows = {(r.activity_id, r.dimension): r for r in job.activities}
-        rows.update({(r.activity_id, r.dimension): r for r in commit.activities})
-        fields = job_fields(job)
-        fields["activities"] = list(rows.values())
-        self._jobs[job.job_id] = (JobRow(**fields), version)
+        # commit.job holds the rows before the step and the status written
+        self._jobs[job.job_id] = (advance(job, commit, job.status), version)
         self._jobs.move_to_end(job.job_id)
         while len(self._jobs) > self.size:
             self._jobs.popitem(last=False)

@@ -156,12 +156,14 @@ def copy_job(job: JobRow) -> JobRow:
     return JobRow(**fields)
 
 
-def advance(job: JobRow, commit: StepCommit) -> JobRow:
-    """The job as it stands after ``commit`` (for the next step of a batch)."""
+def advance(job: JobRow, commit: StepCommit, status: int | None = None) -> JobRow:
+    """The job as it stands after ``commit`` (for the next step of a batch):
+    ``job``'s rows with the step's over them; the semaphore is ``job``'s plus
+    the step's delta unless the database already said (``status``)."""
     rows = {(r.activity_id, r.dimension): r for r in job.activities}
     rows.update({(r.activity_id, r.dimension): r for r in commit.activities})
     fields = job_fields(commit.job)
-    fields["status"] = job.status + commit.delta
+    fields["status"] = job.status + commit.delta if status is None else status
     fields["activities"] = list(rows.values())
     return JobRow(**fields)
 

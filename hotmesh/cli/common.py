@@ -149,10 +149,14 @@ def check_id(value: str, what: str) -> str:
 
 
 async def pick_app(opened: PostgresStore, app_id: str | None) -> str:
-    """*app_id*, or the only deployed app when none was given."""
-    if app_id:
-        return check_id(app_id, "app id")
+    """*app_id* (which must be deployed), or the only deployed app when none was given."""
     apps = sorted({row["app_id"] for row in await opened.list_apps()})
+    if app_id:
+        check_id(app_id, "app id")
+        if app_id not in apps:
+            known = f"deployed: {', '.join(apps)}" if apps else "none is deployed"
+            raise errors.ConfigError(f"app '{app_id}' is not deployed ({known})")
+        return app_id
     if len(apps) == 1:
         return str(apps[0])
     if not apps:

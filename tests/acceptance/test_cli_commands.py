@@ -641,3 +641,8 @@ def test_prune_deletes_expired_jobs(pg_dsn: str, home: Path, tmp_path: Path) -> 
     pruned = ok(hotmesh("prune", "--retention", "0", home=home, dsn=pg_dsn))
     assert pruned.stdout == "pruned 3 expired jobs and 0 expired signals of app brief\n"
     assert as_json(hotmesh("jobs", "--json", home=home, dsn=pg_dsn)) == []
+    typo = hotmesh("prune", "--app", "brieff", home=home, dsn=pg_dsn)
+    assert typo.returncode == 1
+    assert typo.stderr.splitlines()[-1] == (
+        "error: app 'brieff' is not deployed (deployed: brief)"
+    )

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar
 
 from hotmesh import errors
+from hotmesh.clock import SYSTEM, Clock
 from hotmesh.compiler import compile_source, plan_to_document
 from hotmesh.config import resolve_dsn
 from hotmesh.engine import step
@@ -59,6 +60,9 @@ class HotMesh:
         self.engine.on_dispatch = self._dispatch
         self.engine.on_complete = self._completed
         self.engine.on_emit = self._emitted
+        #: the clock of this process (``engine={"clock": ManualClock()}`` in tests)
+        self.clock: Clock = options.get("clock") or SYSTEM
+        self.engine.clock = self.clock
         self._lease = float(options.get("lease", 30.0))
         self.engine.lease = self._lease
         self.engine.max_cycles = int(options.get("max_cycles", step.MAX_CYCLES))

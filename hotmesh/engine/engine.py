@@ -7,10 +7,9 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import clock, errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
 from hotmesh.engine.cache import StateCache
@@ -31,10 +30,6 @@ from hotmesh.store.records import (
 log = logging.getLogger("hotmesh.engine")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Engine:
     """Runs steps for one app on one store; ``on_messages`` wakes local consumers."""
 
@@ -45,6 +40,8 @@ class Engine:
         self._plans: dict[str, Plan] = {}
         self.active: str | None = None
         self.lease = 30.0
+        #: what "now" is for job timestamps and schedules (a test moves its own)
+        self.clock: clock.Clock = clock.SYSTEM
         #: steps waiting per job while a step of that job runs here (group commit)
         self._pending: dict[str, list[tuple[int, str, dict[str, Any], Any]]] = {}
         self._running: set[str] = set()
@@ -231,7 +228,7 @@ class Engine:
             if other is None or other.status <= 0:
                 continue  # gone or finished: nothing to interrupt
             other_plan = await self.plan(other.version, tx)
-            chained = step.interrupt(other_plan, other, options, _now())
+            chained = step.interrupt(other_plan, other, options, self.clock.now())
             if chained.dropped is None:
                 chained_reserved = await self._write(tx, chained)
                 commit.chained.append((chained, chained_reserved))
@@ -402,7 +399,7 @@ class Engine:
             plan,
             graph,
             data,
-            _now(),
+            self.clock.now(),
             job_id=job_id,
             pending=pending,
             max_cycles=self.max_cycles,
@@ -442,7 +439,7 @@ class Engine:
                     return False
                 raise errors.JobNotFoundError(job_id)
             plan = await self.plan(job.version, tx)
-            commit = step.interrupt(plan, job, options, _now())
+            commit = step.interrupt(plan, job, options, self.clock.now())
             if commit.dropped is not None:
                 if suppress:
                     return False
@@ -571,7 +568,9 @@ class Engine:
             return False
         commits: list[step.StepCommit] = []
         for _message_id, kind, payload, _fut in batch:
-            commit = step.apply(plan, job, kind, payload, _now(), self.max_cycles)
+            commit = step.apply(
+                plan, job, kind, payload, self.clock.now(), self.max_cycles
+            )
             if commit.dropped is not None:
                 return False
             commits.append(commit)
@@ -601,12 +600,12 @@ class Engine:
                     continue
                 try:
                     commit = step.apply(
-                        plan, job, kind, payload, _now(), self.max_cycles
+                        plan, job, kind, payload, self.clock.now(), self.max_cycles
                     )
                 except errors.HotMeshError as exc:
                     log.error("job %s: %s step failed: %s", job_id, kind, exc)
                     error = {"message": str(exc), "code": 500, "job_id": job_id}
-                    commit = step.fail(plan, job, error, _now())
+                    commit = step.fail(plan, job, error, self.clock.now())
                 if commit.dropped is not None:
                     continue
                 commits.append(commit)
@@ -628,7 +627,9 @@ class Engine:
                 if job is None:
                     return  # lease lost, or job gone (the ack commits alone)
                 plan = await self.plan(job.version, tx)
-                commit = step.apply(plan, job, kind, payload, _now(), self.max_cycles)
+                commit = step.apply(
+                    plan, job, kind, payload, self.clock.now(), self.max_cycles
+                )
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
         except errors.HotMeshError as exc:
@@ -649,7 +650,7 @@ class Engine:
                 if job is None:
                     return
                 plan = await self.plan(job.version, tx)
-                commit = step.fail(plan, job, error, _now())
+                commit = step.fail(plan, job, error, self.clock.now())
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
         except errors.HotMeshError:
@@ -687,7 +688,7 @@ class Engine:
                         plan,
                         graph,
                         data,
-                        _now(),
+                        self.clock.now(),
                         parent=parent,
                         max_cycles=self.max_cycles,
                     )

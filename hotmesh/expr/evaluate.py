@@ -14,6 +14,7 @@ Each node compiles once into a closure ``fn(context, scope) -> value``.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,6 +27,8 @@ Scope = Mapping[str, Any] | None
 Evaluator = Callable[[Mapping[str, Any], Scope], Any]
 
 REDUCE_VARIABLES = frozenset({"$input", "$output", "$item", "$key", "$index"})
+#: An array index as JavaScript spells one: ``1`` is an own property, ``01`` is not.
+_INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
 def build(node: ast.Node) -> Evaluator:
@@ -54,19 +57,22 @@ def _literal(value: Any) -> Evaluator:
 
 
 def walk(node: Any, segments: tuple[str, ...]) -> Any:
-    """Follow ``segments`` through dicts and lists; anything missing is UNDEFINED."""
+    """Follow ``segments`` through dicts and lists; anything missing is UNDEFINED.
+
+    As upstream, a path steps only into objects and arrays (own properties: an
+    index, or an array's ``length``). A step into a string, number or boolean
+    is undefined: ``{a.output.data.name.length}`` of a string is undefined.
+    """
     for segment in segments:
         if isinstance(node, dict):
             node = node.get(segment, UNDEFINED)
         elif isinstance(node, list):
-            if segment.isdigit() and int(segment) < len(node):
+            if _INDEX.fullmatch(segment) and int(segment) < len(node):
                 node = node[int(segment)]
             elif segment == "length":
                 node = len(node)
             else:
                 return UNDEFINED
-        elif isinstance(node, str) and segment == "length":
-            node = len(node)
         else:
             return UNDEFINED
     return node

@@ -244,6 +244,40 @@ def _utf16(text: str) -> bytes:
     return text.encode("utf-16-be")
 
 
+def code_units(text: str) -> str:
+    """``text`` with every character outside the BMP split into its UTF-16
+    surrogate pair, so that Python's indexes and ``len`` count as JavaScript's."""
+    if text.isascii() or max(text) < "\U00010000":
+        return text
+    return "".join(_pair(c) if c >= "\U00010000" else c for c in text)
+
+
+def _pair(char: str) -> str:
+    offset = ord(char) - 0x10000
+    return chr(0xD800 + (offset >> 10)) + chr(0xDC00 + (offset & 0x3FF))
+
+
+def from_code_units(units: str) -> str:
+    """Inverse of ``code_units``: join surrogate pairs back into characters.
+
+    A lone surrogate (a pair cut in two, as JavaScript's ``slice`` may leave)
+    stays a lone surrogate, as in JavaScript.
+    """
+    if units.isascii() or not _SURROGATE.search(units):
+        return units
+    return units.encode("utf-16-le", "surrogatepass").decode(
+        "utf-16-le", "surrogatepass"
+    )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def length(text: str) -> int:
+    """JavaScript ``text.length``: UTF-16 code units (an emoji counts two)."""
+    return len(code_units(text))
+
+
 def less_than(a: Any, b: Any) -> bool:
     """``a < b``."""
     return compare(a, b) is True

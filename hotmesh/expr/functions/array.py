@@ -11,6 +11,8 @@ from hotmesh import errors
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
+    code_units,
+    from_code_units,
     greater_than,
     is_nullish,
     less_than,
@@ -44,15 +46,20 @@ def get(array: Any = UNDEFINED, index: Any = UNDEFINED) -> Any:
     key = to_string(index) if truthy(index) else "0"
     if isinstance(array, dict):
         return array.get(key, UNDEFINED)
-    if isinstance(array, list | str) and _ARRAY_INDEX.fullmatch(key):
-        position = int(key)
-        return array[position] if position < len(array) else UNDEFINED
-    return UNDEFINED
+    if not isinstance(array, list | str) or not _ARRAY_INDEX.fullmatch(key):
+        return UNDEFINED
+    position = int(key)
+    if isinstance(array, str):  # code units: JavaScript's "😀"[0] is half an emoji
+        units = code_units(array)
+        return from_code_units(units[position]) if position < len(units) else UNDEFINED
+    return array[position] if position < len(array) else UNDEFINED
 
 
 @register("array.length", (1, 1), "Number of elements; undefined for a non-array.")
 def length(array: Any = UNDEFINED) -> Any:
-    return len(array) if isinstance(array, list | str) else UNDEFINED
+    if isinstance(array, str):
+        return len(code_units(array))
+    return len(array) if isinstance(array, list) else UNDEFINED
 
 
 @register(
@@ -187,15 +194,18 @@ def _sort_key_cmp(descending: bool) -> Any:
 @register(
     "array.sort",
     (1, 2),
-    "Sort in place, 'ASCENDING' (default) or 'DESCENDING'; null/undefined first (asc) or last (desc).",
+    "Sort in place: ascending when `order` is exactly 'ASCENDING' (the default), "
+    "descending for any other order ('DESCENDING', 'desc', null…); "
+    "null/undefined first (asc) or last (desc).",
     note=(
         "Strings use a Unicode approximation of localeCompare (base letter, accent, "
         "lower case first), not ICU collation."
     ),
 )
-def sort(array: Any = UNDEFINED, order: Any = "ASCENDING") -> Any:
+def sort(array: Any = UNDEFINED, order: Any = UNDEFINED) -> Any:
     arr = _require("sort", array)
-    descending = to_string(order).upper() == "DESCENDING"
+    # As upstream: only an omitted order or exactly 'ASCENDING' sorts ascending.
+    descending = order is not UNDEFINED and order != "ASCENDING"
     arr.sort(key=_sort_key_cmp(descending))
     return arr
 

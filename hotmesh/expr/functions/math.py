@@ -31,9 +31,9 @@ def _safe(fn: Callable[[float], float], x: Any) -> Number:
     number = to_number(x)
     try:
         return narrow(fn(float(number)))
-    except ValueError:  # domain error: JS answers NaN
+    except ValueError:  # outside the domain (poles are handled by each function)
         return math.nan
-    except OverflowError:
+    except OverflowError:  # only positive overflows reach here; sinh keeps its sign
         return math.inf
 
 
@@ -70,6 +70,24 @@ def _cbrt(x: float) -> float:
     return math.copysign(abs(x) ** (1 / 3), x) if math.isfinite(x) else x
 
 
+def _atanh(x: float) -> float:
+    # The poles are infinities in JavaScript; Python raises a domain error.
+    if abs(x) == 1:
+        return math.copysign(math.inf, x)
+    return math.atanh(x)
+
+
+def _log1p(x: float) -> float:
+    return -math.inf if x == -1 else math.log1p(x)
+
+
+def _sinh(x: float) -> float:
+    try:
+        return math.sinh(x)
+    except OverflowError:  # the overflow keeps the sign of x, as in JavaScript
+        return math.copysign(math.inf, x)
+
+
 def _log(fn: Callable[[float], float]) -> Callable[[float], float]:
     def log(x: float) -> float:
         if x == 0:
@@ -86,7 +104,7 @@ _UNARY: dict[str, tuple[Callable[[float], float], str]] = {
     "asin": (math.asin, "Arc sine (radians)."),
     "asinh": (math.asinh, "Hyperbolic arc sine."),
     "atan": (math.atan, "Arc tangent (radians)."),
-    "atanh": (math.atanh, "Hyperbolic arc tangent."),
+    "atanh": (_atanh, "Hyperbolic arc tangent (±Infinity at ±1)."),
     "cbrt": (_cbrt, "Cube root."),
     "ceil": (_ceil, "Smallest integer ≥ x."),
     "cos": (math.cos, "Cosine."),
@@ -97,11 +115,11 @@ _UNARY: dict[str, tuple[Callable[[float], float], str]] = {
     "fround": (_fround, "Nearest 32-bit float."),
     "log": (_log(math.log), "Natural logarithm."),
     "log10": (_log(math.log10), "Base-10 logarithm."),
-    "log1p": (math.log1p, "ln(1 + x)."),
+    "log1p": (_log1p, "ln(1 + x) (-Infinity at -1)."),
     "log2": (_log(math.log2), "Base-2 logarithm."),
     "sign": (_sign, "-1, 0 or 1 by the sign of x (NaN stays NaN)."),
     "sin": (math.sin, "Sine."),
-    "sinh": (math.sinh, "Hyperbolic sine."),
+    "sinh": (_sinh, "Hyperbolic sine (overflow keeps the sign: ±Infinity)."),
     "sqrt": (math.sqrt, "Square root (NaN for negatives)."),
     "tan": (math.tan, "Tangent."),
     "tanh": (math.tanh, "Hyperbolic tangent."),

@@ -6,7 +6,14 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.expr.functions.registry import register
-from hotmesh.expr.js import UNDEFINED, is_nullish, to_string, truthy
+from hotmesh.expr.js import (
+    UNDEFINED,
+    code_units,
+    from_code_units,
+    is_nullish,
+    to_string,
+    truthy,
+)
 
 _FROZEN_NOTE = "JSON objects cannot be frozen here: the object is returned unchanged."
 
@@ -16,8 +23,8 @@ def _own(obj: Any) -> dict[str, Any]:
         return obj
     if isinstance(obj, list):
         return {str(i): v for i, v in enumerate(obj)}
-    if isinstance(obj, str):
-        return {str(i): c for i, c in enumerate(obj)}
+    if isinstance(obj, str):  # indexed by UTF-16 code unit, as in JavaScript
+        return {str(i): from_code_units(c) for i, c in enumerate(code_units(obj))}
     return {}
 
 
@@ -31,7 +38,7 @@ def get(obj: Any = UNDEFINED, prop: Any = UNDEFINED) -> Any:
         return UNDEFINED
     key = to_string(prop)
     if key == "length" and isinstance(obj, list | str):
-        return len(obj)
+        return len(code_units(obj) if isinstance(obj, str) else obj)
     return _own(obj).get(key, UNDEFINED)
 
 

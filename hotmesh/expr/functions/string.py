@@ -1,7 +1,8 @@
 """@string: JavaScript String methods as pipe functions.
 
-Indexes count Unicode code points; JavaScript counts UTF-16 code units, so
-they differ only for characters outside the Basic Multilingual Plane (emoji).
+Lengths, indexes and positions count UTF-16 code units, as JavaScript does:
+a character outside the Basic Multilingual Plane (an emoji) counts two, and
+cutting one in half leaves a lone surrogate, as in JavaScript.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from hotmesh import errors
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
+    code_units,
+    from_code_units,
     is_nullish,
     relative_index,
     to_integer,
@@ -34,6 +37,11 @@ def _receiver(name: str, value: Any) -> str:
     return to_string(value)
 
 
+def _units(name: str, value: Any) -> str:
+    """The receiver as UTF-16 code units (see ``js.code_units``)."""
+    return code_units(_receiver(name, value))
+
+
 def _position(value: Any, length: int, default: int) -> int:
     if value is UNDEFINED:
         return default
@@ -49,22 +57,22 @@ def _position(value: Any, length: int, default: int) -> int:
 def split(
     s: Any = UNDEFINED, delimiter: Any = UNDEFINED, limit: Any = UNDEFINED
 ) -> list[str]:
-    text = _receiver("split", s)
+    text = _units("split", s)
     cap = None if limit is UNDEFINED else to_uint32(limit)
     if delimiter is UNDEFINED:
         parts = [text]
     elif to_string(delimiter) == "":
-        parts = list(text)
+        parts = list(text)  # code units: an emoji splits into its two halves
     else:
-        parts = text.split(to_string(delimiter))
-    return parts if cap is None else parts[:cap]
+        parts = text.split(code_units(to_string(delimiter)))
+    return [from_code_units(p) for p in (parts if cap is None else parts[:cap])]
 
 
 @register("string.charAt", (1, 2), "Character at `index` (default 0), or ''.")
 def char_at(s: Any = UNDEFINED, index: Any = UNDEFINED) -> str:
-    text = _receiver("charAt", s)
+    text = _units("charAt", s)
     i = to_integer(index) if index is not UNDEFINED else 0
-    return text[int(i)] if 0 <= i < len(text) else ""
+    return from_code_units(text[int(i)]) if 0 <= i < len(text) else ""
 
 
 @register(
@@ -80,8 +88,8 @@ def concat(*parts: Any) -> str:
 def includes(
     s: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED
 ) -> bool:
-    text = _receiver("includes", s)
-    return to_string(search) in text[_position(position, len(text), 0) :]
+    text = _units("includes", s)
+    return code_units(to_string(search)) in text[_position(position, len(text), 0) :]
 
 
 @register(
@@ -90,8 +98,8 @@ def includes(
 def index_of(
     s: Any = UNDEFINED, search: Any = UNDEFINED, start: Any = UNDEFINED
 ) -> int:
-    text = _receiver("indexOf", s)
-    return text.find(to_string(search), _position(start, len(text), 0))
+    text = _units("indexOf", s)
+    return text.find(code_units(to_string(search)), _position(start, len(text), 0))
 
 
 @register(
@@ -100,8 +108,8 @@ def index_of(
 def last_index_of(
     s: Any = UNDEFINED, search: Any = UNDEFINED, start: Any = UNDEFINED
 ) -> int:
-    text = _receiver("lastIndexOf", s)
-    needle = to_string(search)
+    text = _units("lastIndexOf", s)
+    needle = code_units(to_string(search))
     number = to_number(start) if start is not UNDEFINED else math.nan
     end = (
         len(text)
@@ -117,10 +125,14 @@ def last_index_of(
     "Characters from `start` to `end`; negatives count from the end.",
 )
 def slice_(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> str:
-    text = _receiver("slice", s)
-    return text[
-        relative_index(start, len(text), 0) : relative_index(end, len(text), len(text))
-    ]
+    text = _units("slice", s)
+    return from_code_units(
+        text[
+            relative_index(start, len(text), 0) : relative_index(
+                end, len(text), len(text)
+            )
+        ]
+    )
 
 
 @register(
@@ -129,10 +141,10 @@ def slice_(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> 
     "Characters between two indexes (negatives are 0; swapped when reversed).",
 )
 def substring(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> str:
-    text = _receiver("substring", s)
+    text = _units("substring", s)
     lo = _position(start, len(text), 0)
     hi = _position(end, len(text), len(text))
-    return text[min(lo, hi) : max(lo, hi)]
+    return from_code_units(text[min(lo, hi) : max(lo, hi)])
 
 
 @register("string.toLowerCase", (1, 1), "Lower-case copy.")
@@ -164,8 +176,8 @@ def trim_end(s: Any = UNDEFINED) -> str:
 
 
 def _pad(name: str, s: Any, max_length: Any, pad: Any) -> tuple[str, str]:
-    text = _receiver(name, s)
-    filler = " " if pad is UNDEFINED else to_string(pad)
+    text = _units(name, s)
+    filler = " " if pad is UNDEFINED else code_units(to_string(pad))
     width = to_integer(max_length)
     missing = width - len(text)
     if missing <= 0 or not filler:
@@ -187,7 +199,7 @@ def pad_start(
     s: Any = UNDEFINED, max_length: Any = UNDEFINED, pad: Any = UNDEFINED
 ) -> str:
     text, fill = _pad("padStart", s, max_length, pad)
-    return fill + text
+    return from_code_units(fill + text)
 
 
 @register(
@@ -199,7 +211,7 @@ def pad_end(
     s: Any = UNDEFINED, max_length: Any = UNDEFINED, pad: Any = UNDEFINED
 ) -> str:
     text, fill = _pad("padEnd", s, max_length, pad)
-    return text + fill
+    return from_code_units(text + fill)
 
 
 @register(
@@ -247,7 +259,7 @@ def search(s: Any = UNDEFINED, pattern: Any = UNDEFINED) -> int:
     if pattern is UNDEFINED:
         return 0
     match = _regex(pattern).search(text)
-    return match.start() if match else -1
+    return len(code_units(text[: match.start()])) if match else -1
 
 
 @register(
@@ -258,8 +270,9 @@ def search(s: Any = UNDEFINED, pattern: Any = UNDEFINED) -> int:
 def starts_with(
     s: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED
 ) -> bool:
-    text = _receiver("startsWith", s)
-    return text.startswith(to_string(search), _position(position, len(text), 0))
+    text = _units("startsWith", s)
+    needle = code_units(to_string(search))
+    return text.startswith(needle, _position(position, len(text), 0))
 
 
 @register(
@@ -270,8 +283,9 @@ def starts_with(
 def ends_with(
     s: Any = UNDEFINED, search: Any = UNDEFINED, length: Any = UNDEFINED
 ) -> bool:
-    text = _receiver("endsWith", s)
-    return text[: _position(length, len(text), len(text))].endswith(to_string(search))
+    text = _units("endsWith", s)
+    needle = code_units(to_string(search))
+    return text[: _position(length, len(text), len(text))].endswith(needle)
 
 
 @register(

@@ -26,7 +26,9 @@ CONTEXT: dict[str, Any] = {
         ("{a1.output.data.items}", [10, 20]),
         ("{a1.output.data.items.1}", 20),
         ("{a1.output.data.items.length}", 2),
-        ("{a1.output.data.name.length}", 3),
+        ("{a1.output.data.name.length}", UNDEFINED),  # no steps into strings
+        ("{a1.output.data.x.length}", UNDEFINED),
+        ("{a1.output.data.items.01}", UNDEFINED),  # not an own index, as in JS
         ("{a1.output.data.obj}", {"k": 1}),
         ("{$self.output.data.y}", "self"),
         ("{$job.metadata.jid}", "job-1"),

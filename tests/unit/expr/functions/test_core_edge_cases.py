@@ -90,3 +90,23 @@ def test_sort_of_mixed_types_does_not_raise() -> None:
     result = call("array.sort", data)
     assert result is data and len(result) == 10
     assert result[:2] == [None, U] or result[:2] == [U, None]
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        (U, [None, 1, 2, 3]),  # omitted: the default 'ASCENDING'
+        ("ASCENDING", [None, 1, 2, 3]),
+        # Upstream sorts descending for any order other than exactly 'ASCENDING'.
+        ("DESCENDING", [3, 2, 1, None]),
+        ("desc", [3, 2, 1, None]),
+        ("descending", [3, 2, 1, None]),
+        ("ascending", [3, 2, 1, None]),
+        ("asc", [3, 2, 1, None]),
+        ("", [3, 2, 1, None]),
+        (None, [3, 2, 1, None]),
+        (1, [3, 2, 1, None]),
+    ],
+)
+def test_sort_order_argument_as_upstream(order: Any, expected: list[Any]) -> None:
+    assert call("array.sort", [2, None, 3, 1], order) == expected

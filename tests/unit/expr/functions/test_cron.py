@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from hotmesh import errors
 from hotmesh.expr import UNDEFINED
 from hotmesh.expr.functions import registry
 from hotmesh.expr.functions.cron import delay_from
@@ -44,11 +43,34 @@ def test_non_string_is_minus_one(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "expression", ["", "not cron", "61 * * * *", "* * * * * * * *", "* * 32 * *"]
+    "expression",
+    [
+        "",
+        " ",
+        "not cron",
+        "61 * * * *",
+        "* 24 * * *",
+        "* * * 13 *",
+        "* * * * 8",
+        "* * * * * * * *",
+        "* * 32 * *",
+        "*/0 * * * *",
+        "a-b * * * *",
+        "@never",
+        "0 0 1 1 * 1999",  # a year field: out of range
+    ],
 )
-def test_invalid_expression_raises(expression: str) -> None:
-    with pytest.raises(errors.EvaluationError, match="invalid cron expression"):
-        call("cron.nextDelay", expression)
+def test_invalid_expression_is_minus_one(expression: str) -> None:
+    # Upstream answers -1 rather than throwing, so a `sleep` mapped from it passes.
+    assert call("cron.nextDelay", expression) == -1
+    assert delay_from(expression, NOW) == -1
+
+
+@pytest.mark.parametrize("expression", ["0 0 30 2 *", "0 0 31 4 *", "0 0 31 2,4,6 *"])
+def test_no_next_occurrence_is_minus_one(expression: str) -> None:
+    # Valid fields that no date satisfies (30 February, 31 April).
+    assert delay_from(expression, NOW) == -1
+    assert call("cron.nextDelay", expression) == -1
 
 
 def test_uses_the_current_clock() -> None:

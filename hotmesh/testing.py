@@ -32,7 +32,7 @@ import pytest_asyncio
 
 from hotmesh import compiler, embedded
 from hotmesh.mesh import HotMesh
-from hotmesh.store.postgres import create_database, drop_database
+from hotmesh.store import create_database, drop_database
 
 #: The local server tried when HOTMESH_TEST_DSN is unset.
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -163,7 +163,7 @@ def migrate(ctx: click.Context, dsn: str | None, schema: str | None) -> None:
     Every process also migrates on connect; run this to do it ahead of a deploy.
     """
     from hotmesh.cli.common import settings
-    from hotmesh.store.postgres import migrate_database
+    from hotmesh.store import migrate_database
 
     url, schema_name = settings(ctx, dsn, schema)
     applied = asyncio.run(migrate_database(url, schema_name))
@@ -198,7 +198,7 @@ def _schema_name(ctx: click.Context, schema: str | None) -> str:
 
 def _print_summary(out: Console, dsn: str, schema: str, timeout: float) -> None:
     """The schema's version and row counts (read only; never creates the schema)."""
-    from hotmesh.store.postgres import schema_summary
+    from hotmesh.store import schema_summary
 
     summary = asyncio.run(schema_summary(dsn, schema, timeout))
     if summary is None:
@@ -217,7 +217,7 @@ def _print_summary(out: Console, dsn: str, schema: str, timeout: float) -> None:
 
 def _ping(dsn: str, origin: str, timeout: float) -> str:
     """Connect once; return the server version, or raise ``StoreUnavailableError``."""
-    from hotmesh.store.postgres import server_version
+    from hotmesh.store import server_version
 
     try:
         version = asyncio.run(

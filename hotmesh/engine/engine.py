@@ -18,7 +18,7 @@ from hotmesh.engine.payload import json_problem, worker_response
 from hotmesh.engine.retry import RetryPolicy, message_policy, yaml_delay
 from hotmesh.expr.js import UNDEFINED
 from hotmesh.graph.inputs import input_problem
-from hotmesh.store.postgres import PostgresStore, StepWrite, StoreTx
+from hotmesh.store import PostgresStore, StepWrite, StoreTx
 from hotmesh.store.records import (
     ENGINE_STREAM,
     JobRow,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hotmesh import errors, expr
 from hotmesh.engine.context import plain
 from hotmesh.engine.payload import json_problem
-from hotmesh.store.postgres import _dumps
+from hotmesh.store.codec import dumps as _dumps
 from tests.fuzz.runs import examples
 from tests.long import LONG_ONLY, sized
 from tests.unit.expr.test_properties import cells, contexts, rules

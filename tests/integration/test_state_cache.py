@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hotmesh import errors
-from hotmesh.store.postgres import StepWrite
+from hotmesh.store import StepWrite
 from tests.integration.conftest import MeshFactory
 
 APP = """

@@ -13,38 +13,38 @@ async def test_kept_connections_are_bounded_reused_and_closed(pg_dsn: str) -> No
     try:
         claims = [store.claim("app", "empty", "me", 5.0, 10) for _ in range(30)]
         assert await asyncio.gather(*claims) == [[] for _ in range(30)]
-        assert store._owned == 2 and len(store._idle) == 2
-        first = store._idle[-1]
+        assert store.keeper.owned == 2 and len(store.keeper.idle) == 2
+        first = store.keeper.idle[-1]
         await store.claim("app", "empty", "me", 5.0, 10)
-        assert store._idle[-1] is first  # the same connection, not a pool round
+        assert store.keeper.idle[-1] is first  # the same connection, not a pool round
         # the pool's other connections still serve everything else meanwhile
         assert await store.list_apps() == []
     finally:
         await asyncio.wait_for(store.close(), 10)
-    assert store._idle == [] and store._owned == 0
+    assert store.keeper.idle == [] and store.keeper.owned == 0
 
 
 async def test_waiters_get_a_kept_connection_in_arrival_order(pg_dsn: str) -> None:
     store = await PostgresStore.open(pg_dsn, pool_size=4)
     try:
-        held = [await store._take(), await store._take()]
+        held = [await store.keeper.take(), await store.keeper.take()]
         served: list[int] = []
 
         async def waiter(n: int) -> None:
-            conn = await store._take()
+            conn = await store.keeper.take()
             served.append(n)
-            await store._give(conn, True)
+            await store.keeper.give(conn, True)
 
         tasks = []
         for n in range(5):
             tasks.append(asyncio.create_task(waiter(n)))
             await asyncio.sleep(0)  # let it queue: arrival order is the test
-        assert served == [] and len(store._waiters) == 5
+        assert served == [] and len(store.keeper.waiters) == 5
         for conn in held:
-            await store._give(conn, True)
+            await store.keeper.give(conn, True)
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
         assert served == [0, 1, 2, 3, 4]
-        assert store._owned == 2
+        assert store.keeper.owned == 2
     finally:
         await asyncio.wait_for(store.close(), 10)
 
@@ -52,17 +52,17 @@ async def test_waiters_get_a_kept_connection_in_arrival_order(pg_dsn: str) -> No
 async def test_a_failed_connection_is_replaced_for_the_next_waiter(pg_dsn: str) -> None:
     store = await PostgresStore.open(pg_dsn, pool_size=4)
     try:
-        first, second = await store._take(), await store._take()
-        waiter = asyncio.create_task(store._take())
+        first, second = await store.keeper.take(), await store.keeper.take()
+        waiter = asyncio.create_task(store.keeper.take())
         await asyncio.sleep(0)  # queue it behind the two kept connections
-        assert len(store._waiters) == 1
+        assert len(store.keeper.waiters) == 1
         first.terminate()  # as a server restart or a network cut would
-        await store._give(first, False)
+        await store.keeper.give(first, False)
         replacement = await asyncio.wait_for(waiter, 10)
         assert replacement is not first and not replacement.is_closed()
         assert await replacement.fetchval("SELECT 1") == 1
-        assert store._owned == 2
-        await store._give(replacement, True)
-        await store._give(second, True)
+        assert store.keeper.owned == 2
+        await store.keeper.give(replacement, True)
+        await store.keeper.give(second, True)
     finally:
         await asyncio.wait_for(store.close(), 10)

@@ -23,7 +23,7 @@ import pytest
 
 from hotmesh import HotMesh, errors
 from hotmesh.config import mask_dsn
-from hotmesh.store.postgres import (
+from hotmesh.store import (
     PostgresStore,
     migrate_database,
     schema_summary,

@@ -45,11 +45,11 @@ ALLOWED = {
         "DDL on the schema itself (CREATE SCHEMA, the migrations table); a schema "
         "name cannot be a bind parameter, so it is validated and quoted by quote_schema"
     ),
-    ("store/postgres.py", "create_database"): (
+    ("store/admin.py", "create_database"): (
         "CREATE DATABASE for test fixtures; the name is checked by validate_name "
         "([a-z_][a-z0-9_]*) and quoted"
     ),
-    ("store/postgres.py", "drop_database"): (
+    ("store/admin.py", "drop_database"): (
         "DROP DATABASE for test fixtures; same validation as create_database"
     ),
 }
@@ -58,9 +58,9 @@ ALLOWED_NAMES = {
     ("store/migrate.py", "migrate", "sql"): (
         "the numbered migration files shipped in the package, with the quoted schema"
     ),
-    ("store/postgres.py", "_fetch", "query"): (
+    ("store/keeper.py", "statement", "query"): (
         "runs one statement on a kept connection for its callers, which pass "
-        "self._q[...] blocks (claim) or q[...] blocks (_create_job, _write_step "
+        "self._q[...] blocks (claim) or q[...] blocks (tx.create_job, tx.write_step "
         "through _Statements), each checked where it is written"
     ),
 }

@@ -1,0 +1,46 @@
+"""The PostgreSQL store: the only package that talks to asyncpg.
+
+The public face is small: :class:`PostgresStore` (a pool on one schema, opened
+with ``PostgresStore.open``), :class:`StoreTx` (the verbs of one open
+transaction), :class:`StepWrite` (what one step writes), the records the
+engine exchanges with it, and the one-shot helpers of the ``db`` commands and
+test fixtures. Everything else (codec, error mapping, kept connections, the
+LISTEN loop) is an implementation detail of its own module.
+"""
+
+from __future__ import annotations
+
+from hotmesh.store.admin import (
+    create_database,
+    drop_database,
+    migrate_database,
+    schema_summary,
+    server_version,
+)
+from hotmesh.store.postgres import PostgresStore
+from hotmesh.store.records import (
+    ENGINE_STREAM,
+    ActivityRow,
+    JobRow,
+    Message,
+    NewMessage,
+    worker_stream,
+)
+from hotmesh.store.tx import StepWrite, StoreTx
+
+__all__ = [
+    "ENGINE_STREAM",
+    "ActivityRow",
+    "JobRow",
+    "Message",
+    "NewMessage",
+    "PostgresStore",
+    "StepWrite",
+    "StoreTx",
+    "create_database",
+    "drop_database",
+    "migrate_database",
+    "schema_summary",
+    "server_version",
+    "worker_stream",
+]

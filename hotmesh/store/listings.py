@@ -1,0 +1,94 @@
+"""Read-only listings and the escalation queue: the verbs the CLI, the
+escalation API and tooling call (not the engine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+class ListingVerbs:
+    """Mixed into ``PostgresStore``: statements on its pool's spare connections."""
+
+    _pool: asyncpg.Pool
+    _q: dict[str, str]
+
+    # -- read-only listings (CLI, tooling) ---------------------------------------
+    async def list_apps(self) -> list[dict[str, Any]]:
+        """Every deployed version: ``app_id, version, deployed_at, active``."""
+        return [dict(r) for r in await self._pool.fetch(self._q["list_apps"])]
+
+    async def list_jobs(
+        self, app_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Newest jobs first; ``status`` is ``running``, ``done``, ``error`` or None."""
+        rows = await self._pool.fetch(self._q["list_jobs"], app_id, status, limit)
+        return [dict(r) for r in rows]
+
+    async def job_apps(self, job_id: str) -> list[str]:
+        """The apps that have a job with this id (live or expired)."""
+        rows = await self._pool.fetch(self._q["job_apps"], job_id)
+        return [str(r["app_id"]) for r in rows]
+
+    async def job_summary(self, app_id: str, job_id: str) -> dict[str, Any] | None:
+        """The job row's columns without its data (timestamps, parent, semaphore)."""
+        row = await self._pool.fetchrow(self._q["job_summary"], app_id, job_id)
+        return None if row is None else dict(row)
+
+    async def child_jobs(self, app_id: str, job_id: str) -> list[dict[str, Any]]:
+        """Jobs whose ``parent_job_id`` is ``job_id``, oldest first."""
+        rows = await self._pool.fetch(self._q["child_jobs"], app_id, job_id)
+        return [dict(r) for r in rows]
+
+    # -- escalations (spec §6.12) ---------------------------------------------
+    async def list_escalations(
+        self, app_id: str, status: str | None, role: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Escalation rows, most urgent first."""
+        rows = await self._pool.fetch(
+            self._q["escalation_list"], app_id, status, role, limit
+        )
+        return [dict(r) for r in rows]
+
+    async def get_escalation(
+        self, app_id: str, escalation_id: str
+    ) -> dict[str, Any] | None:
+        """One escalation row by id."""
+        row = await self._pool.fetchrow(
+            self._q["escalation_get"], app_id, escalation_id
+        )
+        return None if row is None else dict(row)
+
+    async def escalation_by_key(
+        self, app_id: str, signal_key: str
+    ) -> dict[str, Any] | None:
+        """The newest escalation row for a signal key (usually the job id)."""
+        row = await self._pool.fetchrow(
+            self._q["escalation_by_key"], app_id, signal_key
+        )
+        return None if row is None else dict(row)
+
+    async def claim_escalation(
+        self, app_id: str, escalation_id: str, assignee: str, seconds: float
+    ) -> bool:
+        """Assign a pending row to ``assignee`` for ``seconds`` (if free or expired)."""
+        row = await self._pool.fetchval(
+            self._q["escalation_claim"], app_id, escalation_id, assignee, seconds
+        )
+        return row is not None
+
+    async def release_escalation(self, app_id: str, escalation_id: str) -> bool:
+        """Unassign a pending row."""
+        row = await self._pool.fetchval(
+            self._q["escalation_release"], app_id, escalation_id
+        )
+        return row is not None
+
+    # -- tooling ---------------------------------------------------------------
+    async def xact_commits(self) -> int:
+        """``pg_stat_database.xact_commit`` for this database (benchmarks)."""
+        value = await self._pool.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return int(value)

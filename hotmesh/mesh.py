@@ -328,9 +328,19 @@ class HotMesh:
                 await result
 
     # -- versions ----------------------------------------------------------------
-    async def deploy(self, source: str | os.PathLike[str]) -> dict[str, Any]:
-        """Compile and store a version (idempotent for an identical plan)."""
-        plan = compile_source(source)
+    async def deploy(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        ref_root: str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
+        """Compile and store a version (idempotent for an identical plan).
+
+        ``$ref``s resolve only inside ``ref_root`` (default: the manifest's
+        folder); YAML text references files only when ``base_dir`` is given.
+        """
+        plan = compile_source(source, base_dir=base_dir, ref_root=ref_root)
         if plan.app_id != self.app_id:
             raise errors.ConfigError(
                 f"manifest app id '{plan.app_id}' does not match this HotMesh ('{self.app_id}')"

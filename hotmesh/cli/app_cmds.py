@@ -16,6 +16,7 @@ from hotmesh.cli.common import (
     console,
     db_options,
     pick_app,
+    ref_root_option,
     run,
     settings,
     store,
@@ -32,23 +33,30 @@ from hotmesh.cli.common import (
     show_envvar=True,
     help="Also make the deployed version active.",
 )
+@ref_root_option
 @db_options
 @click.pass_context
 def deploy(
-    ctx: click.Context, file: str, activate: bool, dsn: str | None, schema: str | None
+    ctx: click.Context,
+    file: str,
+    activate: bool,
+    ref_root: str | None,
+    dsn: str | None,
+    schema: str | None,
 ) -> None:
     """Compile a manifest and store it as a new version of its app.
 
     Deploying the identical plan again is a no-op; a different plan under an
     existing version is refused (bump app.version).
     """
-    plan = compiler.compile_source(file)  # manifest errors before any connection
+    # manifest errors before any connection
+    plan = compiler.compile_source(file, ref_root=ref_root)
     url, schema_name = settings(ctx, dsn, schema)
 
     async def go() -> None:
         async with store(url, schema_name) as opened:
             hm = client(opened, plan.app_id)
-            await hm.deploy(file)
+            await hm.deploy(file, ref_root=ref_root)
             if activate:
                 await hm.activate(plan.version)
 

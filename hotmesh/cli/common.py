@@ -231,3 +231,13 @@ def when(value: datetime | None, date: bool = True) -> str:
         return ""
     text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     return text if date else text[11:]
+
+
+def ref_root_option(fn: Any) -> Any:
+    """``--ref-root``: the folder ``$ref``s may read from (default: each manifest's)."""
+    return click.option(
+        "--ref-root",
+        type=click.Path(file_okay=False, exists=True),
+        default=None,
+        help="Folder $refs may read files from (default: the manifest's folder).",
+    )(fn)

@@ -8,20 +8,23 @@ import click
 
 from hotmesh import compiler
 from hotmesh.cli import cli
+from hotmesh.cli.common import ref_root_option
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@ref_root_option
 @click.pass_context
-def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
+def validate(ctx: click.Context, files: tuple[str, ...], ref_root: str | None) -> None:
     """Check manifests: YAML, $ref, schema and semantic rules.
 
     Prints every problem as file:line:col: message (warnings prefixed
-    "warning:"), or FILE: ok. Exits 1 when any file has an error.
+    "warning:"), or FILE: ok. Exits 1 when any file has an error. A $ref may
+    read only regular files inside the manifest's folder (or --ref-root).
     """
     failed = False
     for path in files:
-        problems = compiler.validate(path)
+        problems = compiler.validate(path, ref_root=ref_root)
         for problem in problems:
             click.echo(str(problem))
         errors = sum(1 for p in problems if p.severity == "error")
@@ -40,8 +43,9 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 @cli.command(name="compile")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--compact", is_flag=True, help="One line of JSON instead of indented.")
-def compile_cmd(file: str, compact: bool) -> None:
+@ref_root_option
+def compile_cmd(file: str, compact: bool, ref_root: str | None) -> None:
     """Compile a manifest and print its plan document as JSON."""
-    plan = compiler.compile_source(file)
+    plan = compiler.compile_source(file, ref_root=ref_root)
     document = compiler.plan_to_document(plan)
     click.echo(json.dumps(document, indent=None if compact else 2, ensure_ascii=False))

@@ -17,7 +17,7 @@ from hotmesh.errors import (
 )
 
 if TYPE_CHECKING:
-    from hotmesh.graph import Manifest
+    from hotmesh.graph import Manifest, ManifestLimits
 
 
 def _run(manifest: Manifest) -> tuple[Plan | None, list[Problem]]:
@@ -46,19 +46,39 @@ def compile_app(manifest: Manifest) -> Plan:
     return plan
 
 
-def validate(source: str | os.PathLike[str]) -> list[Problem]:
-    """Load, schema-check and semantically check ``source``; never raises for its problems."""
+def validate(
+    source: str | os.PathLike[str],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    ref_root: str | os.PathLike[str] | None = None,
+    limits: ManifestLimits | None = None,
+) -> list[Problem]:
+    """Load, schema-check and semantically check ``source``; never raises for its problems.
+
+    ``base_dir``, ``ref_root`` and ``limits`` are as for ``load_app``.
+    """
     from hotmesh.graph import load_app
 
     try:
-        manifest = load_app(source)
+        manifest = load_app(source, base_dir=base_dir, ref_root=ref_root, limits=limits)
     except ManifestError as exc:
         return problems_from(exc.problems)
     return check_app(manifest)
 
 
-def compile_source(source: str | os.PathLike[str]) -> Plan:
-    """Load and compile ``source`` (a path or YAML text), raising ``ManifestError``."""
+def compile_source(
+    source: str | os.PathLike[str],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    ref_root: str | os.PathLike[str] | None = None,
+    limits: ManifestLimits | None = None,
+) -> Plan:
+    """Load and compile ``source`` (a path or YAML text), raising ``ManifestError``.
+
+    ``base_dir``, ``ref_root`` and ``limits`` are as for ``load_app``.
+    """
     from hotmesh.graph import load_app
 
-    return compile_app(load_app(source))
+    return compile_app(
+        load_app(source, base_dir=base_dir, ref_root=ref_root, limits=limits)
+    )

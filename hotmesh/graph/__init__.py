@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotmesh.graph.guard import ManifestLimits
 from hotmesh.graph.loader import Location, Manifest, load_app
 
-__all__ = ["Location", "Manifest", "load_app"]
+__all__ = ["Location", "Manifest", "ManifestLimits", "load_app"]

@@ -19,6 +19,9 @@ from hotmesh.errors import (
     problems_from,
 )
 from hotmesh.graph import refs, validate
+from hotmesh.graph.guard import DEFAULT_LIMITS, ManifestLimits, Refused
+from hotmesh.graph.guard import read_text as _read_text
+from hotmesh.graph.guard import ref_target as _ref_target
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def _mark(node: Node) -> tuple[int, int]:
 
 
 class _Loader:
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None, limits: ManifestLimits) -> None:
+        self.root = root
+        self.limits = limits
         self.locations: dict[str, Location] = {}
         self.files: dict[Path, Node] = {}
         self.roots: dict[str, Node] = {}
@@ -104,13 +109,15 @@ class _Loader:
             raise _fail(name, 1, 1, "manifest is empty")
         return cast(Node, docs[0])
 
-    def load_file(self, path: Path, ref_from: Location) -> Node:
+    def load_file(self, path: Path, ref_from: Location, ref: str) -> Node:
         if path not in self.files:
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                why = getattr(exc, "strerror", None) or str(exc)
-                msg = f"$ref target file not found: {_short(str(path))} ({why})"
+                text = _read_text(path, self.limits)
+            except Refused as exc:
+                if path.exists():
+                    msg = f"$ref {ref!r} refused: {exc.reason}"
+                else:
+                    msg = f"$ref target file not found: {_short(str(path))} ({exc.reason})"
                 raise _fail(ref_from.file, ref_from.line, ref_from.col, msg) from None
             name = _short(str(path))
             self.files[path] = self.roots[name] = self.parse(text, name)
@@ -214,8 +221,12 @@ class _Loader:
                     f"$ref target file not found: {ref!r} (a NUL character in the path)"
                 )
                 raise _fail(at.file, at.line, at.col, msg)
-            target = (base / rel).resolve()
-            data = self.load_file(target, at)
+            try:
+                target = _ref_target(rel, base, self.root)
+            except Refused as exc:
+                msg = f"$ref {rel!r} refused: {exc.reason}"
+                raise _fail(at.file, at.line, at.col, msg) from None
+            data = self.load_file(target, at, rel)
             name, where = _short(str(target)), target.parent
         else:
             data, name, where = self.roots[file], file, base
@@ -257,28 +268,43 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
-def load_app(source: str | os.PathLike[str]) -> Manifest:
-    """Load a manifest from a path or YAML text (see docs/architecture.md)."""
+def load_app(
+    source: str | os.PathLike[str],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    ref_root: str | os.PathLike[str] | None = None,
+    limits: ManifestLimits | None = None,
+) -> Manifest:
+    """Load a manifest from a path or YAML text (see docs/architecture.md).
+
+    ``$ref``s resolve from ``base_dir`` (default: the manifest file's folder;
+    text has none, so it may only reference itself) and only inside
+    ``ref_root`` (default: that same folder). ``limits`` bounds file sizes
+    and alias expansion.
+    """
     text_given = isinstance(source, str) and (
         "\n" in source or source.strip().startswith("app:")
     )
-    loader = _Loader()
+    limits = limits or DEFAULT_LIMITS
     if text_given:
-        name, base, text = "<string>", Path.cwd(), str(source)
+        name, text = "<string>", str(source)
+        base = _folder(base_dir, name) if base_dir is not None else None
     else:
         name, path = os.fspath(source), Path(source)
         try:
-            base = path.resolve().parent
-            text = path.read_text(encoding="utf-8")
-        except (OSError, ValueError) as exc:  # ValueError: a NUL byte, bad UTF-8
-            why = getattr(exc, "strerror", None) or str(exc)
-            raise _fail(name, 0, 0, f"cannot read manifest: {why}") from None
+            text = _read_text(path, limits)
+            base = _folder(base_dir, name) if base_dir else path.resolve().parent
+        except (Refused, OSError, ValueError) as exc:  # ValueError: a NUL byte
+            why = getattr(exc, "reason", None) or getattr(exc, "strerror", None)
+            raise _fail(name, 0, 0, f"cannot read manifest: {why or exc}") from None
+    root = _folder(ref_root, name) if ref_root is not None else base
+    loader = _Loader(root, limits)
     try:
-        root = loader.parse(text, name)
-        loader.roots[name] = root
+        root_node = loader.parse(text, name)
+        loader.roots[name] = root_node
         start = Location(name, 1, 1)
         loader.locations[""] = start
-        document = loader.convert(root, "", name, base, start, ())
+        document = loader.convert(root_node, "", name, base or Path.cwd(), start, ())
         if not isinstance(document, dict) or "app" not in document:
             raise _fail(name, 1, 1, "top level must be a mapping with an 'app' key")
         manifest = Manifest(document, name, loader.locations)
@@ -289,3 +315,18 @@ def load_app(source: str | os.PathLike[str]) -> Manifest:
     if errors:
         raise ManifestValidationError(problems_from([*errors, *warnings]))
     return Manifest(document, name, loader.locations, tuple(problems_from(warnings)))
+
+
+def _folder(value: str | os.PathLike[str], name: str) -> Path:
+    """``base_dir``/``ref_root`` as a resolved, existing directory."""
+    try:
+        folder = Path(value).resolve()
+    except (OSError, ValueError) as exc:
+        raise _fail(
+            name, 0, 0, f"bad reference folder {os.fspath(value)!r}: {exc}"
+        ) from None
+    if not folder.is_dir():
+        raise _fail(
+            name, 0, 0, f"reference folder {os.fspath(value)!r} is not a directory"
+        )
+    return folder

@@ -2,13 +2,19 @@
 
 The fast variant (300 examples) runs in CI; ``HOTMESH_LONG=1`` runs 10,000
 (8,000 mutated upstream manifests, 1,500 random YAML documents, 500 random
-texts, 500 random ``$ref`` targets). The 2,100-example loader-only fuzz in ``tests/unit/graph`` runs too.
+texts, 500 random ``$ref`` targets), plus 1,000 references built to escape
+the manifest's folder (none may read outside it). The 2,100-example loader-only fuzz in ``tests/unit/graph`` runs too.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +33,7 @@ MUTATED = sized(200, 8000)
 DOCUMENTS = sized(60, 1500)
 TEXT = sized(40, 500)
 REFS = sized(40, 500)
+ESCAPES = sized(60, 1000)
 
 
 def load_and_compile(text: str) -> None:
@@ -85,6 +92,71 @@ def test_random_ref_targets_load_and_compile(ref: str) -> None:
     load_and_compile(head + json.dumps(ref) + "\n")
 
 
+SECRET = "hunter2-secret"
+# Path pieces that try to climb out of the manifest's folder, or into a special
+# file, a URL or the secret beside the folder.
+_PIECES = st.sampled_from(
+    [
+        "..",
+        ".",
+        "",
+        "app",
+        "parts",
+        "g.yaml",
+        "secret.yaml",
+        "link.yaml",
+        "etc",
+        "passwd",
+        "proc",
+        "self",
+        "environ",
+        "dev",
+        "zero",
+        "pipe",
+        "~",
+        "%2e%2e",
+    ]
+)
+_PREFIXES = st.sampled_from(
+    ["", "/", "./", "../", "../../", "http://", "file://", "file:", "data:,", "~/"]
+)
+
+
+def _escape_tree() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="hotmesh-escape-"))
+    atexit.register(shutil.rmtree, root, True)
+    (root / "app" / "parts").mkdir(parents=True)
+    (root / "app" / "parts" / "g.yaml").write_text(
+        "subscribes: s\nactivities:\n  t: {type: trigger}\n"
+    )
+    (root / "secret.yaml").write_text(f"token: {SECRET}\n")
+    (root / "app" / "parts" / "link.yaml").symlink_to(root / "secret.yaml")
+    os.mkfifo(root / "app" / "pipe")
+    return root
+
+
+@examples(ESCAPES)
+@given(prefix=_PREFIXES, pieces=st.lists(_PIECES, max_size=6), frag=st.booleans())
+def test_escaping_references_never_read_outside_the_root(
+    prefix: str, pieces: list[str], frag: bool
+) -> None:
+    tree = _ESCAPE_TREE
+    ref = prefix + "/".join(pieces) + ("#/token" if frag else "")
+    path = tree / "app" / "m.yaml"
+    text = f'app:\n  id: ab\n  version: "1"\n  graphs:\n    - $ref: {json.dumps(ref)}\n'
+    path.write_text(text)
+    try:
+        manifest = load_app(path)
+    except ManifestError as exc:
+        assert SECRET not in str(exc)
+        assert exc.problems[0].line in (0, 5), str(exc)
+        return
+    assert SECRET not in json.dumps(manifest.document)
+
+
+_ESCAPE_TREE = _escape_tree()
+
+
 @pytest.mark.parametrize(
     "text",
     ["\x00", 'app:\n  id: a\n  version: "1"\n  graphs:\n    - $ref: "x\\0y.yaml"\n'],
@@ -100,3 +172,4 @@ def test_nul_in_a_path_is_a_manifest_error(text: str) -> None:
 @LONG_ONLY
 def test_the_long_run_covers_10000_manifests() -> None:
     assert MUTATED + DOCUMENTS + TEXT + REFS >= 10_000
+    assert ESCAPES >= 1000

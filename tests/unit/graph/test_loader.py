@@ -65,7 +65,7 @@ def test_text_source_and_int_keys() -> None:
         ("a: &x\n  b: *x\n", ":2:", "recursive YAML alias"),
         ("app: [1\n", ":2:", "YAML syntax error"),
         ("- app\n- b\n", ":1:1", "'app'"),
-        ("app:\n  x: {$ref: 'missing.yaml'}\n", ":2:", "not found"),
+        ("app:\n  x: {$ref: 'missing.yaml'}\n", ":2:", "has no file references"),
         ("app:\n  x: {$ref: '#/app/x'}\n", ":2:", "cycle"),
         ("app:\n  x: {$ref: '#/nope'}\n", ":2:", "target not found"),
         ("---\n\n", ":1:1", "empty"),

@@ -21,6 +21,7 @@ wrapped with ``raise ... from exc``.
     │   ├── StoreUnavailableError    the database cannot be reached
     │   ├── DuplicateJobError        a live job already has this id
     │   ├── JobNotFoundError         no live job with this id
+    │   ├── ScheduleNotFoundError    no schedule with this id
     │   ├── UnknownAppVersionError   the app/version was never deployed
     │   ├── StoreConflictError       a serialization conflict outlived its retries
     │   │   └── StaleStateError      a step's cached job state was stale (the engine re-reads)
@@ -187,6 +188,14 @@ class JobNotFoundError(StoreError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"job '{job_id}' not found")
+
+
+class ScheduleNotFoundError(StoreError):
+    """No schedule of this app has this id."""
+
+    def __init__(self, schedule_id: str) -> None:
+        self.schedule_id = schedule_id
+        super().__init__(f"schedule '{schedule_id}' not found")
 
 
 class JobInactiveError(StoreError):

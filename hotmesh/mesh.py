@@ -22,6 +22,7 @@ from hotmesh.engine.history import export_job
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer, retrying
 from hotmesh.escalations import Escalations
+from hotmesh.schedules import Schedules
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
@@ -83,6 +84,10 @@ class HotMesh:
         self.escalations = Escalations(self.engine)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
+        #: durable cron/interval schedules of this app (every process fires them)
+        self.schedules = Schedules(self)
+        self._firing = bool(options.get("schedules", True))
+        self._scheduler: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------
     @classmethod
@@ -110,6 +115,10 @@ class HotMesh:
             mesh._add_worker(worker)
         if mesh._retention is not None:
             mesh._pruner = asyncio.get_running_loop().create_task(mesh._prune_loop())
+        if mesh._firing:
+            mesh._scheduler = asyncio.get_running_loop().create_task(
+                mesh.schedules.run(mesh._poll)
+            )
         cls._instances.add(mesh)
         return mesh
 
@@ -183,6 +192,9 @@ class HotMesh:
         self._stopped = True
         if self._pruner is not None:
             self._pruner.cancel()
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            await asyncio.gather(self._scheduler, return_exceptions=True)
         await asyncio.gather(*(c.stop() for c in self._consumers.values()))
         await self.store.release(self.engine.owner)
         await self.store.close()

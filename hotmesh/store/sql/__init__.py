@@ -1,4 +1,5 @@
-"""SQL text for the PostgreSQL store: named blocks of ``queries.sql`` and migrations."""
+"""SQL text for the PostgreSQL store: named blocks of ``queries.sql`` (and
+``schedules.sql``) and migrations."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ def _read(name: str) -> str:
 
 
 @cache
-def queries(schema: str) -> dict[str, str]:
-    """Every ``-- name: x`` block of ``queries.sql`` with ``schema`` (already quoted) inserted."""
-    text = _read("queries.sql")
+def queries(schema: str, file: str = "queries.sql") -> dict[str, str]:
+    """Every ``-- name: x`` block of ``file`` with ``schema`` (already quoted) inserted."""
+    text = _read(file)
     parts = _NAME.split(text)
     out: dict[str, str] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
         if name in out:  # a second block would silently replace the first
-            raise ValueError(f"queries.sql defines '{name}' twice")
+            raise ValueError(f"{file} defines '{name}' twice")
         out[name] = body.strip().rstrip(";").replace("__SCHEMA__", schema)
     return out
 

@@ -21,9 +21,9 @@ from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.schedules import spec as specs
 from hotmesh.schedules import timing
-from hotmesh.store.postgres import StoreTx
 from hotmesh.store.records import Message
 from hotmesh.store.schedules import ScheduleRows
+from hotmesh.store.tx import StoreTx
 
 if TYPE_CHECKING:
     from hotmesh.mesh import HotMesh

@@ -15,8 +15,9 @@ from typing import Any
 import asyncpg
 
 from hotmesh.store.migrate import quote_schema
-from hotmesh.store.postgres import PostgresStore, StoreTx
+from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.sql import queries
+from hotmesh.store.tx import StoreTx
 
 
 def _conn(tx: StoreTx) -> asyncpg.Connection:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
-from hotmesh.compiler import compile_source, plan_to_document
+from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.config import resolve_dsn
 from hotmesh.engine import step
 from hotmesh.engine.engine import Engine, finished
@@ -22,11 +22,14 @@ from hotmesh.engine.history import export_job
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer, retrying
 from hotmesh.escalations import Escalations
+from hotmesh.graph import load_app
 from hotmesh.schedules import Schedules
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
 log = logging.getLogger("hotmesh")
+#: manifest warnings of ``deploy`` (the CLI prints them itself and mutes this)
+deploy_log = logging.getLogger("hotmesh.deploy")
 #: seconds the rows of an expired job are kept (for history and debugging)
 #: before the engines delete them; ``retention=None`` keeps them for ever
 DEFAULT_RETENTION = 7 * 86400.0
@@ -344,6 +347,7 @@ class HotMesh:
         self,
         source: str | os.PathLike[str],
         *,
+        strict: bool = False,
         base_dir: str | os.PathLike[str] | None = None,
         ref_root: str | os.PathLike[str] | None = None,
     ) -> dict[str, Any]:
@@ -351,8 +355,14 @@ class HotMesh:
 
         ``$ref``s resolve only inside ``ref_root`` (default: the manifest's
         folder); YAML text references files only when ``base_dir`` is given.
+        Returns ``{"app_id", "version", "warnings"}``: each warning (an unknown
+        key, an unreachable activity) as a ``file:line:col: warning: ...`` line,
+        also logged. ``strict=True`` refuses the manifest when it has any.
+        Nothing is stored unless the manifest compiles, so a refused deploy
+        leaves its version number free.
         """
-        plan = compile_source(source, base_dir=base_dir, ref_root=ref_root)
+        manifest = load_app(source, base_dir=base_dir, ref_root=ref_root)
+        plan, warnings = compile_checked(manifest, strict)
         if plan.app_id != self.app_id:
             raise errors.ConfigError(
                 f"manifest app id '{plan.app_id}' does not match this HotMesh ('{self.app_id}')"
@@ -365,7 +375,13 @@ class HotMesh:
                     f"app '{self.app_id}' version '{plan.version}' is already deployed with a "
                     "different plan; bump the version"
                 )
-        return {"app_id": self.app_id, "version": plan.version}
+        for warning in warnings:
+            deploy_log.warning("%s", warning)
+        return {
+            "app_id": self.app_id,
+            "version": plan.version,
+            "warnings": [str(w) for w in warnings],
+        }
 
     async def activate(self, version: str) -> None:
         """Make ``version`` active in every connected process (NOTIFY, no restart)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
@@ -22,6 +23,8 @@ from hotmesh.cli.common import (
     store,
     when,
 )
+from hotmesh.graph import load_app
+from hotmesh.mesh import deploy_log
 
 
 @cli.command()
@@ -34,6 +37,13 @@ from hotmesh.cli.common import (
     help="Also make the deployed version active.",
 )
 @ref_root_option
+@click.option(
+    "--strict",
+    is_flag=True,
+    envvar="HOTMESH_STRICT",
+    show_envvar=True,
+    help="Refuse the manifest if it has any warning (unknown key, unreachable activity).",
+)
 @db_options
 @click.pass_context
 def deploy(
@@ -41,22 +51,29 @@ def deploy(
     file: str,
     activate: bool,
     ref_root: str | None,
+    strict: bool,
     dsn: str | None,
     schema: str | None,
 ) -> None:
     """Compile a manifest and store it as a new version of its app.
 
-    Deploying the identical plan again is a no-op; a different plan under an
-    existing version is refused (bump app.version).
+    Warnings are printed (to stderr) and do not stop the deploy unless
+    --strict. Deploying the identical plan again is a no-op; a different plan
+    under an existing version is refused (bump app.version).
     """
-    # manifest errors before any connection
-    plan = compiler.compile_source(file, ref_root=ref_root)
+    # manifest errors before any connection, so nothing is stored
+    manifest = load_app(file, ref_root=ref_root)
+    plan, warnings = compiler.compile_checked(manifest, strict)
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+    # printed above, before connecting: HotMesh.deploy must not log them again
+    deploy_log.setLevel(logging.ERROR)
     url, schema_name = settings(ctx, dsn, schema)
 
     async def go() -> None:
         async with store(url, schema_name) as opened:
             hm = client(opened, plan.app_id)
-            await hm.deploy(file, ref_root=ref_root)
+            await hm.deploy(file, strict=strict, ref_root=ref_root)
             if activate:
                 await hm.activate(plan.version)
 

@@ -14,8 +14,17 @@ from hotmesh.cli.common import ref_root_option
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @ref_root_option
+@click.option(
+    "--strict",
+    is_flag=True,
+    envvar="HOTMESH_STRICT",
+    show_envvar=True,
+    help="Treat every warning (unknown key, unreachable activity) as an error.",
+)
 @click.pass_context
-def validate(ctx: click.Context, files: tuple[str, ...], ref_root: str | None) -> None:
+def validate(
+    ctx: click.Context, files: tuple[str, ...], ref_root: str | None, strict: bool
+) -> None:
     """Check manifests: YAML, $ref, schema and semantic rules.
 
     Prints every problem as file:line:col: message (warnings prefixed
@@ -24,7 +33,7 @@ def validate(ctx: click.Context, files: tuple[str, ...], ref_root: str | None) -
     """
     failed = False
     for path in files:
-        problems = compiler.validate(path, ref_root=ref_root)
+        problems = compiler.validate(path, strict=strict, ref_root=ref_root)
         for problem in problems:
             click.echo(str(problem))
         errors = sum(1 for p in problems if p.severity == "error")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from hotmesh.compiler.checks import check_app, compile_app, compile_source, validate
+from hotmesh.compiler.checks import (
+    check_app,
+    compile_app,
+    compile_checked,
+    compile_source,
+    validate,
+)
 from hotmesh.compiler.plan import (
     PLAN_FORMAT,
     ActivityPlan,
@@ -24,6 +30,7 @@ __all__ = [
     "Transition",
     "check_app",
     "compile_app",
+    "compile_checked",
     "compile_source",
     "plan_from_document",
     "plan_to_document",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING
 
@@ -35,40 +36,70 @@ def check_app(manifest: Manifest) -> list[Problem]:
     return _run(manifest)[1]
 
 
-def compile_app(manifest: Manifest) -> Plan:
-    """Compile a loaded manifest; ``ManifestValidationError`` lists every error."""
+def strictly(problems: list[Problem]) -> list[Problem]:
+    """``problems`` with every warning made an error (``strict=True``)."""
+    return [
+        p
+        if p.severity == "error"
+        else dataclasses.replace(
+            p, severity="error", message=f"{p.message} (an error in strict mode)"
+        )
+        for p in problems
+    ]
+
+
+def compile_checked(
+    manifest: Manifest, strict: bool = False
+) -> tuple[Plan, list[Problem]]:
+    """Compile a loaded manifest; returns the plan and the warnings.
+
+    ``ManifestValidationError`` lists every error (and, with ``strict``, every
+    warning as an error).
+    """
     plan, problems = _run(manifest)
+    if strict:
+        problems = strictly(problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ManifestValidationError(errors)
     if plan is None:  # pragma: no cover - no errors means a plan was built
         raise CompileError(f"{manifest.source}: no plan was built")
-    return plan
+    return plan, problems
+
+
+def compile_app(manifest: Manifest, strict: bool = False) -> Plan:
+    """Compile a loaded manifest; ``ManifestValidationError`` lists every error."""
+    return compile_checked(manifest, strict)[0]
 
 
 def validate(
     source: str | os.PathLike[str],
     *,
+    strict: bool = False,
     base_dir: str | os.PathLike[str] | None = None,
     ref_root: str | os.PathLike[str] | None = None,
     limits: ManifestLimits | None = None,
 ) -> list[Problem]:
     """Load, schema-check and semantically check ``source``; never raises for its problems.
 
-    ``base_dir``, ``ref_root`` and ``limits`` are as for ``load_app``.
+    With ``strict`` every warning is reported as an error. ``base_dir``,
+    ``ref_root`` and ``limits`` are as for ``load_app``.
     """
     from hotmesh.graph import load_app
 
     try:
         manifest = load_app(source, base_dir=base_dir, ref_root=ref_root, limits=limits)
     except ManifestError as exc:
-        return problems_from(exc.problems)
-    return check_app(manifest)
+        problems = problems_from(exc.problems)
+    else:
+        problems = check_app(manifest)
+    return strictly(problems) if strict else problems
 
 
 def compile_source(
     source: str | os.PathLike[str],
     *,
+    strict: bool = False,
     base_dir: str | os.PathLike[str] | None = None,
     ref_root: str | os.PathLike[str] | None = None,
     limits: ManifestLimits | None = None,
@@ -80,5 +111,5 @@ def compile_source(
     from hotmesh.graph import load_app
 
     return compile_app(
-        load_app(source, base_dir=base_dir, ref_root=ref_root, limits=limits)
+        load_app(source, base_dir=base_dir, ref_root=ref_root, limits=limits), strict
     )

@@ -21,12 +21,32 @@ _HEADER = f"""\
 
 A manifest is YAML (or JSON) checked against these JSON Schemas (Draft 2020-12)
 before it is compiled; `hotmesh validate FILE` reports every violation as
-`file:line:col: message`. Unknown keys are errors. *Mapping rule* means any
+`file:line:col: message`. *Mapping rule* means any
 value of the [mapping language](../concepts/mapping.md): a literal, a
 `'{{reference}}'` or `'{{@function}}'` string, an `@pipe` object, or a nested
 object of rules. Semantic checks (transitions to known activities, one trigger
 per graph, known functions, ...) run after the schema; see
 [app graphs](../concepts/graphs.md).
+
+**Unknown keys.** A key that none of the tables below accepts where it stands is
+handled in one of two ways:
+
+- within a small edit distance of a key that *is* accepted there (one edit for
+  keys of up to four letters, two for longer ones; case is ignored), it is an
+  **error** with a hint, and nothing is deployed:
+  `app.yaml:18:13: unknown key 'condition' (did you mean 'conditions'?)`;
+- any other unknown key is a **warning** and the key is ignored:
+  `app.yaml:21:13: warning: unknown key 'notes' is ignored`. `hotmesh validate`
+  and `hotmesh deploy` print warnings, `HotMesh.deploy()` returns them under
+  `"warnings"` (and logs them on the `hotmesh.deploy` logger), and unreachable
+  activities are reported the same way.
+
+`hotmesh validate --strict`, `hotmesh deploy --strict` and
+`HotMesh.deploy(source, strict=True)` turn every warning into an error. A deploy
+that fails stores nothing, so its version number stays free for the fixed
+manifest. Upstream HotMesh ignores every unknown key; the typo check is ours on
+purpose (upstream's own `seeds/graphs/sleep.do.yaml` misspells `input` and
+`output` as `inputs` and `outputs`, and is refused here).
 """
 
 #: Sections in reading order: (file, title, intro).

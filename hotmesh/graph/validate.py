@@ -12,8 +12,10 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
+from referencing._core import Resolver
 
 from hotmesh.errors import Problem
+from hotmesh.graph.spelling import closest
 from hotmesh.resources import schemas_dir
 
 ROOT_SCHEMA = "https://hotmesh.dev/schemas/app.schema.json"
@@ -57,6 +59,51 @@ def validator() -> Draft202012Validator:
     """The compiled root validator (built once per process)."""
     schema = registry().contents(ROOT_SCHEMA)
     return Draft202012Validator(schema, registry=registry())
+
+
+@functools.cache
+def _bases() -> dict[int, str]:
+    """The ``$id`` of the file holding each schema object, by identity (to resolve
+    the relative ``$ref`` of the object an error reports)."""
+    bases: dict[int, str] = {}
+
+    def walk(node: Any, uri: str) -> None:
+        if isinstance(node, dict):
+            bases[id(node)] = uri
+            for value in node.values():
+                walk(value, uri)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, uri)
+
+    reg = registry()
+    for uri in reg:
+        walk(reg.contents(uri), uri)
+    return bases
+
+
+def known_keys(schema: Any, instance: Any) -> set[str]:
+    """The keys ``schema`` accepts for ``instance`` (following ``$ref``,
+    ``allOf``/``anyOf``/``oneOf`` and the ``if``/``then`` branch that applies)."""
+    base = _bases().get(id(schema), ROOT_SCHEMA)
+    return _keys(schema, instance, registry().resolver(base))
+
+
+def _keys(node: Any, instance: Any, resolver: Resolver[Any]) -> set[str]:
+    if not isinstance(node, Mapping):
+        return set()
+    keys = set(node.get("properties", {}))
+    if "$ref" in node:
+        resolved = resolver.lookup(node["$ref"])
+        keys |= _keys(resolved.contents, instance, resolved.resolver)
+    for word in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(word, ()):
+            keys |= _keys(sub, instance, resolver)
+    if "if" in node:
+        test = Draft202012Validator(node["if"], registry=registry())
+        branch = node.get("then" if test.is_valid(instance) else "else")
+        keys |= _keys(branch, instance, resolver)
+    return keys
 
 
 def _escape(part: object) -> str:
@@ -172,14 +219,19 @@ def _hint(parent: str, key: str) -> str:
 def check(
     document: Mapping[str, Any], locate: Callable[[str], _Located]
 ) -> tuple[list[Problem], list[Problem]]:
-    """Schema errors and unknown-key warnings of ``document``, each located."""
+    """Schema errors and unknown-key warnings of ``document``, each located.
+
+    An unknown key within a small edit distance of a key the schema accepts
+    there is an error with "did you mean"; any other unknown key is a warning.
+    """
     errors: list[Problem] = []
-    unknown: list[tuple[str, str]] = []
+    unknown: list[tuple[str, str, set[str]]] = []
     for error in validator().iter_errors(document):
         pointer = _pointer(error.absolute_path)
         if error.validator == "unevaluatedProperties":
+            known = known_keys(error.schema, error.instance)
             for key in _unexpected_keys(error.message):
-                unknown.append((pointer, key))
+                unknown.append((pointer, key, known))
             continue
         retry = _retry_code(error)
         if retry:
@@ -196,14 +248,23 @@ def check(
             Problem(where.file, where.line, where.col, pointer, message(error))
         )
     warnings = []
-    for parent, key in unknown:
+    failed = [p.pointer for p in errors]
+    for parent, key, known in unknown:
+        pointer = f"{parent}/{_escape(key)}"
+        meant = closest(key, known)
+        if meant is not None:
+            # A near miss of a real key is a typo, not an extension: ignoring
+            # it would silently change what the graph does.
+            where = locate(pointer)
+            text = f"unknown key '{key}' (did you mean '{meant}'?)"
+            errors.append(Problem(where.file, where.line, where.col, pointer, text))
+            continue
         # A failing type-specific sub-schema leaves its keys "unevaluated": an activity
         # with errors would report its valid keys as unknown, so stay quiet there.
         if _ACTIVITY.search(parent) and any(
-            p.pointer == parent or p.pointer.startswith(f"{parent}/") for p in errors
+            p == parent or p.startswith(f"{parent}/") for p in failed
         ):
             continue
-        pointer = f"{parent}/{_escape(key)}"
         where = locate(pointer)
         warnings.append(
             Problem(

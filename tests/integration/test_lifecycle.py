@@ -12,6 +12,7 @@ import pytest
 
 from hotmesh import HotMesh, errors
 from tests.integration.conftest import MeshFactory
+from tests.upstream import corrected
 
 
 async def test_c11_emit_publishes_before_the_job_completes(
@@ -60,20 +61,21 @@ async def test_c15_pending_job_is_created_but_not_started(
         await hm.pub("pending.test", {}, pending=0)
 
 
-async def _seeds(mesh: MeshFactory, upstream_apps: Path) -> HotMesh:
+async def _seeds(mesh: MeshFactory, upstream_apps: Path, tmp: Path) -> HotMesh:
     async def bundle(message: dict[str, Any]) -> dict[str, Any]:
         return {"data": {"some": "string", "is": True, "number": 1}}
 
     hm = await mesh("test-app", workers=[{"topic": "order.bundle", "callback": bundle}])
-    await hm.deploy(upstream_apps / "seeds" / "hotmesh.yaml")
+    # upstream's seeds misspell two keys, which hotmesh refuses: deploy a fixed copy
+    await hm.deploy(corrected(upstream_apps / "seeds" / "hotmesh.yaml", tmp))
     await hm.activate("1")
     return hm
 
 
 async def test_c12_seeds_approval_branches(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, upstream_apps: Path, tmp_path: Path
 ) -> None:
-    hm = await _seeds(mesh, upstream_apps)
+    hm = await _seeds(mesh, upstream_apps, tmp_path)
     ok = await hm.pubsub(
         "order.approval.requested",
         {"id": "ord-a", "price": 49.99, "object_type": "widgetA"},
@@ -117,9 +119,9 @@ ORDER = {
 
 
 async def test_c12_seeds_hook_duplicate_and_sleep(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, upstream_apps: Path, tmp_path: Path
 ) -> None:
-    hm = await _seeds(mesh, upstream_apps)
+    hm = await _seeds(mesh, upstream_apps, tmp_path)
     done: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await hm.sub("order.fulfilled.ord_10000002", lambda t, out: done.put_nowait(out))
     await hm.pub("order.scheduled", {"id": "ord_10000002", **ORDER})

@@ -16,6 +16,7 @@ import pytest
 from hotmesh import compiler
 from hotmesh.errors import CompileError
 from tests.upstream import SETUP as UPSTREAM
+from tests.upstream import corrected
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "plans"
@@ -43,7 +44,9 @@ def _name(path: Path) -> str:
 
 
 @pytest.mark.parametrize("path", EXAMPLES + UPSTREAM_APPS, ids=_name)
-def test_manifest_compiles_and_round_trips(path: Path) -> None:
+def test_manifest_compiles_and_round_trips(path: Path, tmp_path: Path) -> None:
+    if path.is_relative_to(UPSTREAM):
+        path = corrected(path, tmp_path)
     problems = compiler.validate(path)
     assert [str(p) for p in problems if p.severity == "error"] == []
     plan = compiler.compile_source(path)

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hotmesh.errors import ManifestLoadError
 from hotmesh.graph import load_app
-from tests.upstream import SETUP
+from tests.upstream import SETUP, corrected, corrected_document
 
 EXPECTED = sorted(SETUP.rglob(".hotmesh.*.json"))
 
 
-def _source_for(expected: Path) -> Path:
+def _document_for(expected: Path, tmp: Path) -> dict[str, Any]:
+    """The loaded manifest whose app ``expected`` dereferences (typos fixed)."""
     for name in ("hotmesh.yaml", "codec.yaml"):
         candidate = expected.parent / name
         if candidate.exists():
-            doc = load_app(candidate).document
+            doc = load_app(corrected(candidate, tmp)).document
             if doc["app"]["id"] == json.loads(expected.read_text())["app"]["id"]:
-                return candidate
+                return doc
     raise AssertionError(f"no manifest for {expected}")
 
 
 @pytest.mark.parametrize("expected", EXPECTED, ids=lambda p: str(p.relative_to(SETUP)))
-def test_document_equals_upstream_dereferenced_json(expected: Path) -> None:
-    assert load_app(_source_for(expected)).document == json.loads(expected.read_text())
+def test_document_equals_upstream_dereferenced_json(
+    expected: Path, tmp_path: Path
+) -> None:
+    upstream = corrected_document(json.loads(expected.read_text()))
+    assert _document_for(expected, tmp_path) == upstream
 
 
 def test_locations_point_into_referenced_file() -> None:
@@ -88,7 +93,7 @@ def _types(value: object) -> set[type]:
     return {type(value)}
 
 
-def test_document_holds_plain_json_types_only() -> None:
+def test_document_holds_plain_json_types_only(tmp_path: Path) -> None:
     text = (
         "app:\n  id: ab\n  version: 1.5\n  settings: {when: 2024-01-01, n: null, "
         "ok: yes, f: 1e3}\n  graphs:\n    - subscribes: s\n"
@@ -99,4 +104,4 @@ def test_document_holds_plain_json_types_only() -> None:
     assert manifest.document["app"]["settings"]["when"] == "2024-01-01"
     for expected in EXPECTED:
         allowed = {dict, list, str, int, float, bool, type(None)}
-        assert _types(load_app(_source_for(expected)).document) <= allowed
+        assert _types(_document_for(expected, tmp_path)) <= allowed

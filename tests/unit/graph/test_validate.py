@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from hotmesh.errors import ManifestValidationError
 from hotmesh.graph import load_app
 from hotmesh.resources import schemas_dir
-from tests.upstream import SETUP
+from tests.upstream import SETUP, TYPOS, corrected
 
 APPS = sorted(p for p in SETUP.rglob("*.yaml") if p.read_text().startswith("app:"))
 
@@ -41,16 +41,44 @@ def test_upstream_manifests_are_found() -> None:
 
 
 @pytest.mark.parametrize("path", APPS, ids=lambda p: str(p.relative_to(SETUP)))
-def test_every_upstream_manifest_validates(path: Path) -> None:
-    manifest = load_app(path)
+def test_every_upstream_manifest_validates(path: Path, tmp_path: Path) -> None:
+    manifest = load_app(corrected(path, tmp_path))
     assert all(w.severity == "warning" for w in manifest.warnings)
 
 
-def test_unknown_keys_are_located_warnings() -> None:
-    manifest = load_app(SETUP / "seeds/hotmesh.yaml")
-    found = {(Path(w.file).name, w.line, w.pointer) for w in manifest.warnings}
-    assert ("sleep.do.yaml", 5, "/app/graphs/4/inputs") in found
-    assert all("is ignored" in w.message for w in manifest.warnings)
+def test_upstream_typos_are_errors_with_a_hint() -> None:
+    assert "seeds/graphs/sleep.do.yaml" in TYPOS
+    with pytest.raises(ManifestValidationError) as info:
+        load_app(SETUP / "seeds/hotmesh.yaml")
+    found = [
+        (Path(p.file).name, p.line, p.col, p.pointer, p.message)
+        for p in info.value.problems
+    ]
+    assert found == [
+        (
+            "sleep.do.yaml",
+            5,
+            1,
+            "/app/graphs/4/inputs",
+            "unknown key 'inputs' (did you mean 'input'?)",
+        ),
+        (
+            "sleep.do.yaml",
+            11,
+            1,
+            "/app/graphs/4/outputs",
+            "unknown key 'outputs' (did you mean 'output'?)",
+        ),
+    ]
+
+
+def test_unknown_keys_far_from_any_known_key_are_located_warnings() -> None:
+    manifest = load_app(HEAD + "          type: hook\n          notes: a memo\n")
+    (warning,) = manifest.warnings
+    assert str(warning) == (
+        "<string>:11:11: warning: unknown key 'notes' is ignored"
+        " (at /app/graphs/0/activities/a1/notes)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,3 +185,39 @@ def test_misplaced_transition_key_warns_with_a_hint() -> None:
     assert warning.pointer == "/app/graphs/0/transitions/a1/1/code"
     assert warning.message.endswith("(did you mean 'conditions.code'?)")
     assert warning.line == 101
+
+
+def test_a_near_miss_of_a_known_key_is_an_error_with_a_hint() -> None:
+    problems = _errors(
+        "          type: hook\n        b1:\n          type: hook\n",
+        "        t1:\n          - to: a1\n            condition:\n              code: 200\n"
+        "          - to: b1\n",
+    )
+    assert problems == [
+        "<string>:16:13: unknown key 'condition' (did you mean 'conditions'?)"
+        " (at /app/graphs/0/transitions/t1/0/condition)"
+    ]
+
+
+def test_a_near_miss_of_a_type_specific_key_is_an_error() -> None:
+    assert _errors(
+        "          type: worker\n          topic: w\n          retri: {}\n"
+    ) == [
+        "<string>:12:11: unknown key 'retri' (did you mean 'retry'?)"
+        " (at /app/graphs/0/activities/a1/retri)"
+    ]
+    # the misspelt key also leaves a required one missing: both are reported
+    assert _errors("          type: worker\n          topik: work\n") == [
+        "<string>:9:9: 'a1' is missing required key 'topic'"
+        " (at /app/graphs/0/activities/a1)",
+        "<string>:11:11: unknown key 'topik' (did you mean 'topic'?)"
+        " (at /app/graphs/0/activities/a1/topik)",
+    ]
+
+
+def test_keys_of_another_activity_type_are_not_suggested() -> None:
+    # 'sleep' belongs to hooks: on a worker, 'slept' is just unknown
+    manifest = load_app(
+        HEAD + "          type: await\n          topic: x\n          slept: 1\n"
+    )
+    assert [w.message for w in manifest.warnings] == ["unknown key 'slept' is ignored"]

@@ -1,10 +1,14 @@
 """@date: JavaScript Date functions over epoch milliseconds.
 
-JSON has no Date type, so a date is its epoch milliseconds (an int). Inputs may
-be epoch milliseconds, a numeric string, ``YYYY-MM-DD`` (UTC midnight, as in
-JavaScript) or any ISO-8601 date-time, with ``Z``, an offset, fractional
-seconds, or no zone (local time, as in JavaScript). Upstream mis-parses
-ISO strings with offsets; we parse them correctly. Local-time functions use
+JSON has no Date type, so a date is its epoch milliseconds (an int): every
+function that returns a date returns epoch milliseconds, not a Date. Inputs
+may be epoch milliseconds, a numeric string, ``YYYY-MM-DD`` (UTC midnight, as
+in JavaScript), any ISO-8601 date-time (with ``Z``, an offset, fractional
+seconds, or no zone: local time, as in JavaScript), or any other form
+JavaScript's ``Date.parse`` reads (RFC 2822, ``toUTCString()`` and
+``toString()`` output, ``Jan 31 2024``, ``1/31/2024, 11:59 PM``…; see
+``hotmesh.expr.datetext``). Upstream mis-parses ISO strings with offsets and
+refuses the other forms outside ``parse``/``fromISOString``; we read them all. Local-time functions use
 the process's time zone (``TZ``). Years outside 1–9999 (JavaScript allows
 ±275760) are invalid dates: getters and setters give NaN, formatters raise.
 """
@@ -20,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.expr import datetext
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import UNDEFINED, is_number, to_number, to_string
 
@@ -42,8 +47,14 @@ _MONTHS = [
     "Nov",
     "Dec",
 ]
-_PARSE_NOTE = (
-    "ISO strings with offsets are parsed correctly (upstream mis-parses them)."
+_INPUT_NOTE = (
+    "Date strings may also be any form JavaScript's `Date.parse` reads (RFC 2822, "
+    "`toUTCString()` output…); upstream accepts only strict ISO or numeric strings "
+    "here, and mis-parses ISO offsets."
+)
+_RETURNS_MS = (
+    "Upstream returns a Date object; dates are epoch milliseconds here (JSON has no "
+    "Date type)."
 )
 
 
@@ -59,20 +70,11 @@ def parse_date(value: Any, name: str) -> float | int:
     if is_number(value):
         return math.trunc(value) if math.isfinite(value) else math.nan
     if isinstance(value, str):
-        text = value.strip()
-        if _NUMERIC.match(text):
-            return math.trunc(float(text))
-        try:
-            if _DATE_ONLY.match(text):
-                parsed = dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-            else:
-                parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
-                if parsed.tzinfo is None:
-                    parsed = parsed.astimezone()  # no zone: local time, as in JS
-        except ValueError:
-            pass
-        else:
-            return _to_ms(parsed)
+        if _NUMERIC.match(value):  # epoch milliseconds, as upstream reads them
+            return math.trunc(float(value))
+        parsed = datetext.parse(value)  # as JavaScript's Date.parse
+        if parsed is not None:
+            return parsed
     raise errors.EvaluationError(
         f"@date.{name}: Invalid date format: {to_string(value)!r}"
     )
@@ -113,30 +115,39 @@ def yyyymmdd() -> str:
 @register(
     "date.fromISOString",
     (1, 1),
-    "The date (epoch milliseconds) of an ISO string.",
-    note=_PARSE_NOTE,
+    "The date of a date string, as `new Date(s)` reads it (ISO, RFC 2822, "
+    "`toUTCString()`…); an invalid date (NaN, stored as null) when it cannot be read.",
+    note=_RETURNS_MS,
 )
 def from_iso_string(s: Any = UNDEFINED) -> Any:
-    return parse_date(s, "fromISOString")
+    # new Date(s): a number is epoch ms, null is 0, anything else is parsed
+    # as a string; what cannot be read is an Invalid Date (NaN; JSON: null).
+    if is_number(s):
+        return math.trunc(s) if math.isfinite(s) else math.nan
+    if s is None or isinstance(s, bool):
+        return int(bool(s))
+    if s is UNDEFINED:
+        return math.nan
+    parsed = datetext.parse(to_string(s))
+    return math.nan if parsed is None else parsed
 
 
 @register(
     "date.parse",
     (1, 1),
-    "Epoch milliseconds of a date string, or NaN.",
-    note=_PARSE_NOTE,
+    "Epoch milliseconds of a date string as `Date.parse` reads it (ISO, RFC 2822, "
+    "`toUTCString()`…), or NaN.",
 )
 def parse(s: Any = UNDEFINED) -> Any:
-    try:
-        return parse_date(to_string(s), "parse")
-    except errors.EvaluationError:
-        return math.nan
+    parsed = datetext.parse(to_string(s))
+    return math.nan if parsed is None else parsed
 
 
 @register(
     "date.toISOXString",
     (0, 1),
     "Compact UTC timestamp `YYYYMMDDHHMMSS.mmm` (of now when no date).",
+    note=_INPUT_NOTE,
     pure=False,
 )
 def to_isox_string(d: Any = UNDEFINED) -> str:
@@ -148,12 +159,17 @@ def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}Z"
 
 
-@register("date.toISOString", (1, 1), "ISO-8601 UTC string `2024-01-31T23:59:59.123Z`.")
+@register(
+    "date.toISOString",
+    (1, 1),
+    "ISO-8601 UTC string `2024-01-31T23:59:59.123Z`.",
+    note=_INPUT_NOTE,
+)
 def to_iso_string(d: Any = UNDEFINED) -> str:
     return _iso(_required(d, "toISOString", local=False))
 
 
-@register("date.toJSON", (1, 1), "Same as toISOString.")
+@register("date.toJSON", (1, 1), "Same as toISOString.", note=_INPUT_NOTE)
 def to_json(d: Any = UNDEFINED) -> str:
     return _iso(_required(d, "toJSON", local=False))
 
@@ -162,7 +178,9 @@ def _date_string(moment: dt.datetime) -> str:
     return f"{_DAYS[(moment.weekday() + 1) % 7]} {_MONTHS[moment.month - 1]} {moment.day:02d} {moment.year:04d}"
 
 
-@register("date.toDateString", (1, 1), "Local date like `Wed Jan 31 2024`.")
+@register(
+    "date.toDateString", (1, 1), "Local date like `Wed Jan 31 2024`.", note=_INPUT_NOTE
+)
 def to_date_string(d: Any = UNDEFINED) -> str:
     return _date_string(_required(d, "toDateString", local=True))
 
@@ -172,7 +190,7 @@ def to_date_string(d: Any = UNDEFINED) -> str:
     (1, 1),
     "Local date and time like `Wed Jan 31 2024 23:59:59 GMT+0000 (UTC)`.",
     note="The zone name in parentheses is the short one (`EST`); JavaScript "
-    "prints the long one (`Eastern Standard Time`).",
+    "prints the long one (`Eastern Standard Time`). " + _INPUT_NOTE,
 )
 def to_string_(d: Any = UNDEFINED) -> str:
     moment = _required(d, "toString", local=True)
@@ -185,7 +203,7 @@ def _clock(moment: dt.datetime) -> str:
     return f"{hour}:{moment.minute:02d}:{moment.second:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-_LOCALE_NOTE = "Formats en-US for every locale; `options` are ignored."
+_LOCALE_NOTE = "Formats en-US for every locale; `options` are ignored. " + _INPUT_NOTE
 
 
 @register(
@@ -246,20 +264,20 @@ def _getter(
 
 
 for _field, (_fn, _doc) in _GETTERS.items():
-    register(f"date.get{_field}", (1, 1), f"{_doc}, local time.")(
+    register(f"date.get{_field}", (1, 1), f"{_doc}, local time.", note=_INPUT_NOTE)(
         _getter(f"get{_field}", _fn, True)
     )
-    register(f"date.getUTC{_field}", (1, 1), f"{_doc}, UTC.")(
+    register(f"date.getUTC{_field}", (1, 1), f"{_doc}, UTC.", note=_INPUT_NOTE)(
         _getter(f"getUTC{_field}", _fn, False)
     )
 
 
-@register("date.getTime", (1, 1), "Epoch milliseconds.")
+@register("date.getTime", (1, 1), "Epoch milliseconds.", note=_INPUT_NOTE)
 def get_time(d: Any = UNDEFINED) -> Any:
     return parse_date(d, "getTime")
 
 
-@register("date.valueOf", (1, 1), "Epoch milliseconds.")
+@register("date.valueOf", (1, 1), "Epoch milliseconds.", note=_INPUT_NOTE)
 def value_of(d: Any = UNDEFINED) -> Any:
     return parse_date(d, "valueOf")
 
@@ -268,6 +286,7 @@ def value_of(d: Any = UNDEFINED) -> Any:
     "date.getTimezoneOffset",
     (1, 1),
     "Minutes from local time to UTC (positive west of Greenwich).",
+    note=_INPUT_NOTE,
 )
 def get_timezone_offset(d: Any = UNDEFINED) -> Any:
     moment = _moment(parse_date(d, "getTimezoneOffset"), True)
@@ -351,9 +370,13 @@ for _field, _names in _SETTERS.items():
         f"date.set{_field}",
         _arity,
         f"Set {_args} in local time; returns the new epoch ms.",
+        note=_INPUT_NOTE,
     )(_setter(f"set{_field}", _names, True))
     register(
-        f"date.setUTC{_field}", _arity, f"Set {_args} in UTC; returns the new epoch ms."
+        f"date.setUTC{_field}",
+        _arity,
+        f"Set {_args} in UTC; returns the new epoch ms.",
+        note=_INPUT_NOTE,
     )(_setter(f"setUTC{_field}", _names, False))
 
 

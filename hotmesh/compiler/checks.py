@@ -12,6 +12,7 @@ from hotmesh.compiler.report import Reporter
 from hotmesh.errors import (
     CompileError,
     ManifestError,
+    ManifestLoadError,
     ManifestValidationError,
     Problem,
     problems_from,
@@ -23,7 +24,15 @@ if TYPE_CHECKING:
 
 def _run(manifest: Manifest) -> tuple[Plan | None, list[Problem]]:
     report = Reporter(manifest.source, manifest.locate)
-    plan = compile_document(manifest.document, report)
+    try:
+        plan = compile_document(manifest.document, report)
+    except (RecursionError, MemoryError) as exc:
+        # The compiler's walks are iterative and loading is bounded
+        # (ManifestLimits), so this is a last guard: never a raw error.
+        what = "deeply nested" if isinstance(exc, RecursionError) else "large"
+        raise ManifestLoadError(
+            [Problem(manifest.source, 1, 1, "", f"manifest is too {what} to compile")]
+        ) from None
     return plan, problems_from([*report.problems, *manifest.warnings])
 
 

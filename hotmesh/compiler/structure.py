@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from hotmesh.compiler.report import Reporter
 
@@ -221,22 +221,75 @@ def _not_in_graph(
 
 
 def _chain(
-    aid: str, trigger: str, activities: Mapping[str, ActivityInfo], visiting: set[str]
+    aid: str,
+    trigger: str,
+    activities: Mapping[str, ActivityInfo],
+    memo: dict[str, tuple[str, ...] | None],
 ) -> tuple[str, ...] | None:
-    """Ancestors of ``aid`` (trigger first) along its deepest parent; None if unreachable."""
-    act = activities[aid]
-    if act.type == "trigger":
+    """Ancestors of ``aid`` (trigger first) along its deepest parent; None if unreachable.
+
+    A depth-first walk up the parent edges with an explicit stack, so a chain
+    of any length compiles (a recursive walk hit Python's recursion limit at
+    about 1,000 activities). A back edge to an activity on the current path
+    counts as no chain (the caller reports it as a second parent); results
+    that met no back edge do not depend on the path and are memoized.
+    """
+    found = _start(aid, trigger, activities, memo, set())
+    if found is not _MORE:
+        return cast("tuple[str, ...] | None", found)
+    visiting = {aid}
+    # frame: [activity, next parent edge, best chain so far, met a back edge]
+    stack: list[list[Any]] = [[aid, 0, None, False]]
+    returned: Any = _MORE
+    while True:
+        frame = stack[-1]
+        edges = activities[frame[0]].parent_edges
+        if returned is not _MORE:
+            above, tainted = returned
+            parent = edges[frame[1] - 1][0]
+            frame[3] = frame[3] or tainted
+            if above is not None and (
+                frame[2] is None or len(above) + 1 > len(frame[2])
+            ):
+                frame[2] = (*above, parent)
+            returned = _MORE
+        if frame[1] < len(edges):
+            parent = edges[frame[1]][0]
+            frame[1] += 1
+            found = _start(parent, trigger, activities, memo, visiting)
+            if found is _MORE:
+                visiting.add(parent)
+                stack.append([parent, 0, None, False])
+            else:
+                returned = (found, parent in visiting)
+            continue
+        stack.pop()
+        visiting.discard(frame[0])
+        if not frame[3]:
+            memo[frame[0]] = frame[2]
+        if not stack:
+            return cast("tuple[str, ...] | None", frame[2])
+        returned = (frame[2], frame[3])
+
+
+_MORE = object()
+
+
+def _start(
+    aid: str,
+    trigger: str,
+    activities: Mapping[str, ActivityInfo],
+    memo: Mapping[str, tuple[str, ...] | None],
+    visiting: set[str],
+) -> Any:
+    """The chain of ``aid`` when known without walking further, else ``_MORE``."""
+    if activities[aid].type == "trigger":
         return () if aid == trigger else None
     if aid in visiting:
-        return None  # a back edge: the caller reports it as a second parent
-    visiting.add(aid)
-    best: tuple[str, ...] | None = None
-    for parent, _ in act.parent_edges:
-        above = _chain(parent, trigger, activities, visiting)
-        if above is not None and (best is None or len(above) + 1 > len(best)):
-            best = (*above, parent)
-    visiting.discard(aid)
-    return best
+        return None
+    if aid in memo:
+        return memo[aid]
+    return _MORE
 
 
 def _ancestors(
@@ -249,6 +302,7 @@ def _ancestors(
     itself an ancestor of the other parent. Then ``parent``/``ancestors``
     follow the deepest parent.
     """
+    memo: dict[str, tuple[str, ...] | None] = {}
     for aid in info.ids:
         act = activities[aid]
         if act.type == "trigger":
@@ -257,7 +311,7 @@ def _ancestors(
         chain = (
             None
             if info.trigger is None
-            else _chain(aid, info.trigger, activities, set())
+            else _chain(aid, info.trigger, activities, memo)
         )
         if chain is None:
             if info.trigger is not None:

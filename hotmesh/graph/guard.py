@@ -33,9 +33,9 @@ class ManifestLimits:
 
     max_file_bytes: int = 4 * 1024 * 1024
     """Largest manifest file, top or referenced, in bytes."""
-    max_nodes: int = 200_000
+    max_nodes: int = 50_000
     """Most values (mappings, lists and scalars) after YAML aliases and ``$ref``s expand."""
-    max_scalar_chars: int = 16 * 1024 * 1024
+    max_scalar_chars: int = 8 * 1024 * 1024
     """Most characters in all scalars together after expansion."""
 
 

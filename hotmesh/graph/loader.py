@@ -19,6 +19,7 @@ from hotmesh.errors import (
     problems_from,
 )
 from hotmesh.graph import refs, validate
+from hotmesh.graph.expansion import alias_use
 from hotmesh.graph.guard import DEFAULT_LIMITS, ManifestLimits, Refused
 from hotmesh.graph.guard import read_text as _read_text
 from hotmesh.graph.guard import ref_target as _ref_target
@@ -82,10 +83,18 @@ class _Loader:
         self.roots: dict[str, Node] = {}
         # libyaml (ruamel.yaml.clib) parses ~5x faster; ruamel falls back to pure Python.
         self.yaml = YAML(typ="safe", pure=False)
+        self.texts: dict[str, str] = {}
         self.active: set[tuple[int, int]] = set()
+        # What alias and $ref expansion produced so far (issue 20 §2: a
+        # "billion laughs" manifest grew past 3.7 GB before this bound).
+        self.nodes = 0
+        self.chars = 0
+        self.done: set[int] = set()
+        self.expanding: list[tuple[Node, str, Location]] = []
 
     def parse(self, text: str, name: str) -> Node:
         _check_depth(text, name)
+        self.texts[name] = text
         try:
             docs = list(self.yaml.compose_all(text))
         except MarkedYAMLError as exc:
@@ -144,6 +153,7 @@ class _Loader:
         at: Location,
         chain: tuple[str, ...],
     ) -> Any:
+        again = self.count(node, file, at)
         if isinstance(node, ScalarNode):
             return self.scalar(node, file)
         # Re-entering a node through a YAML alias (not through a $ref) never ends.
@@ -151,6 +161,8 @@ class _Loader:
         if visit in self.active:
             raise _fail(file, at.line, at.col, "recursive YAML alias")
         self.active.add(visit)
+        if again is not None:
+            self.expanding.append(again)
         try:
             if isinstance(node, MappingNode):
                 return self.mapping(node, pointer, file, base, chain)
@@ -164,7 +176,45 @@ class _Loader:
                 return items
         finally:
             self.active.discard(visit)
+            if again is not None:
+                self.expanding.pop()
         raise _fail(file, at.line, at.col, "unsupported YAML node")  # pragma: no cover
+
+    def count(
+        self, node: Node, file: str, at: Location
+    ) -> tuple[Node, str, Location] | None:
+        """Count ``node`` against the limits; a node seen before is an expansion."""
+        self.nodes += 1
+        if isinstance(node, ScalarNode):
+            self.chars += len(node.value)
+        again: tuple[Node, str, Location] | None = None
+        if id(node) in self.done:
+            again = (node, file, at)
+        else:
+            self.done.add(id(node))
+        limits = self.limits
+        if self.nodes > limits.max_nodes:
+            what = f"{limits.max_nodes:,} values (ManifestLimits.max_nodes)"
+        elif self.chars > limits.max_scalar_chars:
+            what = (
+                f"{limits.max_scalar_chars:,} characters of scalars"
+                " (ManifestLimits.max_scalar_chars)"
+            )
+        else:
+            return again
+        culprit = self.expanding[0] if self.expanding else again
+        if culprit is None:
+            raise _fail(file, at.line, at.col, f"manifest has more than {what}")
+        repeated, name, where = culprit
+        use = alias_use(self.yaml, self.texts.get(name, ""), repeated)
+        if use is None:  # the same node reached again through $refs
+            raise _fail(
+                name, where.line, where.col, f"$ref expands the manifest past {what}"
+            )
+        anchor, line, col = use
+        raise _fail(
+            name, line, col, f"alias *{anchor} expands the manifest past {what}"
+        )
 
     def mapping(
         self,
@@ -312,6 +362,8 @@ def load_app(
     except RecursionError:
         # Deep block nesting that slipped past the flow-depth check.
         raise _fail(name, 1, 1, "manifest is nested too deeply") from None
+    except MemoryError:  # pragma: no cover - the expansion limits come first
+        raise _fail(name, 1, 1, "manifest is too large to load") from None
     if errors:
         raise ManifestValidationError(problems_from([*errors, *warnings]))
     return Manifest(document, name, loader.locations, tuple(problems_from(warnings)))

@@ -3,7 +3,7 @@
 The fast variant (300 examples) runs in CI; ``HOTMESH_LONG=1`` runs 10,000
 (8,000 mutated upstream manifests, 1,500 random YAML documents, 500 random
 texts, 500 random ``$ref`` targets), plus 1,000 references built to escape
-the manifest's folder (none may read outside it). The 2,100-example loader-only fuzz in ``tests/unit/graph`` runs too.
+the manifest's folder (none may read outside it) and 300 alias bombs. The 2,100-example loader-only fuzz in ``tests/unit/graph`` runs too.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from ruamel.yaml import YAML
 
 from hotmesh.compiler import compile_app, plan_from_document, plan_to_document
 from hotmesh.errors import CompileError, ManifestError
-from hotmesh.graph import load_app
+from hotmesh.graph import ManifestLimits, load_app
 from tests.fuzz.runs import examples
 from tests.long import LONG_ONLY, sized
 from tests.unit.graph.test_fuzz import JSON, SCALARS, TEXTS, _mutate
@@ -34,12 +35,14 @@ DOCUMENTS = sized(60, 1500)
 TEXT = sized(40, 500)
 REFS = sized(40, 500)
 ESCAPES = sized(60, 1000)
+BOMBS = sized(20, 300)
+SMALL = ManifestLimits(max_nodes=5_000, max_scalar_chars=200_000)
 
 
-def load_and_compile(text: str) -> None:
+def load_and_compile(text: str, limits: ManifestLimits | None = None) -> None:
     """Load, compile and round-trip the plan; our errors are the only allowed failures."""
     try:
-        manifest = load_app(text)
+        manifest = load_app(text, limits=limits)
     except ManifestError as exc:
         assert exc.problems and all(p.message for p in exc.problems)
         return
@@ -157,6 +160,37 @@ def test_escaping_references_never_read_outside_the_root(
 _ESCAPE_TREE = _escape_tree()
 
 
+@examples(BOMBS)
+@given(
+    levels=st.integers(1, 12),
+    width=st.integers(1, 12),
+    item=st.sampled_from(['"lol"', "{a: 1, b: [x, y]}", '"' + "z" * 5000 + '"', "[]"]),
+    nested=st.booleans(),
+)
+def test_alias_bombs_are_refused_quickly(
+    levels: int, width: int, item: str, nested: bool
+) -> None:
+    """Nested aliases of any shape: loaded, or refused at once; never a raw error."""
+    rows = [f"              l0: &l0 [{', '.join([item] * width)}]"]
+    for i in range(1, levels):
+        inner = ", ".join([f"*l{i - 1}"] * width)
+        value = f"{{k: [{inner}]}}" if nested else f"[{inner}]"
+        rows.append(f"              l{i}: &l{i} {value}")
+    text = (
+        'app:\n  id: bomb\n  version: "1"\n  graphs:\n    - subscribes: b.go\n'
+        "      activities:\n        t1:\n          type: trigger\n"
+        "          job:\n            maps:\n" + "\n".join(rows) + "\n"
+    )
+    started = time.perf_counter()
+    try:
+        # Smaller limits than the defaults keep each example fast; the
+        # refusal path is the same.
+        load_and_compile(text, SMALL)
+    except (RecursionError, MemoryError) as exc:  # pragma: no cover - the bug
+        raise AssertionError(f"raw {type(exc).__name__}") from exc
+    assert time.perf_counter() - started < 5  # a hang bound, not a benchmark
+
+
 @pytest.mark.parametrize(
     "text",
     ["\x00", 'app:\n  id: a\n  version: "1"\n  graphs:\n    - $ref: "x\\0y.yaml"\n'],
@@ -172,4 +206,4 @@ def test_nul_in_a_path_is_a_manifest_error(text: str) -> None:
 @LONG_ONLY
 def test_the_long_run_covers_10000_manifests() -> None:
     assert MUTATED + DOCUMENTS + TEXT + REFS >= 10_000
-    assert ESCAPES >= 1000
+    assert ESCAPES >= 1000 and BOMBS >= 300

@@ -12,6 +12,7 @@ import pytest
 
 from hotmesh import errors
 from tests.integration.conftest import MeshFactory
+from tests.unit.graph.test_expansion_limits import chain, laughs
 
 LEAK = """
 app:
@@ -54,3 +55,19 @@ async def test_deploy_with_base_dir_reads_inside_it(
     job_id = await hm.pub("leak.go", {})
     job = await hm.get_state("leak.go", job_id)
     assert job["data"]["secret"] == {"greeting": "hello"}
+
+
+async def test_a_chain_of_1000_activities_deploys_and_runs(mesh: MeshFactory) -> None:
+    # Regression: validate and deploy hit a raw RecursionError (issue 20 §2).
+    text = chain(1000)
+    hm = await mesh("chain")
+    await hm.deploy(text)
+    await hm.activate("1")
+    output = await hm.pubsub("chain.go", {}, timeout=120)
+    assert output["metadata"]["js"] == 0
+
+
+async def test_an_alias_bomb_is_refused_by_deploy(mesh: MeshFactory) -> None:
+    hm = await mesh("bomb")
+    with pytest.raises(errors.ManifestLoadError, match=r"alias \*l3 expands"):
+        await hm.deploy(laughs())

@@ -89,6 +89,7 @@ def _register() -> None:
         graph_cmds,
         job_cmds,
         memflow_cmds,
+        schedule_cmds,
         worker_cmds,
     )
 

@@ -127,6 +127,7 @@ def schedule() -> None:
 @click.pass_context
 def create(
     ctx: click.Context,
+    /,
     schedule_id: str,
     topic: str,
     data: str | None,
@@ -220,6 +221,7 @@ def describe(
 @click.pass_context
 def update(
     ctx: click.Context,
+    /,
     schedule_id: str,
     topic: str | None,
     data: str | None,

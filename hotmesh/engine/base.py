@@ -1,0 +1,144 @@
+"""The engine's state and its after-commit hooks: plans, the state cache, wake-ups.
+
+``EngineBase`` holds what every part of the engine shell shares; the parts are
+layered on it: ``effects`` (a step's writes and side effects), ``batcher``
+(group commit per job), ``children`` (parent/child messaging) and ``engine``
+(the entry points).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from hotmesh import clock, errors
+from hotmesh.compiler import Plan, plan_from_document
+from hotmesh.engine import step
+from hotmesh.engine.cache import StateCache
+from hotmesh.engine.retry import RetryPolicy
+from hotmesh.store import PostgresStore, StoreTx
+from hotmesh.store.records import Message
+
+
+class EngineBase:
+    """Runs steps for one app on one store; ``on_messages`` wakes local consumers."""
+
+    def __init__(self, store: PostgresStore, app_id: str) -> None:
+        self.store = store
+        self.app_id = app_id
+        self.owner = f"{app_id}:{uuid.uuid4().hex[:12]}"
+        self._plans: dict[str, Plan] = {}
+        self.active: str | None = None
+        self.lease = 30.0
+        #: what "now" is for job timestamps and schedules (a test moves its own)
+        self.clock: clock.Clock = clock.SYSTEM
+        #: steps waiting per job while a step of that job runs here (group commit)
+        self._pending: dict[str, list[tuple[int, str, dict[str, Any], Any]]] = {}
+        self._running: set[str] = set()
+        #: job states this process wrote last: the next step here writes in one
+        #: statement, guarded by the row version, instead of lock-read-write
+        self.states = StateCache(10_000)
+        #: how long a signal waits for its hook to register (spec §4.11: 600 s)
+        self.signal_ttl = 600.0
+        #: claims of one message after which it is treated as poison (spec §4.9)
+        self.poison_threshold = 5
+        #: cap on re-entries of one cycle pivot (spec §4.13)
+        self.max_cycles = step.MAX_CYCLES
+        #: structured retry policies per worker topic (spec §4.9 layer 2)
+        self.retry_policies: dict[str, RetryPolicy] = {}
+        #: streams this process consumes: their new messages are inserted reserved by us
+        self.local_streams: set[str] = set()
+        self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
+        self.on_dispatch: Callable[[str, Message], None] = lambda stream, msg: None
+        self.on_emit: Callable[[str, dict[str, Any], str], None] = (
+            lambda job_id, output, publishes: None
+        )
+        self.on_complete: Callable[[str, dict[str, Any] | None, str], None] = (
+            lambda job_id, output, publishes: None
+        )
+
+    @property
+    def insert_lease(self) -> float:
+        """The claim on a message inserted for a local consumer.
+
+        Short, because the consumer's heartbeat extends it as soon as the
+        message is held; if the commit succeeded but its acknowledgement was
+        lost (a cut connection), the message was never handed over and must
+        become free quickly, not after a whole lease.
+        """
+        return min(self.lease, 5.0)
+
+    # -- plans -------------------------------------------------------------
+    async def plan(self, version: str, tx: StoreTx | None = None) -> Plan:
+        """The plan of ``version`` (cached; plans are immutable).
+
+        Inside a step pass ``tx``: taking a second pooled connection while
+        holding one could exhaust the pool and deadlock.
+        """
+        plan = self._plans.get(version)
+        if plan is None:
+            source = tx if tx is not None else self.store
+            doc = await source.get_plan(self.app_id, version)
+            if doc is None:
+                raise errors.UnknownAppVersionError(
+                    f"app '{self.app_id}' has no deployed version '{version}'"
+                )
+            plan = plan_from_document(doc)
+            self._plans[version] = plan
+        return plan
+
+    async def active_plan(self) -> Plan:
+        """The plan of the active version."""
+        if self.active is None:
+            self.active = await self.store.active_version(self.app_id)
+        if self.active is None:
+            raise errors.UnknownAppVersionError(
+                f"app '{self.app_id}' has no active version"
+            )
+        return await self.plan(self.active)
+
+    # -- after commit ------------------------------------------------------
+    def _publishes(self, commit: step.StepCommit) -> str:
+        """The ``publishes`` topic of the job's graph ('' when none)."""
+        plan = self._plans.get(commit.job.version)
+        graph = plan.graph_for_topic(commit.job.topic) if plan else None
+        return (graph.publishes if graph else None) or ""
+
+    def _remember(self, commit: step.StepCommit) -> None:
+        """After commit: cache the states written. A job written twice in one
+        transaction has one row version for both writes: forget it instead."""
+        written: list[step.StepCommit] = []
+        todo = [commit]
+        while todo:
+            c = todo.pop()
+            written.append(c)
+            todo.extend(chained for chained, _ in c.chained)
+        ids = [c.job.job_id for c in written]
+        for c in written:
+            if ids.count(c.job.job_id) > 1:
+                self.states.drop(c.job.job_id)
+            else:
+                self.states.remember(c, c.version)
+
+    def _woken(
+        self, commit: step.StepCommit, reserved: list[Message], top: bool = True
+    ) -> None:
+        """After commit: hand reserved messages to local consumers, wake the others."""
+        if top:
+            self._remember(commit)
+        for chained, chained_reserved in commit.chained:
+            self._woken(chained, chained_reserved, top=False)
+        for msg in reserved:
+            self.on_dispatch(msg.stream, msg)
+        for new in commit.messages:
+            if new.reserved_by is None:
+                self.on_messages(new.stream, new.delay)
+        if commit.emit is not None:
+            self.on_emit(commit.job.job_id, commit.emit, self._publishes(commit))
+        if commit.completion is not None:
+            self.on_complete(
+                commit.job.job_id,
+                commit.completion.output,
+                commit.completion.publishes or "",
+            )

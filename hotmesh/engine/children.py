@@ -1,0 +1,89 @@
+"""Parent/child messaging: an ``await`` activity starts its child job; a child
+that cannot start answers its parent with an error."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.engine import step
+from hotmesh.engine.effects import SideEffects
+from hotmesh.graph.inputs import input_problem
+from hotmesh.store import StoreTx
+from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
+
+log = logging.getLogger("hotmesh.engine")
+
+
+class Children(SideEffects):
+    """Starts child jobs and answers their parents."""
+
+    async def _start_child(self, msg: Message) -> None:
+        """Run an ``await`` activity's child trigger; a child that cannot start
+        answers its parent with an error instead of leaving it waiting."""
+        payload = msg.payload
+        parent = dict(payload.get("parent") or {})
+        commit: step.StepCommit | None = None
+        async with self.store.transaction() as tx:
+            if not await tx.ack(msg.id, self.owner):
+                return
+            plan = await self.plan(str(payload.get("vrs")), tx)
+            topic = str(payload.get("topic"))
+            graph = plan.graph_for_topic(topic)
+            data = payload.get("data") or {}
+            failure: tuple[int, str] | None = None
+            if graph is None:
+                failure = (404, f"no graph subscribed to '{topic}'")
+            elif graph.input_schema and (
+                problem := input_problem(graph.input_schema, data)
+            ):
+                failure = (422, str(errors.InputValidationError(topic, *problem)))
+            else:
+                try:
+                    commit = step.trigger(
+                        plan,
+                        graph,
+                        data,
+                        self.clock.now(),
+                        parent=parent,
+                        max_cycles=self.max_cycles,
+                    )
+                except errors.HotMeshError as exc:
+                    failure = (500, f"child '{topic}' could not start: {exc}")
+            if failure is not None or commit is None:
+                code, message = failure or (500, "child could not start")
+                await self._answer_parent(tx, parent, code, message)
+            else:
+                try:
+                    async with tx.savepoint():
+                        reserved = await self._write(tx, commit)
+                except errors.DuplicateJobError:
+                    return  # replayed await: the child already exists
+        if commit is None or failure is not None:
+            self.on_messages(
+                ENGINE_STREAM, 0.0
+            )  # after the commit: the answer is visible
+            return
+        self._woken(commit, reserved)
+
+    async def _answer_parent(
+        self, tx: StoreTx, parent: dict[str, Any], code: int, message: str
+    ) -> None:
+        """An error result for the parent's await activity (the child never started)."""
+        md = {
+            "jid": parent.get("pj"),
+            "gid": parent.get("pg"),
+            "dad": parent.get("pd"),
+            "aid": parent.get("pa"),
+        }
+        error = {"message": message, "code": code}
+        result = NewMessage(
+            ENGINE_STREAM,
+            "result",
+            {"metadata": md, "status": "error", "code": code, "data": error},
+            str(parent.get("pj")),
+            step.PRIORITY["result"],
+        )
+        await self._enqueue(tx, [result])
+        log.error("job %s: %s", parent.get("pj"), message)

@@ -1,0 +1,245 @@
+"""A step's writes: the commit statement, and its side effects in the same transaction.
+
+Side effects are hook registrations, signals (routed to the hook waiting on
+their key, or kept until one registers), escalations, interrupts of other jobs
+and of descendants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.compiler import Plan
+from hotmesh.engine import step
+from hotmesh.engine.base import EngineBase
+from hotmesh.expr.js import UNDEFINED
+from hotmesh.store import StepWrite, StoreTx
+from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
+
+
+class SideEffects(EngineBase):
+    """Commits a step's writes and its side effects."""
+
+    def _prepare_write(self, commit: step.StepCommit) -> StepWrite:
+        """Reserve locally-consumed messages for us and build the NOTIFY payloads."""
+        job = commit.job
+        messages = [
+            dataclasses.replace(m, reserved_by=self.owner)
+            if m.delay <= 0 and m.stream in self.local_streams
+            else m
+            for m in commit.messages
+        ]
+        commit.messages = messages
+        me = self.owner
+        notes = sorted(
+            {
+                f"m|{self.app_id}|{m.stream}|{m.delay}|{me}"
+                for m in messages
+                if m.reserved_by is None
+            }
+        )
+        if commit.completion is not None:
+            publishes = commit.completion.publishes or ""
+            # Only subscribers (a graph that publishes) or a pubsub caller in
+            # another process (``ngn``) need to hear of it: each NOTIFY costs
+            # every listening backend a transaction.
+            waiter = job.metadata.get("ngn")
+            if publishes or (waiter and waiter != me):
+                notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
+        if commit.emit is not None and (publishes := self._publishes(commit)):
+            notes.append(f"e|{self.app_id}|{job.job_id}|{publishes}|{me}")
+        expire = commit.completion.expire if commit.completion else commit.expire
+        return StepWrite(
+            self.app_id,
+            job,
+            commit.delta,
+            expire,
+            commit.activities,
+            messages,
+            self.store.channel,
+            notes,
+            self.insert_lease,
+        )
+
+    async def _write(
+        self,
+        tx: StoreTx | None,
+        commit: step.StepCommit,
+        cas: tuple[list[int], str] | None = None,
+    ) -> list[Message]:
+        """Commit a step's writes: one statement (inside ``tx`` or autocommitted),
+        plus its side effects (signals, hook registrations) in the same transaction.
+
+        With ``cas`` (message ids, row version) the step was computed from cached
+        state: the statement also acks the messages, and raises
+        ``StaleStateError`` unless the job row is still at that version.
+        """
+        if tx is None and commit.side_effects:
+            async with self.store.transaction() as own:
+                return await self._write(own, commit, cas)
+        w = self._prepare_write(commit)
+        job = commit.job
+        target = tx if tx is not None else self.store
+        if commit.new_job:
+            job.status = commit.delta
+            pk, reserved, commit.version = await target.create_job(w)
+            if pk is None:
+                raise errors.DuplicateJobError(job.job_id)
+            job.pk = pk
+        elif cas is not None:
+            ids, version = cas
+            job.status, reserved, commit.version = await target.write_step_cas(
+                w, ids, self.owner, version
+            )
+        else:
+            assert tx is not None
+            job.status, reserved, commit.version = await tx.write_step(w)
+        if commit.side_effects:
+            assert tx is not None
+            await self._side_effects(tx, commit)
+        return reserved
+
+    async def _side_effects(self, tx: StoreTx, commit: step.StepCommit) -> None:
+        """Hook registrations, signals and descendant interrupts of a step."""
+        job = commit.job
+        plan = await self.plan(job.version, tx)
+        extra: list[NewMessage] = []
+        if commit.facets:
+            await tx.add_facets(self.app_id, job.pk, job.job_id, commit.facets)
+        if commit.unregister:
+            await tx.unregister_hooks(self.app_id, commit.unregister, job.pk)
+        for reg in commit.register:
+            target = {"jid": job.job_id, "gid": job.gid, "aid": reg.aid, "dad": reg.dad}
+            for early in await tx.register_hook(self.app_id, reg.key, job.pk, target):
+                extra.append(_webhook(target, early))
+        for out in commit.signals:
+            if out.facet is None:
+                await self._signal(
+                    tx, plan, out.topic, out.data, out.status, out.code, extra, out.keep
+                )
+                continue
+            for jid in await tx.facet_jobs(self.app_id, out.facet, out.scrub):
+                data = {**out.data, "id": jid}
+                await self._signal(
+                    tx, plan, out.topic, data, out.status, out.code, extra
+                )
+        for row in commit.escalations:
+            await tx.open_escalation(self.app_id, job.job_id, row)
+        for topic, key in commit.expired_escalations:
+            await tx.close_escalation(self.app_id, topic, key, "expired")
+        if commit.cancel_escalations:
+            await tx.cancel_escalations(self.app_id, job.job_id)
+        for target_id, options in commit.interrupts:
+            other = await tx.lock_job(self.app_id, target_id)
+            if other is None or other.status <= 0:
+                continue  # gone or finished: nothing to interrupt
+            other_plan = await self.plan(other.version, tx)
+            chained = step.interrupt(other_plan, other, options, self.clock.now())
+            if chained.dropped is None:
+                chained_reserved = await self._write(tx, chained)
+                commit.chained.append((chained, chained_reserved))
+        if commit.descend is not None:
+            for child in await tx.active_children(self.app_id, job.job_id):
+                payload = {"metadata": {"jid": child}, "options": commit.descend}
+                extra.append(
+                    NewMessage(
+                        ENGINE_STREAM,
+                        "interrupt",
+                        payload,
+                        child,
+                        step.PRIORITY["interrupt"],
+                    )
+                )
+        if extra:
+            await self._enqueue(tx, extra)
+            commit.messages.extend(extra)  # woken locally after the commit
+
+    async def _enqueue(self, tx: StoreTx, messages: list[NewMessage]) -> None:
+        """Insert engine-stream messages in ``tx``; other processes are woken on commit
+        (this one is woken by the caller, after the commit)."""
+        if messages:
+            await tx.insert_messages(self.app_id, messages, self.insert_lease)
+            await tx.notify(
+                self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
+            )
+
+    async def _signal(
+        self,
+        tx: StoreTx,
+        plan: Plan,
+        topic: str,
+        data: dict[str, Any],
+        status: str,
+        code: int,
+        out: list[NewMessage],
+        keep: float | None = None,
+    ) -> str | None:
+        """Route a signal to the hook waiting on its key, or keep it until one does
+        (``keep`` seconds; ``None``: ``signal_ttl``)."""
+        rule = plan.hook_rule(topic)
+        if rule is None:
+            raise errors.UnknownTopicError(
+                f"app '{self.app_id}' version '{plan.version}' has no hook listening on "
+                f"'{topic}'"
+            )
+        value = rule.actual.evaluate(
+            {"$self": {"hook": {"data": data}}, "$hook": {"data": data}}
+        )
+        key = f"{topic}:{'' if value is UNDEFINED else value}"
+        ttl = self.signal_ttl if keep is None else keep
+        return await self._deliver(tx, key, data, status, code, out, ttl)
+
+    async def _deliver(
+        self,
+        tx: StoreTx,
+        key: str,
+        data: dict[str, Any],
+        status: str,
+        code: int,
+        out: list[NewMessage],
+        ttl: float | None,
+    ) -> str | None:
+        signal = {"data": data, "status": status, "code": code}
+        target = await tx.take_signal(self.app_id, key, signal, ttl)
+        if target is None:
+            return None
+        out.append(_webhook(target, signal))
+        return str(target.get("jid"))
+
+    async def resolve_escalation(
+        self, escalation_id: str, data: dict[str, Any]
+    ) -> str | None:
+        """Resolve a pending escalation and resume its hook with ``data``, atomically.
+
+        Returns the resumed job id; ``None`` if the row is not pending (or its
+        hook no longer waits).
+        """
+        extra: list[NewMessage] = []
+        async with self.store.transaction() as tx:
+            found = await tx.resolve_escalation(self.app_id, escalation_id, data)
+            if found is None:
+                return None
+            topic, key = found
+            job_id = await self._deliver(
+                tx, f"{topic}:{key}", data, "success", 200, extra, None
+            )
+            await self._enqueue(tx, extra)
+        for msg in extra:
+            self.on_messages(msg.stream, 0.0)
+        return job_id
+
+
+def _webhook(target: dict[str, Any], signal: dict[str, Any]) -> NewMessage:
+    """The message that applies a signal as the waiting hook's Leg 2."""
+    md = {k: target.get(k) for k in ("jid", "gid", "aid", "dad")}
+    payload = {
+        "metadata": md,
+        "data": signal.get("data"),
+        "status": signal.get("status") or "success",
+        "code": signal.get("code") or 200,
+    }
+    return NewMessage(
+        ENGINE_STREAM, "webhook", payload, str(md["jid"]), step.PRIORITY["webhook"]
+    )

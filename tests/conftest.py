@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.upstream import SETUP as SHARED_TESTS
+from tests import upstream
 
 pytest_plugins = ["hotmesh.testing", "tests.postgres"]
 
@@ -24,10 +24,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def upstream_apps() -> Path:
-    """Root of upstream's functional-test manifests (``tests/$setup``)."""
-    if not SHARED_TESTS.is_dir():
-        pytest.fail(f"upstream manifests not found at {SHARED_TESTS}")
-    return SHARED_TESTS
+    """Root of upstream's functional-test manifests (``tests/$setup``); skips when absent."""
+    if not upstream.AVAILABLE:
+        pytest.skip(upstream.REASON)
+    return upstream.SETUP
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,10 @@
-"""Where upstream HotMesh's test manifests live: ``shared/`` beside the checkout."""
+"""Where upstream HotMesh's test manifests live: ``shared/`` beside the checkout.
+
+They are an extra tier: a user's clone has no ``../shared``, so every test that
+reads them is skipped (``requires_upstream``, or the ``upstream_apps`` fixture)
+with a reason naming the folder. The project's own manifests, which always
+run, are under ``tests/conformance``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,20 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 #: upstream's ``tests/$setup`` (app manifests used as conformance vectors)
 SETUP = ROOT.parent / "shared" / "hotmesh-tests" / "tests" / "$setup"
+#: whether the upstream tier can run here
+AVAILABLE = SETUP.is_dir()
+#: why it is skipped when it cannot
+REASON = (
+    f"upstream HotMesh manifests not found: {SETUP} is absent "
+    "(../shared/hotmesh-tests beside the checkout; CI only)"
+)
+#: mark a test (or a module, as ``pytestmark``) that reads upstream's manifests
+requires_upstream = pytest.mark.skipif(not AVAILABLE, reason=REASON)
 
 #: Upstream manifests with a misspelt key, which hotmesh refuses ("did you
 #: mean"; docs/reference/schema.md): file under SETUP -> {typo: meant}.

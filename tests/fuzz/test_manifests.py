@@ -1,7 +1,7 @@
 """Manifest fuzzing, loaded *and* compiled: only ManifestError/CompileError, never a crash.
 
 The fast variant (300 examples) runs in CI; ``HOTMESH_LONG=1`` runs 10,000
-(8,000 mutated upstream manifests, 1,500 random YAML documents, 500 random
+(8,000 mutated manifests (ours, and upstream's when present), 1,500 random YAML documents, 500 random
 texts, 500 random ``$ref`` targets), plus 1,000 references built to escape
 the manifest's folder (none may read outside it) and 300 alias bombs. The 2,100-example loader-only fuzz in ``tests/unit/graph`` runs too.
 """
@@ -67,7 +67,7 @@ OPS = st.lists(
 
 @examples(MUTATED)
 @given(text=st.sampled_from(TEXTS), ops=OPS)
-def test_mutated_upstream_manifests_load_and_compile(
+def test_mutated_manifests_load_and_compile(
     text: str, ops: list[tuple[int, int, Any]]
 ) -> None:
     load_and_compile(_mutate(text, ops))

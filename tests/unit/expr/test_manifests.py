@@ -8,7 +8,9 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from hotmesh import errors, expr
-from tests.upstream import SETUP
+from tests.upstream import SETUP, requires_upstream
+
+pytestmark = requires_upstream
 
 MANIFESTS = sorted(p for p in SETUP.rglob("*") if p.suffix in {".yaml", ".yml"})
 

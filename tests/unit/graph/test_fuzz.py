@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -14,10 +15,15 @@ from hotmesh.errors import ManifestError
 from hotmesh.graph import Manifest, load_app
 from tests.upstream import SETUP
 
-# Small upstream manifests keep each example fast; together they cover every activity type.
+ROOT = Path(__file__).resolve().parents[3]
+#: seed corpus: our examples and conformance apps, and upstream's when ../shared is there
+CORPUS = [ROOT / "graphs", ROOT / "tests" / "conformance", SETUP]
+
+# Small manifests keep each example fast; together they cover every activity type.
 TEXTS = sorted(
     text
-    for p in SETUP.rglob("*.yaml")
+    for folder in CORPUS
+    for p in folder.rglob("*.yaml")
     if (text := p.read_text()).startswith("app:") and text.count("\n") < 160
 )
 
@@ -85,7 +91,7 @@ def _mutate(text: str, ops: list[tuple[int, int, Any]]) -> str:
         max_size=4,
     ),
 )
-def test_mutated_upstream_manifests(text: str, ops: list[tuple[int, int, Any]]) -> None:
+def test_mutated_manifests(text: str, ops: list[tuple[int, int, Any]]) -> None:
     _load(_mutate(text, ops))
 
 

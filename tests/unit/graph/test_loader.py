@@ -10,7 +10,7 @@ import pytest
 
 from hotmesh.errors import ManifestLoadError
 from hotmesh.graph import load_app
-from tests.upstream import SETUP, corrected, corrected_document
+from tests.upstream import SETUP, corrected, corrected_document, requires_upstream
 
 EXPECTED = sorted(SETUP.rglob(".hotmesh.*.json"))
 
@@ -26,6 +26,7 @@ def _document_for(expected: Path, tmp: Path) -> dict[str, Any]:
     raise AssertionError(f"no manifest for {expected}")
 
 
+@requires_upstream
 @pytest.mark.parametrize("expected", EXPECTED, ids=lambda p: str(p.relative_to(SETUP)))
 def test_document_equals_upstream_dereferenced_json(
     expected: Path, tmp_path: Path
@@ -34,6 +35,7 @@ def test_document_equals_upstream_dereferenced_json(
     assert _document_for(expected, tmp_path) == upstream
 
 
+@requires_upstream
 def test_locations_point_into_referenced_file() -> None:
     manifest = load_app(SETUP / "apps/calc/v1/hotmesh.yaml")
     loc = manifest.locate("/app/graphs/0/activities")

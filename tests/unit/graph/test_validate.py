@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from hotmesh.errors import ManifestValidationError
 from hotmesh.graph import load_app
 from hotmesh.resources import schemas_dir
-from tests.upstream import SETUP, TYPOS, corrected
+from tests.upstream import SETUP, TYPOS, corrected, requires_upstream
 
 APPS = sorted(p for p in SETUP.rglob("*.yaml") if p.read_text().startswith("app:"))
 
@@ -36,16 +36,19 @@ def _errors(activity: str, transitions: str = "") -> list[str]:
     return [str(p) for p in info.value.problems if p.severity == "error"]
 
 
+@requires_upstream
 def test_upstream_manifests_are_found() -> None:
     assert len(APPS) >= 30
 
 
+@requires_upstream
 @pytest.mark.parametrize("path", APPS, ids=lambda p: str(p.relative_to(SETUP)))
 def test_every_upstream_manifest_validates(path: Path, tmp_path: Path) -> None:
     manifest = load_app(corrected(path, tmp_path))
     assert all(w.severity == "warning" for w in manifest.warnings)
 
 
+@requires_upstream
 def test_upstream_typos_are_errors_with_a_hint() -> None:
     assert "seeds/graphs/sleep.do.yaml" in TYPOS
     with pytest.raises(ManifestValidationError) as info:
@@ -179,6 +182,7 @@ def test_schema_error_inside_a_referenced_file_is_located_there(tmp_path: Path) 
     assert problem.pointer == "/app/graphs/0/activities/a1"
 
 
+@requires_upstream
 def test_misplaced_transition_key_warns_with_a_hint() -> None:
     manifest = load_app(SETUP / "apps/def/v2/hotmesh.yaml")
     (warning,) = manifest.warnings

@@ -20,7 +20,8 @@ from hotmesh.engine import step
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
 from hotmesh.engine.retry import RetryPolicy
-from hotmesh.engine.router import Consumer, retrying
+from hotmesh.engine.router import Consumer
+from hotmesh.engine.workers import Callback, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.graph import load_app
 from hotmesh.schedules import Schedules
@@ -36,7 +37,6 @@ DEFAULT_RETENTION = 7 * 86400.0
 #: rows deleted per statement when pruning
 PRUNE_BATCH = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
-Callback = Callable[[dict[str, Any]], Any]
 SubCallback = Callable[[str, dict[str, Any]], Any]
 
 
@@ -149,41 +149,13 @@ class HotMesh:
             self.engine.retry_policies[topic] = RetryPolicy.from_options(
                 dict(worker["retry"])
             )
-        poison = self.engine.poison_threshold
-        is_async = inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
-            type(callback).__call__
+        handle = callback_handler(
+            topic,
+            callback,
+            self.engine.worker_done,
+            self.engine.poison_threshold,
+            lambda: self._stopped,
         )
-
-        async def handle(msg: Message) -> None:
-            message = {
-                "metadata": msg.payload.get("metadata", {}),
-                "data": msg.payload.get("data", {}),
-            }
-            try:
-                if msg.attempts > poison:
-                    # Claimed again and again without an answer (its callback
-                    # keeps killing the process): an error, not another try.
-                    raise errors.HotMeshError(
-                        f"poison message: claimed {msg.attempts} times without completing"
-                    )
-                if is_async:
-                    response = await callback(message)
-                else:
-                    response = await asyncio.to_thread(callback, message)
-            except Exception as exc:  # the worker's failure becomes an error response
-                log.warning("worker %s failed: %s", topic, exc)
-                response = {
-                    "status": "error",
-                    "code": 500,
-                    "data": {"message": str(exc), "code": 500},
-                }
-            # Retried alone on a lost connection, so the callback is not re-run.
-            await retrying(
-                lambda: self.engine.worker_done(msg, response),
-                f"worker {topic}: response to message {msg.id}",
-                lambda: self._stopped,
-            )
-
         self._add_consumer(
             worker_stream(topic), handle, int(worker.get("capacity", 64))
         )

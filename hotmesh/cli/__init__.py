@@ -84,6 +84,7 @@ def _register() -> None:
     # this module the single entry point.
     from hotmesh.cli import (  # noqa: F401
         app_cmds,
+        change_cmds,
         db_cmds,
         demo_cmds,
         graph_cmds,

@@ -13,7 +13,8 @@ from hotmesh.engine.engine import finished
 from hotmesh.engine.retry import seconds
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import worker as _worker
-from hotmesh.memflow.workflow import make_policy, signal_key
+from hotmesh.memflow.proxy import make_policy
+from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
 from hotmesh.resources import package_file
 from hotmesh.store.migrate import quote_schema

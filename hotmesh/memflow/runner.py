@@ -24,7 +24,7 @@ from hotmesh.memflow.context import (
     bind,
     replay_map,
 )
-from hotmesh.memflow.workflow import DEFAULT_RETRY
+from hotmesh.memflow.proxy import DEFAULT_RETRY
 
 log = logging.getLogger("hotmesh.memflow")
 

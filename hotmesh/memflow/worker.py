@@ -16,7 +16,7 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.memflow import registry, runner
-from hotmesh.memflow.workflow import _functions, activity_topic, system_topic
+from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.resources import package_file
 

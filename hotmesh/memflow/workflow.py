@@ -7,206 +7,31 @@ engine what to run (see ``hotmesh.memflow.context``).
 
 from __future__ import annotations
 
-import inspect
 import random as _random
-import re
 import time
-import types
 import uuid as _uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from hotmesh import errors
 from hotmesh.engine.retry import seconds
-from hotmesh.memflow import registry
 from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
-
-#: Activity retry defaults (spec §7.6): attempts, back-off coefficient, seconds.
-DEFAULT_RETRY: dict[str, Any] = {
-    "maximum_attempts": 50,
-    "backoff_coefficient": 5,
-    "initial_interval": 1.0,
-    "maximum_interval": 120.0,
-}
-_STACK_TYPE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
-
-
-def make_policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A complete retry policy: defaults, snake_case or camelCase keys, durations in s."""
-    out = dict(DEFAULT_RETRY)
-    aliases = {
-        "maximumAttempts": "maximum_attempts",
-        "backoffCoefficient": "backoff_coefficient",
-        "initialInterval": "initial_interval",
-        "maximumInterval": "maximum_interval",
-        "throwOnError": "throw_on_error",
-    }
-    for key, value in (policy or {}).items():
-        name = aliases.get(key, key)
-        if name in ("initial_interval", "maximum_interval"):
-            value = seconds(value)
-        out[name] = value
-    out["maximum_attempts"] = max(1, int(out["maximum_attempts"]))
-    return out
-
-
-def activity_topic(task_queue: str) -> str:
-    """The worker topic of a task queue's activities."""
-    return f"{task_queue}-activity"
-
-
-def system_topic(namespace: str) -> str:
-    """The worker topic of a namespace's built-in side effects (signal, interrupt…)."""
-    return f"{namespace}.system"
-
-
-def _error_from(value: Mapping[str, Any], label: str) -> errors.ActivityFailedError:
-    err = value.get("error")
-    if isinstance(err, str):  # a failed child: the child job's metadata.err
-        import json
-
-        try:
-            err = json.loads(err)
-        except ValueError:
-            err = {"message": err}
-    if not isinstance(err, Mapping):
-        err = {"message": str(err)}
-    kind = err.get("type")
-    if not kind:
-        stack = str(err.get("stack") or "").strip().splitlines()
-        match = _STACK_TYPE.match(stack[-1]) if stack else None
-        kind = match.group(1) if match else "Error"
-    return errors.ActivityFailedError(label, str(err.get("message", "")), str(kind))
-
-
-async def _proxy(
-    ctx: WorkflowContext,
-    kind: str,
-    name: str,
-    args: list[Any],
-    topic: str,
-    policy: dict[str, Any],
-) -> Any:
-    index = ctx.next_index()
-    value = ctx.recorded(index, kind, name)
-    if value is None:
-        marker = ctx.marker(kind, index)
-        await ctx.suspend(
-            {
-                "type": "proxy",
-                "kind": kind,
-                "index": index,
-                "marker": marker,
-                "topic": topic,
-                "input": {
-                    "name": name,
-                    "args": args,
-                    "marker": marker,
-                    "retry": policy,
-                    "workflowId": ctx.workflow_id,
-                    "workflowName": ctx.workflow_name,
-                    "taskQueue": ctx.task_queue,
-                },
-            }
-        )
-    if "error" in value:
-        failure = _error_from(value, name)
-        if policy.get("throw_on_error", True):
-            raise failure
-        return {"error": value["error"]}
-    return value.get("data")
-
-
-class ActivityProxy:
-    """Attribute access gives an async wrapper per activity name."""
-
-    def __init__(
-        self, names: set[str] | None, task_queue: str | None, policy: dict[str, Any]
-    ) -> None:
-        self._names = names
-        self._task_queue = task_queue
-        self._policy = policy
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if self._names is not None and name not in self._names:
-            raise AttributeError(f"no activity '{name}' in this proxy")
-
-        async def call(*args: Any) -> Any:
-            ctx = current()
-            topic = activity_topic(self._task_queue or ctx.task_queue)
-            return await _proxy(ctx, "proxy", name, list(args), topic, self._policy)
-
-        call.__name__ = name
-        return call
-
-
-def _functions(activities: Any) -> dict[str, Callable[..., Any]]:
-    if activities is None:
-        return {}
-    if isinstance(activities, Mapping):
-        return {str(k): v for k, v in activities.items() if callable(v)}
-    if isinstance(activities, types.ModuleType):
-        # plain functions only: imported classes and modules are not activities
-        return {
-            k: v
-            for k, v in vars(activities).items()
-            if inspect.isfunction(v) and not k.startswith("_")
-        }
-    if isinstance(activities, list | tuple):
-        return {f.__name__: f for f in activities}
-    return {
-        k: getattr(activities, k)
-        for k in dir(activities)
-        if not k.startswith("_") and callable(getattr(activities, k))
-    }
-
-
-_PROXY_OPTIONS = {
-    "taskQueue",
-    "retryPolicy",
-    "retry",
-    "start_to_close_timeout",
-    "startToCloseTimeout",
-}
-
-
-def proxy_activities(
-    activities: Any = None,
-    task_queue: str | None = None,
-    retry_policy: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> Any:
-    """A proxy whose methods run activities durably on ``<task_queue>-activity``.
-
-    ``activities`` (a module, a dict or a list of functions) is registered for
-    this process's activity workers; without it any name is proxied. Options
-    may be camelCase (``taskQueue``, ``retryPolicy``, ``retry``).
-    ``start_to_close_timeout`` (seconds or ``"30s"``) fails an attempt that
-    runs longer; the failure is retried by the policy like any other (a plain
-    function's thread cannot be stopped, so it runs on, unheard).
-    """
-    task_queue = task_queue or options.get("taskQueue")
-    retry_policy = retry_policy or options.get("retryPolicy") or options.get("retry")
-    funcs = _functions(activities)
-    ctx = current()
-    queue = task_queue or ctx.task_queue
-    if funcs:
-        registry.add_activities(ctx.namespace, activity_topic(queue), funcs)
-    names = set(funcs) if funcs else None
-    policy = make_policy(retry_policy)
-    timeout = options.get("start_to_close_timeout", options.get("startToCloseTimeout"))
-    if timeout is not None:
-        # rides in the work message with the retry policy (spec §7.6 shape)
-        policy["start_to_close_timeout"] = seconds(timeout)
-    unknown = set(options) - _PROXY_OPTIONS
-    if unknown:
-        raise errors.ConfigError(
-            f"proxy_activities: unknown option(s) {', '.join(sorted(unknown))}"
-        )
-    return ActivityProxy(names, task_queue, policy)
+from hotmesh.memflow.proxy import (
+    DEFAULT_RETRY as DEFAULT_RETRY,
+)
+from hotmesh.memflow.proxy import (
+    _error_from,
+    _proxy,
+    make_policy,
+    system_topic,
+)
+from hotmesh.memflow.proxy import (
+    activity_topic as activity_topic,
+)
+from hotmesh.memflow.proxy import (
+    proxy_activities as proxy_activities,
+)
 
 
 async def sleep_for(duration: float | int | str) -> float:

@@ -27,6 +27,7 @@ wrapped with ``raise ... from exc``.
     │   │   └── StaleStateError      a step's cached job state was stale (the engine re-reads)
     │   └── InvalidDataError         a value the database cannot store (a NUL character)
     ├── InputValidationError         a job input that breaks the graph's input schema
+    ├── TriggerError                 an expression failed while a job started: no job
     ├── JobError                     a job finished with an error (pubsub, results)
     ├── TimeoutError                 a wait (pubsub, result) ran out of time
     │   └── ActivityTimeoutError     an activity attempt outran start_to_close_timeout
@@ -237,6 +238,21 @@ class InputValidationError(HotMeshError):
         super().__init__(
             f"input for '{topic}' is invalid at {pointer or '/'}: {message}"
         )
+
+
+class TriggerError(HotMeshError):
+    """An expression failed while a job was starting, so no job was created.
+
+    ``where`` names the trigger's field (``trigger 't1' job.maps``) or the
+    activity run in the trigger's step; the expression's own error is chained
+    as ``__cause__``. Upstream's trigger throws at the same point, before its
+    job exists.
+    """
+
+    def __init__(self, topic: str, where: str, reason: str) -> None:
+        self.topic = topic
+        self.where = where
+        super().__init__(f"no job started for '{topic}': {where} failed: {reason}")
 
 
 class JobError(HotMeshError):

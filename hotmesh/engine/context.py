@@ -76,6 +76,44 @@ def _merge(target: dict[str, Any], key: str, value: Any) -> None:
         target[key] = value
 
 
+def _slots(current: Any, value: Any, size: int) -> dict[str, Any]:
+    """``name[size]``: the present entries of ``value`` merged over ``current``.
+
+    Slots are keyed by index (``"0"`` .. ``str(size - 1)``) and merged per
+    index, so parallel branches writing different slots all keep theirs; a
+    slot never written is absent (spec §3.2, as upstream's per-slot fields).
+    """
+    if isinstance(current, Mapping):
+        merged = dict(current)
+    elif isinstance(current, list):  # a job written before slots were keyed
+        merged = {str(i): v for i, v in enumerate(current) if v is not None}
+    else:
+        merged = {}
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        items = ()  # no entries: nothing is written
+    for k, v in items:
+        index = _index(k)
+        if index is not None and index < size and v is not UNDEFINED:
+            merged[str(index)] = v
+    # in index order, as PostgreSQL's jsonb returns them (shorter keys first)
+    return dict(sorted(merged.items(), key=lambda kv: (len(kv[0]), kv[0])))
+
+
+def _index(key: Any) -> int | None:
+    """A slot index from ``3``/``"3"`` (canonical digits); ``None`` for anything else."""
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return key if key >= 0 else None
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        return int(key) if str(int(key)) == key else None  # "01" is not slot 1
+    return None
+
+
 def write_job_data(data: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """Merge a ``job.maps`` result into job data field by field (spec §3.2 suffixes)."""
     out = dict(data)
@@ -93,14 +131,9 @@ def write_job_data(data: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, 
                     if v is not UNDEFINED:
                         out[str(k)] = v
             continue
-        size = int(suffix)
-        slots: list[Any] = [None] * size
-        items = value.items() if isinstance(value, Mapping) else enumerate(value or [])
-        for k, v in items:
-            index = int(k)
-            if 0 <= index < size and v is not UNDEFINED:
-                slots[index] = v
-        out[name] = slots
+        slots = _slots(out.get(name), value, int(suffix))
+        if slots:
+            out[name] = slots
     return out
 
 

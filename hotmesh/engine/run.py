@@ -108,6 +108,8 @@ class Run:
         self.emitted = False
         #: the job closes in this step whatever its semaphore (interrupt, threshold)
         self.closing = False
+        #: the activity whose Leg 1 runs now (names it when an expression fails)
+        self.at: str | None = None
 
     # -- helpers ---------------------------------------------------------
     def status(self) -> int:
@@ -494,6 +496,7 @@ class Run:
     def drain(self) -> None:
         while self.queue:
             aid, dad = self.queue.popleft()
+            self.at = aid
             self.leg1(aid, dad)
 
     def complete(self) -> StepCommit:

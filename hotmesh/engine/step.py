@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from hotmesh import errors
 from hotmesh.compiler.plan import GraphPlan, Plan
 from hotmesh.engine import context as cx
 from hotmesh.engine.commit import (
@@ -66,6 +69,17 @@ def _facets(plan: Plan, graph: GraphPlan, base: dict[str, Any]) -> list[str]:
     return out
 
 
+@contextmanager
+def _part(graph: GraphPlan, aid: str, part: str) -> Iterator[None]:
+    """A trigger's own expression failed: the job is not created (as upstream,
+    whose trigger throws before the job exists), and the caller learns where."""
+    try:
+        yield
+    except errors.ExpressionError as exc:
+        where = f"trigger '{aid}' {part}"
+        raise errors.TriggerError(graph.subscribes, where, str(exc)) from exc
+
+
 def trigger(
     plan: Plan,
     graph: GraphPlan,
@@ -79,27 +93,34 @@ def trigger(
     """Create a job: trigger state, job maps, children (run ahead), maybe completion.
 
     ``pending`` (seconds) creates the job with status -1 and no children
-    (spec §4.15); it expires after that many seconds.
+    (spec §4.15); it expires after that many seconds. An expression failing
+    in the trigger, or in an activity run ahead in this step, raises
+    ``TriggerError``: the job is not created.
     """
     act = plan.activity(graph.trigger)
     node = {"input": {"data": payload}, "output": {"data": payload}}
     base = {"metadata": {}, "data": {}, act.id: node, "$self": node}
     rule = act.field_rule("stats.id")
     if job_id is None:
-        value = rule.evaluate(base) if rule is not None else UNDEFINED
+        with _part(graph, act.id, "stats.id"):
+            value = rule.evaluate(base) if rule is not None else UNDEFINED
         job_id = (
             new_job_id()
             if value is UNDEFINED or value is None or value == ""
             else str(value)
         )
+    # No stats.key: the empty key, as upstream. A stats.key that resolves to
+    # nothing: no key at all, so $job.metadata.key is undefined (spec §4.1).
     key_rule = act.field_rule("stats.key")
-    key_value = key_rule.evaluate(base) if key_rule is not None else UNDEFINED
-    key = "" if key_value is UNDEFINED or key_value is None else str(key_value)
+    with _part(graph, act.id, "stats.key"):
+        key_value = key_rule.evaluate(base) if key_rule is not None else ""
+    has_key = key_value is not UNDEFINED and key_value is not None
+    key = str(key_value) if has_key else ""
     stamp = cx.stamp(now)
     metadata: dict[str, Any] = {
         "jid": job_id,
         "gid": uuid.uuid4().hex,
-        "key": key,
+        **({"key": key} if has_key else {}),
         "app": plan.app_id,
         "vrs": plan.version,
         "tpc": graph.subscribes,
@@ -124,41 +145,58 @@ def trigger(
         {"data": payload, "metadata": run.meta(act, ",0")},
     )
     run.put(row)
+    with _part(graph, act.id, "job.maps"):
+        run.apply_job_maps(act, run.ctx(act.id, ",0", cx.node(row)))
     ctx = run.ctx(act.id, ",0", cx.node(row))
-    run.apply_job_maps(act, ctx)
-    ctx = run.ctx(act.id, ",0", cx.node(row))
-    run.commit.facets = _facets(plan, graph, base)
+    with _part(graph, act.id, "stats.measures"):
+        run.commit.facets = _facets(plan, graph, base)
     if parent and parent.get("pj"):
-        run.commit.parent = str(parent["pj"])
-        if parent.get("px"):  # await: false -> the parent gets the child's id at once
-            md = {
-                "jid": parent["pj"],
-                "gid": parent.get("pg"),
-                "dad": parent.get("pd"),
-                "aid": parent.get("pa"),
-            }
-            run.send(
-                ENGINE_STREAM,
-                "result",
-                {
-                    "metadata": md,
-                    "status": "success",
-                    "code": 200,
-                    "data": {"job_id": job_id, "jc": stamp, "ju": stamp},
-                },
-                job_id=str(parent["pj"]),
-            )
+        _link_parent(run, parent, job_id, stamp)
     if pending is not None:
         run.commit.delta = -1
         run.commit.expire = float(pending)
         return run.commit
-    children = [t.to for t in act.transitions if t.passes(200, ctx)]
+    with _part(graph, act.id, "transitions"):
+        children = [t.to for t in act.transitions if t.passes(200, ctx)]
+    emit = act.field_rule("emit")
+    with _part(graph, act.id, "emit"):
+        run.emitted = emit is not None and truthy(emit.evaluate(ctx))
     run.commit.delta = len(children)
     run.queue.extend((child, ",0,0") for child in children)
-    emit = act.field_rule("emit")
-    if emit is not None and truthy(emit.evaluate(ctx)):
-        run.emitted = True
-    return run.complete()
+    try:
+        return run.complete()
+    except errors.ExpressionError as exc:
+        # An activity run ahead in pub's own step: refused like the trigger
+        # (nothing is written), naming the activity.
+        where = (
+            f"activity '{run.at}' (run in the trigger's step)"
+            if run.at is not None
+            else "the graph's expire"
+        )
+        raise errors.TriggerError(graph.subscribes, where, str(exc)) from exc
+
+
+def _link_parent(run: Run, parent: dict[str, Any], job_id: str, stamp: str) -> None:
+    """A child job: remember its parent; ``await: false`` tells it the id at once."""
+    run.commit.parent = str(parent["pj"])
+    if parent.get("px"):
+        md = {
+            "jid": parent["pj"],
+            "gid": parent.get("pg"),
+            "dad": parent.get("pd"),
+            "aid": parent.get("pa"),
+        }
+        run.send(
+            ENGINE_STREAM,
+            "result",
+            {
+                "metadata": md,
+                "status": "success",
+                "code": 200,
+                "data": {"job_id": job_id, "jc": stamp, "ju": stamp},
+            },
+            job_id=str(parent["pj"]),
+        )
 
 
 def fail(plan: Plan, job: JobRow, error: dict[str, Any], now: datetime) -> StepCommit:

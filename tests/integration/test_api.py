@@ -130,7 +130,7 @@ app:
     await hm.activate("1")
     outs = await asyncio.gather(*(hm.pubsub("fan.go", {}) for _ in range(10)))
     for out in outs:
-        assert out["data"] == {"a": 2, "b": 4, "c": 6, "list": [None, "x"]}
+        assert out["data"] == {"a": 2, "b": 4, "c": 6, "list": {"1": "x"}}
     assert sorted(set(calls)) == ["w1", "w2", "w3"] and len(calls) == 30
 
 

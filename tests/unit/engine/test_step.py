@@ -139,11 +139,11 @@ def test_job_data_writer_suffixes_and_merge() -> None:
     )
     assert data == {
         "a": {"x": 1, "y": 2},
-        "list": ["p", None, "r"],
+        "list": {"0": "p", "2": "r"},
         "-seen": 1,
         "_name": "n",
     }
-    assert public_data(data) == {"a": {"x": 1, "y": 2}, "list": ["p", None, "r"]}
+    assert public_data(data) == {"a": {"x": 1, "y": 2}, "list": {"0": "p", "2": "r"}}
 
 
 def test_job_output_omits_empty_data() -> None:

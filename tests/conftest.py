@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests import upstream
+from tests.conformance import OWN
 
 pytest_plugins = ["hotmesh.testing", "tests.postgres"]
 
@@ -22,12 +23,17 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
-@pytest.fixture(scope="session")
-def upstream_apps() -> Path:
-    """Root of upstream's functional-test manifests (``tests/$setup``); skips when absent."""
-    if not upstream.AVAILABLE:
-        pytest.skip(upstream.REASON)
-    return upstream.SETUP
+@pytest.fixture(
+    scope="session",
+    params=["own", pytest.param("upstream", marks=upstream.requires_upstream)],
+)
+def conformance_apps(request: pytest.FixtureRequest) -> Path:
+    """Root of the conformance apps (``apps/<name>/v<N>/hotmesh.yaml``, ``seeds/``).
+
+    Each test runs over our own manifests (``tests/conformance``), and again over
+    upstream's ``tests/$setup`` when ``../shared/hotmesh-tests`` is there.
+    """
+    return OWN if request.param == "own" else upstream.SETUP
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ WORKERS = [
 ]
 
 
-async def _ladder(mesh: MeshFactory, upstream_apps: Path, versions: range) -> None:
+async def _ladder(mesh: MeshFactory, conformance_apps: Path, versions: range) -> None:
     hm = await mesh("abc", workers=WORKERS)
     expected: dict[int, list[tuple[dict[str, Any], dict[str, Any] | None]]] = {
         1: [({}, None)],
@@ -41,7 +41,9 @@ async def _ladder(mesh: MeshFactory, upstream_apps: Path, versions: range) -> No
         ],
     }
     for version in versions:
-        await hm.deploy(upstream_apps / "apps" / "abc" / f"v{version}" / "hotmesh.yaml")
+        await hm.deploy(
+            conformance_apps / "apps" / "abc" / f"v{version}" / "hotmesh.yaml"
+        )
         await hm.activate(str(version))
         for payload, data in expected[version]:
             out = await hm.pubsub("abc.test", payload, timeout=10)
@@ -50,9 +52,9 @@ async def _ladder(mesh: MeshFactory, upstream_apps: Path, versions: range) -> No
             assert out.get("data") == data, (version, payload, out)
 
 
-async def test_abc_v1_to_v8(mesh: MeshFactory, upstream_apps: Path) -> None:
-    await _ladder(mesh, upstream_apps, range(1, 9))
+async def test_abc_v1_to_v8(mesh: MeshFactory, conformance_apps: Path) -> None:
+    await _ladder(mesh, conformance_apps, range(1, 9))
 
 
-async def test_abc_v1_to_v9(mesh: MeshFactory, upstream_apps: Path) -> None:
-    await _ladder(mesh, upstream_apps, range(1, 10))
+async def test_abc_v1_to_v9(mesh: MeshFactory, conformance_apps: Path) -> None:
+    await _ladder(mesh, conformance_apps, range(1, 10))

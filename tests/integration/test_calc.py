@@ -62,10 +62,10 @@ async def _calc(mesh: MeshFactory, root: Path, worker: Calculator) -> HotMesh:
 
 
 async def test_operations_with_yaml_retry(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     worker = Calculator(fail_first=True)
-    hm = await _calc(mesh, upstream_apps, worker)
+    hm = await _calc(mesh, conformance_apps, worker)
     out = await hm.pubsub("calculate", {"operation": "add", "values": "[1,2,3,4,5]"})
     assert out["data"]["result"] == 15
     assert worker.calls == 2  # the 500 was retried by the YAML policy
@@ -85,9 +85,9 @@ async def test_operations_with_yaml_retry(
 
 
 async def test_timeout_then_state_is_readable(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _calc(mesh, upstream_apps, Calculator())
+    hm = await _calc(mesh, conformance_apps, Calculator())
     with pytest.raises(errors.JobTimeoutError) as info:
         await hm.pubsub(
             "calculate", {"operation": "divide", "values": "[100,4,5]"}, timeout=0
@@ -103,8 +103,8 @@ async def test_timeout_then_state_is_readable(
     assert await hm.get_status(job_id) == 0
 
 
-async def test_scrub(mesh: MeshFactory, upstream_apps: Path) -> None:
-    hm = await _calc(mesh, upstream_apps, Calculator())
+async def test_scrub(mesh: MeshFactory, conformance_apps: Path) -> None:
+    hm = await _calc(mesh, conformance_apps, Calculator())
     out = await hm.pubsub("calculate", {"operation": "divide", "values": "[100,4,5]"})
     job_id = out["metadata"]["jid"]
     assert (await hm.get_state("calculate", job_id))["data"]["result"] == 5
@@ -113,8 +113,10 @@ async def test_scrub(mesh: MeshFactory, upstream_apps: Path) -> None:
         await hm.get_state("calculate", job_id)
 
 
-async def test_subscription_and_export(mesh: MeshFactory, upstream_apps: Path) -> None:
-    hm = await _calc(mesh, upstream_apps, Calculator())
+async def test_subscription_and_export(
+    mesh: MeshFactory, conformance_apps: Path
+) -> None:
+    hm = await _calc(mesh, conformance_apps, Calculator())
     got: asyncio.Future[tuple[str, dict[str, Any]]] = (
         asyncio.get_running_loop().create_future()
     )
@@ -138,9 +140,9 @@ async def test_subscription_and_export(mesh: MeshFactory, upstream_apps: Path) -
 
 
 async def test_error_propagates_from_child(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _calc(mesh, upstream_apps, Calculator(fail_code=403))
+    hm = await _calc(mesh, conformance_apps, Calculator(fail_code=403))
     with pytest.raises(errors.JobError) as info:
         await hm.pubsub("calculate", {"operation": "divide", "values": "[100,4,5]"})
     assert info.value.error == {

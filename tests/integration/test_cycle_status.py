@@ -13,7 +13,7 @@ from tests.integration.conftest import MeshFactory
 
 
 async def test_cycle_v1_loops_until_the_condition_fails(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     calls: list[int] = []
 
@@ -22,7 +22,7 @@ async def test_cycle_v1_loops_until_the_condition_fails(
         return {"data": {"counter": len(calls)}}
 
     hm = await mesh("cycle", workers=[{"topic": "cycle.count", "callback": count}])
-    await hm.deploy(upstream_apps / "apps" / "cycle" / "v1" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "cycle" / "v1" / "hotmesh.yaml")
     await hm.activate("1")
     out = await hm.pubsub("cycle.test", {}, timeout=10)
     assert out["data"]["counter"] == 5 and len(calls) == 5
@@ -33,7 +33,7 @@ async def test_cycle_v1_loops_until_the_condition_fails(
 
 
 async def test_cycle_v2_loops_on_status_code_500(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     counter = [0]
 
@@ -43,7 +43,7 @@ async def test_cycle_v2_loops_on_status_code_500(
         return {"code": code, "data": {"counter": counter[0]}}
 
     hm = await mesh("cycle", workers=[{"topic": "cycle.err", "callback": err}])
-    await hm.deploy(upstream_apps / "apps" / "cycle" / "v2" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "cycle" / "v2" / "hotmesh.yaml")
     await hm.activate("2")
     out = await hm.pubsub("cycle.test", {}, timeout=10)
     assert out["data"]["counter"] == 5
@@ -119,7 +119,7 @@ async def test_the_cycle_cap_stops_a_runaway_loop_with_a_clear_error(
 
 
 async def test_def_v3_pending_202_then_200_reenters_in_a_new_dimension(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     tasks: list[asyncio.Task[None]] = []
     holder: dict[str, Any] = {}
@@ -154,7 +154,7 @@ async def test_def_v3_pending_202_then_200_reenters_in_a_new_dimension(
 
     hm = await mesh("def", workers=[{"topic": "work.do", "callback": work}])
     holder["hm"] = hm
-    await hm.deploy(upstream_apps / "apps" / "def" / "v3" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "def" / "v3" / "hotmesh.yaml")
     await hm.activate("3")
     out = await hm.pubsub("def.test", {"code": 202}, timeout=10)
     assert out["data"] == {"code": 200, "percentage": 99, "message": "success"}

@@ -9,30 +9,32 @@ from typing import Any
 import pytest
 
 from hotmesh import HotMesh, errors
+from tests.conformance import edited, hook_with
 from tests.integration.conftest import MeshFactory
 
 
 async def _app(
-    mesh: MeshFactory, upstream_apps: Path, sleep: int | None = None
+    mesh: MeshFactory, conformance_apps: Path, sleep: int | None = None
 ) -> HotMesh:
     hm = await mesh("hook-escalation")
-    text = (
-        upstream_apps / "apps" / "hook-escalation" / "v1" / "hotmesh.yaml"
-    ).read_text()
-    if sleep is not None:
-        text = text.replace(
-            "        a1:\n          type: hook\n",
-            f"        a1:\n          type: hook\n          sleep: {sleep}\n",
-        )
-    await hm.deploy(text)
+
+    def timed(document: dict[str, Any]) -> None:
+        if sleep is not None:
+            hook_with(document, "escalation")["sleep"] = sleep
+
+    await hm.deploy(edited(_manifest(conformance_apps), timed))
     await hm.activate("1")
     return hm
 
 
+def _manifest(root: Path) -> Path:
+    return root / "apps" / "hook-escalation" / "v1" / "hotmesh.yaml"
+
+
 async def test_c14_escalation_row_claim_and_signal(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _app(mesh, upstream_apps)
+    hm = await _app(mesh, conformance_apps)
     done: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await hm.psub("hook-escalation.tested.*", lambda t, out: done.put_nowait(out))
     jid = await hm.pub("hook-escalation.test", {"orderId": "o-1", "region": "us-west"})
@@ -66,9 +68,9 @@ async def test_c14_escalation_row_claim_and_signal(
 
 
 async def test_resolving_an_escalation_resumes_its_hook(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _app(mesh, upstream_apps)
+    hm = await _app(mesh, conformance_apps)
     done: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await hm.psub("hook-escalation.tested.*", lambda t, out: done.put_nowait(out))
     jid = await hm.pub("hook-escalation.test", {"orderId": "o-2", "region": "eu"})
@@ -89,9 +91,9 @@ async def test_resolving_an_escalation_resumes_its_hook(
 
 
 async def test_timeout_expires_and_interrupt_cancels_escalations(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _app(mesh, upstream_apps, sleep=1)
+    hm = await _app(mesh, conformance_apps, sleep=1)
     done: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await hm.psub("hook-escalation.tested.*", lambda t, out: done.put_nowait(out))
     late = await hm.pub("hook-escalation.test", {"orderId": "o-3", "region": "eu"})
@@ -106,9 +108,9 @@ async def test_timeout_expires_and_interrupt_cancels_escalations(
 
 
 async def test_escalation_ids_and_statuses_are_checked(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _app(mesh, upstream_apps)
+    hm = await _app(mesh, conformance_apps)
     with pytest.raises(errors.ConfigError, match="invalid escalation id"):
         await hm.escalations.get("x'; drop table jobs; --")
     with pytest.raises(errors.ConfigError, match="invalid escalation status"):
@@ -116,15 +118,15 @@ async def test_escalation_ids_and_statuses_are_checked(
 
 
 async def test_a_hook_without_escalation_writes_no_row(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     hm = await mesh("hook-escalation")
-    text = (
-        upstream_apps / "apps" / "hook-escalation" / "v1" / "hotmesh.yaml"
-    ).read_text()
-    start = text.index("          escalation:")
-    end = text.index("          job:", start)
-    await hm.deploy(text[:start] + text[end:])
+    await hm.deploy(
+        edited(
+            _manifest(conformance_apps),
+            lambda document: hook_with(document, "escalation").pop("escalation"),
+        )
+    )
     await hm.activate("1")
     jid = await hm.pub("hook-escalation.test", {"orderId": "o-5", "region": "eu"})
     assert await hm.get_status(jid) == 1

@@ -25,25 +25,25 @@ class Inbox:
         return await asyncio.wait_for(self.queue.get(), timeout)
 
 
-def _source(upstream_apps: Path, app: str, **sleeps: int) -> str:
-    text = (upstream_apps / "apps" / app / "v1" / "hotmesh.yaml").read_text()
+def _source(conformance_apps: Path, app: str, **sleeps: int) -> str:
+    text = (conformance_apps / "apps" / app / "v1" / "hotmesh.yaml").read_text()
     for old, new in sleeps.items():
         text = text.replace(f"sleep: {old[1:]}", f"sleep: {new}")
     return text
 
 
-async def _hook_timeout(mesh: MeshFactory, upstream_apps: Path) -> HotMesh:
+async def _hook_timeout(mesh: MeshFactory, conformance_apps: Path) -> HotMesh:
     hm = await mesh("hook-timeout")
     # the upstream app with its 10 s / 5 s timeouts cut to 2 s / 1 s
-    await hm.deploy(_source(upstream_apps, "hook-timeout", s10=2, s5=1))
+    await hm.deploy(_source(conformance_apps, "hook-timeout", s10=2, s5=1))
     await hm.activate("1")
     return hm
 
 
 async def test_c9_signal_wins_over_the_timeout(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _hook_timeout(mesh, upstream_apps)
+    hm = await _hook_timeout(mesh, conformance_apps)
     inbox = Inbox()
     await hm.sub("hook.timeout.tested.sig-1", inbox)
     await hm.pub("hook.timeout.test", {"job_id": "sig-1"})
@@ -59,9 +59,9 @@ async def test_c9_signal_wins_over_the_timeout(
 
 
 async def test_c9_timeout_wins_without_a_signal(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _hook_timeout(mesh, upstream_apps)
+    hm = await _hook_timeout(mesh, conformance_apps)
     inbox = Inbox()
     await hm.sub("hook.expire.tested.exp-1", inbox)
     await hm.pub("hook.expire.test", {"job_id": "exp-1"})
@@ -71,8 +71,8 @@ async def test_c9_timeout_wins_without_a_signal(
     assert await hm.signal("hook.expire.resume", {"id": "exp-1", "done": True}) is None
 
 
-async def test_c9_dynamic_sleep(mesh: MeshFactory, upstream_apps: Path) -> None:
-    hm = await _hook_timeout(mesh, upstream_apps)
+async def test_c9_dynamic_sleep(mesh: MeshFactory, conformance_apps: Path) -> None:
+    hm = await _hook_timeout(mesh, conformance_apps)
     inbox = Inbox()
     await hm.psub("hook.dynamic.tested.*", inbox)
     # null timeout: a pure web hook, resumed by its signal
@@ -98,10 +98,10 @@ async def test_c9_dynamic_sleep(mesh: MeshFactory, upstream_apps: Path) -> None:
 
 
 async def test_c9_signal_and_timer_race_exactly_one_wins(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     """50 jobs whose 1 s timer and signal land together: one completion each."""
-    hm = await _hook_timeout(mesh, upstream_apps)
+    hm = await _hook_timeout(mesh, conformance_apps)
     inbox = Inbox()
     await hm.psub("hook.expire.tested.*", inbox)
     ids = [f"race-{i}" for i in range(50)]
@@ -122,10 +122,10 @@ async def test_c9_signal_and_timer_race_exactly_one_wins(
 
 
 async def test_c10_status_threshold_closes_without_registering(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     hm = await mesh("signal")
-    await hm.deploy(upstream_apps / "apps" / "signal" / "v1" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "signal" / "v1" / "hotmesh.yaml")
     await hm.activate("1")
     inbox = Inbox()
     await hm.psub("signal.toggled.*", inbox)
@@ -143,17 +143,17 @@ async def test_c10_status_threshold_closes_without_registering(
     assert inbox.queue.empty()
 
 
-async def _signal_app(mesh: MeshFactory, upstream_apps: Path) -> HotMesh:
+async def _signal_app(mesh: MeshFactory, conformance_apps: Path) -> HotMesh:
     hm = await mesh("signal")
-    await hm.deploy(_source(upstream_apps, "signal", s5=1))
+    await hm.deploy(_source(conformance_apps, "signal", s5=1))
     await hm.activate("1")
     return hm
 
 
 async def test_c10_signal_activity_one_sends_202_then_200(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _signal_app(mesh, upstream_apps)
+    hm = await _signal_app(mesh, conformance_apps)
     parent, child = Inbox(), Inbox()
     await hm.sub("signal.one.tested.signalone123", parent)
     await hm.sub("hook.tested.xyz456", child)
@@ -172,9 +172,9 @@ async def test_c10_signal_activity_one_sends_202_then_200(
 
 
 async def test_c10_signal_activity_all_resumes_indexed_jobs(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
-    hm = await _signal_app(mesh, upstream_apps)
+    hm = await _signal_app(mesh, conformance_apps)
     parent, child = Inbox(), Inbox()
     await hm.sub("signal.tested.signalall123", parent)
     await hm.sub("hook.tested.abc123", child)
@@ -187,10 +187,10 @@ async def test_c10_signal_activity_all_resumes_indexed_jobs(
 
 
 async def test_c13_signal_before_the_hook_registers_is_not_lost(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     hm = await mesh("hook")
-    await hm.deploy(upstream_apps / "apps" / "hook" / "v1" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "hook" / "v1" / "hotmesh.yaml")
     await hm.activate("1")
     inbox = Inbox()
     await hm.sub("hook.tested.late-1", inbox)
@@ -210,11 +210,11 @@ async def test_c13_signal_before_the_hook_registers_is_not_lost(
 
 
 async def test_signal_race_with_registration_over_200_jobs(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     """Signals sent concurrently with the jobs that register their hooks: none lost."""
     hm = await mesh("hook")
-    await hm.deploy(upstream_apps / "apps" / "hook" / "v1" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "hook" / "v1" / "hotmesh.yaml")
     await hm.activate("1")
     ids = [f"r-{i}" for i in range(200)]
     done: dict[str, asyncio.Future[dict[str, Any]]] = {
@@ -239,10 +239,10 @@ async def test_signal_race_with_registration_over_200_jobs(
 
 
 async def test_signal_on_an_unknown_topic_is_a_clear_error(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     hm = await mesh("hook")
-    await hm.deploy(upstream_apps / "apps" / "hook" / "v1" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "hook" / "v1" / "hotmesh.yaml")
     await hm.activate("1")
     with pytest.raises(errors.UnknownTopicError, match="no hook listening on 'nope'"):
         await hm.signal("nope", {"id": "x"})

@@ -10,14 +10,15 @@ import pytest
 
 from hotmesh import errors
 from hotmesh.engine.step import INTERRUPTED
+from tests.conformance import edited, named
 from tests.integration.conftest import MeshFactory
 
 
 async def test_c8_tree_v9_self_interrupt(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     hm = await mesh("tree")
-    await hm.deploy(upstream_apps / "apps" / "tree" / "v9" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "tree" / "v9" / "hotmesh.yaml")
     await hm.activate("9")
     out = await hm.pubsub("spring", {"seed": 2, "speed": 3, "throw": False}, timeout=10)
     data = out["data"]
@@ -38,20 +39,20 @@ async def test_c8_tree_v9_self_interrupt(
 
 
 async def test_c8_tree_v10_interrupts_another_job(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     """The parent's 1 s timer interrupts the child before the child's own timer.
 
     Upstream gives both timers 1 s; here they would fall due within 2 ms of each
     other and run concurrently, so which finishes first is a race. The child's
-    timer is moved to 3 s to make the interrupt land first every time.
+    timer is 3 s (set here for upstream's copy) so the interrupt lands first every time.
     """
     hm = await mesh("tree")
-    await hm.deploy(upstream_apps / "apps" / "tree" / "v9" / "hotmesh.yaml")
-    v10 = (upstream_apps / "apps" / "tree" / "v10" / "hotmesh.yaml").read_text()
-    pauser = "pauser:\n          type: hook\n          sleep: 1"
-    assert pauser in v10
-    await hm.deploy(v10.replace(pauser, pauser[:-1] + "3"))
+    await hm.deploy(conformance_apps / "apps" / "tree" / "v9" / "hotmesh.yaml")
+    v10 = conformance_apps / "apps" / "tree" / "v10" / "hotmesh.yaml"
+    await hm.deploy(
+        edited(v10, lambda document: named(document, "pauser").update(sleep=3))
+    )
     await hm.activate("10")
     ok = await hm.pubsub(
         "winter",

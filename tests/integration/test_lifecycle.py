@@ -16,13 +16,13 @@ from tests.upstream import corrected
 
 
 async def test_c11_emit_publishes_before_the_job_completes(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     async def worker(message: dict[str, Any]) -> dict[str, Any]:
         return {"data": {"status": "success"}}
 
     hm = await mesh("emit", workers=[{"topic": "emit.test.worker", "callback": worker}])
-    text = (upstream_apps / "apps" / "emit" / "v1" / "hotmesh.yaml").read_text()
+    text = (conformance_apps / "apps" / "emit" / "v1" / "hotmesh.yaml").read_text()
     await hm.deploy(text.replace("sleep: 5", "sleep: 1"))
     await hm.activate("1")
     got: asyncio.Queue[tuple[str, dict[str, Any], float]] = asyncio.Queue()
@@ -41,7 +41,7 @@ async def test_c11_emit_publishes_before_the_job_completes(
 
 
 async def test_c15_pending_job_is_created_but_not_started(
-    mesh: MeshFactory, upstream_apps: Path
+    mesh: MeshFactory, conformance_apps: Path
 ) -> None:
     calls: list[Any] = []
 
@@ -52,7 +52,7 @@ async def test_c15_pending_job_is_created_but_not_started(
     hm = await mesh(
         "pending", workers=[{"topic": "pending.test.worker", "callback": worker}]
     )
-    await hm.deploy(upstream_apps / "apps" / "pending" / "v1" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "pending" / "v1" / "hotmesh.yaml")
     await hm.activate("1")
     jid = await hm.pub("pending.test", {}, pending=2)
     assert await hm.get_status(jid) == -1
@@ -61,21 +61,21 @@ async def test_c15_pending_job_is_created_but_not_started(
         await hm.pub("pending.test", {}, pending=0)
 
 
-async def _seeds(mesh: MeshFactory, upstream_apps: Path, tmp: Path) -> HotMesh:
+async def _seeds(mesh: MeshFactory, conformance_apps: Path, tmp: Path) -> HotMesh:
     async def bundle(message: dict[str, Any]) -> dict[str, Any]:
         return {"data": {"some": "string", "is": True, "number": 1}}
 
     hm = await mesh("test-app", workers=[{"topic": "order.bundle", "callback": bundle}])
     # upstream's seeds misspell two keys, which hotmesh refuses: deploy a fixed copy
-    await hm.deploy(corrected(upstream_apps / "seeds" / "hotmesh.yaml", tmp))
+    await hm.deploy(corrected(conformance_apps / "seeds" / "hotmesh.yaml", tmp))
     await hm.activate("1")
     return hm
 
 
 async def test_c12_seeds_approval_branches(
-    mesh: MeshFactory, upstream_apps: Path, tmp_path: Path
+    mesh: MeshFactory, conformance_apps: Path, tmp_path: Path
 ) -> None:
-    hm = await _seeds(mesh, upstream_apps, tmp_path)
+    hm = await _seeds(mesh, conformance_apps, tmp_path)
     ok = await hm.pubsub(
         "order.approval.requested",
         {"id": "ord-a", "price": 49.99, "object_type": "widgetA"},
@@ -119,9 +119,9 @@ ORDER = {
 
 
 async def test_c12_seeds_hook_duplicate_and_sleep(
-    mesh: MeshFactory, upstream_apps: Path, tmp_path: Path
+    mesh: MeshFactory, conformance_apps: Path, tmp_path: Path
 ) -> None:
-    hm = await _seeds(mesh, upstream_apps, tmp_path)
+    hm = await _seeds(mesh, conformance_apps, tmp_path)
     done: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await hm.sub("order.fulfilled.ord_10000002", lambda t, out: done.put_nowait(out))
     await hm.pub("order.scheduled", {"id": "ord_10000002", **ORDER})

@@ -9,11 +9,11 @@ from typing import Any
 from tests.integration.conftest import MeshFactory
 
 
-async def test_tree_metadata(mesh: MeshFactory, upstream_apps: Path) -> None:
+async def test_tree_metadata(mesh: MeshFactory, conformance_apps: Path) -> None:
     hm = await mesh("tree")
     for version in ("6", "7", "8"):
         await hm.deploy(
-            upstream_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml"
+            conformance_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml"
         )
         await hm.activate(version)
         out = await hm.pubsub("spring", {})
@@ -22,9 +22,9 @@ async def test_tree_metadata(mesh: MeshFactory, upstream_apps: Path) -> None:
         assert meta["gid"] and meta["jid"]
 
 
-async def test_awaiter(mesh: MeshFactory, upstream_apps: Path) -> None:
+async def test_awaiter(mesh: MeshFactory, conformance_apps: Path) -> None:
     hm = await mesh("awaiter")
-    await hm.deploy(upstream_apps / "apps" / "awaiter" / "hotmesh.yaml")
+    await hm.deploy(conformance_apps / "apps" / "awaiter" / "hotmesh.yaml")
     await hm.activate("1")
     default, awaited, severed = await asyncio.gather(
         hm.pubsub("awaiter.test", {}, timeout=10),
@@ -45,7 +45,7 @@ async def summer(message: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"result": "11/29/2026, 1:00:00 AM"}}
 
 
-async def test_tree_v1_to_v5(mesh: MeshFactory, upstream_apps: Path) -> None:
+async def test_tree_v1_to_v5(mesh: MeshFactory, conformance_apps: Path) -> None:
     hm = await mesh("tree", workers=[{"topic": "summer", "callback": summer}])
     cases = {
         "1": ({"seed": 2, "speed": 3}, 6, 5),
@@ -56,7 +56,7 @@ async def test_tree_v1_to_v5(mesh: MeshFactory, upstream_apps: Path) -> None:
     }
     for version, (payload, height, strings) in cases.items():
         await hm.deploy(
-            upstream_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml"
+            conformance_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml"
         )
         await hm.activate(version)
         out = await hm.pubsub("spring", payload)

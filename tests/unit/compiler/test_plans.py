@@ -15,6 +15,7 @@ import pytest
 
 from hotmesh import compiler
 from hotmesh.errors import CompileError
+from tests.conformance import OWN
 from tests.upstream import SETUP as UPSTREAM
 from tests.upstream import corrected, requires_upstream
 
@@ -23,13 +24,18 @@ GOLDEN = ROOT / "tests" / "golden" / "plans"
 UPDATE = os.environ.get("HOTMESH_UPDATE_GOLDEN") == "1"
 
 EXAMPLES = sorted((ROOT / "graphs").glob("*.yaml"))
+OWN_APPS = [*sorted(OWN.glob("apps/**/hotmesh.yaml")), OWN / "seeds" / "hotmesh.yaml"]
 UPSTREAM_APPS = [
     *sorted(UPSTREAM.glob("apps/**/hotmesh.yaml")),
     UPSTREAM / "seeds" / "hotmesh.yaml",
     UPSTREAM / "seeds" / "codec.yaml",
 ]
 #: golden name -> manifest (the upstream ones run only when ../shared is there)
-GOLDENS = {p.stem: p for p in EXAMPLES}
+GOLDENS = {p.stem: p for p in EXAMPLES} | {
+    "conformance-abc-v9": OWN / "apps/abc/v9/hotmesh.yaml",
+    "conformance-calc-v1": OWN / "apps/calc/v1/hotmesh.yaml",
+    "conformance-cycle-v1": OWN / "apps/cycle/v1/hotmesh.yaml",
+}
 UPSTREAM_GOLDENS = {
     "upstream-abc-v9": UPSTREAM / "apps/abc/v9/hotmesh.yaml",
     "upstream-calc-v1": UPSTREAM / "apps/calc/v1/hotmesh.yaml",
@@ -39,14 +45,17 @@ UPSTREAM_GOLDENS = {
 
 
 def _name(path: Path) -> str:
-    return (
-        str(path.relative_to(UPSTREAM)) if path.is_relative_to(UPSTREAM) else path.name
-    )
+    for root, prefix in ((UPSTREAM, "upstream/"), (OWN, "own/")):
+        if path.is_relative_to(root):
+            return prefix + str(path.relative_to(root))
+    return path.name
 
 
 @pytest.mark.parametrize(
     "path",
-    EXAMPLES + [pytest.param(p, marks=requires_upstream) for p in UPSTREAM_APPS],
+    EXAMPLES
+    + OWN_APPS
+    + [pytest.param(p, marks=requires_upstream) for p in UPSTREAM_APPS],
     ids=_name,
 )
 def test_manifest_compiles_and_round_trips(path: Path, tmp_path: Path) -> None:
@@ -79,9 +88,13 @@ def test_plan_document_matches_golden(name: str) -> None:
     assert json.loads(golden.read_text(encoding="utf-8")) == document
 
 
-@requires_upstream
-def test_calc_multi_file_refs_are_compiled() -> None:
-    plan = compiler.compile_source(UPSTREAM / "apps/calc/v1/hotmesh.yaml")
+@pytest.mark.parametrize(
+    "root",
+    [OWN, pytest.param(UPSTREAM, marks=requires_upstream)],
+    ids=["own", "upstream"],
+)
+def test_calc_multi_file_refs_are_compiled(root: Path) -> None:
+    plan = compiler.compile_source(root / "apps/calc/v1/hotmesh.yaml")
     assert {g.subscribes for g in plan.graphs} >= {"calculate", "calculation.execute"}
     assert any(a.retry for a in plan.activities.values())
 

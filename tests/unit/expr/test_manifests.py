@@ -1,18 +1,30 @@
-"""Every string in upstream's test manifests compiles, with every function known."""
+"""Every string in the conformance manifests compiles, with every function known.
+
+Over our own (tests/conformance) always, and upstream's when ../shared is there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from ruamel.yaml import YAML
 
 from hotmesh import errors, expr
+from tests.conformance import OWN
 from tests.upstream import SETUP, requires_upstream
 
-pytestmark = requires_upstream
+#: (root, at least this many strings, at least this many @pipes)
+ROOTS = [
+    pytest.param(OWN, 400, 30, id="own"),
+    pytest.param(SETUP, 1000, 10, id="upstream", marks=requires_upstream),
+]
 
-MANIFESTS = sorted(p for p in SETUP.rglob("*") if p.suffix in {".yaml", ".yml"})
+
+def _manifests(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in {".yaml", ".yml"})
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -27,11 +39,11 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def compile_all() -> tuple[int, list[str], set[str]]:
+def compile_all(root: Path) -> tuple[int, list[str], set[str]]:
     """Compile every string; return (count, syntax errors, unknown function names)."""
     yaml = YAML(typ="safe", pure=True)
     count, broken, unknown = 0, [], set()
-    for path in MANIFESTS:
+    for path in _manifests(root):
         for text in _strings(yaml.load(path.read_text())):
             count += 1
             try:
@@ -43,15 +55,16 @@ def compile_all() -> tuple[int, list[str], set[str]]:
     return count, broken, unknown
 
 
-def test_every_upstream_manifest_string_compiles() -> None:
-    assert MANIFESTS, f"no upstream manifests under {SETUP}"
-    count, broken, unknown = compile_all()
-    assert count > 1000
+@pytest.mark.parametrize(("root", "strings", "_pipes"), ROOTS)
+def test_every_manifest_string_compiles(root: Path, strings: int, _pipes: int) -> None:
+    count, broken, unknown = compile_all(root)
+    assert count > strings
     assert broken == []
     assert unknown == set()
 
 
-def test_pipes_in_upstream_manifests_compile() -> None:
+@pytest.mark.parametrize(("root", "_strings", "least"), ROOTS)
+def test_pipes_in_manifests_compile(root: Path, _strings: int, least: int) -> None:
     yaml = YAML(typ="safe", pure=True)
     pipes = 0
 
@@ -71,6 +84,6 @@ def test_pipes_in_upstream_manifests_compile() -> None:
             for item in node:
                 visit(item)
 
-    for path in MANIFESTS:
+    for path in _manifests(root):
         visit(yaml.load(path.read_text()))
-    assert pipes > 10
+    assert pipes > least

@@ -10,6 +10,7 @@ import pytest
 
 from hotmesh.errors import ManifestLoadError
 from hotmesh.graph import load_app
+from tests.conformance import OWN
 from tests.upstream import SETUP, corrected, corrected_document, requires_upstream
 
 EXPECTED = sorted(SETUP.rglob(".hotmesh.*.json"))
@@ -35,9 +36,11 @@ def test_document_equals_upstream_dereferenced_json(
     assert _document_for(expected, tmp_path) == upstream
 
 
-@requires_upstream
-def test_locations_point_into_referenced_file() -> None:
-    manifest = load_app(SETUP / "apps/calc/v1/hotmesh.yaml")
+@pytest.mark.parametrize(
+    "root", [OWN, pytest.param(SETUP, marks=requires_upstream)], ids=["own", "upstream"]
+)
+def test_locations_point_into_referenced_file(root: Path) -> None:
+    manifest = load_app(root / "apps/calc/v1/hotmesh.yaml")
     loc = manifest.locate("/app/graphs/0/activities")
     assert loc.file.endswith("graphs/calculate.yaml")
     assert loc.line > 0

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from hotmesh import compiler
 from hotmesh.errors import ManifestValidationError
 from hotmesh.graph import load_app
 from hotmesh.resources import schemas_dir
+from tests.conformance import OWN
 from tests.upstream import SETUP, TYPOS, corrected, requires_upstream
 
 APPS = sorted(p for p in SETUP.rglob("*.yaml") if p.read_text().startswith("app:"))
@@ -34,6 +36,16 @@ def _errors(activity: str, transitions: str = "") -> list[str]:
     with pytest.raises(ManifestValidationError) as info:
         load_app(text)
     return [str(p) for p in info.value.problems if p.severity == "error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(OWN.rglob("hotmesh.yaml")),
+    ids=lambda p: str(p.relative_to(OWN)),
+)
+def test_every_conformance_manifest_validates_without_warnings(path: Path) -> None:
+    # stricter than upstream's: not even a warning (unknown key, unreachable activity)
+    assert [str(p) for p in compiler.validate(path)] == []
 
 
 @requires_upstream

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import Any, ClassVar
 
 from hotmesh import errors
@@ -25,6 +26,7 @@ from hotmesh.engine.workers import Callback, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.graph import load_app
 from hotmesh.schedules import Schedules
+from hotmesh.schedules.delayed import start_time
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
@@ -369,13 +371,26 @@ class HotMesh:
         topic: str,
         data: dict[str, Any] | None = None,
         pending: float | None = None,
+        *,
+        start_at: datetime | str | None = None,
+        delay: float | str | None = None,
     ) -> str:
         """Start a job; returns its id (``DuplicateJobError`` for a live duplicate).
 
         ``pending=seconds`` creates the job without starting it (status -1,
-        spec §4.15); it expires after that many seconds.
+        spec §4.15); it expires after that many seconds. ``start_at=`` (an
+        aware datetime) or ``delay=`` (``"10m"``) creates it at once, status
+        "scheduled", and starts it then, on the version active now.
         """
         _check(topic, "topic")
+        when = start_time(self.clock.now(), start_at, delay)
+        if when is not None:
+            if pending is not None:
+                raise errors.ConfigError(
+                    "pending cannot be combined with start_at/delay"
+                )
+            if when > self.clock.now():
+                return await self.schedules.start_later(topic, dict(data or {}), when)
         if pending is not None and (
             isinstance(pending, bool)
             or not isinstance(pending, (int, float))

@@ -219,10 +219,12 @@ def _default(value: Any) -> Any:
 
 
 def job_state(row: dict[str, Any]) -> str:
-    """``running``, ``done`` or ``error`` for a job summary row."""
+    """``scheduled``, ``running``, ``done`` or ``error`` for a job summary row."""
     if row.get("err") is not None:
         return "error"
-    return "running" if int(row["status"]) > 0 else "done"
+    if int(row["status"]) <= 0:
+        return "done"
+    return "scheduled" if row.get("scheduled") else "running"
 
 
 def when(value: datetime | None, date: bool = True) -> str:

@@ -304,7 +304,9 @@ def status(
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    style = {"running": "yellow", "done": "green", "error": "red"}[state]
+    style = {"scheduled": "cyan", "running": "yellow", "done": "green", "error": "red"}[
+        state
+    ]
     rows = [
         ("job", escape(summary["job_id"])),
         ("app", f"{escape(summary['app_id'])} version {escape(summary['version'])}"),
@@ -357,7 +359,7 @@ def history(
 @click.option(
     "--status",
     "state",
-    type=click.Choice(["running", "done", "error"]),
+    type=click.Choice(["scheduled", "running", "done", "error"]),
     envvar="HOTMESH_JOBS_STATUS",
     show_envvar=True,
     help="Only jobs in this state.",
@@ -413,10 +415,15 @@ def jobs(
     for row in rows:
         row_state = job_state(row)
         took = ""
-        if row_state != "running":
+        if row_state not in ("scheduled", "running"):
             ms = (row["updated_at"] - row["created_at"]).total_seconds() * 1000
             took = f"{ms:.0f} ms"
-        style = {"running": "yellow", "done": "green", "error": "red"}[row_state]
+        style = {
+            "scheduled": "cyan",
+            "running": "yellow",
+            "done": "green",
+            "error": "red",
+        }[row_state]
         table.add_row(
             escape(row["job_id"]),
             escape(row["app_id"]),

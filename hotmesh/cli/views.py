@@ -19,7 +19,12 @@ from hotmesh.store.postgres import PostgresStore
 #: How deep ``history`` follows child jobs (a guard against cyclic parent ids).
 MAX_DEPTH = 8
 
-_STATE_STYLE = {"running": "yellow", "done": "green", "error": "red"}
+_STATE_STYLE = {
+    "scheduled": "cyan",
+    "running": "yellow",
+    "done": "green",
+    "error": "red",
+}
 
 
 @dataclass

@@ -16,6 +16,7 @@ PRIORITY = {
     "timehook": 5,
     "webhook": 5,
     "transition": 4,
+    "start": 4,
     "result": 3,
     "response": 2,
     "worker": 1,

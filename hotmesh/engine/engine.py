@@ -9,6 +9,7 @@ one transaction; its parts live in ``base``, ``effects``, ``batcher`` and
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from hotmesh import errors
@@ -51,8 +52,9 @@ class Engine(Batcher, Children):
         data: dict[str, Any],
         job_id: str | None = None,
         pending: float | None = None,
+        start_at: datetime | None = None,
     ) -> step.StepCommit:
-        """The trigger step of a new job, not yet committed."""
+        """The trigger step of a new job, not yet committed (``start_at``: scheduled)."""
         plan = await self.active_plan()
         graph = plan.graph_for_topic(topic)
         if graph is None:
@@ -75,6 +77,7 @@ class Engine(Batcher, Children):
             job_id=job_id,
             pending=pending,
             max_cycles=self.max_cycles,
+            start_at=start_at,
         )
 
     async def start(self, commit: step.StepCommit) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from hotmesh import errors
@@ -31,6 +31,12 @@ from hotmesh.engine.commit import (
 from hotmesh.engine.run import Run
 from hotmesh.expr.js import UNDEFINED, truthy
 from hotmesh.store.records import ENGINE_STREAM, ActivityRow, JobRow
+
+#: job metadata of a delayed start: when it was to start (ISO, UTC), a flag
+#: set while it waits for that time, and when it actually started (a stamp)
+SCHEDULED_AT = "sat"
+WAITING = "dly"
+STARTED_AT = "st"
 
 __all__ = [
     "DEFAULT_EXPIRE",
@@ -89,13 +95,16 @@ def trigger(
     job_id: str | None = None,
     pending: float | None = None,
     max_cycles: int = MAX_CYCLES,
+    start_at: datetime | None = None,
 ) -> StepCommit:
     """Create a job: trigger state, job maps, children (run ahead), maybe completion.
 
     ``pending`` (seconds) creates the job with status -1 and no children
     (spec §4.15); it expires after that many seconds. An expression failing
     in the trigger, or in an activity run ahead in this step, raises
-    ``TriggerError``: the job is not created.
+    ``TriggerError``: the job is not created. ``start_at`` creates it
+    *scheduled*: trigger state and job maps now, semaphore 1 for the "start"
+    message that takes the trigger's transitions at that time (``start``).
     """
     act = plan.activity(graph.trigger)
     node = {"input": {"data": payload}, "output": {"data": payload}}
@@ -156,6 +165,11 @@ def trigger(
         run.commit.delta = -1
         run.commit.expire = float(pending)
         return run.commit
+    if start_at is not None:
+        run.job.metadata[SCHEDULED_AT] = start_at.astimezone(UTC).isoformat()
+        run.job.metadata[WAITING] = 1
+        run.commit.delta = 1
+        return run.commit
     with _part(graph, act.id, "transitions"):
         children = [t.to for t in act.transitions if t.passes(200, ctx)]
     emit = act.field_rule("emit")
@@ -199,6 +213,25 @@ def _link_parent(run: Run, parent: dict[str, Any], job_id: str, stamp: str) -> N
         )
 
 
+def _start(run: Run) -> StepCommit:
+    """A scheduled job's start: the trigger's transitions, taken now."""
+    meta = run.job.metadata
+    graph = run.plan.graph_for_topic(run.job.topic)
+    row = run.rows.get((graph.trigger, ",0")) if graph is not None else None
+    if graph is None or row is None or not meta.get(WAITING):
+        run.commit.dropped = "job is not waiting for its start"
+        return run.commit
+    run.job.metadata = {k: v for k, v in meta.items() if k != WAITING}
+    run.job.metadata[STARTED_AT] = run.stamp
+    act = run.plan.activity(graph.trigger)
+    ctx = run.ctx(act.id, ",0", cx.node(row))
+    run.transitions(act, ",0", 200, ctx, pending=False)
+    emit = act.field_rule("emit")
+    if emit is not None and truthy(emit.evaluate(ctx)):
+        run.emitted = True
+    return run.complete()
+
+
 def fail(plan: Plan, job: JobRow, error: dict[str, Any], now: datetime) -> StepCommit:
     """Close a job whose step cannot run (say, an expression failed) with ``error``.
 
@@ -238,7 +271,7 @@ def apply(
     max_cycles: int = MAX_CYCLES,
 ) -> StepCommit:
     """Apply an engine message (``response``, ``result``, ``timehook``, ``webhook``,
-    ``transition``, ``interrupt``) to a job."""
+    ``transition``, ``interrupt``, ``start``) to a job."""
     job = copy_job(job)
     run = Run(plan, job, now, new=False, max_cycles=max_cycles)
     md = payload.get("metadata", {})
@@ -252,6 +285,8 @@ def apply(
     if kind == "interrupt":
         run.interrupt(dict(payload.get("options") or {}))
         return run.complete()
+    if kind == "start":
+        return _start(run)
     if kind == "transition":
         run.leg1(aid, dad)
         return run.complete()

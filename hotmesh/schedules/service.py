@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
 from hotmesh.engine import step
+from hotmesh.schedules import delayed, timing
 from hotmesh.schedules import spec as specs
-from hotmesh.schedules import timing
-from hotmesh.store.records import Message
+from hotmesh.store.records import ENGINE_STREAM, Message
 from hotmesh.store.schedules import ScheduleRows
 from hotmesh.store.tx import StoreTx
 
@@ -224,17 +224,44 @@ class Schedules:
         self._woken(started)
         return job_id
 
+    # -- delayed starts ----------------------------------------------------------
+    async def start_later(
+        self,
+        topic: str,
+        data: dict[str, Any],
+        start_at: datetime,
+        job_id: str | None = None,
+    ) -> str:
+        """Create a job now, status "scheduled", that starts at ``start_at``
+        (on the version active now); returns its id."""
+        engine = self._mesh.engine
+        commit = await engine.prepare(topic, data, job_id=job_id, start_at=start_at)
+        async with self._mesh.store.transaction() as tx:
+            reserved = await engine._write(tx, commit)
+            job = commit.job
+            await self._rows.delay(tx, self._app, job.job_id, job.gid, start_at)
+        engine._woken(commit, reserved)
+        self._wake.set()
+        return commit.job.job_id
+
     # -- firing ----------------------------------------------------------------
     async def fire_due(self) -> Fired:
-        """Run one firing pass now; returns the ids of the jobs it started."""
+        """Run one firing pass now: start due schedule ticks and queue due
+        delayed starts; returns the ids of the jobs it started."""
         now = self._now()
         started: Started = []
         fired: Fired = []
         async with self._mesh.store.transaction() as tx:
             for row in await self._rows.due(tx, self._app, now, PASS_ROWS):
                 fired.extend(await self._fire(tx, row, now, started))
+            starts = await self._rows.take_starts(
+                tx, self._app, now, delayed.PASS_STARTS
+            )
+            await self._mesh.engine._enqueue(tx, delayed.start_messages(starts))
         self._woken(started)
-        return fired
+        if starts:
+            self._mesh.engine.on_messages(ENGINE_STREAM, 0.0)
+        return fired + [r["job_id"] for r in starts]
 
     async def _fire(
         self,

@@ -22,7 +22,7 @@ class ListingVerbs:
     async def list_jobs(
         self, app_id: str | None, status: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        """Newest jobs first; ``status`` is ``running``, ``done``, ``error`` or None."""
+        """Newest jobs first; ``status`` is ``scheduled``, ``running``, ``done``, ``error`` or None."""
         rows = await self._pool.fetch(self._q["list_jobs"], app_id, status, limit)
         return [dict(r) for r in rows]
 

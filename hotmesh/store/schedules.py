@@ -134,9 +134,27 @@ class ScheduleRows:
         )
 
     async def next_due(self, app_id: str) -> datetime | None:
+        """When the earliest schedule tick or delayed start is due (None: none)."""
         async with self.store.transaction() as tx:
-            value = await _conn(tx).fetchval(self._q["next_due"], app_id)
-        return value if isinstance(value, datetime) else None
+            found = [
+                await _conn(tx).fetchval(self._q["next_due"], app_id),
+                await _conn(tx).fetchval(self._q["delay_next"], app_id),
+            ]
+        times = [v for v in found if isinstance(v, datetime)]
+        return min(times) if times else None
+
+    async def delay(
+        self, tx: StoreTx, app_id: str, job_id: str, gid: str, start_at: datetime
+    ) -> None:
+        """Record that job ``job_id`` (generation ``gid``) starts at ``start_at``."""
+        await _conn(tx).execute(self._q["delay_insert"], app_id, job_id, gid, start_at)
+
+    async def take_starts(
+        self, tx: StoreTx, app_id: str, now: datetime, limit: int
+    ) -> Rows:
+        """Delayed starts due at ``now``, deleted in ``tx`` (others skip them)."""
+        rows = await _conn(tx).fetch(self._q["delay_take"], app_id, now, limit)
+        return [dict(r) for r in rows]
 
     async def list(self, app_id: str, every_version: bool = False) -> Rows:
         async with self.store.transaction() as tx:

@@ -157,14 +157,16 @@ SELECT v.app_id, v.version, v.deployed_at, coalesce(a.active_version = v.version
  ORDER BY v.app_id, v.deployed_at, v.version;
 
 -- name: list_jobs
+-- scheduled: a delayed start still waiting for its time (metadata.dly).
 SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, updated_at,
-       expired_at
+       expired_at, metadata ? 'dly' AS scheduled
   FROM __SCHEMA__.jobs
  WHERE ($1::text IS NULL OR app_id = $1)
    AND ($2::text IS NULL
         OR ($2 = 'error' AND err IS NOT NULL)
         OR ($2 = 'done' AND err IS NULL AND status <= 0)
-        OR ($2 = 'running' AND err IS NULL AND status > 0))
+        OR ($2 = 'running' AND err IS NULL AND status > 0 AND NOT metadata ? 'dly')
+        OR ($2 = 'scheduled' AND err IS NULL AND status > 0 AND metadata ? 'dly'))
  ORDER BY created_at DESC, id DESC
  LIMIT $3;
 
@@ -173,7 +175,7 @@ SELECT app_id FROM __SCHEMA__.jobs WHERE job_id = $1 ORDER BY app_id;
 
 -- name: job_summary
 SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, updated_at,
-       expired_at
+       expired_at, metadata ? 'dly' AS scheduled
   FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND job_id = $2;
 

@@ -126,3 +126,26 @@ WITH runs AS (
 )
 DELETE FROM __SCHEMA__.schedules WHERE app_id = $1 AND version = $2 AND id = $3
 RETURNING id;
+
+-- name: delay_insert
+-- A job that starts later ($3, its generation $4) at $5 (migration 0017). A
+-- leftover row of an earlier job with the same id is replaced.
+INSERT INTO __SCHEMA__.delayed_starts (app_id, job_id, gid, start_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (app_id, job_id) DO UPDATE SET gid = EXCLUDED.gid, start_at = EXCLUDED.start_at;
+
+-- name: delay_take
+-- Delayed starts due at $2, taken (deleted) by this pass; another pass skips
+-- the rows this one holds.
+DELETE FROM __SCHEMA__.delayed_starts d
+ USING (SELECT job_id FROM __SCHEMA__.delayed_starts
+         WHERE app_id = $1 AND start_at <= $2
+         ORDER BY start_at
+         LIMIT $3
+           FOR UPDATE SKIP LOCKED) due
+ WHERE d.app_id = $1 AND d.job_id = due.job_id
+RETURNING d.job_id, d.gid, d.start_at;
+
+-- name: delay_next
+-- When the earliest delayed start of the app is due (NULL: none).
+SELECT min(start_at) FROM __SCHEMA__.delayed_starts WHERE app_id = $1;

@@ -39,6 +39,9 @@ DEFAULT_RETENTION = 7 * 86400.0
 #: rows deleted per statement when pruning
 PRUNE_BATCH = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
+#: the manifest schema's rule for app.id (schemas/app.schema.json), so an app a
+#: process can init is an app it can deploy; 'a' is reserved (channel names)
+_APP_ID = re.compile(r"^[A-Za-z0-9-]{1,255}$")
 SubCallback = Callable[[str, dict[str, Any]], Any]
 
 
@@ -47,6 +50,15 @@ def _check(value: Any, what: str) -> str:
         raise errors.ConfigError(
             f"invalid {what} {value!r}: use 1-255 characters of letters, digits, '_', '.', "
             "':' and '-', starting with a letter or digit"
+        )
+    return value
+
+
+def _check_app_id(value: Any) -> str:
+    if not isinstance(value, str) or not _APP_ID.match(value) or value == "a":
+        raise errors.ConfigError(
+            f"invalid app id {value!r}: use 1-255 letters, digits and '-' (as a "
+            "manifest's app.id); 'a' is reserved"
         )
     return value
 
@@ -103,7 +115,7 @@ class HotMesh:
         workers: list[dict[str, Any]] | None = None,
     ) -> HotMesh:
         """Connect (migrating the schema if needed), start the engine and the workers."""
-        _check(app_id, "app id")
+        _check_app_id(app_id)
         options = dict(engine or {})
         connection = options.get("connection") or {}
         # Starting the embedded server (no DSN configured) blocks for a second

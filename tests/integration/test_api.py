@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from hotmesh import HotMesh, errors
+from hotmesh.graph import load_app
 from hotmesh.store.sql import migrations
 from tests.integration.conftest import MeshFactory
 
@@ -229,3 +230,29 @@ async def test_deploy_reports_manifest_problems_with_their_line(
     with pytest.raises(errors.ManifestError) as info:
         await hm.deploy(broken)
     assert "<string>:17:11: unknown type 'nonsense'" in str(info.value)
+
+
+@pytest.mark.parametrize("app_id", ["my_app", "orders.v2", "ns:app", "a", "-" * 256])
+async def test_an_app_id_a_manifest_refuses_is_refused_at_init(app_id: str) -> None:
+    """One rule for app ids (docs/reference/python-api.md and schema.md agree)."""
+    with pytest.raises(errors.ConfigError) as caught:
+        await HotMesh.init(app_id, engine={"connection": {"dsn": "postgresql://x"}})
+    assert str(caught.value) == (
+        f"invalid app id {app_id!r}: use 1-255 letters, digits and '-' (as a "
+        "manifest's app.id); 'a' is reserved"
+    )
+    # the manifest schema refuses the same id (its pattern has no length cap)
+    if len(app_id) <= 255:
+        text = (
+            f"app:\n  id: '{app_id}'\n  version: '1'\n  graphs:\n"
+            "    - subscribes: x\n      activities: {t: {type: trigger}}\n"
+        )
+        with pytest.raises(errors.ManifestValidationError) as refused:
+            load_app(text)
+        assert [p.pointer for p in refused.value.problems] == ["/app/id"]
+
+
+async def test_an_app_id_with_dashes_works_in_both(mesh: MeshFactory) -> None:
+    hm = await mesh("my-app-2")
+    await hm.deploy(APP.replace("id: dup", "id: my-app-2"))
+    assert hm.app_id == "my-app-2"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hotmesh import errors
-from hotmesh.expr import ast
+from hotmesh.expr import ast, budget
 from hotmesh.expr.evaluate import Evaluator, build
 from hotmesh.expr.parser import parse_string
 
@@ -17,7 +17,7 @@ Path = tuple[str | int, ...]
 class Rule:
     """A compiled mapping value: evaluate it against a job context."""
 
-    __slots__ = ("_fn", "functions", "node", "references", "source")
+    __slots__ = ("_fn", "_metered", "functions", "node", "references", "source")
 
     def __init__(self, source: Any, node: ast.Node) -> None:
         self.source = source
@@ -28,6 +28,8 @@ class Rule:
         self.references: frozenset[str] = frozenset(refs)
         self.functions: frozenset[str] = frozenset(fns)
         self._fn: Evaluator = build(node)
+        # A bare reference or literal does no work worth metering.
+        self._metered = not isinstance(node, ast.Ref | ast.Literal)
 
     @property
     def is_constant(self) -> bool:
@@ -35,7 +37,12 @@ class Rule:
         return not self.references and not self.functions
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
-        """The value in ``context``; missing references give ``UNDEFINED``."""
+        """The value in ``context``; missing references give ``UNDEFINED``.
+
+        Runs under the evaluation budget (:mod:`hotmesh.expr.budget`).
+        """
+        if self._metered:
+            return budget.metered(self._fn, context, None)
         return self._fn(context, None)
 
     def __repr__(self) -> str:
@@ -53,7 +60,7 @@ class MapRule(Rule):
 
     def evaluate(self, context: Mapping[str, Any]) -> dict[str, Any]:
         """The mapped object."""
-        value = self._fn(context, None)
+        value = budget.metered(self._fn, context, None)
         return value if isinstance(value, dict) else {}
 
 

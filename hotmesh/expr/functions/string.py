@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.expr import budget, regex
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
@@ -24,9 +25,6 @@ from hotmesh.expr.js import (
     to_string,
     to_uint32,
 )
-
-#: Longest string repeat/padStart/padEnd may build (JS allows ~1 GB; we refuse earlier).
-MAX_RESULT_LENGTH = 10_000_000
 
 
 def _receiver(name: str, value: Any) -> str:
@@ -182,7 +180,7 @@ def _pad(name: str, s: Any, max_length: Any, pad: Any) -> tuple[str, str]:
     missing = width - len(text)
     if missing <= 0 or not filler:
         return text, ""
-    if missing > MAX_RESULT_LENGTH:
+    if missing > budget.LIMITS.max_result:
         raise errors.EvaluationError(
             f"@string.{name}: invalid string length {to_string(max_length)}"
         )
@@ -237,29 +235,20 @@ def replace(
     return text[:at] + inserted + text[end:]
 
 
-def _regex(pattern: Any) -> re.Pattern[str]:
-    source = to_string(pattern)
-    try:
-        return re.compile(source)
-    except re.error as exc:
-        raise errors.EvaluationError(
-            f"@string.search: invalid regular expression {source!r}: {exc}"
-        ) from None
-
-
 @register(
     "string.search",
     (2, 2),
     "Index of the first match of the regular expression `pattern`, or -1.",
-    note="Patterns use Python `re` syntax, which matches JavaScript's for common "
-    "patterns (JS-only forms such as `(?<name>…)` are errors).",
+    note="Patterns run on RE2, in time linear in the text: JavaScript's "
+    "backreferences and lookaround are errors, and `\\s` is ASCII whitespace "
+    "(see the regular expressions section).",
 )
 def search(s: Any = UNDEFINED, pattern: Any = UNDEFINED) -> int:
     text = _receiver("search", s)
     if pattern is UNDEFINED:
         return 0
-    match = _regex(pattern).search(text)
-    return len(code_units(text[: match.start()])) if match else -1
+    at = regex.search(to_string(pattern), text, "string.search")
+    return -1 if at is None else len(code_units(text[:at]))
 
 
 @register(
@@ -302,8 +291,11 @@ def repeat(s: Any = UNDEFINED, count: Any = UNDEFINED) -> str:
         )
     if not text:
         return ""
-    if len(text) * n > MAX_RESULT_LENGTH:
+    limit = budget.LIMITS.max_result
+    if len(text) * n > limit:
+        # Refused before it is built (JS allows ~1 GB): the evaluation budget.
         raise errors.EvaluationError(
-            f"@string.repeat: result longer than {MAX_RESULT_LENGTH} characters"
+            f"@string.repeat: result longer than the evaluation budget of {limit:,} "
+            "characters"
         )
     return text * int(n)

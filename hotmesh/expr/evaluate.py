@@ -237,7 +237,8 @@ def _process(
                 if operator is not None:
                     head = call(operator, current)
                 else:
-                    # A reference or literal in operator position is a lookup.
+                    # A bare scope variable ({$item}...) in function position
+                    # is a lookup; the compiler refuses any other head.
                     head = cells[0](ctx, scope)
                 current = [head, *(fn(ctx, scope) for fn in cells[1:])]
     if queue and current is None:

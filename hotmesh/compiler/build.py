@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from hotmesh.compiler.expressions import FIELDS, MAP_BLOCKS, ExpressionPass, dig
+from hotmesh.compiler.limits import check_limits
 from hotmesh.compiler.plan import (
     ActivityPlan,
     ActivityType,
@@ -52,6 +53,7 @@ def compile_document(document: Mapping[str, Any], report: Reporter) -> Plan | No
         for aid, act in structure.activities.items()
     }
     hooks = _hook_rules(structure.hooks, exprs)
+    check_limits(structure.activities, report)
     if report.errors:
         return None
     produces = exprs.produces()

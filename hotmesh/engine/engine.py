@@ -216,8 +216,10 @@ class Engine(Batcher, Children):
             "worker",
             {**msg.payload, "metadata": {**md, "try": tries + 1}},
             str(md.get("jid")),
-            step.PRIORITY["worker"],
+            msg.priority,
             delay,
+            ckey=msg.ckey,
+            rkey=msg.rkey,
         )
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):

@@ -23,6 +23,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, Plan
 from hotmesh.engine import context as cx
+from hotmesh.engine.limits import worker_fields
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -229,7 +230,20 @@ class Run:
             "vrs": self.job.version,
             "try": 0,
         }
-        self.send(worker_stream(topic), "worker", {"metadata": md, "data": data})
+        priority, ckey, rkey = worker_fields(
+            act, lambda name: self.value(act, name, ctx), self.job.metadata
+        )
+        self.commit.messages.append(
+            NewMessage(
+                worker_stream(topic),
+                "worker",
+                {"metadata": md, "data": data},
+                self.job.job_id,
+                priority,
+                ckey=ckey,
+                rkey=rkey,
+            )
+        )
 
     def leg1_await(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}

@@ -26,7 +26,7 @@ from hotmesh.store.keeper import ConnectionKeeper
 from hotmesh.store.listener import Listener
 from hotmesh.store.listings import ListingVerbs
 from hotmesh.store.migrate import migrate, quote_schema
-from hotmesh.store.records import JobRow, Message, NewMessage
+from hotmesh.store.records import ENGINE_STREAM, Claimed, JobRow, Message, NewMessage
 from hotmesh.store.sql import queries
 from hotmesh.store.tx import StepWrite, StoreTx
 
@@ -138,14 +138,30 @@ class PostgresStore(ListingVerbs):
 
     async def claim(
         self, app_id: str, stream: str, owner: str, lease: float, limit: int
-    ) -> list[Message]:
-        """Reserve up to ``limit`` visible messages (expired reservations included)."""
-        rows = await self.keeper.statement(
-            self._q["claim"], app_id, stream, owner, lease, limit
-        )
-        msgs = [Message(r["id"], r["type"], r["payload"], r["attempts"]) for r in rows]
-        msgs.sort(key=lambda m: m.id)
-        return msgs
+    ) -> Claimed:
+        """Reserve up to ``limit`` visible messages (expired reservations included),
+        within the stream's flow limits; the engine stream never has any."""
+        query = self._q["claim_plain" if stream == ENGINE_STREAM else "claim"]
+        rows = await self.keeper.statement(query, app_id, stream, owner, lease, limit)
+        msgs = [
+            Message(
+                r["mid"],
+                r["mtype"],
+                r["mpayload"],
+                r["mattempts"],
+                stream,
+                r["mpriority"],
+                r["mckey"],
+                r["mrkey"],
+            )
+            for r in rows
+            if r["mid"] is not None
+        ]
+        marker = [r for r in rows if r["mid"] is None]
+        wait = marker[0]["mwait"] if marker else None
+        # started in claim order: higher priority first, then oldest
+        msgs.sort(key=lambda m: (-m.priority, m.id))
+        return Claimed(msgs, bool(marker), None if wait is None else float(wait))
 
     async def next_visible(self, app_id: str, stream: str) -> float | None:
         """Seconds until the next unreserved message becomes visible, if any."""

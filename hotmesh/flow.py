@@ -41,8 +41,10 @@ class TopicLimits:
     @property
     def empty(self) -> bool:
         """No limit at all (setting it removes the topic's row)."""
-        return self.concurrency is None and self.key_concurrency is None and (
-            self.rate_limit is None
+        return (
+            self.concurrency is None
+            and self.key_concurrency is None
+            and (self.rate_limit is None)
         )
 
 
@@ -159,7 +161,11 @@ def limits(
 def priority(value: Any, where: str = "", name: str = "priority") -> int:
     """A priority: an integer within PostgreSQL's smallint (higher is claimed first)."""
     low, high = PRIORITY_RANGE
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not low <= value <= high
+    ):
         raise _fail(
             where, name, f"must be an integer from {low} to {high}, not {value!r}"
         )

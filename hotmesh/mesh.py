@@ -24,6 +24,7 @@ from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
 from hotmesh.engine.workers import Callback, callback_handler
 from hotmesh.escalations import Escalations
+from hotmesh.flow_control import FlowControl, pub_options
 from hotmesh.graph import load_app
 from hotmesh.schedules import Schedules
 from hotmesh.schedules.delayed import start_time
@@ -103,6 +104,8 @@ class HotMesh:
         self._stopped = False
         #: durable cron/interval schedules of this app (every process fires them)
         self.schedules = Schedules(self)
+        #: topic limits every process obeys (``set_topic_limits``, manifests)
+        self.flow = FlowControl(store, app_id)
         self._firing = bool(options.get("schedules", True))
         self._scheduler: asyncio.Task[None] | None = None
 
@@ -372,7 +375,8 @@ class HotMesh:
     async def activate(self, version: str) -> None:
         """Make ``version`` active in every connected process (NOTIFY, no restart)."""
         version = str(version)
-        await self.engine.plan(version)
+        plan = await self.engine.plan(version)
+        await self.flow.activate(plan)  # the topic limits its workers declare
         await self.store.activate(self.app_id, version)
         self.engine.active = version
         await self.store.notify(f"a|{self.app_id}|{version}")
@@ -386,6 +390,9 @@ class HotMesh:
         *,
         start_at: datetime | str | None = None,
         delay: float | str | None = None,
+        priority: int | None = None,
+        dedupe_key: str | None = None,
+        dedupe_window: float | str | None = None,
     ) -> str:
         """Start a job; returns its id (``DuplicateJobError`` for a live duplicate).
 
@@ -393,7 +400,12 @@ class HotMesh:
         spec §4.15); it expires after that many seconds. ``start_at=`` (an
         aware datetime) or ``delay=`` (``"10m"``) creates it at once, status
         "scheduled", and starts it then, on the version active now.
+        ``priority`` orders its work messages (higher first). With
+        ``dedupe_key``, a second pub with that key within ``dedupe_window``
+        (default 5 minutes) of the first starts nothing and returns the first
+        job's id.
         """
+        priority, dedupe_key, window = pub_options(priority, dedupe_key, dedupe_window)
         _check(topic, "topic")
         when = start_time(self.clock.now(), start_at, delay)
         if when is not None:
@@ -402,7 +414,13 @@ class HotMesh:
                     "pending cannot be combined with start_at/delay"
                 )
             if when > self.clock.now():
-                return await self.schedules.start_later(topic, dict(data or {}), when)
+                if dedupe_key is not None:
+                    raise errors.ConfigError(
+                        "pub: 'dedupe_key' cannot be combined with start_at/delay"
+                    )
+                return await self.schedules.start_later(
+                    topic, dict(data or {}), when, priority=priority
+                )
         if pending is not None and (
             isinstance(pending, bool)
             or not isinstance(pending, (int, float))
@@ -411,7 +429,23 @@ class HotMesh:
             raise errors.ConfigError(
                 f"pending must be a positive number of seconds, not {pending!r}"
             )
-        return await self.engine.pub(topic, dict(data or {}), pending=pending)
+        commit = await self.engine.prepare(
+            topic, dict(data or {}), pending=pending, priority=priority
+        )
+        if dedupe_key is not None:
+            return await self.engine.start_once(commit, dedupe_key, window)
+        await self.engine.start(commit)
+        return commit.job.job_id
+
+    async def set_topic_limits(self, topic: str, **options: Any) -> None:
+        """Limit worker ``topic`` across every process: ``concurrency=N`` (at
+        most N callbacks at once) and/or ``rate={"limit": N, "period": "1m"}``
+        (at most N starts in any period). No option removes its limits."""
+        await self.flow.set(_check(topic, "topic"), options)
+
+    async def topic_limits(self) -> dict[str, dict[str, Any]]:
+        """Every limited topic with its limits and its running/waiting counts."""
+        return await self.flow.list()
 
     async def pubsub(
         self, topic: str, data: dict[str, Any] | None = None, timeout: float = 10.0

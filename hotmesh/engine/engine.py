@@ -53,6 +53,7 @@ class Engine(Batcher, Children):
         job_id: str | None = None,
         pending: float | None = None,
         start_at: datetime | None = None,
+        priority: int | None = None,
     ) -> step.StepCommit:
         """The trigger step of a new job, not yet committed (``start_at``: scheduled)."""
         plan = await self.active_plan()
@@ -78,12 +79,24 @@ class Engine(Batcher, Children):
             pending=pending,
             max_cycles=self.max_cycles,
             start_at=start_at,
+            priority=priority,
         )
 
     async def start(self, commit: step.StepCommit) -> None:
         """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
         reserved = await self._write(None, commit)  # one autocommitted statement
         self._woken(commit, reserved)
+
+    async def start_once(self, commit: step.StepCommit, key: str, window: float) -> str:
+        """Commit a trigger step unless a job took dedupe ``key`` less than
+        ``window`` seconds ago; the id of the job holding the key either way."""
+        async with self.store.transaction() as tx:
+            holder = await tx.dedupe(self.app_id, key, commit.job.job_id, window)
+            if holder != commit.job.job_id:
+                return holder
+            reserved = await self._write(tx, commit)
+        self._woken(commit, reserved)
+        return commit.job.job_id
 
     async def signal(
         self, topic: str, data: dict[str, Any], status: str = "success", code: int = 200

@@ -23,7 +23,6 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.engine.limits import worker_fields
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -37,6 +36,7 @@ from hotmesh.engine.commit import (
     job_fields,
     job_output,
 )
+from hotmesh.engine.limits import worker_fields
 from hotmesh.expr.js import UNDEFINED, is_number, truthy
 from hotmesh.store.records import (
     ENGINE_STREAM,

@@ -231,11 +231,14 @@ class Schedules:
         data: dict[str, Any],
         start_at: datetime,
         job_id: str | None = None,
+        priority: int | None = None,
     ) -> str:
         """Create a job now, status "scheduled", that starts at ``start_at``
         (on the version active now); returns its id."""
         engine = self._mesh.engine
-        commit = await engine.prepare(topic, data, job_id=job_id, start_at=start_at)
+        commit = await engine.prepare(
+            topic, data, job_id=job_id, start_at=start_at, priority=priority
+        )
         async with self._mesh.store.transaction() as tx:
             reserved = await engine._write(tx, commit)
             job = commit.job

@@ -166,6 +166,17 @@ class StoreTx:
         )
         return reserved(rows, messages)
 
+    async def dedupe(self, app_id: str, key: str, job_id: str, window: float) -> str:
+        """Take dedupe ``key`` for ``job_id`` for ``window`` seconds unless a live
+        row holds it; returns the holder's job id (``job_id`` when taken)."""
+        took = await self._conn.fetchval(
+            self._q["dedupe_take"], app_id, key, job_id, window
+        )
+        if took is not None:
+            await self._conn.execute(self._q["dedupe_prune"], app_id)
+            return str(took)
+        return str(await self._conn.fetchval(self._q["dedupe_holder"], app_id, key))
+
     async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
         """The stored plan document, read on this transaction's connection."""
         doc = await self._conn.fetchval(self._q["get_version"], app_id, version)

@@ -373,3 +373,28 @@ DELETE FROM __SCHEMA__.signals
                 WHERE app_id = $1 AND kind = 'pending' AND expires_at < now()
                 LIMIT $2
                   FOR UPDATE SKIP LOCKED);
+
+-- name: dedupe_take
+-- Take dedupe key $2 for job $3 for $4 seconds unless a live row holds it; the
+-- holder's job id either way (a concurrent taker waits for our commit).
+WITH took AS (
+    INSERT INTO __SCHEMA__.dedupe (app_id, key, job_id, expires_at)
+    VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+    ON CONFLICT (app_id, key) DO UPDATE
+       SET job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at
+     WHERE dedupe.expires_at <= now()
+    RETURNING job_id
+)
+SELECT job_id FROM took;
+
+-- name: dedupe_holder
+-- The job id holding a live dedupe key.
+SELECT job_id FROM __SCHEMA__.dedupe WHERE app_id = $1 AND key = $2;
+
+-- name: dedupe_prune
+-- Up to 100 expired dedupe rows of the app.
+DELETE FROM __SCHEMA__.dedupe
+ WHERE ctid IN (SELECT ctid FROM __SCHEMA__.dedupe
+                 WHERE app_id = $1 AND expires_at < now()
+                 LIMIT 100
+                   FOR UPDATE SKIP LOCKED);

@@ -26,8 +26,8 @@ from hotmesh.engine.workers import Callback, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
 from hotmesh.graph import load_app
-from hotmesh.schedules import Schedules
-from hotmesh.schedules.delayed import start_time
+from hotmesh.schedules import Schedules, delayed
+from hotmesh.schedules import manifest as manifest_schedules
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
@@ -356,7 +356,8 @@ class HotMesh:
             raise errors.ConfigError(
                 f"manifest app id '{plan.app_id}' does not match this HotMesh ('{self.app_id}')"
             )
-        doc = json.loads(json.dumps(plan_to_document(plan)))
+        declared = manifest_schedules.declared(manifest, plan)
+        doc = manifest_schedules.plan_document(plan_to_document(plan), declared)
         if not await self.store.insert_version(self.app_id, plan.version, doc):
             stored = await self.store.get_plan(self.app_id, plan.version)
             if stored != doc:
@@ -364,6 +365,7 @@ class HotMesh:
                     f"app '{self.app_id}' version '{plan.version}' is already deployed with a "
                     "different plan; bump the version"
                 )
+        await self.schedules.deploy_version(plan.version, declared)
         for warning in warnings:
             deploy_log.warning("%s", warning)
         return {
@@ -377,6 +379,7 @@ class HotMesh:
         version = str(version)
         plan = await self.engine.plan(version)
         await self.flow.activate(plan)  # the topic limits its workers declare
+        await self.schedules.activate_version(version)  # its schedules start from now
         await self.store.activate(self.app_id, version)
         self.engine.active = version
         await self.store.notify(f"a|{self.app_id}|{version}")
@@ -396,10 +399,9 @@ class HotMesh:
     ) -> str:
         """Start a job; returns its id (``DuplicateJobError`` for a live duplicate).
 
-        ``pending=seconds`` creates the job without starting it (status -1,
-        spec §4.15); it expires after that many seconds. ``start_at=`` (an
-        aware datetime) or ``delay=`` (``"10m"``) creates it at once, status
-        "scheduled", and starts it then, on the version active now.
+        ``pending=seconds``: created, not started (status -1, spec §4.15), expiring
+        after that long. ``start_at=`` (aware datetime) or ``delay=`` (``"10m"``):
+        created now, "scheduled", started then on the version active now.
         ``priority`` orders its work messages (higher first). With
         ``dedupe_key``, a second pub with that key within ``dedupe_window``
         (default 5 minutes) of the first starts nothing and returns the first
@@ -407,20 +409,15 @@ class HotMesh:
         """
         priority, dedupe_key, window = pub_options(priority, dedupe_key, dedupe_window)
         _check(topic, "topic")
-        when = start_time(self.clock.now(), start_at, delay)
-        if when is not None:
-            if pending is not None:
+        when = delayed.start_time(self.clock.now(), start_at, delay, pending)
+        if when is not None and when > self.clock.now():
+            if dedupe_key is not None:
                 raise errors.ConfigError(
-                    "pending cannot be combined with start_at/delay"
+                    "pub: 'dedupe_key' cannot be combined with start_at/delay"
                 )
-            if when > self.clock.now():
-                if dedupe_key is not None:
-                    raise errors.ConfigError(
-                        "pub: 'dedupe_key' cannot be combined with start_at/delay"
-                    )
-                return await self.schedules.start_later(
-                    topic, dict(data or {}), when, priority=priority
-                )
+            return await self.schedules.start_later(
+                topic, dict(data or {}), when, priority=priority
+            )
         if pending is not None and (
             isinstance(pending, bool)
             or not isinstance(pending, (int, float))

@@ -2,7 +2,7 @@
 priorities and dedupe windows. Pure: no I/O.
 
 The same checks serve ``hm.set_topic_limits``, ``pub``, MemFlow's
-``proxy_activities``/``Worker.create`` and (through the compiler) a worker
+``Worker.create`` options and (through the compiler) a worker
 activity's ``concurrency``/``rate``/``priority`` in a manifest. Each bad value
 is a ``ConfigError`` naming the option (``rate.period``), with the closest
 known name for an unknown key.

@@ -41,8 +41,7 @@ class FlowControl:
             # so it belongs to the activity that sends it.
             raise errors.ConfigError(
                 f"{where}: 'key' is declared where the work is sent (a worker "
-                "activity's concurrency/rate in the manifest, or MemFlow's "
-                "proxy_activities), not on the topic"
+                "activity's concurrency/rate in the manifest), not on the topic"
             )
         await self.rows.set(self.app_id, worker_stream(topic), limits)
         return limits

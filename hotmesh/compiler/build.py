@@ -225,6 +225,13 @@ def _retry(act: ActivityInfo, exprs: ExpressionPass) -> dict[str, int]:
             act.pointer + "/retry", "retry must map an error code to [max retries]"
         )
         return out
+    if act.type != "worker":
+        exprs.report(
+            act.pointer + "/retry",
+            f"retry has no effect on type '{act.type}': only worker messages are"
+            " retried (as upstream)",
+            "warning",
+        )
     for code, value in policy.items():
         count = value[0] if isinstance(value, list) and value else value
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:

@@ -17,7 +17,7 @@ from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.config import resolve_dsn
-from hotmesh.engine import step
+from hotmesh.engine import notes, step
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
 from hotmesh.engine.retry import RetryPolicy
@@ -292,27 +292,23 @@ class HotMesh:
                 self._completed(job_id, step.job_output(job), "")
 
     def _on_notify(self, payload: str) -> None:
-        if payload.startswith("u|"):  # a user message: u|app|topic|json|origin
-            _kind, app, rest = payload.split("|", 2)
-            topic, rest = rest.split("|", 1)
-            body, origin = rest.rsplit("|", 1)
-            if app == self.app_id and origin != self.engine.owner:
+        note = notes.decode(payload)
+        if note is None or note.app != self.app_id:
+            return  # another app's, or a kind this version does not know
+        if isinstance(note, notes.Activated):
+            self.engine.active = note.version
+            return
+        if note.origin == self.engine.owner:
+            return  # we already acted on our own commit (or published it)
+        match note:
+            case notes.Messages(stream=stream, delay=delay):
+                self._wake(stream, delay)
+            case notes.Done(job_id=job_id, publishes=publishes):
+                self._completed(job_id, None, publishes)
+            case notes.Emitted(job_id=job_id, publishes=publishes):
+                self._emitted(job_id, None, publishes)
+            case notes.UserMessage(topic=topic, body=body):
                 self._deliver(topic, json.loads(body))
-            return
-        parts = payload.split("|")
-        if len(parts) != 5 or parts[1] != self.app_id:
-            if len(parts) == 3 and parts[0] == "a" and parts[1] == self.app_id:
-                self.engine.active = parts[2]
-            return
-        kind, _app, first, second, origin = parts
-        if origin == self.engine.owner:
-            return  # we already acted on our own commit
-        if kind == "m":
-            self._wake(first, float(second or 0))
-        elif kind == "d":
-            self._completed(first, None, second)
-        elif kind == "e":
-            self._emitted(first, None, second)
 
     async def _publish(
         self,
@@ -382,7 +378,7 @@ class HotMesh:
         await self.schedules.activate_version(version)  # its schedules start from now
         await self.store.activate(self.app_id, version)
         self.engine.active = version
-        await self.store.notify(f"a|{self.app_id}|{version}")
+        await self.store.notify(notes.encode(notes.Activated(self.app_id, version)))
 
     # -- jobs ----------------------------------------------------------------------
     async def pub(
@@ -502,7 +498,8 @@ class HotMesh:
         """
         _check(topic, "topic")
         body = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        payload = f"u|{self.app_id}|{topic}|{body}|{self.engine.owner}"
+        note = notes.UserMessage(self.app_id, topic, body, self.engine.owner)
+        payload = notes.encode(note)
         if len(payload.encode()) > 7900:
             raise errors.ConfigError(
                 f"message for '{topic}' is {len(body.encode())} bytes of JSON; "

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from hotmesh import errors
-from hotmesh.engine import step
+from hotmesh.engine import notes, step
 from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
 from hotmesh.engine.payload import json_problem, worker_response
@@ -238,10 +238,8 @@ class Engine(Batcher, Children):
             if not await tx.ack(msg.id, self.owner):
                 return True
             await tx.insert_messages(self.app_id, [again])
-            await tx.notify(
-                self.store.channel,
-                [f"m|{self.app_id}|{again.stream}|{again.delay}|{self.owner}"],
-            )
+            note = notes.Messages(self.app_id, again.stream, again.delay, self.owner)
+            await tx.notify(self.store.channel, [notes.encode(note)])
         self.on_messages(again.stream, again.delay)
         return True
 

@@ -20,28 +20,29 @@ async def retrying(
     attempts: int = 20,
 ) -> None:
     """Run ``action``; retry it with back-off (0.05 s doubling to 2 s, about 35 s in
-    all) when it fails with anything but a hotmesh error.
+    all) when the database was away or the transaction lost a race
+    (``errors.RETRYABLE``); any other error is logged at once.
 
-    Those failures are the database going away (a restart, a cut connection):
-    each step is one transaction, so running it again is safe. We still hold
+    Each step is one transaction, so running it again is safe. We still hold
     the message's claim, so no other process takes it meanwhile; if every try
-    fails, the claim expires and another consumer takes the message.
+    fails, the claim expires and another consumer takes the message. A bug
+    (say, a ``KeyError``) is not retried: it would fail the same way each time.
     """
     delay = 0.05
     for attempt in range(1, attempts + 1):
         try:
             await action()
             return
-        except errors.HotMeshError:
-            log.exception("%s failed", what)
-            return
-        except Exception as exc:  # a failing handler must not kill the consumer
+        except errors.RETRYABLE as exc:
             if stopping() or attempt == attempts:
                 log.exception("%s failed after %d tries", what, attempt)
                 return
             log.warning("%s failed (%s); retrying in %.2fs", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+        except Exception:  # a failing handler must not kill the consumer
+            log.exception("%s failed", what)
+            return
 
 
 class Consumer:

@@ -322,6 +322,8 @@ class Schedules:
                 job_id = await self._start(tx, spec, tick, started)
             except errors.DuplicateJobError:
                 continue  # this tick's job exists already: it was fired
+            except errors.RETRYABLE:
+                raise  # the database is away: the next pass fires this tick
             except errors.HotMeshError as exc:
                 # a schedule whose topic or data no longer fits: record, go on
                 log.warning("schedule %s: tick %s not started: %s", spec.id, tick, exc)

@@ -21,7 +21,7 @@ from hotmesh import errors
 from hotmesh.config import mask_dsn
 from hotmesh.store import tx
 from hotmesh.store.codec import PooledConnection, activity_row, init_connection, job_row
-from hotmesh.store.faults import malformed, storable
+from hotmesh.store.faults import malformed, mapped, mapped_verbs
 from hotmesh.store.keeper import ConnectionKeeper
 from hotmesh.store.listener import Listener
 from hotmesh.store.listings import ListingVerbs
@@ -46,6 +46,7 @@ class _Statements:
         return ""
 
 
+@mapped_verbs
 class PostgresStore(ListingVerbs):
     """A connection pool on one hotmesh schema, plus a LISTEN connection."""
 
@@ -117,10 +118,12 @@ class PostgresStore(ListingVerbs):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTx]:
-        """One transaction on a kept connection (``InvalidDataError`` when the
-        database refuses a value: a step's fault, not the connection's)."""
-        async with self.keeper.connection() as conn:
-            with storable():
+        """One transaction on a kept connection; driver errors are translated
+        (``StoreUnavailableError``, ``TransactionConflictError``, and
+        ``InvalidDataError`` when the database refuses a value: a step's fault,
+        not the connection's)."""
+        with mapped():
+            async with self.keeper.connection() as conn:
                 async with conn.transaction():
                     yield StoreTx(conn, self._q)
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from hotmesh import errors
 from hotmesh.store.codec import activity_doc, locked_row, message_doc, reserved
-from hotmesh.store.faults import storable
+from hotmesh.store.faults import mapped, mapped_verbs
 from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 
 
@@ -53,7 +53,7 @@ async def create_job(
         w.channel,
         list(w.notes),
     ]
-    with storable():
+    with mapped():
         rows = await conn.fetch(q["create_job"], *args)
         if rows[0]["job_pk"] is None:
             await conn.execute(q["delete_expired_job"], w.app_id, job.job_id)
@@ -91,7 +91,7 @@ async def write_step(
     version: str | None,
 ) -> tuple[int, list[Message], str]:
     try:
-        with storable():
+        with mapped():
             rows = await conn.fetch(
                 q["write_step"], *_step_args(w), list(message_ids), owner, version
             )
@@ -102,6 +102,7 @@ async def write_step(
     return int(rows[0]["status"]), reserved(rows, w.messages), str(rows[0]["x"])
 
 
+@mapped_verbs
 class StoreTx:
     """Statements of one open transaction (one engine step)."""
 

@@ -35,7 +35,7 @@ async def test_a_terminated_backend_is_store_unavailable(pg_dsn: str) -> None:
         assert not isinstance(cause, errors.HotMeshError)
         assert "database is unavailable" in str(info.value)
         # the broken connection was dropped: the next statements work
-        assert await store.claim("app", "s", "me", 5.0, 10) == []
+        assert (await store.claim("app", "s", "me", 5.0, 10)).messages == []
         async with store.transaction() as tx:
             assert await tx.lock_job("app", "job-1") is None
     finally:

@@ -202,9 +202,20 @@ class ScheduleNotFoundError(StoreError):
 class JobInactiveError(StoreError):
     """The job exists but is no longer running (complete or interrupted)."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, detail: str | None = None) -> None:
         self.job_id = job_id
-        super().__init__(f"job '{job_id}' already completed")
+        message = f"job '{job_id}' already completed"
+        super().__init__(message if detail is None else f"{message}: {detail}")
+
+
+class SignalNotKeptError(StoreError):
+    """No hook waits on a signal's key, and the signal was not kept for later:
+    no running job is known to want it (``keep=True`` keeps it for a job that
+    has not started yet), or the key already keeps as many signals as allowed."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
 
 
 class UnknownAppVersionError(StoreError):
@@ -212,13 +223,7 @@ class UnknownAppVersionError(StoreError):
 
 
 class StoreConflictError(StoreError):
-    """A write conflicts with what is stored (a different plan under the same
-    version, an existing schedule id, a lost race)."""
-
-
-class TransactionConflictError(StoreConflictError):
-    """A deadlock or a serialization failure rolled the transaction back;
-    running it again may succeed (the consumers do)."""
+    """A serialization conflict persisted after retries."""
 
 
 class StaleStateError(StoreConflictError):
@@ -229,14 +234,6 @@ class StaleStateError(StoreConflictError):
 class InvalidDataError(StoreError):
     """The database refused a value of a step (say, an expression produced a NUL
     character, which jsonb cannot hold); the step's job fails with it."""
-
-
-#: the errors a one-transaction step may be run again after (the database was
-#: away, or the transaction lost a race); every other error fails at once
-RETRYABLE: tuple[type[StoreError], ...] = (
-    StoreUnavailableError,
-    TransactionConflictError,
-)
 
 
 # --------------------------------------------------------------------------

@@ -124,6 +124,20 @@ def prune(
     show_envvar=True,
     help="Status code delivered with the signal.",
 )
+@click.option(
+    "--keep",
+    is_flag=True,
+    envvar="HOTMESH_SIGNAL_KEEP",
+    show_envvar=True,
+    help="Keep the signal when no hook waits and no running job is known to "
+    "want it (a job that has not started yet).",
+)
+@click.option(
+    "--job",
+    "job_id",
+    metavar="JOB_ID",
+    help="The job the signal is for: kept while it runs, refused once it ended.",
+)
 @app_option()
 @db_options
 @click.pass_context
@@ -133,19 +147,30 @@ def signal(
     data: str | None,
     signal_status: str,
     code: int,
+    keep: bool,
+    job_id: str | None,
     app_id: str | None,
     dsn: str | None,
     schema: str | None,
 ) -> None:
     """Send DATA to the hook activities waiting on TOPIC (wakes paused jobs)."""
     check_id(topic, "topic")
+    if job_id is not None:
+        check_id(job_id, "job id")
     payload = parse_data(data)
     url, schema_name = settings(ctx, dsn, schema)
 
     async def go() -> str | None:
         async with store(url, schema_name) as opened:
             hm = client(opened, await pick_app(opened, app_id))
-            return await hm.signal(topic, payload, status=signal_status, code=code)
+            return await hm.signal(
+                topic,
+                payload,
+                status=signal_status,
+                code=code,
+                keep=keep,
+                job_id=job_id,
+            )
 
     resumed = run(go())
     if resumed is None:

@@ -213,6 +213,9 @@ def _print_summary(out: Console, dsn: str, schema: str, timeout: float) -> None:
         f"{summary['failed']} failed"
     )
     out.print(f"  messages: {summary['messages']} pending")
+    out.print(
+        f"  signals:  {summary['early_signals']} kept early (waiting for their hook)"
+    )
 
 
 def _ping(dsn: str, origin: str, timeout: float) -> str:

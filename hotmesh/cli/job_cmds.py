@@ -284,7 +284,7 @@ def status(
     check_id(job_id, "job id")
     url, schema_name = settings(ctx, dsn, schema)
 
-    async def go() -> tuple[dict[str, Any], dict[str, Any]]:
+    async def go() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
         async with store(url, schema_name) as opened:
             app = await app_of_job(opened, job_id, app_id)
             summary = await opened.job_summary(app, job_id)
@@ -293,12 +293,15 @@ def status(
             job = await opened.read_job(app, job_id, include_expired=True)
             if job is None:
                 raise errors.JobNotFoundError(job_id)
-            return summary, job_output(job)
+            early = await opened.early_signals(app, job_id, None, 100)
+            return summary, job_output(job), early
 
-    summary, output = run(go())
+    summary, output, early = run(go())
     state = job_state(summary)
     if as_json:
-        click.echo(dumps({"state": state, **summary, "output": output}))
+        click.echo(
+            dumps({"state": state, **summary, "output": output, "early_signals": early})
+        )
         return
     out = console()
     table = Table.grid(padding=(0, 2))
@@ -319,6 +322,14 @@ def status(
         rows.append(("parent", escape(summary["parent_job_id"])))
     if summary.get("err"):
         rows.append(("error", escape(summary["err"])))
+    for kept in early:
+        rows.append(
+            (
+                "early signal",
+                f"{escape(kept['key'])}: {kept['count']} kept ({kept['bytes']} bytes) "
+                f"until {when(kept['expires_at'])} UTC",
+            )
+        )
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)

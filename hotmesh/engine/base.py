@@ -41,6 +41,9 @@ class EngineBase:
         self.states = StateCache(10_000)
         #: how long a signal waits for its hook to register (spec §4.11: 600 s)
         self.signal_ttl = 600.0
+        #: early signals one key keeps at most, and their size as JSON text
+        self.signal_max_pending = 100
+        self.signal_max_bytes = 1 << 20
         #: claims of one message after which it is treated as poison (spec §4.9)
         self.poison_threshold = 5
         #: cap on re-entries of one cycle pivot (spec §4.13)

@@ -8,15 +8,31 @@ and of descendants.
 from __future__ import annotations
 
 import dataclasses
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from hotmesh import errors
 from hotmesh.compiler import Plan
-from hotmesh.engine import notes, step
+from hotmesh.engine import step
 from hotmesh.engine.base import EngineBase
 from hotmesh.expr.js import UNDEFINED
 from hotmesh.store import StepWrite, StoreTx
 from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
+from hotmesh.store.signals import KeepRules, Taken
+
+log = logging.getLogger("hotmesh.engine")
+#: a hook rule matching on this reference keys its signals by the job id
+JOB_ID_REF = "{$job.metadata.jid}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeepRequest:
+    """What an API caller of ``signal`` asked: keep the signal even when no
+    running job is known to want it (``keep``), and the job it is for."""
+
+    keep: bool = False
+    job_id: str | None = None
 
 
 class SideEffects(EngineBase):
@@ -33,9 +49,9 @@ class SideEffects(EngineBase):
         ]
         commit.messages = messages
         me = self.owner
-        wire = sorted(
+        notes = sorted(
             {
-                notes.encode(notes.Messages(self.app_id, m.stream, m.delay, me))
+                f"m|{self.app_id}|{m.stream}|{m.delay}|{me}"
                 for m in messages
                 if m.reserved_by is None
             }
@@ -47,11 +63,9 @@ class SideEffects(EngineBase):
             # every listening backend a transaction.
             waiter = job.metadata.get("ngn")
             if publishes or (waiter and waiter != me):
-                done = notes.Done(self.app_id, job.job_id, publishes, me)
-                wire.append(notes.encode(done))
+                notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
         if commit.emit is not None and (publishes := self._publishes(commit)):
-            emitted = notes.Emitted(self.app_id, job.job_id, publishes, me)
-            wire.append(notes.encode(emitted))
+            notes.append(f"e|{self.app_id}|{job.job_id}|{publishes}|{me}")
         expire = commit.completion.expire if commit.completion else commit.expire
         return StepWrite(
             self.app_id,
@@ -61,7 +75,7 @@ class SideEffects(EngineBase):
             commit.activities,
             messages,
             self.store.channel,
-            wire,
+            notes,
             self.insert_lease,
         )
 
@@ -163,8 +177,9 @@ class SideEffects(EngineBase):
         (this one is woken by the caller, after the commit)."""
         if messages:
             await tx.insert_messages(self.app_id, messages, self.insert_lease)
-            note = notes.Messages(self.app_id, ENGINE_STREAM, 0, self.owner)
-            await tx.notify(self.store.channel, [notes.encode(note)])
+            await tx.notify(
+                self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
+            )
 
     async def _signal(
         self,
@@ -176,9 +191,16 @@ class SideEffects(EngineBase):
         code: int,
         out: list[NewMessage],
         keep: float | None = None,
+        request: KeepRequest | None = None,
     ) -> str | None:
         """Route a signal to the hook waiting on its key, or keep it until one does
-        (``keep`` seconds; ``None``: ``signal_ttl``)."""
+        (``keep`` seconds; ``None``: ``signal_ttl``).
+
+        ``request`` is an API caller's (raising when the signal is neither
+        delivered nor kept); without it the signal comes from a step, is kept
+        as the step asked, and is dropped with a log line when its key's job
+        has finished.
+        """
         rule = plan.hook_rule(topic)
         if rule is None:
             raise errors.UnknownTopicError(
@@ -188,9 +210,46 @@ class SideEffects(EngineBase):
         value = rule.actual.evaluate(
             {"$self": {"hook": {"data": data}}, "$hook": {"data": data}}
         )
-        key = f"{topic}:{'' if value is UNDEFINED else value}"
+        value = "" if value is UNDEFINED else value
+        key = f"{topic}:{value}"
         ttl = self.signal_ttl if keep is None else keep
-        return await self._deliver(tx, key, data, status, code, out, ttl)
+        explicit = request is None or request.keep
+        # The job the signal is for: named by the caller, or the key's value
+        # when the hook matches on the job id (the usual ``{$job.metadata.jid}``).
+        hint = request.job_id if request is not None else None
+        if hint is None and rule.expected.source == JOB_ID_REF:
+            hint = str(value)
+        job_pk: int | None = None
+        hint_done = False
+        if hint is not None and request is not None:
+            found = await tx.signals.job(self.app_id, hint)
+            if found is not None:
+                job_pk, hint_done = (None, True) if found[1] else (found[0], False)
+            explicit = explicit and not hint_done
+        rules = KeepRules(
+            ttl,
+            job_pk,
+            explicit,
+            request is None and keep is not None,  # a child's outcome: never lost
+            self.signal_max_pending,
+            self.signal_max_bytes,
+        )
+        signal = {"data": data, "status": status, "code": code}
+        taken = await tx.take_signal(self.app_id, key, signal, rules)
+        if taken.outcome == "resumed":
+            if taken.target is None:
+                return None
+            out.append(_webhook(taken.target, signal))
+            return str(taken.target.get("jid"))
+        if taken.outcome == "kept":
+            return None
+        if taken.outcome == "unknown" and hint_done:
+            taken = Taken("inactive", owner=hint)
+        problem = _not_kept(key, taken, rules)
+        if request is None:
+            log.info("signal on %s dropped: %s", topic, problem)
+            return None
+        raise problem
 
     async def _deliver(
         self,
@@ -202,12 +261,14 @@ class SideEffects(EngineBase):
         out: list[NewMessage],
         ttl: float | None,
     ) -> str | None:
+        """Resume the hook waiting on ``key`` (an escalation's); never keeps the signal."""
         signal = {"data": data, "status": status, "code": code}
-        target = await tx.take_signal(self.app_id, key, signal, ttl)
-        if target is None:
+        rules = KeepRules(self.signal_ttl if ttl is None else ttl)
+        taken = await tx.take_signal(self.app_id, key, signal, rules)
+        if taken.outcome != "resumed" or taken.target is None:
             return None
-        out.append(_webhook(target, signal))
-        return str(target.get("jid"))
+        out.append(_webhook(taken.target, signal))
+        return str(taken.target.get("jid"))
 
     async def resolve_escalation(
         self, escalation_id: str, data: dict[str, Any]
@@ -230,6 +291,29 @@ class SideEffects(EngineBase):
         for msg in extra:
             self.on_messages(msg.stream, 0.0)
         return job_id
+
+
+def _not_kept(key: str, taken: Taken, rules: KeepRules) -> errors.StoreError:
+    """The error telling a sender that nothing waits for its signal, and why."""
+    if taken.outcome == "inactive":
+        return errors.JobInactiveError(
+            str(taken.owner),
+            f"nothing waits on signal key '{key}' any more; the signal was not kept",
+        )
+    if taken.outcome == "full":
+        return errors.SignalNotKeptError(
+            key,
+            f"signal key '{key}' already keeps {taken.kept} early signals "
+            f"({taken.kept_bytes} bytes) and no hook waits on it; the bound is "
+            f"{rules.max_count} signals and {rules.max_bytes} bytes a key "
+            "(engine options signal_max_pending, signal_max_bytes)",
+        )
+    return errors.SignalNotKeptError(
+        key,
+        f"no hook waits on signal key '{key}' and no running job is known to wait "
+        "for it; the signal was not kept (signal(..., keep=True) keeps it for a job "
+        "that has not started yet; job_id= names the job it is for)",
+    )
 
 
 def _webhook(target: dict[str, Any], signal: dict[str, Any]) -> NewMessage:

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from hotmesh import errors
-from hotmesh.engine import notes, step
+from hotmesh.engine import step
 from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
+from hotmesh.engine.effects import KeepRequest
 from hotmesh.engine.payload import json_problem, worker_response
 from hotmesh.engine.retry import message_policy, yaml_delay
 from hotmesh.graph.inputs import input_problem
@@ -53,7 +54,6 @@ class Engine(Batcher, Children):
         job_id: str | None = None,
         pending: float | None = None,
         start_at: datetime | None = None,
-        priority: int | None = None,
     ) -> step.StepCommit:
         """The trigger step of a new job, not yet committed (``start_at``: scheduled)."""
         plan = await self.active_plan()
@@ -79,7 +79,6 @@ class Engine(Batcher, Children):
             pending=pending,
             max_cycles=self.max_cycles,
             start_at=start_at,
-            priority=priority,
         )
 
     async def start(self, commit: step.StepCommit) -> None:
@@ -87,29 +86,33 @@ class Engine(Batcher, Children):
         reserved = await self._write(None, commit)  # one autocommitted statement
         self._woken(commit, reserved)
 
-    async def start_once(self, commit: step.StepCommit, key: str, window: float) -> str:
-        """Commit a trigger step unless a job took dedupe ``key`` less than
-        ``window`` seconds ago; the id of the job holding the key either way."""
-        async with self.store.transaction() as tx:
-            holder = await tx.dedupe(self.app_id, key, commit.job.job_id, window)
-            if holder != commit.job.job_id:
-                return holder
-            reserved = await self._write(tx, commit)
-        self._woken(commit, reserved)
-        return commit.job.job_id
-
     async def signal(
-        self, topic: str, data: dict[str, Any], status: str = "success", code: int = 200
+        self,
+        topic: str,
+        data: dict[str, Any],
+        status: str = "success",
+        code: int = 200,
+        request: KeepRequest | None = None,
     ) -> str | None:
         """Resume the job whose hook waits on this signal; ``None`` if none waits yet
-        (the signal is then kept and delivered when the hook registers)."""
+        and the signal was kept (see ``HotMesh.signal`` for when it is)."""
         problem = json_problem(data)
         if problem is not None:
             raise errors.InputValidationError(topic, *problem)
         plan = await self.active_plan()
         extra: list[NewMessage] = []
         async with self.store.transaction() as tx:
-            job_id = await self._signal(tx, plan, topic, data, status, code, extra)
+            job_id = await self._signal(
+                tx,
+                plan,
+                topic,
+                data,
+                status,
+                code,
+                extra,
+                None,
+                request or KeepRequest(),
+            )
             await self._enqueue(tx, extra)
         for msg in extra:
             self.on_messages(msg.stream, 0.0)
@@ -229,17 +232,17 @@ class Engine(Batcher, Children):
             "worker",
             {**msg.payload, "metadata": {**md, "try": tries + 1}},
             str(md.get("jid")),
-            msg.priority,
+            step.PRIORITY["worker"],
             delay,
-            ckey=msg.ckey,
-            rkey=msg.rkey,
         )
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
                 return True
             await tx.insert_messages(self.app_id, [again])
-            note = notes.Messages(self.app_id, again.stream, again.delay, self.owner)
-            await tx.notify(self.store.channel, [notes.encode(note)])
+            await tx.notify(
+                self.store.channel,
+                [f"m|{self.app_id}|{again.stream}|{again.delay}|{self.owner}"],
+            )
         self.on_messages(again.stream, again.delay)
         return True
 

@@ -36,7 +36,6 @@ from hotmesh.engine.commit import (
     job_fields,
     job_output,
 )
-from hotmesh.engine.limits import worker_fields
 from hotmesh.expr.js import UNDEFINED, is_number, truthy
 from hotmesh.store.records import (
     ENGINE_STREAM,
@@ -230,20 +229,7 @@ class Run:
             "vrs": self.job.version,
             "try": 0,
         }
-        priority, ckey, rkey = worker_fields(
-            act, lambda name: self.value(act, name, ctx), self.job.metadata
-        )
-        self.commit.messages.append(
-            NewMessage(
-                worker_stream(topic),
-                "worker",
-                {"metadata": md, "data": data},
-                self.job.job_id,
-                priority,
-                ckey=ckey,
-                rkey=rkey,
-            )
-        )
+        self.send(worker_stream(topic), "worker", {"metadata": md, "data": data})
 
     def leg1_await(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}

@@ -270,9 +270,12 @@ class WorkflowClient:
         send = getattr(hm, "signal", None)
         if send is None:
             raise errors.WorkflowError("this engine cannot deliver signals yet")
+        # Kept until the wait registers while the workflow runs; refused
+        # (JobInactiveError) once it has ended.
         await send(
             f"{self._client.namespace}.wfs.wait",
             {"id": signal_key(workflow_id, signal_id), "data": data},
+            job_id=workflow_id,
         )
 
     async def hook(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotmesh import errors, flow
+from hotmesh import errors
 from hotmesh.memflow import registry, runner
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
@@ -132,7 +132,15 @@ async def connect(
 def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
     async def signal(args: list[Any]) -> Any:
         key, data = args[0], args[1]
-        await mesh.signal(f"{namespace}.wfs.wait", {"id": key, "data": data})
+        # The target workflow's id (absent in messages of older versions):
+        # the signal is kept while that workflow runs, refused once it ended.
+        target = str(args[2]) if len(args) > 2 and args[2] else None
+        await mesh.signal(
+            f"{namespace}.wfs.wait",
+            {"id": key, "data": data},
+            keep=target is None,
+            job_id=target,
+        )
         return True
 
     async def interrupt(args: list[Any]) -> Any:
@@ -182,7 +190,9 @@ async def send_hook(
         "arguments": list(args),
         "taskQueue": queue,
     }
-    await mesh.signal(f"{namespace}.flow.signal", payload, status="pending", code=202)
+    await mesh.signal(
+        f"{namespace}.flow.signal", payload, status="pending", code=202, job_id=target
+    )
     return hook_id
 
 
@@ -242,9 +252,6 @@ class Worker(_Part):
         if activities:
             registry.add_activities(namespace, activity_topic(queue), activities)
         options = dict(config.get("options") or {})
-        # topic limits of the task queue's activities, every process alike
-        limits = {k: options[k] for k in ("concurrency", "rate") if k in options}
-        flow.limits(limits.get("concurrency"), limits.get("rate"), "Worker.create")
 
         async def activation(message: dict[str, Any]) -> dict[str, Any]:
             return await runner.activate(namespace, message)
@@ -267,8 +274,6 @@ class Worker(_Part):
             },
         ]
         conn, topics = await connect(config, workers)
-        if limits:
-            await conn.mesh.set_topic_limits(topic, **limits)
         worker = cls(conn, topics)
         worker.task_queue, worker.workflow_name = queue, name
         return worker

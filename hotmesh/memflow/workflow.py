@@ -269,7 +269,9 @@ async def signal(
     """
     ctx = current()
     target = workflow_id or ctx.workflow_id
-    return await _system("signal", "signal", [signal_key(target, signal_id), data])
+    return await _system(
+        "signal", "signal", [signal_key(target, signal_id), data, target]
+    )
 
 
 async def interrupt(workflow_id: str, reason: str | None = None, **options: Any) -> Any:

@@ -11,8 +11,9 @@ import asyncpg
 
 from hotmesh import errors
 from hotmesh.store.codec import activity_doc, locked_row, message_doc, reserved
-from hotmesh.store.faults import mapped, mapped_verbs
+from hotmesh.store.faults import storable
 from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
+from hotmesh.store.signals import KeepRules, SignalKeys, Taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ async def create_job(
         w.channel,
         list(w.notes),
     ]
-    with mapped():
+    with storable():
         rows = await conn.fetch(q["create_job"], *args)
         if rows[0]["job_pk"] is None:
             await conn.execute(q["delete_expired_job"], w.app_id, job.job_id)
@@ -91,7 +92,7 @@ async def write_step(
     version: str | None,
 ) -> tuple[int, list[Message], str]:
     try:
-        with mapped():
+        with storable():
             rows = await conn.fetch(
                 q["write_step"], *_step_args(w), list(message_ids), owner, version
             )
@@ -102,13 +103,16 @@ async def write_step(
     return int(rows[0]["status"]), reserved(rows, w.messages), str(rows[0]["x"])
 
 
-@mapped_verbs
 class StoreTx:
     """Statements of one open transaction (one engine step)."""
 
-    def __init__(self, conn: asyncpg.Connection, q: dict[str, str]) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, q: dict[str, str], schema: str = "hotmesh"
+    ) -> None:
         self._conn = conn
         self._q = q
+        #: signal keys: hooks, early signals, tombstones
+        self.signals = SignalKeys(conn, schema)
 
     async def ack(self, message_id: int, owner: str) -> bool:
         """Delete a consumed message if ``owner`` still holds its reservation."""
@@ -167,17 +171,6 @@ class StoreTx:
         )
         return reserved(rows, messages)
 
-    async def dedupe(self, app_id: str, key: str, job_id: str, window: float) -> str:
-        """Take dedupe ``key`` for ``job_id`` for ``window`` seconds unless a live
-        row holds it; returns the holder's job id (``job_id`` when taken)."""
-        took = await self._conn.fetchval(
-            self._q["dedupe_take"], app_id, key, job_id, window
-        )
-        if took is not None:
-            await self._conn.execute(self._q["dedupe_prune"], app_id)
-            return str(took)
-        return str(await self._conn.fetchval(self._q["dedupe_holder"], app_id, key))
-
     async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
         """The stored plan document, read on this transaction's connection."""
         doc = await self._conn.fetchval(self._q["get_version"], app_id, version)
@@ -197,72 +190,24 @@ class StoreTx:
         row = await self._conn.fetchrow(self._q["lock_job"], app_id, job_id)
         return None if row is None else locked_row(row)
 
-    # -- signals (spec §4.11) ------------------------------------------------
-    # A key holds either one webhook registration (kind 'hook') or the signals
-    # that arrived before it (kind 'pending'). Both sides insert-or-lock the
-    # same primary key, so whichever commits second sees the first: no signal
-    # is lost in either order.
+    # -- signals (spec §4.11; the statements are in store/signals.py) -------
     async def register_hook(
         self, app_id: str, key: str, job_pk: int, target: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Register a waiting hook; returns early signals to deliver to it now."""
-        q = self._q
-        while True:
-            if await self._conn.fetchval(
-                q["signal_register"], app_id, key, job_pk, target
-            ):
-                return []
-            row = await self._conn.fetchrow(q["signal_lock"], app_id, key)
-            if row is None:
-                continue  # deleted meanwhile: insert again
-            if row["kind"] != "pending" or row["stale"]:
-                # A stale registration (an earlier entry or a finished job).
-                await self._conn.execute(
-                    q["signal_set"], app_id, key, "hook", job_pk, target
-                )
-                return []
-            early = [s for s in row["payload"] or [] if isinstance(s, dict)]
-            if any(s.get("code") != 202 for s in early):
-                await self._conn.execute(q["signal_delete"], app_id, key)
-            else:
-                await self._conn.execute(
-                    q["signal_set"], app_id, key, "hook", job_pk, target
-                )
-            return early
+        return await self.signals.register_hook(app_id, key, job_pk, target)
 
     async def take_signal(
-        self, app_id: str, key: str, signal: dict[str, Any], keep_for: float | None
-    ) -> dict[str, Any] | None:
-        """The registration a signal resumes (consumed unless code 202), or ``None``
-        when no hook waits yet: then the signal is kept for ``keep_for`` seconds
-        (dropped when ``keep_for`` is ``None``)."""
-        q = self._q
-        while True:
-            row = await self._conn.fetchrow(q["signal_lock"], app_id, key)
-            if row is not None and row["kind"] == "hook":
-                target = row["payload"]
-                if signal.get("code") != 202:
-                    await self._conn.execute(q["signal_delete"], app_id, key)
-                return target if isinstance(target, dict) else None
-            if keep_for is None:
-                return None
-            if row is not None and not row["stale"]:
-                await self._conn.execute(q["signal_append"], app_id, key, [signal])
-                return None
-            if row is not None:
-                await self._conn.execute(q["signal_delete"], app_id, key)
-            if await self._conn.fetchval(
-                q["signal_pend"], app_id, key, [signal], keep_for
-            ):
-                return None
+        self, app_id: str, key: str, signal: dict[str, Any], keep: KeepRules
+    ) -> Taken:
+        """Resume the hook waiting on ``key``, or keep ``signal`` by ``keep``'s rules."""
+        return await self.signals.take_signal(app_id, key, signal, keep)
 
     async def unregister_hooks(
         self, app_id: str, keys: Sequence[str], job_pk: int
     ) -> None:
         """Drop this job's registrations under ``keys`` (a timer won the race)."""
-        await self._conn.execute(
-            self._q["signal_unregister"], app_id, list(keys), job_pk
-        )
+        await self.signals.unregister_hooks(app_id, list(keys), job_pk)
 
     async def open_escalation(
         self, app_id: str, job_id: str, row: dict[str, Any]

@@ -67,8 +67,10 @@ async def test_c9_timeout_wins_without_a_signal(
     await hm.pub("hook.expire.test", {"job_id": "exp-1"})
     _, out = await inbox.next(timeout=5)
     assert out["data"]["signaled"] is False
-    # the timeout removed the registration: a late signal finds no hook
-    assert await hm.signal("hook.expire.resume", {"id": "exp-1", "done": True}) is None
+    # the timeout removed the registration: a late signal finds no hook, and
+    # is not kept for a later job with this id (issue 20 §5)
+    with pytest.raises(errors.JobInactiveError, match=r"hook\.expire\.resume:exp-1"):
+        await hm.signal("hook.expire.resume", {"id": "exp-1", "done": True})
 
 
 async def test_c9_dynamic_sleep(mesh: MeshFactory, conformance_apps: Path) -> None:
@@ -107,9 +109,14 @@ async def test_c9_signal_and_timer_race_exactly_one_wins(
     ids = [f"race-{i}" for i in range(50)]
     await asyncio.gather(*(hm.pub("hook.expire.test", {"job_id": j}) for j in ids))
     await asyncio.sleep(0.98)  # aim the signals at the timers' due time
-    await asyncio.gather(
-        *(hm.signal("hook.expire.resume", {"id": j, "done": True}) for j in ids)
+    sent = await asyncio.gather(
+        *(hm.signal("hook.expire.resume", {"id": j, "done": True}) for j in ids),
+        return_exceptions=True,
     )
+    # a signal resumes its job, or (the timer won) is kept while the job
+    # finishes, or is refused once it has finished
+    for j, result in zip(ids, sent, strict=True):
+        assert result in (j, None) or isinstance(result, errors.JobInactiveError)
     seen: dict[str, int] = {}
     for _ in ids:
         _, out = await inbox.next()
@@ -203,7 +210,15 @@ async def test_c13_signal_before_the_hook_registers_is_not_lost(
     # now the other order: the signal first, kept until the hook registers
     early = Inbox()
     await hm.sub("hook.tested.early-1", early)
-    assert await hm.signal("hook.resume", {"id": "early-1", "done": True}) is None
+    # the job does not exist yet: kept only when asked (issue 20 §5)
+    with pytest.raises(errors.SignalNotKeptError, match="keep=True"):
+        await hm.signal("hook.resume", {"id": "early-1", "done": True})
+    assert await hm.early_signals() == []
+    assert (
+        await hm.signal("hook.resume", {"id": "early-1", "done": True}, keep=True)
+        is None
+    )
+    assert [s["key"] for s in await hm.early_signals()] == ["hook.resume:early-1"]
     await hm.pub("hook.test", {"parent_job_id": "p", "job_id": "early-1"})
     outputs = [(await early.next())[1], (await early.next())[1]]
     assert outputs[-1]["data"]["done"] is True and outputs[-1]["metadata"]["js"] == 0
@@ -230,7 +245,8 @@ async def test_signal_race_with_registration_over_200_jobs(
 
     async def one(i: int, job_id: str) -> None:
         pub = hm.pub("hook.test", {"parent_job_id": "p", "job_id": job_id})
-        sig = hm.signal("hook.resume", {"id": job_id, "done": True})
+        # the job may not exist yet: keep=True keeps the signal for it
+        sig = hm.signal("hook.resume", {"id": job_id, "done": True}, keep=True)
         await asyncio.gather(*((sig, pub) if i % 2 else (pub, sig)))
 
     await asyncio.gather(*(one(i, j) for i, j in enumerate(ids)))

@@ -73,7 +73,7 @@ async def test_prune_deletes_early_signals_past_their_expiry(
     hm = await mesh("prune", retention=None, signal_ttl=0)
     await hm.deploy(APP)
     await hm.activate("1")
-    assert await hm.signal("go", {"id": "nobody-yet"}) is None  # kept 0 s
+    assert await hm.signal("go", {"id": "nobody-yet"}, keep=True) is None  # kept 0 s
     assert await _count(pg_dsn, "SELECT count(*) FROM hotmesh.signals") == 1
     assert await hm.prune(retention=0) == {"jobs": 0, "signals": 1}
     assert await _count(pg_dsn, "SELECT count(*) FROM hotmesh.signals") == 0

@@ -152,9 +152,12 @@ async def test_data_and_data_derived_job_ids_are_stored_literally(
         for i, evil in enumerate(EVIL)
     ]
     # each job waits in h1 for the signal keyed by its (evil) value; a signal
-    # that comes before its hook registers is kept, so no wait is needed
+    # that comes before its hook registers is kept (keep=True: the key is
+    # not the job id, so hotmesh cannot tell which job it is for)
     for i, evil in enumerate(EVIL):
-        resumed = await hm.signal("inj.signal", {"key": f"{evil}#{i}", "value": evil})
+        resumed = await hm.signal(
+            "inj.signal", {"key": f"{evil}#{i}", "value": evil}, keep=True
+        )
         assert resumed in (None, evil)
     for i, (evil, out) in enumerate(
         zip(EVIL, await asyncio.gather(*runs), strict=True)

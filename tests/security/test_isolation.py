@@ -92,9 +92,10 @@ async def test_one_app_cannot_touch_another_apps_jobs(mesh: MeshFactory) -> None
         await a.interrupt("iso.go", "b-only")
     assert await a.interrupt("iso.go", "b-only", suppress=True) is False
 
-    # signal: A's signal on B's key resumes nothing of B's (A keeps it for
-    # its own future hook); B's own signal then resumes B's job
-    assert await a.signal("iso.signal", {"key": "kb2", "by": "appa"}) is None
+    # signal: A's signal on B's key resumes nothing of B's (A knows no job of
+    # its own for it, so it is not kept); B's own signal then resumes B's job
+    with pytest.raises(errors.SignalNotKeptError):
+        await a.signal("iso.signal", {"key": "kb2", "by": "appa"})
     assert await b.get_status("b-only") > 0
     assert await b.signal("iso.signal", {"key": "kb2", "by": "appb"}) == "b-only"
     out = await _finished(b, "b-only")
@@ -109,7 +110,9 @@ async def test_one_app_cannot_touch_another_apps_jobs(mesh: MeshFactory) -> None
     assert await b.get_status("shared-1") > 0
 
     # B's "shared-1" still waits on key "kb": A cannot resume it under that key
-    assert await a.signal("iso.signal", {"key": "kb", "by": "appa"}) is None
+    with pytest.raises(errors.SignalNotKeptError):
+        await a.signal("iso.signal", {"key": "kb", "by": "appa"})
+    assert await a.signal("iso.signal", {"key": "kb", "by": "appa"}, keep=True) is None
     assert await b.get_status("shared-1") > 0
 
 

@@ -15,11 +15,7 @@ from hotmesh.expr.js import (
     truthy,
 )
 
-_FROZEN_NOTE = (
-    "Nothing is frozen, sealed or made non-extensible here (job values are plain "
-    "JSON): `freeze`, `seal` and `preventExtensions` return the object unchanged, so "
-    "a later `isFrozen` of it is false where upstream's is true."
-)
+_FROZEN_NOTE = "JSON objects cannot be frozen here: the object is returned unchanged."
 
 
 def _own(obj: Any) -> dict[str, Any]:

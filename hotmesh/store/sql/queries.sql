@@ -1,10 +1,4 @@
 -- name: claim
--- Up to $5 messages of one stream, within its flow limits (claim_flow, migration 0010).
-SELECT mid, mtype, mpayload, mattempts, mpriority, mckey, mrkey, mwait
-  FROM __SCHEMA__.claim_flow($1, $2, $3, $4, $5);
-
--- name: claim_plain
--- Up to $5 messages of a stream that never has flow limits (the engine stream).
 UPDATE __SCHEMA__.messages m
    SET reserved_by = $3, reserved_until = now() + make_interval(secs => $4),
        attempts = m.attempts + 1
@@ -15,9 +9,7 @@ UPDATE __SCHEMA__.messages m
         ORDER BY priority DESC, id
         LIMIT $5
           FOR UPDATE SKIP LOCKED)
-RETURNING m.id AS mid, m.type AS mtype, m.payload AS mpayload, m.attempts AS mattempts,
-          m.priority::integer AS mpriority, m.ckey AS mckey, m.rkey AS mrkey,
-          NULL::float8 AS mwait;
+RETURNING m.id, m.type, m.payload, m.attempts;
 
 -- name: next_visible
 SELECT extract(epoch FROM (min(visible_at) - now()))::float8
@@ -32,19 +24,14 @@ UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
  WHERE reserved_by = $1;
 
 -- name: insert_messages
--- $2: [{s: stream, t: type, p: priority, j: job id, pl: payload, d: delay, r: reserved_by,
---       ck: concurrency key, rk: rate key}]; a message for a stream with flow limits
--- is never inserted reserved: it waits for a claim, which counts it against them.
+-- $2: [{s: stream, t: type, p: priority, j: job id, pl: payload, d: delay, r: reserved_by}]
 INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload, visible_at,
-                                 reserved_by, reserved_until, attempts, ckey, rkey)
-SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
-       CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $3) END,
-       CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
+                                 reserved_by, reserved_until, attempts)
+SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
+       CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $3) END,
+       CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
   FROM jsonb_to_recordset($2::jsonb)
-       AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
-       LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
-                    SELECT 1 FROM __SCHEMA__.flow_limits f
-                     WHERE f.app_id = $1 AND f.stream = x.s) THEN x.r END AS r) g
+       AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
 RETURNING id, payload->>'guid' AS guid, reserved_by;
 
 -- name: delete_expired_job
@@ -118,16 +105,12 @@ WITH acked AS (
            ended_at = EXCLUDED.ended_at
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
-                                     visible_at, reserved_by, reserved_until, attempts,
-                                     ckey, rkey)
-    SELECT $8, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
-           CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
-           CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
+                                     visible_at, reserved_by, reserved_until, attempts)
+    SELECT $8, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
+           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
+           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
       FROM jsonb_to_recordset($9::jsonb)
-           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
-           LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
-                        SELECT 1 FROM __SCHEMA__.flow_limits f
-                         WHERE f.app_id = $8 AND f.stream = x.s) THEN x.r END AS r) g
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
     SELECT count(pg_notify($11, p)) AS c FROM unnest($12::text[]) AS x(p)
@@ -154,16 +137,12 @@ WITH j AS (
            AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
-                                     visible_at, reserved_by, reserved_until, attempts,
-                                     ckey, rkey)
-    SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
-           CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $15) END,
-           CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
+                                     visible_at, reserved_by, reserved_until, attempts)
+    SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
+           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $15) END,
+           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
       FROM j, jsonb_to_recordset($14::jsonb)
-           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
-           LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
-                        SELECT 1 FROM __SCHEMA__.flow_limits f
-                         WHERE f.app_id = $1 AND f.stream = x.s) THEN x.r END AS r) g
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
     SELECT count(pg_notify($16, p)) AS c FROM j, unnest($17::text[]) AS x(p)
@@ -214,7 +193,9 @@ SELECT (SELECT max(version) FROM __SCHEMA__.migrations) AS schema_version,
        (SELECT count(*) FILTER (WHERE err IS NULL AND status > 0) FROM __SCHEMA__.jobs) AS running,
        (SELECT count(*) FILTER (WHERE err IS NULL AND status <= 0) FROM __SCHEMA__.jobs) AS done,
        (SELECT count(*) FILTER (WHERE err IS NOT NULL) FROM __SCHEMA__.jobs) AS failed,
-       (SELECT count(*) FROM __SCHEMA__.messages) AS messages;
+       (SELECT count(*) FROM __SCHEMA__.messages) AS messages,
+       (SELECT coalesce(sum(jsonb_array_length(payload)), 0) FROM __SCHEMA__.signals
+         WHERE kind = 'pending') AS early_signals;
 
 -- name: lock_job
 SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
@@ -225,39 +206,6 @@ SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j
   FROM __SCHEMA__.jobs j
  WHERE j.app_id = $1 AND j.job_id = $2 AND (j.expired_at IS NULL OR j.expired_at > now())
    FOR UPDATE OF j;
-
--- name: signal_register
-INSERT INTO __SCHEMA__.signals (app_id, key, job, payload, kind)
-VALUES ($1, $2, $3, $4, 'hook')
-ON CONFLICT (app_id, key) DO NOTHING
-RETURNING key;
-
--- name: signal_lock
-SELECT kind, job, payload, (expires_at IS NOT NULL AND expires_at <= now()) AS stale
-  FROM __SCHEMA__.signals WHERE app_id = $1 AND key = $2
-   FOR UPDATE;
-
--- name: signal_set
-UPDATE __SCHEMA__.signals
-   SET kind = $3, job = $4, payload = $5, expires_at = NULL, created_at = now()
- WHERE app_id = $1 AND key = $2;
-
--- name: signal_append
-UPDATE __SCHEMA__.signals SET payload = payload || $3::jsonb
- WHERE app_id = $1 AND key = $2;
-
--- name: signal_delete
-DELETE FROM __SCHEMA__.signals WHERE app_id = $1 AND key = $2;
-
--- name: signal_pend
-INSERT INTO __SCHEMA__.signals (app_id, key, job, payload, kind, expires_at)
-VALUES ($1, $2, NULL, $3, 'pending', now() + make_interval(secs => $4))
-ON CONFLICT (app_id, key) DO NOTHING
-RETURNING key;
-
--- name: signal_unregister
-DELETE FROM __SCHEMA__.signals
- WHERE app_id = $1 AND key = ANY($2::text[]) AND kind = 'hook' AND job = $3;
 
 -- name: facets_insert
 INSERT INTO __SCHEMA__.job_facets (app_id, facet, job, job_id)
@@ -373,28 +321,3 @@ DELETE FROM __SCHEMA__.signals
                 WHERE app_id = $1 AND kind = 'pending' AND expires_at < now()
                 LIMIT $2
                   FOR UPDATE SKIP LOCKED);
-
--- name: dedupe_take
--- Take dedupe key $2 for job $3 for $4 seconds unless a live row holds it; the
--- holder's job id either way (a concurrent taker waits for our commit).
-WITH took AS (
-    INSERT INTO __SCHEMA__.dedupe (app_id, key, job_id, expires_at)
-    VALUES ($1, $2, $3, now() + make_interval(secs => $4))
-    ON CONFLICT (app_id, key) DO UPDATE
-       SET job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at
-     WHERE dedupe.expires_at <= now()
-    RETURNING job_id
-)
-SELECT job_id FROM took;
-
--- name: dedupe_holder
--- The job id holding a live dedupe key.
-SELECT job_id FROM __SCHEMA__.dedupe WHERE app_id = $1 AND key = $2;
-
--- name: dedupe_prune
--- Up to 100 expired dedupe rows of the app.
-DELETE FROM __SCHEMA__.dedupe
- WHERE ctid IN (SELECT ctid FROM __SCHEMA__.dedupe
-                 WHERE app_id = $1 AND expires_at < now()
-                 LIMIT 100
-                   FOR UPDATE SKIP LOCKED);

@@ -223,7 +223,13 @@ class UnknownAppVersionError(StoreError):
 
 
 class StoreConflictError(StoreError):
-    """A serialization conflict persisted after retries."""
+    """A write conflicts with what is stored (a different plan under the same
+    version, an existing schedule id, a lost race)."""
+
+
+class TransactionConflictError(StoreConflictError):
+    """A deadlock or a serialization failure rolled the transaction back;
+    running it again may succeed (the consumers do)."""
 
 
 class StaleStateError(StoreConflictError):
@@ -234,6 +240,14 @@ class StaleStateError(StoreConflictError):
 class InvalidDataError(StoreError):
     """The database refused a value of a step (say, an expression produced a NUL
     character, which jsonb cannot hold); the step's job fails with it."""
+
+
+#: the errors a one-transaction step may be run again after (the database was
+#: away, or the transaction lost a race); every other error fails at once
+RETRYABLE: tuple[type[StoreError], ...] = (
+    StoreUnavailableError,
+    TransactionConflictError,
+)
 
 
 # --------------------------------------------------------------------------

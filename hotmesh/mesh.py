@@ -17,7 +17,7 @@ from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.config import resolve_dsn
-from hotmesh.engine import step
+from hotmesh.engine import notes, step
 from hotmesh.engine.effects import KeepRequest
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
@@ -25,9 +25,10 @@ from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
 from hotmesh.engine.workers import Callback, callback_handler
 from hotmesh.escalations import Escalations
+from hotmesh.flow_control import FlowControl, pub_options
 from hotmesh.graph import load_app
-from hotmesh.schedules import Schedules
-from hotmesh.schedules.delayed import start_time
+from hotmesh.schedules import Schedules, delayed
+from hotmesh.schedules import manifest as manifest_schedules
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 
@@ -106,6 +107,8 @@ class HotMesh:
         self._stopped = False
         #: durable cron/interval schedules of this app (every process fires them)
         self.schedules = Schedules(self)
+        #: topic limits every process obeys (``set_topic_limits``, manifests)
+        self.flow = FlowControl(store, app_id)
         self._firing = bool(options.get("schedules", True))
         self._scheduler: asyncio.Task[None] | None = None
 
@@ -292,27 +295,23 @@ class HotMesh:
                 self._completed(job_id, step.job_output(job), "")
 
     def _on_notify(self, payload: str) -> None:
-        if payload.startswith("u|"):  # a user message: u|app|topic|json|origin
-            _kind, app, rest = payload.split("|", 2)
-            topic, rest = rest.split("|", 1)
-            body, origin = rest.rsplit("|", 1)
-            if app == self.app_id and origin != self.engine.owner:
+        note = notes.decode(payload)
+        if note is None or note.app != self.app_id:
+            return  # another app's, or a kind this version does not know
+        if isinstance(note, notes.Activated):
+            self.engine.active = note.version
+            return
+        if note.origin == self.engine.owner:
+            return  # we already acted on our own commit (or published it)
+        match note:
+            case notes.Messages(stream=stream, delay=delay):
+                self._wake(stream, delay)
+            case notes.Done(job_id=job_id, publishes=publishes):
+                self._completed(job_id, None, publishes)
+            case notes.Emitted(job_id=job_id, publishes=publishes):
+                self._emitted(job_id, None, publishes)
+            case notes.UserMessage(topic=topic, body=body):
                 self._deliver(topic, json.loads(body))
-            return
-        parts = payload.split("|")
-        if len(parts) != 5 or parts[1] != self.app_id:
-            if len(parts) == 3 and parts[0] == "a" and parts[1] == self.app_id:
-                self.engine.active = parts[2]
-            return
-        kind, _app, first, second, origin = parts
-        if origin == self.engine.owner:
-            return  # we already acted on our own commit
-        if kind == "m":
-            self._wake(first, float(second or 0))
-        elif kind == "d":
-            self._completed(first, None, second)
-        elif kind == "e":
-            self._emitted(first, None, second)
 
     async def _publish(
         self,
@@ -356,7 +355,8 @@ class HotMesh:
             raise errors.ConfigError(
                 f"manifest app id '{plan.app_id}' does not match this HotMesh ('{self.app_id}')"
             )
-        doc = json.loads(json.dumps(plan_to_document(plan)))
+        declared = manifest_schedules.declared(manifest, plan)
+        doc = manifest_schedules.plan_document(plan_to_document(plan), declared)
         if not await self.store.insert_version(self.app_id, plan.version, doc):
             stored = await self.store.get_plan(self.app_id, plan.version)
             if stored != doc:
@@ -364,6 +364,7 @@ class HotMesh:
                     f"app '{self.app_id}' version '{plan.version}' is already deployed with a "
                     "different plan; bump the version"
                 )
+        await self.schedules.deploy_version(plan.version, declared)
         for warning in warnings:
             deploy_log.warning("%s", warning)
         return {
@@ -375,10 +376,12 @@ class HotMesh:
     async def activate(self, version: str) -> None:
         """Make ``version`` active in every connected process (NOTIFY, no restart)."""
         version = str(version)
-        await self.engine.plan(version)
+        plan = await self.engine.plan(version)
+        await self.flow.activate(plan)  # the topic limits its workers declare
+        await self.schedules.activate_version(version)  # its schedules start from now
         await self.store.activate(self.app_id, version)
         self.engine.active = version
-        await self.store.notify(f"a|{self.app_id}|{version}")
+        await self.store.notify(notes.encode(notes.Activated(self.app_id, version)))
 
     # -- jobs ----------------------------------------------------------------------
     async def pub(
@@ -389,23 +392,31 @@ class HotMesh:
         *,
         start_at: datetime | str | None = None,
         delay: float | str | None = None,
+        priority: int | None = None,
+        dedupe_key: str | None = None,
+        dedupe_window: float | str | None = None,
     ) -> str:
         """Start a job; returns its id (``DuplicateJobError`` for a live duplicate).
 
-        ``pending=seconds`` creates the job without starting it (status -1,
-        spec §4.15); it expires after that many seconds. ``start_at=`` (an
-        aware datetime) or ``delay=`` (``"10m"``) creates it at once, status
-        "scheduled", and starts it then, on the version active now.
+        ``pending=seconds``: created, not started (status -1, spec §4.15), expiring
+        after that long. ``start_at=`` (aware datetime) or ``delay=`` (``"10m"``):
+        created now, "scheduled", started then on the version active now.
+        ``priority`` orders its work messages (higher first). With
+        ``dedupe_key``, a second pub with that key within ``dedupe_window``
+        (default 5 minutes) of the first starts nothing and returns the first
+        job's id.
         """
+        priority, dedupe_key, window = pub_options(priority, dedupe_key, dedupe_window)
         _check(topic, "topic")
-        when = start_time(self.clock.now(), start_at, delay)
-        if when is not None:
-            if pending is not None:
+        when = delayed.start_time(self.clock.now(), start_at, delay, pending)
+        if when is not None and when > self.clock.now():
+            if dedupe_key is not None:
                 raise errors.ConfigError(
-                    "pending cannot be combined with start_at/delay"
+                    "pub: 'dedupe_key' cannot be combined with start_at/delay"
                 )
-            if when > self.clock.now():
-                return await self.schedules.start_later(topic, dict(data or {}), when)
+            return await self.schedules.start_later(
+                topic, dict(data or {}), when, priority=priority
+            )
         if pending is not None and (
             isinstance(pending, bool)
             or not isinstance(pending, (int, float))
@@ -414,7 +425,23 @@ class HotMesh:
             raise errors.ConfigError(
                 f"pending must be a positive number of seconds, not {pending!r}"
             )
-        return await self.engine.pub(topic, dict(data or {}), pending=pending)
+        commit = await self.engine.prepare(
+            topic, dict(data or {}), pending=pending, priority=priority
+        )
+        if dedupe_key is not None:
+            return await self.engine.start_once(commit, dedupe_key, window)
+        await self.engine.start(commit)
+        return commit.job.job_id
+
+    async def set_topic_limits(self, topic: str, **options: Any) -> None:
+        """Limit worker ``topic`` across every process: ``concurrency=N`` (at
+        most N callbacks at once) and/or ``rate={"limit": N, "period": "1m"}``
+        (at most N starts in any period). No option removes its limits."""
+        await self.flow.set(_check(topic, "topic"), options)
+
+    async def topic_limits(self) -> dict[str, dict[str, Any]]:
+        """Every limited topic with its limits and its running/waiting counts."""
+        return await self.flow.list()
 
     async def pubsub(
         self, topic: str, data: dict[str, Any] | None = None, timeout: float = 10.0
@@ -474,7 +501,8 @@ class HotMesh:
         """
         _check(topic, "topic")
         body = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        payload = f"u|{self.app_id}|{topic}|{body}|{self.engine.owner}"
+        note = notes.UserMessage(self.app_id, topic, body, self.engine.owner)
+        payload = notes.encode(note)
         if len(payload.encode()) > 7900:
             raise errors.ConfigError(
                 f"message for '{topic}' is {len(body.encode())} bytes of JSON; "

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from hotmesh.compiler.expressions import FIELDS, MAP_BLOCKS, ExpressionPass, dig
+from hotmesh.compiler.limits import check_limits
 from hotmesh.compiler.plan import (
     ActivityPlan,
     ActivityType,
@@ -52,6 +53,7 @@ def compile_document(document: Mapping[str, Any], report: Reporter) -> Plan | No
         for aid, act in structure.activities.items()
     }
     hooks = _hook_rules(structure.hooks, exprs)
+    check_limits(structure.activities, report)
     if report.errors:
         return None
     produces = exprs.produces()
@@ -223,6 +225,13 @@ def _retry(act: ActivityInfo, exprs: ExpressionPass) -> dict[str, int]:
             act.pointer + "/retry", "retry must map an error code to [max retries]"
         )
         return out
+    if act.type != "worker":
+        exprs.report(
+            act.pointer + "/retry",
+            f"retry has no effect on type '{act.type}': only worker messages are"
+            " retried (as upstream)",
+            "warning",
+        )
     for code, value in policy.items():
         count = value[0] if isinstance(value, list) and value else value
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:

@@ -41,6 +41,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "entity", "target", "reason", "throw", "code", "status", "descend",
         "stack", "key_name", "key_value", "scrub", "join.topic", "join.id",
         "stats.id", "stats.key", "stats.parent", "stats.adjacent", "stats.measures",
+        "priority", "concurrency.key", "rate.key",
     )
 }  # fmt: skip
 

@@ -61,6 +61,9 @@ class Batcher(SideEffects):
             try:
                 if await self._apply_cached(batch, *cached):
                     return
+            except errors.RETRYABLE:
+                self.states.drop(job_id)
+                raise  # the database is away: the consumer retries
             except errors.HotMeshError:
                 pass  # stale, or a failing step: the locking path handles it
             except BaseException:
@@ -71,6 +74,8 @@ class Batcher(SideEffects):
             try:
                 await self._apply_many(job_id, batch)
                 return
+            except errors.RETRYABLE:
+                raise  # not the batch's fault: each caller retries its own
             except errors.HotMeshError as exc:
                 # Rolled back: apply them one by one so only the bad one fails.
                 log.warning(
@@ -160,6 +165,8 @@ class Batcher(SideEffects):
                 )
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
+        except errors.RETRYABLE:
+            raise  # not the step's fault: the consumer runs it again
         except errors.HotMeshError as exc:
             log.error("job %s: %s step failed: %s", job_id, kind, exc)
             await self._fail(message_id, job_id, exc)
@@ -181,6 +188,8 @@ class Batcher(SideEffects):
                 commit = step.fail(plan, job, error, self.clock.now())
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
+        except errors.RETRYABLE:
+            raise  # the consumer runs the failed step, and this, again
         except errors.HotMeshError:
             log.exception(
                 "job %s: could not record its failure; message dropped", job_id

@@ -14,7 +14,7 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.compiler import Plan
-from hotmesh.engine import step
+from hotmesh.engine import notes, step
 from hotmesh.engine.base import EngineBase
 from hotmesh.expr.js import UNDEFINED
 from hotmesh.store import StepWrite, StoreTx
@@ -49,9 +49,9 @@ class SideEffects(EngineBase):
         ]
         commit.messages = messages
         me = self.owner
-        notes = sorted(
+        wire = sorted(
             {
-                f"m|{self.app_id}|{m.stream}|{m.delay}|{me}"
+                notes.encode(notes.Messages(self.app_id, m.stream, m.delay, me))
                 for m in messages
                 if m.reserved_by is None
             }
@@ -63,9 +63,11 @@ class SideEffects(EngineBase):
             # every listening backend a transaction.
             waiter = job.metadata.get("ngn")
             if publishes or (waiter and waiter != me):
-                notes.append(f"d|{self.app_id}|{job.job_id}|{publishes}|{me}")
+                done = notes.Done(self.app_id, job.job_id, publishes, me)
+                wire.append(notes.encode(done))
         if commit.emit is not None and (publishes := self._publishes(commit)):
-            notes.append(f"e|{self.app_id}|{job.job_id}|{publishes}|{me}")
+            emitted = notes.Emitted(self.app_id, job.job_id, publishes, me)
+            wire.append(notes.encode(emitted))
         expire = commit.completion.expire if commit.completion else commit.expire
         return StepWrite(
             self.app_id,
@@ -75,7 +77,7 @@ class SideEffects(EngineBase):
             commit.activities,
             messages,
             self.store.channel,
-            notes,
+            wire,
             self.insert_lease,
         )
 
@@ -177,9 +179,8 @@ class SideEffects(EngineBase):
         (this one is woken by the caller, after the commit)."""
         if messages:
             await tx.insert_messages(self.app_id, messages, self.insert_lease)
-            await tx.notify(
-                self.store.channel, [f"m|{self.app_id}|{ENGINE_STREAM}|0|{self.owner}"]
-            )
+            note = notes.Messages(self.app_id, ENGINE_STREAM, 0, self.owner)
+            await tx.notify(self.store.channel, [notes.encode(note)])
 
     async def _signal(
         self,

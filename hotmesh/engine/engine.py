@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from hotmesh import errors
-from hotmesh.engine import step
+from hotmesh.engine import notes, step
 from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
 from hotmesh.engine.effects import KeepRequest
@@ -54,6 +54,7 @@ class Engine(Batcher, Children):
         job_id: str | None = None,
         pending: float | None = None,
         start_at: datetime | None = None,
+        priority: int | None = None,
     ) -> step.StepCommit:
         """The trigger step of a new job, not yet committed (``start_at``: scheduled)."""
         plan = await self.active_plan()
@@ -79,12 +80,24 @@ class Engine(Batcher, Children):
             pending=pending,
             max_cycles=self.max_cycles,
             start_at=start_at,
+            priority=priority,
         )
 
     async def start(self, commit: step.StepCommit) -> None:
         """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
         reserved = await self._write(None, commit)  # one autocommitted statement
         self._woken(commit, reserved)
+
+    async def start_once(self, commit: step.StepCommit, key: str, window: float) -> str:
+        """Commit a trigger step unless a job took dedupe ``key`` less than
+        ``window`` seconds ago; the id of the job holding the key either way."""
+        async with self.store.transaction() as tx:
+            holder = await tx.dedupe(self.app_id, key, commit.job.job_id, window)
+            if holder != commit.job.job_id:
+                return holder
+            reserved = await self._write(tx, commit)
+        self._woken(commit, reserved)
+        return commit.job.job_id
 
     async def signal(
         self,
@@ -232,17 +245,17 @@ class Engine(Batcher, Children):
             "worker",
             {**msg.payload, "metadata": {**md, "try": tries + 1}},
             str(md.get("jid")),
-            step.PRIORITY["worker"],
+            msg.priority,
             delay,
+            ckey=msg.ckey,
+            rkey=msg.rkey,
         )
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
                 return True
             await tx.insert_messages(self.app_id, [again])
-            await tx.notify(
-                self.store.channel,
-                [f"m|{self.app_id}|{again.stream}|{again.delay}|{self.owner}"],
-            )
+            note = notes.Messages(self.app_id, again.stream, again.delay, self.owner)
+            await tx.notify(self.store.channel, [notes.encode(note)])
         self.on_messages(again.stream, again.delay)
         return True
 

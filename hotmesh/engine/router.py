@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from hotmesh import errors
 from hotmesh.store.postgres import PostgresStore
-from hotmesh.store.records import Message
+from hotmesh.store.records import Claimed, Message
 
 log = logging.getLogger("hotmesh.router")
 
@@ -20,28 +20,29 @@ async def retrying(
     attempts: int = 20,
 ) -> None:
     """Run ``action``; retry it with back-off (0.05 s doubling to 2 s, about 35 s in
-    all) when it fails with anything but a hotmesh error.
+    all) when the database was away or the transaction lost a race
+    (``errors.RETRYABLE``); any other error is logged at once.
 
-    Those failures are the database going away (a restart, a cut connection):
-    each step is one transaction, so running it again is safe. We still hold
+    Each step is one transaction, so running it again is safe. We still hold
     the message's claim, so no other process takes it meanwhile; if every try
-    fails, the claim expires and another consumer takes the message.
+    fails, the claim expires and another consumer takes the message. A bug
+    (say, a ``KeyError``) is not retried: it would fail the same way each time.
     """
     delay = 0.05
     for attempt in range(1, attempts + 1):
         try:
             await action()
             return
-        except errors.HotMeshError:
-            log.exception("%s failed", what)
-            return
-        except Exception as exc:  # a failing handler must not kill the consumer
+        except errors.RETRYABLE as exc:
             if stopping() or attempt == attempts:
                 log.exception("%s failed after %d tries", what, attempt)
                 return
             log.warning("%s failed (%s); retrying in %.2fs", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+        except Exception:  # a failing handler must not kill the consumer
+            log.exception("%s failed", what)
+            return
 
 
 class Consumer:
@@ -76,6 +77,8 @@ class Consumer:
         #: visible messages may be waiting that a full batch or full capacity left
         #: behind: a finishing task should trigger a claim (else it costs a query)
         self._backlog = True
+        #: the one wake-up armed for a limited stream (replaced by each claim)
+        self._limit_timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         """Start the claim loop and the claim heartbeat."""
@@ -123,12 +126,21 @@ class Consumer:
         self._timers = [t for t in self._timers if not t.cancelled() and t.when() > now]
         self._timers.append(loop.call_later(delay + 0.002, self.event.set))
 
+    def _limit_wake(self, delay: float) -> None:
+        if self._limit_timer is not None:
+            self._limit_timer.cancel()
+        self._limit_timer = asyncio.get_running_loop().call_later(
+            delay + 0.002, self.event.set
+        )
+
     async def stop(self) -> None:
         """Stop claiming, let in-flight messages finish."""
         self._stopping = True
         self.event.set()
         for timer in self._timers:
             timer.cancel()
+        if self._limit_timer is not None:
+            self._limit_timer.cancel()
         if self._beat is not None:
             self._beat.cancel()
         if self._task is not None:
@@ -177,17 +189,23 @@ class Consumer:
                 try:
                     # A short first claim, extended by the heartbeat once held:
                     # if the claim's reply is lost, the messages free up soon.
-                    msgs = await self.store.claim(
+                    claimed = await self.store.claim(
                         self.app_id, self.stream, self.owner, min(self.lease, 5.0), free
                     )
                 except Exception as exc:  # the database is away: poll again later
                     log.warning("stream %s: claim failed: %s", self.stream, exc)
-                    msgs = []
-                for msg in msgs:
+                    claimed = Claimed([])
+                for msg in claimed.messages:
                     self.submit(msg)
-                self._backlog = len(msgs) == free
-                if self._backlog:
+                full = len(claimed.messages) == free
+                # A limited stream may hold messages back that no notification
+                # will announce again: claim when one of ours ends, and when a
+                # claim expires or the rate window moves on.
+                self._backlog = full or claimed.limited
+                if full:
                     continue  # maybe more waiting; a short batch means drained
+                if claimed.wait is not None:
+                    self._limit_wake(claimed.wait)
             else:
                 self._backlog = True  # woken while full: claim when a slot frees
             try:

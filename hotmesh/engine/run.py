@@ -36,6 +36,7 @@ from hotmesh.engine.commit import (
     job_fields,
     job_output,
 )
+from hotmesh.engine.limits import worker_fields
 from hotmesh.expr.js import UNDEFINED, is_number, truthy
 from hotmesh.store.records import (
     ENGINE_STREAM,
@@ -229,7 +230,20 @@ class Run:
             "vrs": self.job.version,
             "try": 0,
         }
-        self.send(worker_stream(topic), "worker", {"metadata": md, "data": data})
+        priority, ckey, rkey = worker_fields(
+            act, lambda name: self.value(act, name, ctx), self.job.metadata
+        )
+        self.commit.messages.append(
+            NewMessage(
+                worker_stream(topic),
+                "worker",
+                {"metadata": md, "data": data},
+                self.job.job_id,
+                priority,
+                ckey=ckey,
+                rkey=rkey,
+            )
+        )
 
     def leg1_await(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}

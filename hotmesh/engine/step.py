@@ -28,6 +28,7 @@ from hotmesh.engine.commit import (
     job_output,
     new_job_id,
 )
+from hotmesh.engine.limits import JOB_PRIORITY
 from hotmesh.engine.run import Run
 from hotmesh.expr.js import UNDEFINED, truthy
 from hotmesh.store.records import ENGINE_STREAM, ActivityRow, JobRow
@@ -96,8 +97,12 @@ def trigger(
     pending: float | None = None,
     max_cycles: int = MAX_CYCLES,
     start_at: datetime | None = None,
+    priority: int | None = None,
 ) -> StepCommit:
     """Create a job: trigger state, job maps, children (run ahead), maybe completion.
+
+    ``priority`` (``pub(priority=)``) is kept in the job's metadata and orders
+    its work messages unless an activity maps its own.
 
     ``pending`` (seconds) creates the job with status -1 and no children
     (spec §4.15); it expires after that many seconds. An expression failing
@@ -138,6 +143,8 @@ def trigger(
         "ju": stamp,
         "aid": act.id,
     }
+    if priority is not None:
+        metadata[JOB_PRIORITY] = priority
     if parent:
         metadata.update({k: v for k, v in parent.items() if v is not None})
     job = JobRow(

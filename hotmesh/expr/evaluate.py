@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hotmesh import errors
-from hotmesh.expr import ast
+from hotmesh.expr import ast, budget
 from hotmesh.expr.functions import registry
 from hotmesh.expr.js import UNDEFINED, to_string
 
@@ -119,13 +119,15 @@ def call(name: str, args: list[Any]) -> Any:
     if high is not None and len(args) > high:
         args = args[:high]  # JavaScript ignores extra arguments
     try:
-        return spec.fn(*args)
+        result = spec.fn(*args)
     except errors.HotMeshError:
         raise
     except RecursionError as exc:
         raise errors.EvaluationError(f"@{name}: value nested too deeply") from exc
     except Exception as exc:
         raise errors.EvaluationError(f"@{name} failed: {exc}") from exc
+    budget.current().result(result, name)
+    return result
 
 
 def _nullary(name: str) -> Evaluator:
@@ -235,7 +237,8 @@ def _process(
                 if operator is not None:
                     head = call(operator, current)
                 else:
-                    # A reference or literal in operator position is a lookup.
+                    # A bare scope variable ({$item}...) in function position
+                    # is a lookup; the compiler refuses any other head.
                     head = cells[0](ctx, scope)
                 current = [head, *(fn(ctx, scope) for fn in cells[1:])]
     if queue and current is None:
@@ -256,7 +259,9 @@ def _reduce(
         pairs = list(collection.items())
     else:
         return [accumulator]
+    meter = budget.current()
     for index, (key, item) in enumerate(pairs):
+        meter.spend(1, "reduce")
         scope = {
             "$input": collection,
             "$output": accumulator,

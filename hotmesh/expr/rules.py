@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hotmesh import errors
-from hotmesh.expr import ast
+from hotmesh.expr import ast, budget
 from hotmesh.expr.evaluate import Evaluator, build
 from hotmesh.expr.parser import parse_string
 
@@ -17,7 +17,7 @@ Path = tuple[str | int, ...]
 class Rule:
     """A compiled mapping value: evaluate it against a job context."""
 
-    __slots__ = ("_fn", "functions", "node", "references", "source")
+    __slots__ = ("_fn", "_metered", "functions", "node", "references", "source")
 
     def __init__(self, source: Any, node: ast.Node) -> None:
         self.source = source
@@ -28,6 +28,8 @@ class Rule:
         self.references: frozenset[str] = frozenset(refs)
         self.functions: frozenset[str] = frozenset(fns)
         self._fn: Evaluator = build(node)
+        # A bare reference or literal does no work worth metering.
+        self._metered = not isinstance(node, ast.Ref | ast.Literal)
 
     @property
     def is_constant(self) -> bool:
@@ -35,7 +37,12 @@ class Rule:
         return not self.references and not self.functions
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
-        """The value in ``context``; missing references give ``UNDEFINED``."""
+        """The value in ``context``; missing references give ``UNDEFINED``.
+
+        Runs under the evaluation budget (:mod:`hotmesh.expr.budget`).
+        """
+        if self._metered:
+            return budget.metered(self._fn, context, None)
         return self._fn(context, None)
 
     def __repr__(self) -> str:
@@ -53,7 +60,7 @@ class MapRule(Rule):
 
     def evaluate(self, context: Mapping[str, Any]) -> dict[str, Any]:
         """The mapped object."""
-        value = self._fn(context, None)
+        value = budget.metered(self._fn, context, None)
         return value if isinstance(value, dict) else {}
 
 
@@ -96,7 +103,13 @@ def _pipe(rows: Any, path: Path) -> ast.Pipe:
     return ast.Pipe(_rows(rows, path))
 
 
-def _rows(rows: Any, path: Path) -> tuple[ast.Row, ...]:
+#: The scope variables upstream accepts in a row's function position (a lookup).
+_SCOPE_HEADS = frozenset({"$input", "$output", "$item", "$key", "$index"})
+
+
+def _rows(rows: Any, path: Path, seeded: bool = False) -> tuple[ast.Row, ...]:
+    """A pipe's rows. ``seeded`` (a ``@reduce`` body) has no row of values:
+    every list row there applies a function, as after a pipe's first row."""
     if not isinstance(rows, list):
         exc = errors.ExpressionSyntaxError(
             str(rows)[:60], 1, "@pipe must be a list of rows"
@@ -104,16 +117,23 @@ def _rows(rows: Any, path: Path) -> tuple[ast.Row, ...]:
         exc.path = path
         raise exc
     out: list[ast.Row] = []
+    # Mirrors the evaluator: a list row holds values only while nothing came
+    # before it; after that (or after nested pipes) its first cell is applied.
+    have = seeded
+    queued = False
     for i, row in enumerate(rows):
         here = (*path, i)
         if isinstance(row, dict) and "@pipe" in row:
             out.append(_pipe(row["@pipe"], (*here, "@pipe")))
+            queued = True
         elif isinstance(row, dict) and "@reduce" in row:
-            out.append(ast.Reduce(_rows(row["@reduce"], (*here, "@reduce"))))
+            out.append(ast.Reduce(_rows(row["@reduce"], (*here, "@reduce"), True)))
         elif isinstance(row, list):
-            out.append(
-                ast.Cells(tuple(_cell(c, (*here, j)) for j, c in enumerate(row)))
-            )
+            cells = tuple(_cell(c, (*here, j)) for j, c in enumerate(row))
+            if have or queued:
+                _check_head(row, cells, here)
+            have, queued = True, False
+            out.append(ast.Cells(cells))
         else:
             exc = errors.ExpressionSyntaxError(
                 str(row)[:60],
@@ -123,6 +143,25 @@ def _rows(rows: Any, path: Path) -> tuple[ast.Row, ...]:
             exc.path = here
             raise exc
     return tuple(out)
+
+
+def _check_head(row: list[Any], cells: tuple[ast.Node, ...], here: Path) -> None:
+    """A row that applies its first cell: a function reference, or one of the
+    bare scope variables (upstream throws at run time on anything else)."""
+    head = cells[0] if cells else None
+    if isinstance(head, ast.FunctionRef):
+        return
+    if isinstance(head, ast.Ref) and head.root in _SCOPE_HEADS and not head.segments:
+        return
+    shown = repr(row[0]) if row else "an empty row"
+    exc = errors.ExpressionError(
+        f"this @pipe row applies its first cell to the row above, but {shown} is "
+        "not a function reference such as '{@string.concat}' (or a bare "
+        "{$input}/{$output}/{$item}/{$key}/{$index}); put a value in a row of "
+        "its own: {'@pipe': [[value]]}"
+    )
+    exc.path = (*here, 0) if row else here
+    raise exc
 
 
 def _cell(value: Any, path: Path) -> ast.Node:

@@ -67,6 +67,14 @@ _FILES = (
         "One entry of a graph's `activities` (keyed by activity id). Keys common to "
         "every type come first, then the keys each `type` adds.",
     ),
+    (
+        "schedule.schema.json",
+        "Schedule",
+        "One item of `app.schedules`: a cron or interval schedule deployed with "
+        "the version and firing while the version is active "
+        "([schedules](../concepts/schedules-and-limits.md#schedules-in-a-manifest)). "
+        "Cron, time zone and durations are checked at deploy.",
+    ),
     ("mapping.schema.json", "Mapping value", ""),
 )
 
@@ -93,6 +101,7 @@ def _ref(ref: str, file: str) -> str:
         "activity.schema.json": "activity",
         "graph.schema.json": "graph",
         "app.schema.json": "app",
+        "schedule.schema.json": "schedule",
     }.get(target, target)
     return f"[{title}](#{target.split('.')[0]})"
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import errors, flow
 from hotmesh.memflow import registry, runner
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
@@ -252,6 +252,9 @@ class Worker(_Part):
         if activities:
             registry.add_activities(namespace, activity_topic(queue), activities)
         options = dict(config.get("options") or {})
+        # topic limits of the task queue's activities, every process alike
+        limits = {k: options[k] for k in ("concurrency", "rate") if k in options}
+        flow.limits(limits.get("concurrency"), limits.get("rate"), "Worker.create")
 
         async def activation(message: dict[str, Any]) -> dict[str, Any]:
             return await runner.activate(namespace, message)
@@ -274,6 +277,8 @@ class Worker(_Part):
             },
         ]
         conn, topics = await connect(config, workers)
+        if limits:
+            await conn.mesh.set_topic_limits(topic, **limits)
         worker = cls(conn, topics)
         worker.task_queue, worker.workflow_name = queue, name
         return worker

@@ -23,7 +23,7 @@ PASS_STARTS = 500
 
 
 def start_time(
-    now: datetime, start_at: Any = None, delay: Any = None
+    now: datetime, start_at: Any = None, delay: Any = None, pending: Any = None
 ) -> datetime | None:
     """When a job published with ``start_at`` or ``delay`` starts (None: at once).
 
@@ -33,6 +33,8 @@ def start_time(
     """
     if start_at is not None and delay is not None:
         raise errors.ConfigError("give start_at or delay, not both")
+    if pending is not None and (start_at is not None or delay is not None):
+        raise errors.ConfigError("pending cannot be combined with start_at or delay")
     if delay is not None:
         wait = seconds(delay, "option 'delay'")
         if not math.isfinite(wait) or wait > MAX_DELAY:

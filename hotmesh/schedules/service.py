@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +225,37 @@ class Schedules:
         self._woken(started)
         return job_id
 
+    # -- manifest schedules ----------------------------------------------------
+    async def deploy_version(
+        self, version: str, declared: Sequence[specs.ScheduleSpec]
+    ) -> None:
+        """Store the schedules a manifest version declares (they fire only
+        while that version is active; a redeploy keeps their firing state)."""
+        if not declared:
+            return
+        now = self._now()
+        rows = [self._row(spec, now) for spec in declared]
+        async with self._mesh.store.transaction() as tx:
+            await self._rows.insert_version(tx, self._app, version, rows)
+
+    async def activate_version(self, version: str) -> None:
+        """``version`` became active: its schedules count ticks from now on,
+        so the time the version sat inactive is not caught up. Call it before
+        the switch (activating the active version again changes nothing)."""
+        if await self._mesh.store.active_version(self._app) == version:
+            return
+        now = self._now()
+        async with self._mesh.store.transaction() as tx:
+            rows = await self._rows.version_rows(tx, self._app, version)
+            nexts = {}
+            for row in rows:
+                spec = self._spec(row)
+                cursor = timing.initial_cursor(spec, now)
+                nexts[spec.id] = timing.next_fire(spec, row["base"], cursor)
+            if nexts:
+                await self._rows.restart_version(tx, self._app, version, now, nexts)
+        self._wake.set()
+
     # -- delayed starts ----------------------------------------------------------
     async def start_later(
         self,
@@ -231,11 +263,14 @@ class Schedules:
         data: dict[str, Any],
         start_at: datetime,
         job_id: str | None = None,
+        priority: int | None = None,
     ) -> str:
         """Create a job now, status "scheduled", that starts at ``start_at``
         (on the version active now); returns its id."""
         engine = self._mesh.engine
-        commit = await engine.prepare(topic, data, job_id=job_id, start_at=start_at)
+        commit = await engine.prepare(
+            topic, data, job_id=job_id, start_at=start_at, priority=priority
+        )
         async with self._mesh.store.transaction() as tx:
             reserved = await engine._write(tx, commit)
             job = commit.job
@@ -287,6 +322,8 @@ class Schedules:
                 job_id = await self._start(tx, spec, tick, started)
             except errors.DuplicateJobError:
                 continue  # this tick's job exists already: it was fired
+            except errors.RETRYABLE:
+                raise  # the database is away: the next pass fires this tick
             except errors.HotMeshError as exc:
                 # a schedule whose topic or data no longer fits: record, go on
                 log.warning("schedule %s: tick %s not started: %s", spec.id, tick, exc)

@@ -125,6 +125,8 @@ def message_doc(messages: Sequence[NewMessage]) -> list[dict[str, Any]]:
             "pl": {**m.payload, "guid": m.guid},
             "d": m.delay,
             "r": m.reserved_by,
+            **({"ck": m.ckey} if m.ckey is not None else {}),
+            **({"rk": m.rkey} if m.rkey is not None else {}),
         }
         for m in messages
     ]
@@ -136,7 +138,16 @@ def reserved(
     """The ``messages`` the statement inserted already reserved (by their guid)."""
     ids = {r["guid"]: r["id"] for r in rows if r["id"] is not None and r["reserved_by"]}
     return [
-        Message(ids[m.guid], m.type, {**m.payload, "guid": m.guid}, 1, m.stream)
+        Message(
+            ids[m.guid],
+            m.type,
+            {**m.payload, "guid": m.guid},
+            1,
+            m.stream,
+            m.priority,
+            m.ckey,
+            m.rkey,
+        )
         for m in messages
         if m.guid in ids
     ]

@@ -1,36 +1,132 @@
-"""Driver errors become hotmesh errors here, at the store's edge."""
+"""Driver errors become hotmesh errors here, at the store's edge: the one
+translation point between asyncpg and the rest of hotmesh.
+
+Every public verb of the store (``PostgresStore``, ``StoreTx``, the schedule
+rows) is wrapped by :func:`mapped_verbs`, and a transaction by :func:`mapped`,
+so a caller never sees an asyncpg or ``OSError`` exception for these causes:
+
+- the connection is lost, refused or shut down: ``StoreUnavailableError``
+- a deadlock or a serialization failure: ``TransactionConflictError``
+- a value the database cannot store: ``InvalidDataError``
+
+each raised ``from`` the driver's exception. Anything else (a bug, a missing
+table) passes through unchanged. The consumers retry only the transient ones
+(``errors.RETRYABLE``); every other error fails at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import asyncpg
 
 from hotmesh import errors
 from hotmesh.config import mask_dsn
 
-#: errors that mean the connection (not the statement) failed
+T = TypeVar("T")
+
+#: errors that mean the connection (not the statement) failed: a network cut,
+#: a closed connection, a server shutting down or starting up
 CONNECTION_LOST = (
     OSError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
 )
+#: the database is away: its connection is lost, it refuses more connections,
+#: or it did not answer in time (a statement timeout)
+UNAVAILABLE = (
+    *CONNECTION_LOST,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,
+)
+#: the transaction lost a race; running it again may succeed
+CONFLICT = (
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.LockNotAvailableError,
+)
+#: a value the database refuses (a NUL in jsonb, a key too long for an index)
+REFUSED = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the driver error a ``StoreUnavailableError`` was
+    translated from) means the connection itself is gone."""
+    if isinstance(exc, errors.StoreUnavailableError):
+        exc = exc.__cause__ or exc
+    return isinstance(exc, CONNECTION_LOST)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return (text or type(exc).__name__)[:300]
+
+
+def translate(exc: BaseException) -> errors.StoreError | None:
+    """The hotmesh error for a driver error; ``None`` for anything else."""
+    if isinstance(exc, errors.HotMeshError):
+        return None
+    if isinstance(exc, CONFLICT):
+        return errors.TransactionConflictError(
+            f"the transaction conflicted with another: {_first_line(exc)}"
+        )
+    if isinstance(exc, UNAVAILABLE):
+        return errors.StoreUnavailableError(
+            f"the database is unavailable ({type(exc).__name__}: {_first_line(exc)})"
+        )
+    if isinstance(exc, REFUSED):
+        return errors.InvalidDataError(
+            f"the database refused a value: {_first_line(exc)}"
+        )
+    return None
 
 
 @contextmanager
-def storable() -> Iterator[None]:
-    """A value the database refuses (bad text in jsonb, an unencodable object)
-    is the step's fault, not the connection's: a hotmesh error, so the step
-    fails its job instead of being retried as if the database were away."""
+def mapped() -> Iterator[None]:
+    """Translate driver errors raised inside the block (see :func:`translate`)."""
     try:
         yield
-    except (asyncpg.DataError, asyncpg.ProgramLimitExceededError) as exc:
-        # e.g. a NUL in jsonb, or a key longer than an index entry can hold
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise errors.InvalidDataError(
-            f"the database refused a value: {first[:300]}"
-        ) from None
+    except Exception as exc:
+        error = translate(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _wrap(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(fn)
+    async def verb(*args: Any, **kwargs: Any) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as exc:
+            error = translate(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    return verb
+
+
+C = TypeVar("C", bound=type)
+
+
+def mapped_verbs(cls: C) -> C:
+    """Class decorator: every public coroutine method (inherited ones too)
+    translates driver errors on its way out."""
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        fn = inspect.getattr_static(cls, name)
+        if inspect.iscoroutinefunction(fn):
+            setattr(cls, name, _wrap(fn))
+    return cls
 
 
 def malformed(dsn: str) -> errors.StoreUnavailableError:

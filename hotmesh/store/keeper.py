@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from hotmesh.store.faults import CONNECTION_LOST
+from hotmesh.store.faults import connection_lost
 
 
 class Pool(Protocol):
@@ -133,12 +133,12 @@ class ConnectionKeeper:
             rows: list[Any] = await conn.fetch(query, *args)
             clean = True
             return rows
-        except CONNECTION_LOST:
-            conn, lost = None, conn
-            await self.lost(lost)
-            raise
-        except Exception:
-            clean = True  # the statement failed, not the connection (give checks)
+        except Exception as exc:
+            if connection_lost(exc):
+                conn, lost = None, conn
+                await self.lost(lost)
+            else:
+                clean = True  # the statement failed, not the connection (give checks)
             raise
         finally:
             if conn is not None:
@@ -152,12 +152,12 @@ class ConnectionKeeper:
         try:
             yield conn
             clean = True
-        except CONNECTION_LOST:
-            conn, lost = None, conn
-            await self.lost(lost)
-            raise
-        except Exception:
-            clean = True  # rolled back: the connection is idle again (give checks)
+        except Exception as exc:
+            if connection_lost(exc):
+                conn, lost = None, conn
+                await self.lost(lost)
+            else:
+                clean = True  # rolled back: the connection is idle again (give checks)
             raise
         finally:
             if conn is not None:

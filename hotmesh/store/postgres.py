@@ -21,12 +21,12 @@ from hotmesh import errors
 from hotmesh.config import mask_dsn
 from hotmesh.store import tx
 from hotmesh.store.codec import PooledConnection, activity_row, init_connection, job_row
-from hotmesh.store.faults import malformed, storable
+from hotmesh.store.faults import malformed, mapped, mapped_verbs
 from hotmesh.store.keeper import ConnectionKeeper
 from hotmesh.store.listener import Listener
 from hotmesh.store.listings import ListingVerbs
 from hotmesh.store.migrate import migrate, quote_schema
-from hotmesh.store.records import JobRow, Message, NewMessage
+from hotmesh.store.records import ENGINE_STREAM, Claimed, JobRow, Message, NewMessage
 from hotmesh.store.signals import pending_signals
 from hotmesh.store.sql import queries
 from hotmesh.store.tx import StepWrite, StoreTx
@@ -47,6 +47,7 @@ class _Statements:
         return ""
 
 
+@mapped_verbs
 class PostgresStore(ListingVerbs):
     """A connection pool on one hotmesh schema, plus a LISTEN connection."""
 
@@ -126,10 +127,12 @@ class PostgresStore(ListingVerbs):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreTx]:
-        """One transaction on a kept connection (``InvalidDataError`` when the
-        database refuses a value: a step's fault, not the connection's)."""
-        async with self.keeper.connection() as conn:
-            with storable():
+        """One transaction on a kept connection; driver errors are translated
+        (``StoreUnavailableError``, ``TransactionConflictError``, and
+        ``InvalidDataError`` when the database refuses a value: a step's fault,
+        not the connection's)."""
+        with mapped():
+            async with self.keeper.connection() as conn:
                 async with conn.transaction():
                     yield StoreTx(conn, self._q, self.schema)
 
@@ -147,14 +150,30 @@ class PostgresStore(ListingVerbs):
 
     async def claim(
         self, app_id: str, stream: str, owner: str, lease: float, limit: int
-    ) -> list[Message]:
-        """Reserve up to ``limit`` visible messages (expired reservations included)."""
-        rows = await self.keeper.statement(
-            self._q["claim"], app_id, stream, owner, lease, limit
-        )
-        msgs = [Message(r["id"], r["type"], r["payload"], r["attempts"]) for r in rows]
-        msgs.sort(key=lambda m: m.id)
-        return msgs
+    ) -> Claimed:
+        """Reserve up to ``limit`` visible messages (expired reservations included),
+        within the stream's flow limits; the engine stream never has any."""
+        query = self._q["claim_plain" if stream == ENGINE_STREAM else "claim"]
+        rows = await self.keeper.statement(query, app_id, stream, owner, lease, limit)
+        msgs = [
+            Message(
+                r["mid"],
+                r["mtype"],
+                r["mpayload"],
+                r["mattempts"],
+                stream,
+                r["mpriority"],
+                r["mckey"],
+                r["mrkey"],
+            )
+            for r in rows
+            if r["mid"] is not None
+        ]
+        marker = [r for r in rows if r["mid"] is None]
+        wait = marker[0]["mwait"] if marker else None
+        # started in claim order: higher priority first, then oldest
+        msgs.sort(key=lambda m: (-m.priority, m.id))
+        return Claimed(msgs, bool(marker), None if wait is None else float(wait))
 
     async def next_visible(self, app_id: str, stream: str) -> float | None:
         """Seconds until the next unreserved message becomes visible, if any."""

@@ -25,6 +25,11 @@ class Message:
     payload: dict[str, Any]
     attempts: int = 1
     stream: str = ""
+    #: claim order within the stream (higher first)
+    priority: int = 0
+    #: the flow-control keys it was sent with (concurrency, rate), if any
+    ckey: str | None = None
+    rkey: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +44,20 @@ class NewMessage:
     delay: float = 0.0
     #: insert already reserved by this owner (a local consumer takes it directly)
     reserved_by: str | None = None
+    #: concurrency and rate keys of a keyed flow limit (``flow`` limits)
+    ckey: str | None = None
+    rkey: str | None = None
     guid: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What one claim returned: the messages, whether the stream has flow
+    limits, and when a slot may free up unannounced (seconds, if known)."""
+
+    messages: list[Message]
+    limited: bool = False
+    wait: float | None = None
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from hotmesh.store.faults import mapped_verbs
 from hotmesh.store.migrate import quote_schema
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.sql import queries
@@ -31,6 +32,7 @@ def _iso(value: datetime | None) -> str | None:
 Rows = list[dict[str, Any]]
 
 
+@mapped_verbs
 class ScheduleRows:
     """The schedule statements of one store (schema)."""
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from hotmesh import errors
 from hotmesh.store.codec import activity_doc, locked_row, message_doc, reserved
-from hotmesh.store.faults import storable
+from hotmesh.store.faults import mapped, mapped_verbs
 from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 from hotmesh.store.signals import KeepRules, SignalKeys, Taken
 
@@ -54,7 +54,7 @@ async def create_job(
         w.channel,
         list(w.notes),
     ]
-    with storable():
+    with mapped():
         rows = await conn.fetch(q["create_job"], *args)
         if rows[0]["job_pk"] is None:
             await conn.execute(q["delete_expired_job"], w.app_id, job.job_id)
@@ -92,7 +92,7 @@ async def write_step(
     version: str | None,
 ) -> tuple[int, list[Message], str]:
     try:
-        with storable():
+        with mapped():
             rows = await conn.fetch(
                 q["write_step"], *_step_args(w), list(message_ids), owner, version
             )
@@ -103,6 +103,7 @@ async def write_step(
     return int(rows[0]["status"]), reserved(rows, w.messages), str(rows[0]["x"])
 
 
+@mapped_verbs
 class StoreTx:
     """Statements of one open transaction (one engine step)."""
 
@@ -170,6 +171,17 @@ class StoreTx:
             self._q["insert_messages"], app_id, message_doc(messages), lease
         )
         return reserved(rows, messages)
+
+    async def dedupe(self, app_id: str, key: str, job_id: str, window: float) -> str:
+        """Take dedupe ``key`` for ``job_id`` for ``window`` seconds unless a live
+        row holds it; returns the holder's job id (``job_id`` when taken)."""
+        took = await self._conn.fetchval(
+            self._q["dedupe_take"], app_id, key, job_id, window
+        )
+        if took is not None:
+            await self._conn.execute(self._q["dedupe_prune"], app_id)
+            return str(took)
+        return str(await self._conn.fetchval(self._q["dedupe_holder"], app_id, key))
 
     async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
         """The stored plan document, read on this transaction's connection."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKLOADS = ("w1", "w2", "w3", "memflow_w1")
+WORKLOADS = ("w1", "w1_limited", "w1_keyed", "w2", "w3", "memflow_w1")
 FIGURES = (
     "jobs_per_s",
     "p50_ms",

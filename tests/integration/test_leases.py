@@ -66,7 +66,7 @@ async def test_a_message_claimed_too_often_becomes_a_job_error(
     # three processes claimed the work message and died before answering
     for n in range(3):
         claimed = await hm.store.claim("lease", "w:slow.work", f"dead-{n}", 0.0, 10)
-        assert len(claimed) == 1
+        assert len(claimed.messages) == 1
     done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     survivor = await mesh(
         "lease", workers=[{"topic": "slow.work", "callback": work}], poison_threshold=3

@@ -12,7 +12,7 @@ async def test_kept_connections_are_bounded_reused_and_closed(pg_dsn: str) -> No
     store = await PostgresStore.open(pg_dsn, pool_size=4)  # keeps 2, 2 stay pooled
     try:
         claims = [store.claim("app", "empty", "me", 5.0, 10) for _ in range(30)]
-        assert await asyncio.gather(*claims) == [[] for _ in range(30)]
+        assert [c.messages for c in await asyncio.gather(*claims)] == [[]] * 30
         assert store.keeper.owned == 2 and len(store.keeper.idle) == 2
         first = store.keeper.idle[-1]
         await store.claim("app", "empty", "me", 5.0, 10)

@@ -66,6 +66,8 @@ def length(array: Any = UNDEFINED) -> Any:
     "array.concat",
     (1, None),
     "New array: `array` followed by the items (arrays are spread).",
+    note="Any number of items; upstream passes only the first two values of the row "
+    "above (`array` and one item), so further items are dropped there.",
 )
 def concat(array: Any = UNDEFINED, *items: Any) -> Any:
     out = list(_require("concat", array))

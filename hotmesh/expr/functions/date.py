@@ -48,14 +48,18 @@ _MONTHS = [
     "Dec",
 ]
 _INPUT_NOTE = (
-    "Date strings may also be any form JavaScript's `Date.parse` reads (RFC 2822, "
-    "`toUTCString()` output…); upstream accepts only strict ISO or numeric strings "
-    "here, and mis-parses ISO offsets."
+    "A date string is read whole, in any form JavaScript's `Date.parse` reads (ISO with "
+    "offsets, RFC 2822, `toUTCString()` output…), or refused. Upstream reads only "
+    "`YYYY-MM-DD[THH:MM:SS[.mmm]Z]` that way and any other string by `parseInt`, as "
+    "epoch ms (`'2024-01-31T10:00+02:00'` is 2024 ms there). An undefined date is an "
+    "invalid date here (getters and setters give NaN, formatters fail); upstream throws."
 )
+_MS = "Returns epoch milliseconds (a number), never a Date object."
 _RETURNS_MS = (
-    "Upstream returns a Date object; dates are epoch milliseconds here (JSON has no "
-    "Date type)."
+    f"{_MS} Upstream returns a Date object here; JSON has no Date type, so a job "
+    "stores a date as its epoch milliseconds."
 )
+_SETS_MS = f"{_MS} As upstream, whose setters return the new time value. {_INPUT_NOTE}"
 
 
 def now_ms() -> int:
@@ -102,7 +106,13 @@ def _required(value: Any, name: str, local: bool) -> dt.datetime:
     return moment
 
 
-@register("date.now", (0, 0), "Current time in epoch milliseconds.", pure=False)
+@register(
+    "date.now",
+    (0, 0),
+    "Current time in epoch milliseconds.",
+    note=f"{_MS} As upstream.",
+    pure=False,
+)
 def now() -> int:
     return now_ms()
 
@@ -137,6 +147,7 @@ def from_iso_string(s: Any = UNDEFINED) -> Any:
     (1, 1),
     "Epoch milliseconds of a date string as `Date.parse` reads it (ISO, RFC 2822, "
     "`toUTCString()`…), or NaN.",
+    note=f"{_MS} As upstream.",
 )
 def parse(s: Any = UNDEFINED) -> Any:
     parsed = datetext.parse(to_string(s))
@@ -147,7 +158,8 @@ def parse(s: Any = UNDEFINED) -> Any:
     "date.toISOXString",
     (0, 1),
     "Compact UTC timestamp `YYYYMMDDHHMMSS.mmm` (of now when no date).",
-    note=_INPUT_NOTE,
+    note="A date of `0` is 1970-01-01 here; upstream formats now for any falsy date "
+    f"(`0`, `null`, `''`). {_INPUT_NOTE}",
     pure=False,
 )
 def to_isox_string(d: Any = UNDEFINED) -> str:
@@ -370,17 +382,23 @@ for _field, _names in _SETTERS.items():
         f"date.set{_field}",
         _arity,
         f"Set {_args} in local time; returns the new epoch ms.",
-        note=_INPUT_NOTE,
+        note=_SETS_MS,
     )(_setter(f"set{_field}", _names, True))
     register(
         f"date.setUTC{_field}",
         _arity,
         f"Set {_args} in UTC; returns the new epoch ms.",
-        note=_INPUT_NOTE,
+        note=_SETS_MS,
     )(_setter(f"setUTC{_field}", _names, False))
 
 
-@register("date.setTime", (2, 2), "The date at epoch milliseconds `t`.")
+@register(
+    "date.setTime",
+    (2, 2),
+    "The date at epoch milliseconds `t`.",
+    note=f"{_MS} As upstream, except that the first argument is not read "
+    "(upstream fails when it is not a readable date).",
+)
 def set_time(d: Any = UNDEFINED, t: Any = UNDEFINED) -> Any:
     number = to_number(t)
     return math.trunc(number) if math.isfinite(number) else math.nan
@@ -390,6 +408,7 @@ def set_time(d: Any = UNDEFINED, t: Any = UNDEFINED) -> Any:
     "date.UTC",
     (1, 7),
     "Epoch milliseconds of a UTC date: (year, month 0-based, day, h, m, s, ms).",
+    note=f"{_MS} As upstream.",
 )
 def utc(*parts: Any) -> Any:
     values: list[float | int] = [0, 0, 1, 0, 0, 0, 0]

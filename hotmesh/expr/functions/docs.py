@@ -11,6 +11,7 @@ import inspect
 import re
 from itertools import groupby
 
+from hotmesh.expr import budget, regex
 from hotmesh.expr.functions import registry
 from hotmesh.expr.functions.registry import FunctionSpec
 
@@ -27,6 +28,40 @@ Call a function in a mapping as `{{@namespace.function}}`, or as the first cell 
 loose coercion, `undefined` distinct from `null`, `NaN`. Arguments are positional; a
 trailing `?` marks an optional one and `...` a variadic rest. *Impure* functions read
 the clock or randomness, so their results change between calls.
+
+## Evaluation budget
+
+Expressions run inside a job's step, on the engine's event loop, so each evaluation of
+a rule or map block has a budget (`hotmesh.expr.budget.LIMITS`):
+
+| Limit | Default | Counts |
+|---|---|---|
+| `max_result` | {budget.LIMITS.max_result:,} | size of one function's result: a string's characters, an array's or object's entries plus their own sizes, 1 for a number, boolean or null |
+| `max_work` | {budget.LIMITS.max_work:,} | per evaluation: one per function call plus the size of its result, one per `@reduce` lap |
+
+`@string.repeat`, `@string.padStart` and `@string.padEnd` refuse a result over
+`max_result` before building it. A job whose expression goes over the budget fails at
+once with an `EvaluationError` naming the function (`@string.concat: result larger
+than the evaluation budget of ...`); it is not retried. Upstream HotMesh has no such
+budget (JavaScript's own limit is a string of about 1 GB).
+
+## Regular expressions
+
+`@string.search` runs its pattern on RE2 (`google-re2`), which matches in time linear
+in the text whatever the pattern, so no pattern can stall the engine (`(a+)+$` on
+`"aaa…b"` takes as long as reading the text). Upstream runs JavaScript's backtracking
+engine; the differences:
+
+- backreferences (`\\1`, `\\k<name>`) and lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`) are
+  errors (`EvaluationError: @string.search: invalid regular expression ...`);
+- `\\cX` escapes and the empty class `[^]` are errors (`[\\s\\S]` matches any character);
+- `\\s` matches ASCII whitespace only (JavaScript's also matches U+00A0, U+2028 and
+  other Unicode spaces); `\\d`, `\\w` and `\\b` are ASCII, as in JavaScript;
+- `\\uXXXX` works; `\\p{{L}}` is a Unicode class (JavaScript reads it only with the `u` flag);
+- patterns longer than {regex.MAX_PATTERN_LENGTH:,} characters, or that compile to more than
+  {regex.MAX_PROGRAM_SIZE:,} RE2 instructions (nested counted repetitions such as
+  `(x{{1,30}}){{1,30}}` multiply; real patterns take tens to a few hundred), are refused:
+  matching is linear in the text times the program's size.
 """
 
 

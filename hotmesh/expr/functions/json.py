@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.expr import budget
 from hotmesh.expr.functions.math import narrow
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import UNDEFINED, number_to_string, to_integer, to_string
@@ -21,8 +22,30 @@ def _quote(text: str) -> str:
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
-def stringify_value(value: Any, indent: str = "", level: int = 0) -> Any:
+class _Room:
+    """Characters ``JSON.stringify`` may still write: indentation multiplies a deep
+    value's size, so the budget is checked while building, not after."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise errors.EvaluationError(
+                "@json.stringify: result longer than the evaluation budget of "
+                f"{budget.LIMITS.max_result:,} characters"
+            )
+
+
+def stringify_value(
+    value: Any, indent: str = "", level: int = 0, room: _Room | None = None
+) -> Any:
     """``JSON.stringify(value)``; UNDEFINED at the top level gives UNDEFINED."""
+    if room is None:
+        room = _Room(budget.LIMITS.max_result)
     if value is UNDEFINED or callable(value):
         return UNDEFINED
     if value is None:
@@ -32,6 +55,7 @@ def stringify_value(value: Any, indent: str = "", level: int = 0) -> Any:
     if isinstance(value, int | float):
         return number_to_string(value) if math.isfinite(value) else "null"
     if isinstance(value, str):
+        room.take(len(value) + 2)
         return _quote(value)
     pad = "\n" + indent * (level + 1) if indent else ""
     close = "\n" + indent * level if indent else ""
@@ -39,14 +63,17 @@ def stringify_value(value: Any, indent: str = "", level: int = 0) -> Any:
     if isinstance(value, list):
         if not value:
             return "[]"
-        items = [stringify_value(v, indent, level + 1) for v in value]
+        room.take(len(value) * (len(pad) + 1) + len(close))
+        items = [stringify_value(v, indent, level + 1, room) for v in value]
         body = ("," + pad).join("null" if i is UNDEFINED else i for i in items)
         return f"[{pad}{body}{close}]"
     if isinstance(value, dict):
+        room.take(len(value) * (len(pad) + len(sep) + 3) + len(close))
         pairs = []
         for key, item in value.items():
-            text = stringify_value(item, indent, level + 1)
+            text = stringify_value(item, indent, level + 1, room)
             if text is not UNDEFINED:
+                room.take(len(key))
                 pairs.append(_quote(str(key)) + sep + text)
         if not pairs:
             return "{}"

@@ -117,10 +117,18 @@ def _digits(
     return int(n)
 
 
+#: Upstream calls the Number method on its first argument.
+_RECEIVER = (
+    "A value that is not a number is read as one (`'1.5'` as 1.5); upstream calls "
+    "the method on the value itself, which throws for a string."
+)
+
+
 @register(
     "number.toFixed",
     (1, 2),
     "Fixed-point string with `digits` decimals (default 0), rounding like JavaScript.",
+    note=_RECEIVER,
 )
 def to_fixed(x: Any = UNDEFINED, digits: Any = UNDEFINED) -> str:
     places = _digits(digits, 0, 100, "toFixed", 0)
@@ -167,6 +175,7 @@ def _exponent_parts(n: float, fraction_digits: int | None) -> tuple[str, int]:
     "number.toExponential",
     (1, 2),
     "Exponential notation string (`'1.23e+5'`) with `digits` decimals.",
+    note=_RECEIVER,
 )
 def to_exponential(x: Any = UNDEFINED, digits: Any = UNDEFINED) -> str:
     places = _digits(digits, 0, 100, "toExponential", None)
@@ -182,6 +191,7 @@ def to_exponential(x: Any = UNDEFINED, digits: Any = UNDEFINED) -> str:
     "number.toPrecision",
     (1, 2),
     "String with `precision` significant digits (fixed or exponential, as JS chooses).",
+    note=_RECEIVER,
 )
 def to_precision(x: Any = UNDEFINED, precision: Any = UNDEFINED) -> str:
     if precision is UNDEFINED:

@@ -15,7 +15,11 @@ from hotmesh.expr.js import (
     truthy,
 )
 
-_FROZEN_NOTE = "JSON objects cannot be frozen here: the object is returned unchanged."
+_FROZEN_NOTE = (
+    "Nothing is frozen, sealed or made non-extensible here (job values are plain "
+    "JSON): `freeze`, `seal` and `preventExtensions` return the object unchanged, so "
+    "a later `isFrozen` of it is false where upstream's is true."
+)
 
 
 def _own(obj: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.expr import budget, regex
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
@@ -25,8 +26,15 @@ from hotmesh.expr.js import (
     to_uint32,
 )
 
-#: Longest string repeat/padStart/padEnd may build (JS allows ~1 GB; we refuse earlier).
-MAX_RESULT_LENGTH = 10_000_000
+#: Upstream calls the JavaScript method on its first argument.
+_RECEIVER = (
+    "A value that is not a string is read as its text (`123` as `'123'`); upstream "
+    "calls the method on the value itself, which throws for a number or boolean."
+)
+_SPLIT = (
+    "`limit` is JavaScript's; upstream passes only `s` and `delimiter`, so a third "
+    f"value in the row above is ignored there. {_RECEIVER}"
+)
 
 
 def _receiver(name: str, value: Any) -> str:
@@ -53,6 +61,7 @@ def _position(value: Any, length: int, default: int) -> int:
     "string.split",
     (1, 3),
     "Split on `delimiter` ('' splits characters); `limit` caps the parts.",
+    note=_SPLIT,
 )
 def split(
     s: Any = UNDEFINED, delimiter: Any = UNDEFINED, limit: Any = UNDEFINED
@@ -68,7 +77,9 @@ def split(
     return [from_code_units(p) for p in (parts if cap is None else parts[:cap])]
 
 
-@register("string.charAt", (1, 2), "Character at `index` (default 0), or ''.")
+@register(
+    "string.charAt", (1, 2), "Character at `index` (default 0), or ''.", note=_RECEIVER
+)
 def char_at(s: Any = UNDEFINED, index: Any = UNDEFINED) -> str:
     text = _units("charAt", s)
     i = to_integer(index) if index is not UNDEFINED else 0
@@ -84,7 +95,12 @@ def concat(*parts: Any) -> str:
     return "".join("" if is_nullish(p) else to_string(p) for p in parts)
 
 
-@register("string.includes", (2, 3), "Whether `search` occurs at or after `position`.")
+@register(
+    "string.includes",
+    (2, 3),
+    "Whether `search` occurs at or after `position`.",
+    note=_RECEIVER,
+)
 def includes(
     s: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED
 ) -> bool:
@@ -93,7 +109,10 @@ def includes(
 
 
 @register(
-    "string.indexOf", (2, 3), "First index of `search` at or after `from`, or -1."
+    "string.indexOf",
+    (2, 3),
+    "First index of `search` at or after `from`, or -1.",
+    note=_RECEIVER,
 )
 def index_of(
     s: Any = UNDEFINED, search: Any = UNDEFINED, start: Any = UNDEFINED
@@ -103,7 +122,10 @@ def index_of(
 
 
 @register(
-    "string.lastIndexOf", (2, 3), "Last index of `search` at or before `from`, or -1."
+    "string.lastIndexOf",
+    (2, 3),
+    "Last index of `search` at or before `from`, or -1.",
+    note=_RECEIVER,
 )
 def last_index_of(
     s: Any = UNDEFINED, search: Any = UNDEFINED, start: Any = UNDEFINED
@@ -123,6 +145,7 @@ def last_index_of(
     "string.slice",
     (1, 3),
     "Characters from `start` to `end`; negatives count from the end.",
+    note=_RECEIVER,
 )
 def slice_(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> str:
     text = _units("slice", s)
@@ -139,6 +162,7 @@ def slice_(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> 
     "string.substring",
     (2, 3),
     "Characters between two indexes (negatives are 0; swapped when reversed).",
+    note=_RECEIVER,
 )
 def substring(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) -> str:
     text = _units("substring", s)
@@ -147,12 +171,14 @@ def substring(s: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED) 
     return from_code_units(text[min(lo, hi) : max(lo, hi)])
 
 
-@register("string.toLowerCase", (1, 1), "Lower-case copy.")
+@register("string.toLowerCase", (1, 1), "Lower-case copy.", note=_RECEIVER)
 def to_lower_case(s: Any = UNDEFINED) -> str:
     return _receiver("toLowerCase", s).lower()
 
 
-@register("string.toUpperCase", (1, 1), "Upper-case copy ('ß' becomes 'SS').")
+@register(
+    "string.toUpperCase", (1, 1), "Upper-case copy ('ß' becomes 'SS').", note=_RECEIVER
+)
 def to_upper_case(s: Any = UNDEFINED) -> str:
     return _receiver("toUpperCase", s).upper()
 
@@ -160,17 +186,24 @@ def to_upper_case(s: Any = UNDEFINED) -> str:
 _JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
-@register("string.trim", (1, 1), "Copy without leading and trailing whitespace.")
+@register(
+    "string.trim",
+    (1, 1),
+    "Copy without leading and trailing whitespace.",
+    note=_RECEIVER,
+)
 def trim(s: Any = UNDEFINED) -> str:
     return _receiver("trim", s).strip(_JS_SPACE)
 
 
-@register("string.trimStart", (1, 1), "Copy without leading whitespace.")
+@register(
+    "string.trimStart", (1, 1), "Copy without leading whitespace.", note=_RECEIVER
+)
 def trim_start(s: Any = UNDEFINED) -> str:
     return _receiver("trimStart", s).lstrip(_JS_SPACE)
 
 
-@register("string.trimEnd", (1, 1), "Copy without trailing whitespace.")
+@register("string.trimEnd", (1, 1), "Copy without trailing whitespace.", note=_RECEIVER)
 def trim_end(s: Any = UNDEFINED) -> str:
     return _receiver("trimEnd", s).rstrip(_JS_SPACE)
 
@@ -182,7 +215,7 @@ def _pad(name: str, s: Any, max_length: Any, pad: Any) -> tuple[str, str]:
     missing = width - len(text)
     if missing <= 0 or not filler:
         return text, ""
-    if missing > MAX_RESULT_LENGTH:
+    if missing > budget.LIMITS.max_result:
         raise errors.EvaluationError(
             f"@string.{name}: invalid string length {to_string(max_length)}"
         )
@@ -194,6 +227,7 @@ def _pad(name: str, s: Any, max_length: Any, pad: Any) -> tuple[str, str]:
     "string.padStart",
     (2, 3),
     "Pad on the left with `padString` (default ' ') to `maxLength`.",
+    note=_RECEIVER,
 )
 def pad_start(
     s: Any = UNDEFINED, max_length: Any = UNDEFINED, pad: Any = UNDEFINED
@@ -206,6 +240,7 @@ def pad_start(
     "string.padEnd",
     (2, 3),
     "Pad on the right with `padString` (default ' ') to `maxLength`.",
+    note=_RECEIVER,
 )
 def pad_end(
     s: Any = UNDEFINED, max_length: Any = UNDEFINED, pad: Any = UNDEFINED
@@ -219,6 +254,7 @@ def pad_end(
     (3, 3),
     "Replace the first occurrence of `search` with `replacement`; "
     "`$$`, `$&`, `` $` `` and `$'` expand as in JavaScript.",
+    note=_RECEIVER,
 )
 def replace(
     s: Any = UNDEFINED, search: Any = UNDEFINED, replacement: Any = UNDEFINED
@@ -237,35 +273,28 @@ def replace(
     return text[:at] + inserted + text[end:]
 
 
-def _regex(pattern: Any) -> re.Pattern[str]:
-    source = to_string(pattern)
-    try:
-        return re.compile(source)
-    except re.error as exc:
-        raise errors.EvaluationError(
-            f"@string.search: invalid regular expression {source!r}: {exc}"
-        ) from None
-
-
 @register(
     "string.search",
     (2, 2),
     "Index of the first match of the regular expression `pattern`, or -1.",
-    note="Patterns use Python `re` syntax, which matches JavaScript's for common "
-    "patterns (JS-only forms such as `(?<name>…)` are errors).",
+    note=f"{_RECEIVER} "
+    "Patterns run on RE2, in time linear in the text: JavaScript's "
+    "backreferences and lookaround are errors, and `\\s` is ASCII whitespace "
+    "(see the regular expressions section).",
 )
 def search(s: Any = UNDEFINED, pattern: Any = UNDEFINED) -> int:
     text = _receiver("search", s)
     if pattern is UNDEFINED:
         return 0
-    match = _regex(pattern).search(text)
-    return len(code_units(text[: match.start()])) if match else -1
+    at = regex.search(to_string(pattern), text, "string.search")
+    return -1 if at is None else len(code_units(text[:at]))
 
 
 @register(
     "string.startsWith",
     (2, 3),
     "Whether the string starts with `search` at `position`.",
+    note=_RECEIVER,
 )
 def starts_with(
     s: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED
@@ -279,6 +308,7 @@ def starts_with(
     "string.endsWith",
     (2, 3),
     "Whether the first `length` characters end with `search`.",
+    note=_RECEIVER,
 )
 def ends_with(
     s: Any = UNDEFINED, search: Any = UNDEFINED, length: Any = UNDEFINED
@@ -292,6 +322,7 @@ def ends_with(
     "string.repeat",
     (2, 2),
     "The string repeated `count` times; a negative or infinite count is an error.",
+    note=_RECEIVER,
 )
 def repeat(s: Any = UNDEFINED, count: Any = UNDEFINED) -> str:
     text = _receiver("repeat", s)
@@ -302,8 +333,11 @@ def repeat(s: Any = UNDEFINED, count: Any = UNDEFINED) -> str:
         )
     if not text:
         return ""
-    if len(text) * n > MAX_RESULT_LENGTH:
+    limit = budget.LIMITS.max_result
+    if len(text) * n > limit:
+        # Refused before it is built (JS allows ~1 GB): the evaluation budget.
         raise errors.EvaluationError(
-            f"@string.repeat: result longer than {MAX_RESULT_LENGTH} characters"
+            f"@string.repeat: result longer than the evaluation budget of {limit:,} "
+            "characters"
         )
     return text * int(n)

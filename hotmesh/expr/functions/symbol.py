@@ -54,7 +54,8 @@ def nan() -> float:
     "symbol.date",
     (0, 0),
     "The current time as epoch milliseconds.",
-    note="Upstream returns a Date object; dates are epoch milliseconds here.",
+    note="Returns epoch milliseconds (a number), never a Date object: upstream returns "
+    "a Date; JSON has no Date type, so a job stores a date as its epoch milliseconds.",
     pure=False,
 )
 def date() -> int:

@@ -1,4 +1,10 @@
 -- name: claim
+-- Up to $5 messages of one stream, within its flow limits (claim_flow, migration 0010).
+SELECT mid, mtype, mpayload, mattempts, mpriority, mckey, mrkey, mwait
+  FROM __SCHEMA__.claim_flow($1, $2, $3, $4, $5);
+
+-- name: claim_plain
+-- Up to $5 messages of a stream that never has flow limits (the engine stream).
 UPDATE __SCHEMA__.messages m
    SET reserved_by = $3, reserved_until = now() + make_interval(secs => $4),
        attempts = m.attempts + 1
@@ -9,7 +15,9 @@ UPDATE __SCHEMA__.messages m
         ORDER BY priority DESC, id
         LIMIT $5
           FOR UPDATE SKIP LOCKED)
-RETURNING m.id, m.type, m.payload, m.attempts;
+RETURNING m.id AS mid, m.type AS mtype, m.payload AS mpayload, m.attempts AS mattempts,
+          m.priority::integer AS mpriority, m.ckey AS mckey, m.rkey AS mrkey,
+          NULL::float8 AS mwait;
 
 -- name: next_visible
 SELECT extract(epoch FROM (min(visible_at) - now()))::float8
@@ -24,14 +32,19 @@ UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
  WHERE reserved_by = $1;
 
 -- name: insert_messages
--- $2: [{s: stream, t: type, p: priority, j: job id, pl: payload, d: delay, r: reserved_by}]
+-- $2: [{s: stream, t: type, p: priority, j: job id, pl: payload, d: delay, r: reserved_by,
+--       ck: concurrency key, rk: rate key}]; a message for a stream with flow limits
+-- is never inserted reserved: it waits for a claim, which counts it against them.
 INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload, visible_at,
-                                 reserved_by, reserved_until, attempts)
-SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
-       CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $3) END,
-       CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
+                                 reserved_by, reserved_until, attempts, ckey, rkey)
+SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
+       CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $3) END,
+       CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
   FROM jsonb_to_recordset($2::jsonb)
-       AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
+       AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
+       LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM __SCHEMA__.flow_limits f
+                     WHERE f.app_id = $1 AND f.stream = x.s) THEN x.r END AS r) g
 RETURNING id, payload->>'guid' AS guid, reserved_by;
 
 -- name: delete_expired_job
@@ -105,12 +118,16 @@ WITH acked AS (
            ended_at = EXCLUDED.ended_at
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
-                                     visible_at, reserved_by, reserved_until, attempts)
-    SELECT $8, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
-           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
-           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
+                                     visible_at, reserved_by, reserved_until, attempts,
+                                     ckey, rkey)
+    SELECT $8, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
+           CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
+           CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
       FROM jsonb_to_recordset($9::jsonb)
-           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
+           LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM __SCHEMA__.flow_limits f
+                         WHERE f.app_id = $8 AND f.stream = x.s) THEN x.r END AS r) g
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
     SELECT count(pg_notify($11, p)) AS c FROM unnest($12::text[]) AS x(p)
@@ -137,12 +154,16 @@ WITH j AS (
            AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
-                                     visible_at, reserved_by, reserved_until, attempts)
-    SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), x.r,
-           CASE WHEN x.r IS NULL THEN NULL ELSE now() + make_interval(secs => $15) END,
-           CASE WHEN x.r IS NULL THEN 0 ELSE 1 END
+                                     visible_at, reserved_by, reserved_until, attempts,
+                                     ckey, rkey)
+    SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
+           CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $15) END,
+           CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
       FROM j, jsonb_to_recordset($14::jsonb)
-           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text)
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
+           LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM __SCHEMA__.flow_limits f
+                         WHERE f.app_id = $1 AND f.stream = x.s) THEN x.r END AS r) g
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
     SELECT count(pg_notify($16, p)) AS c FROM j, unnest($17::text[]) AS x(p)
@@ -321,3 +342,28 @@ DELETE FROM __SCHEMA__.signals
                 WHERE app_id = $1 AND kind = 'pending' AND expires_at < now()
                 LIMIT $2
                   FOR UPDATE SKIP LOCKED);
+
+-- name: dedupe_take
+-- Take dedupe key $2 for job $3 for $4 seconds unless a live row holds it; the
+-- holder's job id either way (a concurrent taker waits for our commit).
+WITH took AS (
+    INSERT INTO __SCHEMA__.dedupe (app_id, key, job_id, expires_at)
+    VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+    ON CONFLICT (app_id, key) DO UPDATE
+       SET job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at
+     WHERE dedupe.expires_at <= now()
+    RETURNING job_id
+)
+SELECT job_id FROM took;
+
+-- name: dedupe_holder
+-- The job id holding a live dedupe key.
+SELECT job_id FROM __SCHEMA__.dedupe WHERE app_id = $1 AND key = $2;
+
+-- name: dedupe_prune
+-- Up to 100 expired dedupe rows of the app.
+DELETE FROM __SCHEMA__.dedupe
+ WHERE ctid IN (SELECT ctid FROM __SCHEMA__.dedupe
+                 WHERE app_id = $1 AND expires_at < now()
+                 LIMIT 100
+                   FOR UPDATE SKIP LOCKED);

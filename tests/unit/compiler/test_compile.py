@@ -376,3 +376,31 @@ def test_reference_into_another_graph_is_a_warning() -> None:
     ]
     assert "another graph" in problems[0].message
     assert "t2" not in plan_of(text).activity("t1").consumes
+
+
+def test_retry_on_an_await_is_a_warning_only_workers_retry() -> None:
+    text = """app:
+  id: retries
+  version: '1'
+  graphs:
+    - subscribes: retries
+      activities:
+        t:
+          type: trigger
+        w:
+          type: worker
+          topic: work
+          retry: {'500': [2]}
+        a:
+          type: await
+          topic: other
+          retry: {'500': [2]}
+      transitions:
+        t: [{to: w}, {to: a}]
+"""
+    plan = plan_of(text)
+    assert plan.activity("w").retry == {"500": 2}
+    problems = compiler.validate(text)
+    assert [(p.severity, p.line) for p in problems] == [("warning", 16)]
+    assert "no effect on type 'await'" in problems[0].message
+    assert problems[0].pointer.endswith("/activities/a/retry")

@@ -41,3 +41,66 @@ def test_rows_show_arguments_arity_doc_and_notes() -> None:
 
 def test_rendering_is_deterministic() -> None:
     assert render_reference() == render_reference()
+
+
+#: Functions whose result is a date (issue 16): each says so in its own note.
+DATE_RESULTS = [
+    "date.now",
+    "date.parse",
+    "date.fromISOString",
+    "date.setTime",
+    "date.UTC",
+    "symbol.date",
+    *(
+        f"date.set{utc}{field}"
+        for utc in ("", "UTC")
+        for field in (
+            "Date",
+            "FullYear",
+            "Hours",
+            "Milliseconds",
+            "Minutes",
+            "Month",
+            "Seconds",
+        )
+    ),
+]
+
+#: Where we differ from upstream on purpose, and the word its note must carry.
+DIVERGENT = {
+    "array.concat": "upstream passes only",
+    "array.get": "indexed too",
+    "array.sort": "not ICU collation",
+    "cron.nextDelay": "upstream: 5 s",
+    "date.fromISOString": "Upstream returns a Date",
+    "symbol.date": "upstream returns a Date",
+    "date.getDate": "Upstream reads only",
+    "date.toISOXString": "upstream formats now",
+    "date.toLocaleString": "en-US for every locale",
+    "date.setTime": "first argument is not read",
+    "json.parse": "reviver",
+    "json.stringify": "replacer",
+    "math.add": "flattened",
+    "math.multiply": "flattened",
+    "number.toFixed": "upstream calls the method",
+    "object.freeze": "where upstream's is true",
+    "string.split": "upstream passes only",
+    "string.slice": "upstream calls the method",
+    "string.search": "RE2",
+}
+
+
+def test_every_function_returning_a_date_says_epoch_milliseconds() -> None:
+    for name in DATE_RESULTS:
+        spec = registry.lookup(name)
+        assert spec is not None, name
+        assert "epoch milliseconds" in spec.note and "Date object" in spec.note, name
+
+
+def test_each_divergence_from_upstream_is_noted_on_its_function() -> None:
+    text = render_reference()
+    for name, words in DIVERGENT.items():
+        spec = registry.lookup(name)
+        assert spec is not None and words in spec.note, (name, spec and spec.note)
+        row = next(line for line in text.splitlines() if f"| `{name}` |" in line)
+        assert f"**Note:** {spec.note.split('`')[0]}" in row, name

@@ -1,0 +1,59 @@
+"""Flow limits on worker activities (``concurrency``, ``rate``): values the
+schema cannot judge (a zero period), a topic that is plain text, and one set
+of limits per topic across the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hotmesh import errors, flow
+from hotmesh.compiler.structure import pointer
+
+if TYPE_CHECKING:
+    from hotmesh.compiler.report import Reporter
+    from hotmesh.compiler.structure import ActivityInfo
+
+
+def check_limits(activities: dict[str, ActivityInfo], report: Reporter) -> None:
+    """Report every bad flow option of every worker activity."""
+    first: dict[str, tuple[flow.TopicLimits, str]] = {}
+    for aid, act in activities.items():
+        config = act.config
+        if act.type != "worker":
+            continue
+        where = f"activity '{aid}'"
+        if not _valid(act, where, report) or (
+            config.get("concurrency") is None and config.get("rate") is None
+        ):
+            continue
+        field = "concurrency" if config.get("concurrency") is not None else "rate"
+        here = act.pointer + pointer(field)
+        topic = flow.literal_topic(config)
+        if topic is None:
+            report(
+                here,
+                f"{where}: flow limits need a plain-text topic (they are declared "
+                f"once per topic), not {config.get('topic')!r}",
+            )
+            continue
+        limits = flow.limits(config.get("concurrency"), config.get("rate"), where)[0]
+        seen = first.get(topic)
+        if seen is None:
+            first[topic] = (limits, here)
+        elif seen[0] != limits:
+            report(
+                here,
+                f"{where}: topic '{topic}' already has other limits at "
+                f"{report.where(seen[1])}; declare a topic's limits once",
+            )
+
+
+def _valid(act: ActivityInfo, where: str, report: Reporter) -> bool:
+    ok = True
+    for name, check in (("concurrency", flow.concurrency), ("rate", flow.rate)):
+        try:
+            check(act.config.get(name), where)
+        except errors.ConfigError as exc:
+            report(act.pointer + pointer(name), str(exc))
+            ok = False
+    return ok

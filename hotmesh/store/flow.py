@@ -1,0 +1,62 @@
+"""Flow-limit rows in PostgreSQL (``flow.sql``): set, clear and list the
+limits of worker streams. The claims that obey them are ``claim_flow``
+(migration 0010)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hotmesh.flow import TopicLimits
+from hotmesh.store.migrate import quote_schema
+from hotmesh.store.postgres import PostgresStore
+from hotmesh.store.sql import queries
+
+
+class FlowRows:
+    """The flow-limit statements of one store (schema)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self._q = queries(quote_schema(store.schema), "flow.sql")
+
+    def _args(self, limits: TopicLimits) -> tuple[Any, ...]:
+        return (
+            limits.concurrency,
+            limits.key_concurrency,
+            limits.rate_limit,
+            limits.rate_period,
+            limits.rate_keyed,
+        )
+
+    async def set(
+        self, app_id: str, stream: str, limits: TopicLimits, source: str = ""
+    ) -> None:
+        """Set (or, for empty limits, remove) one stream's limits."""
+        async with self.store.transaction() as tx:
+            conn = tx._conn  # same package: the transaction's connection
+            if limits.empty:
+                await conn.execute(self._q["clear_limits"], app_id, stream)
+            else:
+                await conn.execute(
+                    self._q["set_limits"], app_id, stream, *self._args(limits), source
+                )
+
+    async def declare(
+        self, app_id: str, version: str, streams: Mapping[str, TopicLimits]
+    ) -> None:
+        """Make ``streams`` the manifest-declared limits (of ``version``), in one
+        transaction: limits an earlier version declared elsewhere go."""
+        async with self.store.transaction() as tx:
+            conn = tx._conn
+            await conn.execute(self._q["clear_manifest_limits"], app_id, list(streams))
+            for stream, limits in streams.items():
+                await conn.execute(
+                    self._q["set_limits"], app_id, stream, *self._args(limits), version
+                )
+
+    async def list(self, app_id: str) -> list[dict[str, Any]]:
+        """Every limited stream of the app, with its running and waiting counts."""
+        async with self.store.transaction() as tx:
+            rows = await tx._conn.fetch(self._q["list_limits"], app_id)
+        return [dict(r) for r in rows]

@@ -1,0 +1,126 @@
+"""Flow limits across OS processes on real time (issue 17's must-shows): a
+topic limit of 3 over 4 processes while one is SIGKILLed and restarted, and a
+rate of 50/s over 10 s."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import asyncpg
+
+from tests.integration.conftest import MeshFactory
+from tests.integration.flow_node import APP, LEDGER
+from tests.nodes import start_node, stop_nodes
+
+NODE = "tests.integration.flow_node"
+
+
+async def _wait(dsn: str, query: str, count: int, timeout: float) -> int:
+    """``query``'s count once it reaches ``count`` (or at the timeout)."""
+    conn = await asyncpg.connect(dsn)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            got = int(await conn.fetchval(query))
+            if got >= count or loop.time() > deadline:
+                return got
+            await asyncio.sleep(0.1)  # polling other processes' work, bounded
+    finally:
+        await conn.close()
+
+
+async def _ledger(dsn: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch("SELECT job_id, pid, started, ended FROM flow_ledger")
+    finally:
+        await conn.close()
+
+
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals open at one instant (an end before a start at a tie)."""
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+async def test_a_topic_limit_of_3_holds_over_4_processes_through_a_sigkill(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    conn = await asyncpg.connect(pg_dsn)
+    await conn.execute(LEDGER)
+    await conn.close()
+    hm = await mesh("fl", schedules=False)
+    await hm.deploy(APP)
+    await hm.activate("1")  # declares concurrency 3 on fl.limited
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        for _ in range(4):
+            await start_node(procs, NODE, pg_dsn, "fl.limited", "2", "0.01")
+        for chunk in range(0, 500, 100):
+            await asyncio.gather(
+                *(hm.pub("fl.limited", {"n": n}) for n in range(chunk, chunk + 100))
+            )
+        ended = "SELECT count(*) FROM flow_ledger WHERE ended IS NOT NULL"
+        assert await _wait(pg_dsn, ended, 150, 60) >= 150
+        victim = procs[0]
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+        killed_at = time.time()
+        await start_node(procs, NODE, pg_dsn, "fl.limited", "2", "0.01")
+        done = "SELECT count(*) FROM hotmesh.jobs WHERE app_id = 'fl' AND status = 0"
+        assert await _wait(pg_dsn, done, 500, 120) == 500
+    finally:
+        await stop_nodes(procs, 10)
+    rows = await _ledger(pg_dsn)
+    # a callback of the killed process stopped running when it was killed
+    intervals = [
+        (r["started"], r["ended"] if r["ended"] is not None else killed_at)
+        for r in rows
+    ]
+    assert all(r["ended"] is not None for r in rows if r["pid"] != victim.pid)
+    assert _most_at_once(intervals) == 3
+    finished = {r["job_id"] for r in rows if r["ended"] is not None}
+    assert len(finished) == 500
+    restarted = procs[-1].pid
+    assert any(r["pid"] == restarted for r in rows)
+    assert any(r["started"] > killed_at for r in rows)
+
+
+async def test_a_rate_of_50_per_second_holds_within_10_percent_over_10_seconds(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    conn = await asyncpg.connect(pg_dsn)
+    await conn.execute(LEDGER)
+    await conn.close()
+    hm = await mesh("fl", schedules=False)
+    await hm.deploy(APP)
+    await hm.activate("1")
+    await hm.set_topic_limits("fl.rated", rate={"limit": 50, "period": "1s"})
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        for chunk in range(0, 700, 100):  # 14 s of work at 50/s: never drained
+            await asyncio.gather(
+                *(hm.pub("fl.rated", {"n": n}) for n in range(chunk, chunk + 100))
+            )
+        for _ in range(3):
+            await start_node(procs, NODE, pg_dsn, "fl.rated", "5", "0")
+        started = "SELECT count(*) FROM flow_ledger"
+        assert await _wait(pg_dsn, started, 620, 40) >= 620
+    finally:
+        await stop_nodes(procs, 10)
+    starts = sorted(r["started"] for r in await _ledger(pg_dsn))
+    first = starts[0]
+    in_ten = [s for s in starts if first + 1 <= s < first + 11]
+    assert 450 <= len(in_ten) <= 550, len(in_ten)
+    # and second by second: never far over the limit
+    per_second = [
+        sum(1 for s in starts if first + k <= s < first + k + 1) for k in range(1, 11)
+    ]
+    assert max(per_second) <= 55, per_second

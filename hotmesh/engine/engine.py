@@ -55,8 +55,10 @@ class Engine(Batcher, Children):
         pending: float | None = None,
         start_at: datetime | None = None,
         priority: int | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> step.StepCommit:
-        """The trigger step of a new job, not yet committed (``start_at``: scheduled)."""
+        """The trigger step of a new job, not yet committed (``start_at``: scheduled;
+        ``metadata``: added to the job's)."""
         plan = await self.active_plan()
         graph = plan.graph_for_topic(topic)
         if graph is None:
@@ -80,6 +82,7 @@ class Engine(Batcher, Children):
             pending=pending,
             max_cycles=self.max_cycles,
             start_at=start_at,
+            extra=metadata,
             priority=priority,
         )
 

@@ -98,6 +98,7 @@ def trigger(
     max_cycles: int = MAX_CYCLES,
     start_at: datetime | None = None,
     priority: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> StepCommit:
     """Create a job: trigger state, job maps, children (run ahead), maybe completion.
 
@@ -110,6 +111,7 @@ def trigger(
     ``TriggerError``: the job is not created. ``start_at`` creates it
     *scheduled*: trigger state and job maps now, semaphore 1 for the "start"
     message that takes the trigger's transitions at that time (``start``).
+    ``extra`` adds job metadata.
     """
     act = plan.activity(graph.trigger)
     node = {"input": {"data": payload}, "output": {"data": payload}}
@@ -147,6 +149,8 @@ def trigger(
         metadata[JOB_PRIORITY] = priority
     if parent:
         metadata.update({k: v for k, v in parent.items() if v is not None})
+    if extra:  # set before the maps run (a schedule's tick: ``sch``, ``sat``)
+        metadata.update(extra)
     job = JobRow(
         0, job_id, metadata["gid"], key, graph.subscribes, plan.version, 0, metadata, {}
     )

@@ -14,6 +14,7 @@ from hotmesh.engine.retry import seconds
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.proxy import make_policy
+from hotmesh.memflow.schedules import ScheduleClient
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
 from hotmesh.resources import package_file
@@ -203,9 +204,17 @@ class WorkflowClient:
         signal_in: bool = False,
         parent_workflow_id: str | None = None,
         origin_job_id: str | None = None,
+        start_delay: float | str | None = None,
         **camel: Any,
     ) -> WorkflowHandle:
-        """Start ``workflow_name`` on ``task_queue``; ``DuplicateWorkflowError`` if live."""
+        """Start ``workflow_name`` on ``task_queue``; ``DuplicateWorkflowError`` if live.
+
+        ``start_delay`` (seconds or ``"10m"``) creates the workflow now, status
+        "scheduled", and runs it after that long (``pub(..., delay=)``).
+        """
+        start_delay = (
+            start_delay if start_delay is not None else camel.get("startDelay")
+        )
         task_queue = task_queue or camel.get("taskQueue")
         workflow_name = workflow_name or camel.get("workflowName")
         workflow_id = workflow_id or camel.get("workflowId")
@@ -237,7 +246,9 @@ class WorkflowClient:
         )
         handle._watch(hm)
         try:
-            await hm.pub(f"{self._client.namespace}.execute", payload)
+            await hm.pub(
+                f"{self._client.namespace}.execute", payload, delay=start_delay
+            )
         except BaseException as exc:
             assert handle._watching is not None
             _fut, topic, done = handle._watching
@@ -350,6 +361,8 @@ class Client:
         self.config = dict(config)
         self.namespace = _worker.namespace_of(config)
         self.workflow = WorkflowClient(self)
+        #: durable cron/interval schedules that start workflows
+        self.schedule = ScheduleClient(self)
         self._conn: _worker.Connection | None = None
         self._lock = asyncio.Lock()
 

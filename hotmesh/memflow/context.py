@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn
 
 from hotmesh import errors
@@ -84,6 +85,10 @@ class WorkflowContext:
     origin_job_id: str | None = None
     #: the hook id when this activation runs a hook function
     scope: str = ""
+    #: when the workflow was to start (a schedule tick, a delayed start), if so
+    scheduled_at: datetime | None = None
+    #: when it actually started (a delayed start's start, else its creation)
+    started_at: datetime | None = None
     state: dict[str, Any] = field(default_factory=dict)
     replay: dict[int, tuple[str, Any]] = field(default_factory=dict)
     counter: int = 0

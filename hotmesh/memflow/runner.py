@@ -11,6 +11,7 @@ import inspect
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from hotmesh import errors
@@ -85,6 +86,18 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _when(value: Any) -> datetime | None:
+    """A job time from its metadata: ISO text (``sat``) or a stamp (``jc``, ``st``)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if "-" in value:
+            return datetime.fromisoformat(value).astimezone(UTC)
+        return datetime.strptime(value, "%Y%m%d%H%M%S.%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
     """Run the workflow function from the top, replaying recorded results."""
     data = message.get("data") or {}
@@ -102,6 +115,8 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
         parent_workflow_id=data.get("parentWorkflowId"),
         origin_job_id=data.get("originJobId"),
         scope=str(data.get("hookId") or ""),
+        scheduled_at=_when(data.get("scheduledAt")),
+        started_at=_when(data.get("startedAt") or data.get("createdAt")),
         state=state,
         replay=replay_map(state, generation, str(data.get("hookId") or "")),
     )

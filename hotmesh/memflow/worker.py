@@ -22,7 +22,7 @@ from hotmesh.resources import package_file
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
-GRAPH_VERSION = "3"
+GRAPH_VERSION = "4"
 
 
 def namespace_of(config: Mapping[str, Any]) -> str:

@@ -388,8 +388,15 @@ def deprecate_patch(patch_id: str) -> None:
     current()
 
 
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def workflow_info() -> dict[str, Any]:
-    """Who and where this workflow is, and how far the replay has come."""
+    """Who and where this workflow is, how far the replay has come, and when it
+    was to start (``scheduled_at``: its schedule tick or delayed start, else
+    None) and did start (``started_at``), as ISO 8601 UTC text (the dict
+    stays plain JSON, so a workflow may return it)."""
     ctx = current()
     return {
         "workflow_id": ctx.workflow_id,
@@ -403,10 +410,13 @@ def workflow_info() -> dict[str, Any]:
         "hook_id": ctx.scope or None,
         "counter": ctx.counter,
         "replay": ctx.counter + 1 in ctx.replay,
+        "scheduled_at": _iso(ctx.scheduled_at),
+        "started_at": _iso(ctx.started_at),
     }
 
 
 get_context = workflow_info
+info = workflow_info
 
 
 class Search:

@@ -361,9 +361,8 @@ class Schedules:
         if spec.job_id_field:
             data[spec.job_id_field] = job_id
         engine = self._mesh.engine
-        commit = await engine.prepare(spec.topic, data, job_id=job_id)
-        commit.job.metadata["sch"] = spec.id
-        commit.job.metadata["sat"] = tick.astimezone(UTC).isoformat()
+        meta = {"sch": spec.id, "sat": tick.astimezone(UTC).isoformat()}
+        commit = await engine.prepare(spec.topic, data, job_id=job_id, metadata=meta)
         async with tx.savepoint():
             reserved = await engine._write(tx, commit)
         started.append((commit, reserved))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from hotmesh import compiler
+from hotmesh import compiler, errors
 from hotmesh.cli import cli
 from hotmesh.cli.common import ref_root_option
+from hotmesh.graph import bundle
+from hotmesh.resources import schemas_dir
 
 
 @cli.command()
@@ -58,3 +61,29 @@ def compile_cmd(file: str, compact: bool, ref_root: str | None) -> None:
     plan = compiler.compile_source(file, ref_root=ref_root)
     document = compiler.plan_to_document(plan)
     click.echo(json.dumps(document, indent=None if compact else 2, ensure_ascii=False))
+
+
+@cli.command()
+@click.option(
+    "--path",
+    "show_path",
+    is_flag=True,
+    help="Print where the installed schema file is instead of the schema.",
+)
+def schema(show_path: bool) -> None:
+    """Print the manifest JSON Schema: one self-contained file, for editors.
+
+    Use it with yaml-language-server (VS Code's YAML extension and others):
+    a modeline '# yaml-language-server: $schema=PATH' in a manifest, or
+    yaml.schemas in VS Code settings (docs/howto/editor.md).
+    """
+    if not show_path:
+        click.echo(bundle.render(), nl=False)
+        return
+    path = Path(str(schemas_dir() / bundle.BUNDLE_FILE)).resolve()
+    if not path.is_file():
+        raise errors.ConfigError(
+            f"the schema file is missing from this install ({path}); "
+            f"'hotmesh schema > FILE' writes one"
+        )
+    click.echo(str(path))

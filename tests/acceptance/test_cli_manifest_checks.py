@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.acceptance.cli import hotmesh, ok
@@ -55,3 +56,17 @@ def test_deploy_prints_warnings_and_strict_refuses_them(
     assert deployed.stderr.splitlines().count(warning) == 1
     assert "hotmesh: WARNING" not in deployed.stderr
     assert deployed.stdout.strip() == "deployed app typo version 1"
+
+
+def test_schema_path_names_the_installed_schema_file(tmp_path: Path) -> None:
+    where = hotmesh("schema", "--path", home=tmp_path, dsn=None)
+    assert where.returncode == 0, where.stderr
+    path = Path(where.stdout.strip())
+    assert path.is_absolute() and path.name == "hotmesh-manifest.json"
+    printed = hotmesh("schema", home=tmp_path, dsn=None)
+    assert printed.returncode == 0 and printed.stdout == path.read_text("utf-8")
+    assert json.loads(printed.stdout)["properties"]["app"]["required"] == [
+        "id",
+        "version",
+        "graphs",
+    ]

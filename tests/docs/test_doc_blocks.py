@@ -2,22 +2,28 @@
 
 Python blocks run as scripts against a fresh database (``DATABASE_URL``), in a
 folder where ``graphs/`` and ``examples/`` are the checkout's; YAML manifests
-validate with no error; fragments (marked, see tests/docs/blocks.py) must at
-least parse. The quickstart's shell session runs in test_quickstart.py.
+validate with no error; every ``hotmesh ...`` line of a shell block parses as
+the CLI would parse it (command, options, arguments); fragments (marked, see
+tests/docs/blocks.py) must at least parse. The quickstart's shell session runs
+in test_quickstart.py.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import click
 import pytest
 from ruamel.yaml import YAML
 
 from hotmesh import compiler
+from hotmesh.cli import _register, cli
 from tests.docs.blocks import ROOT, Block, every_block
 
 BLOCKS = every_block()
@@ -108,3 +114,54 @@ def test_pytest_block_passes(block: Block, pg_server: str, tmp_path: Path) -> No
     )
     assert done.returncode == 0, f"{block.where} failed:\n{done.stdout[-3000:]}"
     assert " passed" in done.stdout
+
+
+def _command_lines(text: str) -> list[str]:
+    """``hotmesh ...`` command lines of a shell block, continuations joined."""
+    joined = text.replace("\\\n", " ")
+    return [
+        line.strip()
+        for line in joined.splitlines()
+        if line.strip().startswith("hotmesh ")
+    ]
+
+
+SHELL = [b for b in BLOCKS if b.lang == "bash" and b.marker != "fragment"]
+
+
+def parse_command(line: str) -> None:
+    """Parse a ``hotmesh ...`` line as the CLI would; raise click's UsageError if it cannot."""
+    _register()
+    words = [w for w in shlex.split(line, comments=True) if w != "..."]  # "and so on"
+    for stop in (">", "|"):  # a redirect or a pipe ends the command's own words
+        if stop in words:
+            words = words[: words.index(stop)]
+    command: click.Command = cli
+    ctx = command.make_context("hotmesh", words[1:])
+    while isinstance(command, click.Group):
+        with warnings.catch_warnings():  # click 8.2 deprecates it; 9 folds it into args
+            warnings.simplefilter("ignore", DeprecationWarning)
+            protected = list(getattr(ctx, "protected_args", []))
+        args = [*protected, *ctx.args]
+        if not args:
+            return
+        name, sub, rest = command.resolve_command(ctx, args)
+        assert sub is not None and name is not None, line
+        command, ctx = sub, sub.make_context(name, rest, parent=ctx)
+
+
+def test_a_misspelt_option_in_a_shown_command_is_caught() -> None:
+    parse_command("hotmesh deploy graphs/order.yaml --activate")
+    with pytest.raises(click.UsageError, match="--activte"):
+        parse_command("hotmesh deploy graphs/order.yaml --activte")
+    with pytest.raises(click.UsageError, match="deplo"):
+        parse_command("hotmesh deplo graphs/order.yaml")
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in SHELL if _command_lines(b.text)], ids=lambda b: b.where
+)
+def test_shell_block_commands_and_options_exist(block: Block) -> None:
+    """Every ``hotmesh`` command a page shows parses: the command, its options, its arguments."""
+    for line in _command_lines(block.text):
+        parse_command(line)

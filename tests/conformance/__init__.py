@@ -18,6 +18,14 @@ from ruamel.yaml import YAML
 OWN = Path(__file__).resolve().parent
 
 
+def expected(app: str) -> dict[str, Any]:
+    """The expected results of ``app``'s table-shaped cases (``expected.yaml``)."""
+    table = YAML(typ="safe", pure=True).load(
+        (OWN / "expected.yaml").read_text(encoding="utf-8")
+    )
+    return table[app]  # type: ignore[no-any-return]
+
+
 def edited(manifest: Path, edit: Callable[[dict[str, Any]], None]) -> str:
     """``manifest`` (one file, no ``$ref``) changed by ``edit``, as deployable text."""
     document = YAML(typ="safe", pure=True).load(manifest.read_text(encoding="utf-8"))

@@ -1,10 +1,11 @@
-"""C1: the abc quickstart ladder v1..v9 deployed in order on one app (hot redeploy)."""
+"""C1: the abc ladder v1..v9 deployed in order on one app (hot redeploy); expected.yaml."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from tests.conformance import expected
 from tests.integration.conftest import MeshFactory
 
 
@@ -24,32 +25,17 @@ WORKERS = [
 
 async def _ladder(mesh: MeshFactory, conformance_apps: Path, versions: range) -> None:
     hm = await mesh("abc", workers=WORKERS)
-    expected: dict[int, list[tuple[dict[str, Any], dict[str, Any] | None]]] = {
-        1: [({}, None)],
-        2: [({}, None)],
-        3: [({}, None)],
-        4: [({}, None)],
-        5: [({"a": "hello"}, {"b": "hello world"})],
-        6: [({"a": "hello"}, {"b": "hello world", "c": "hello world"})],
-        7: [({"a": "hello"}, {"b": "hello world", "c": "hello world world"})],
-        8: [({"a": "hello"}, {"b": "hello world"})],
-        9: [
-            ({"a": "hello"}, {"b": "hello world", "c": "hello world world"}),
-            ({"a": "goodbye"}, None),
-            ({"a": "help"}, {"b": "help world"}),
-            ({"a": "bye"}, None),
-        ],
-    }
+    table = expected("abc")
     for version in versions:
         await hm.deploy(
             conformance_apps / "apps" / "abc" / f"v{version}" / "hotmesh.yaml"
         )
         await hm.activate(str(version))
-        for payload, data in expected[version]:
-            out = await hm.pubsub("abc.test", payload, timeout=10)
+        for case in table["versions"][str(version)]:
+            out = await hm.pubsub(table["topic"], case["input"], timeout=10)
             meta = out["metadata"]
             assert meta["jid"] and meta["js"] == 0 and meta["vrs"] == str(version)
-            assert out.get("data") == data, (version, payload, out)
+            assert out.get("data") == case["data"], (version, case, out)
 
 
 async def test_abc_v1_to_v8(mesh: MeshFactory, conformance_apps: Path) -> None:

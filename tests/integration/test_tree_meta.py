@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from tests.conformance import expected
 from tests.integration.conftest import MeshFactory
 
 
@@ -47,19 +48,14 @@ async def summer(message: dict[str, Any]) -> dict[str, Any]:
 
 async def test_tree_v1_to_v5(mesh: MeshFactory, conformance_apps: Path) -> None:
     hm = await mesh("tree", workers=[{"topic": "summer", "callback": summer}])
-    cases = {
-        "1": ({"seed": 2, "speed": 3}, 6, 5),
-        "2": ({"seed": 5, "speed": 7}, 35, 5),
-        "3": ({"seed": 4, "speed": 9}, 36, 6),
-        "4": ({"seed": 5, "speed": 2}, 10, 6),
-        "5": ({"seed": 55, "speed": 20}, 1100, 5),
-    }
-    for version, (payload, height, strings) in cases.items():
+    table = expected("tree")
+    for version, case in table["versions"].items():
+        payload, height, strings = case["input"], case["height"], case["strings"]
         await hm.deploy(
             conformance_apps / "apps" / "tree" / f"v{version}" / "hotmesh.yaml"
         )
         await hm.activate(version)
-        out = await hm.pubsub("spring", payload)
+        out = await hm.pubsub(table["topic"], payload)
         data = out["data"]
         assert data["seed"] == payload["seed"] and data["speed"] == payload["speed"]
         assert data["height"] == height, (version, data)

@@ -52,8 +52,9 @@ class NewMessage:
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """What one claim returned: the messages, whether the stream has flow
-    limits, and when a slot may free up unannounced (seconds, if known)."""
+    """What one claim returned: the messages, whether a stream's flow limits
+    held a visible message back, and when a slot may free up unannounced
+    (seconds, if known)."""
 
     messages: list[Message]
     limited: bool = False

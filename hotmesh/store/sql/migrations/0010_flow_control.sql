@@ -41,9 +41,10 @@ CREATE INDEX IF NOT EXISTS flow_starts_window
 -- Claim up to p_n messages of one stream. Without a flow_limits row this is
 -- the plain claim (highest priority first, then oldest). With one, the row is
 -- locked, the budget is what the limits leave, keyed limits keep FIFO order
--- within each key and skip keys at their limit, and a last row with mid NULL
--- says the stream is limited and, in mwait, when a slot may free up without
--- anyone being told (a claim expiring, a rate window moving on).
+-- within each key and skip keys at their limit, and, when the limits held
+-- back a visible message, a last row with mid NULL says so and, in mwait, when
+-- a slot may free up without anyone being told (a claim expiring, a rate
+-- window moving on).
 CREATE OR REPLACE FUNCTION __SCHEMA__.claim_flow(
     p_app text, p_stream text, p_owner text, p_lease float8, p_n integer)
 RETURNS TABLE (mid bigint, mtype text, mpayload jsonb, mattempts integer,
@@ -146,7 +147,13 @@ BEGIN
         SELECT c.id, c.type, c.payload, c.attempts, c.priority, c.ckey, c.rkey, NULL::float8
           FROM claimed c;
     END IF;
-    RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::jsonb, NULL::integer, NULL::integer,
-                        NULL::text, NULL::text, greatest(wait, 0.0);
+    -- Held back: a visible message is still unclaimed (this statement sees our
+    -- own claims). Only then must the caller claim again when a slot frees.
+    IF EXISTS (SELECT 1 FROM __SCHEMA__.messages x
+                WHERE x.app_id = p_app AND x.stream = p_stream AND x.visible_at <= t
+                  AND (x.reserved_by IS NULL OR x.reserved_until < t)) THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::jsonb, NULL::integer,
+                            NULL::integer, NULL::text, NULL::text, greatest(wait, 0.0);
+    END IF;
 END
 $$;

@@ -9,7 +9,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import errors, flow
 from hotmesh.engine.retry import seconds
 from hotmesh.memflow import registry
 from hotmesh.memflow.context import WorkflowContext, current
@@ -79,6 +79,7 @@ async def _proxy(
     args: list[Any],
     topic: str,
     policy: dict[str, Any],
+    priority: int | None = None,
 ) -> Any:
     index = ctx.next_index()
     value = ctx.recorded(index, kind, name)
@@ -99,6 +100,7 @@ async def _proxy(
                     "workflowId": ctx.workflow_id,
                     "workflowName": ctx.workflow_name,
                     "taskQueue": ctx.task_queue,
+                    **({"priority": priority} if priority is not None else {}),
                 },
             }
         )
@@ -114,11 +116,16 @@ class ActivityProxy:
     """Attribute access gives an async wrapper per activity name."""
 
     def __init__(
-        self, names: set[str] | None, task_queue: str | None, policy: dict[str, Any]
+        self,
+        names: set[str] | None,
+        task_queue: str | None,
+        policy: dict[str, Any],
+        priority: int | None = None,
     ) -> None:
         self._names = names
         self._task_queue = task_queue
         self._policy = policy
+        self._priority = priority
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -129,7 +136,9 @@ class ActivityProxy:
         async def call(*args: Any) -> Any:
             ctx = current()
             topic = activity_topic(self._task_queue or ctx.task_queue)
-            return await _proxy(ctx, "proxy", name, list(args), topic, self._policy)
+            return await _proxy(
+                ctx, "proxy", name, list(args), topic, self._policy, self._priority
+            )
 
         call.__name__ = name
         return call
@@ -162,6 +171,7 @@ _PROXY_OPTIONS = {
     "retry",
     "start_to_close_timeout",
     "startToCloseTimeout",
+    "priority",
 }
 
 
@@ -179,7 +189,26 @@ def proxy_activities(
     ``start_to_close_timeout`` (seconds or ``"30s"``) fails an attempt that
     runs longer; the failure is retried by the policy like any other (a plain
     function's thread cannot be stopped, so it runs on, unheard).
+    ``priority`` (an integer) orders these activities' work among the task
+    queue's waiting work: higher first.
     """
+    for name in ("concurrency", "rate"):
+        if name in options:
+            # a per-call key would need its limit on the topic row; only the
+            # task queue's topic-wide limits exist for MemFlow so far
+            raise errors.ConfigError(
+                f"proxy_activities: '{name}' is set for the whole task queue with "
+                f"Worker.create(options={{'{name}': ...}}); per-key limits for "
+                "MemFlow activities are not supported yet"
+            )
+    priority = options.get("priority")
+    if priority is not None:
+        priority = flow.priority(priority, "proxy_activities")
+    unknown = set(options) - _PROXY_OPTIONS
+    if unknown:
+        raise errors.ConfigError(
+            f"proxy_activities: unknown option(s) {', '.join(sorted(unknown))}"
+        )
     task_queue = task_queue or options.get("taskQueue")
     retry_policy = retry_policy or options.get("retryPolicy") or options.get("retry")
     funcs = _functions(activities)
@@ -193,9 +222,4 @@ def proxy_activities(
     if timeout is not None:
         # rides in the work message with the retry policy (spec §7.6 shape)
         policy["start_to_close_timeout"] = seconds(timeout)
-    unknown = set(options) - _PROXY_OPTIONS
-    if unknown:
-        raise errors.ConfigError(
-            f"proxy_activities: unknown option(s) {', '.join(sorted(unknown))}"
-        )
-    return ActivityProxy(names, task_queue, policy)
+    return ActivityProxy(names, task_queue, policy, priority)

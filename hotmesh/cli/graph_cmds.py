@@ -12,6 +12,7 @@ from hotmesh.cli import cli
 from hotmesh.cli.common import ref_root_option
 from hotmesh.graph import bundle
 from hotmesh.resources import schemas_dir
+from hotmesh.schedules import manifest as manifest_schedules
 
 
 @cli.command()
@@ -37,6 +38,9 @@ def validate(
     failed = False
     for path in files:
         problems = compiler.validate(path, strict=strict, ref_root=ref_root)
+        if not any(p.severity == "error" for p in problems):
+            # what deploy checks beyond the compiler: cron, zone, periods, topics
+            problems += manifest_schedules.problems(path, ref_root)
         for problem in problems:
             click.echo(str(problem))
         errors = sum(1 for p in problems if p.severity == "error")

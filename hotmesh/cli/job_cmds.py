@@ -96,6 +96,21 @@ def _json_flag(command: str) -> Callable[[F], F]:
     show_envvar=True,
     help="Publishes in flight at once with --count.",
 )
+@click.option(
+    "--delay",
+    metavar="DURATION",
+    envvar="HOTMESH_PUB_DELAY",
+    show_envvar=True,
+    help="Create the job now, status scheduled, and start it after this long "
+    "('90s', '10m', '2h'; any running engine starts it).",
+)
+@click.option(
+    "--start-at",
+    metavar="ISO",
+    envvar="HOTMESH_PUB_START_AT",
+    show_envvar=True,
+    help="Like --delay, at this time (ISO 8601 with an offset).",
+)
 @app_option()
 @db_options
 @click.pass_context
@@ -105,6 +120,8 @@ def pub(
     data: str | None,
     count: int,
     concurrency: int,
+    delay: str | None,
+    start_at: str | None,
     app_id: str | None,
     dsn: str | None,
     schema: str | None,
@@ -114,6 +131,7 @@ def pub(
     Workers and engines in other processes (`hotmesh worker`, your app) run
     it. The graph's input schema is checked first; a bad input writes nothing.
     """
+    later: dict[str, Any] = {"delay": delay, "start_at": start_at}
     check_id(topic, "topic")
     payload = parse_data(data)
     url, schema_name = settings(ctx, dsn, schema)
@@ -122,8 +140,8 @@ def pub(
         async with store(url, schema_name) as opened:
             hm = client(opened, await pick_app(opened, app_id))
             if count == 1:
-                return [await hm.pub(topic, payload)]
-            return await _pub_many(hm, topic, payload, count, concurrency)
+                return [await hm.pub(topic, payload, **later)]
+            return await _pub_many(hm, topic, payload, count, concurrency, later)
 
     started = time.perf_counter()
     ids = run(go())
@@ -135,10 +153,15 @@ def pub(
 
 
 async def _pub_many(
-    hm: HotMesh, topic: str, payload: dict[str, Any], count: int, concurrency: int
+    hm: HotMesh,
+    topic: str,
+    payload: dict[str, Any],
+    count: int,
+    concurrency: int,
+    later: dict[str, Any],
 ) -> list[str]:
     async def one() -> str:
-        return await hm.pub(topic, dict(payload))
+        return await hm.pub(topic, dict(payload), **later)
 
     return await _many("publishing", count, concurrency, one)
 

@@ -9,11 +9,14 @@ problem is reported at its ``file:line:col``.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
+from hotmesh.compiler import compile_checked
+from hotmesh.graph import load_app
 from hotmesh.schedules import spec as specs
 
 if TYPE_CHECKING:
@@ -67,6 +70,20 @@ def declared(manifest: Manifest, plan: Plan) -> list[specs.ScheduleSpec]:
     if problems:
         raise errors.ManifestValidationError(problems)
     return out
+
+
+def problems(
+    source: str | os.PathLike[str], ref_root: str | os.PathLike[str] | None = None
+) -> list[errors.Problem]:
+    """The schedule problems of a manifest that otherwise validates
+    (``hotmesh validate``: what ``deploy`` would refuse)."""
+    manifest = load_app(source, ref_root=ref_root)
+    plan, _warnings = compile_checked(manifest)
+    try:
+        declared(manifest, plan)
+    except errors.ManifestValidationError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _fields(spec: specs.ScheduleSpec) -> dict[str, Any]:

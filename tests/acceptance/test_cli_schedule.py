@@ -93,3 +93,21 @@ def test_schedule_bad_input_is_one_line_naming_the_field(
     assert "unknown time zone 'Moon/Base'" in tz.stderr
     missing = hotmesh("schedule", "pause", "nope", home=home, dsn=pg_dsn)
     assert missing.returncode == 1 and "schedule 'nope' not found" in missing.stderr
+
+
+def test_pub_delay_makes_a_scheduled_job_that_jobs_and_status_show(
+    pg_dsn: str, home: Path
+) -> None:
+    def cli(*args: str):  # type: ignore[no-untyped-def]
+        return hotmesh(*args, home=home, dsn=pg_dsn)
+
+    ok(cli("deploy", HELLO, "--activate"))
+    job_id = ok(
+        cli("pub", "hello.requested", "--data", '{"name": "later"}', "--delay", "1h")
+    ).stdout.strip()
+    listed = as_json(cli("jobs", "--status", "scheduled", "--json"))
+    assert [(j["job_id"], j["state"]) for j in listed] == [(job_id, "scheduled")]
+    assert as_json(cli("jobs", "--status", "running", "--json")) == []
+    assert as_json(cli("status", job_id, "--json"))["state"] == "scheduled"
+    bad = cli("pub", "hello.requested", "--delay", "soon")
+    assert bad.returncode != 0 and "'delay'" in bad.stderr

@@ -71,3 +71,22 @@ def test_compile_of_a_broken_manifest_fails(capsys: pytest.CaptureFixture[str]) 
     assert main(["compile", "graphs/invalid/21-two-triggers.yaml"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: graphs/invalid/21-two-triggers.yaml:10:9: ")
+
+
+def test_validate_checks_manifest_schedules_as_deploy_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "timed.yaml"
+    manifest.write_text(
+        "app:\n  id: timed\n  version: '1'\n  schedules:\n"
+        "    - {id: n, topic: t, cron: '0 2 * * *', timezone: Europe/Berln}\n"
+        "  graphs:\n    - subscribes: t\n      activities:\n"
+        "        t: {type: trigger}\n"
+    )
+    assert main(["validate", str(manifest)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{manifest}:5:44: schedule option 'timezone': unknown time zone "
+        "'Europe/Berln' (use an IANA name like 'Europe/Berlin') "
+        "(at /app/schedules/0/timezone)"
+    ]

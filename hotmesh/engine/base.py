@@ -132,10 +132,13 @@ class EngineBase:
             self._remember(commit)
         for chained, chained_reserved in commit.chained:
             self._woken(chained, chained_reserved, top=False)
+        handed = {msg.payload.get("guid") for msg in reserved}
         for msg in reserved:
             self.on_dispatch(msg.stream, msg)
         for new in commit.messages:
-            if new.reserved_by is None:
+            # Asked for reserved but not handed over: its topic has flow limits,
+            # so it waits for a claim (which counts it); wake ours to make one.
+            if new.reserved_by is None or new.guid not in handed:
                 self.on_messages(new.stream, new.delay)
         if commit.emit is not None:
             self.on_emit(commit.job.job_id, commit.emit, self._publishes(commit))

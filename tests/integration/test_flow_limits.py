@@ -233,6 +233,18 @@ async def test_messages_for_a_limited_topic_are_never_inserted_pre_claimed(
         assert len(await tx.insert_messages("flow", [mine("flow.work")])) == 1
 
 
+async def test_limited_work_for_a_worker_in_the_same_process_starts_at_once(
+    mesh: MeshFactory,
+) -> None:
+    ledger = Ledger()
+    client = await _deployed(mesh, poll=60.0)  # a missed wake-up would wait 60 s
+    await client.set_topic_limits("flow.work", concurrency=2)
+    client.add_worker({"topic": "flow.work", "callback": ledger.worker(hold=0)})
+    for n in range(5):  # one at a time: each is the only work there is
+        out = await client.pubsub("flow.start", {"n": n}, timeout=5)
+        assert out["data"]["n"] == n
+
+
 async def test_priority_orders_waiting_work_first_in_first_out_among_equals(
     mesh: MeshFactory,
 ) -> None:

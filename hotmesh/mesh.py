@@ -378,6 +378,7 @@ class HotMesh:
         version = str(version)
         plan = await self.engine.plan(version)
         await self.flow.activate(plan)  # the topic limits its workers declare
+        self.engine.limited_streams.clear()
         await self.schedules.activate_version(version)  # its schedules start from now
         await self.store.activate(self.app_id, version)
         self.engine.active = version
@@ -438,6 +439,7 @@ class HotMesh:
         most N callbacks at once) and/or ``rate={"limit": N, "period": "1m"}``
         (at most N starts in any period). No option removes its limits."""
         await self.flow.set(_check(topic, "topic"), options)
+        self.engine.limited_streams.clear()  # learnt again from the next writes
 
     async def topic_limits(self) -> dict[str, dict[str, Any]]:
         """Every limited topic with its limits and its running/waiting counts."""

@@ -52,6 +52,10 @@ class EngineBase:
         self.retry_policies: dict[str, RetryPolicy] = {}
         #: streams this process consumes: their new messages are inserted reserved by us
         self.local_streams: set[str] = set()
+        #: local streams whose work the database would not take pre-claimed
+        #: (flow limits): their messages go out unclaimed, with a NOTIFY, so
+        #: every process's consumer hears of them, not only ours
+        self.limited_streams: set[str] = set()
         self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
         self.on_dispatch: Callable[[str, Message], None] = lambda stream, msg: None
         self.on_emit: Callable[[str, dict[str, Any], str], None] = (
@@ -139,6 +143,8 @@ class EngineBase:
             # Asked for reserved but not handed over: its topic has flow limits,
             # so it waits for a claim (which counts it); wake ours to make one.
             if new.reserved_by is None or new.guid not in handed:
+                if new.reserved_by is not None:
+                    self.limited_streams.add(new.stream)
                 self.on_messages(new.stream, new.delay)
         if commit.emit is not None:
             self.on_emit(commit.job.job_id, commit.emit, self._publishes(commit))

@@ -43,7 +43,9 @@ class SideEffects(EngineBase):
         job = commit.job
         messages = [
             dataclasses.replace(m, reserved_by=self.owner)
-            if m.delay <= 0 and m.stream in self.local_streams
+            if m.delay <= 0
+            and m.stream in self.local_streams
+            and m.stream not in self.limited_streams
             else m
             for m in commit.messages
         ]

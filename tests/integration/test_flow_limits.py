@@ -243,6 +243,11 @@ async def test_limited_work_for_a_worker_in_the_same_process_starts_at_once(
     for n in range(5):  # one at a time: each is the only work there is
         out = await client.pubsub("flow.start", {"n": n}, timeout=5)
         assert out["data"]["n"] == n
+    # learnt from the first refusal: later work goes out unclaimed, with a
+    # NOTIFY that every process hears
+    assert client.engine.limited_streams == {worker_stream("flow.work")}
+    await client.set_topic_limits("flow.work")
+    assert client.engine.limited_streams == set()
 
 
 async def test_priority_orders_waiting_work_first_in_first_out_among_equals(

@@ -23,7 +23,7 @@ from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
-from hotmesh.engine.workers import Callback, callback_handler
+from hotmesh.engine.workers import Callback, TopicCallbacks, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
 from hotmesh.graph import load_app
@@ -38,6 +38,8 @@ deploy_log = logging.getLogger("hotmesh.deploy")
 #: seconds the rows of an expired job are kept (for history and debugging)
 #: before the engines delete them; ``retention=None`` keeps them for ever
 DEFAULT_RETENTION = 7 * 86400.0
+#: seconds ``stop()`` lets in-flight steps and worker callbacks finish
+STOP_GRACE = 30.0
 #: rows deleted per statement when pruning
 PRUNE_BATCH = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
@@ -98,6 +100,8 @@ class HotMesh:
         self._pruner: asyncio.Task[None] | None = None
         self._capacity = int(options.get("capacity", 64))
         self._consumers: dict[str, Consumer] = {}
+        #: the worker callbacks of each topic (threads, timeout, abandoned counts)
+        self.callbacks: dict[str, TopicCallbacks] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._subs: dict[str, list[SubCallback]] = {}
         self._psubs: dict[str, list[SubCallback]] = {}
@@ -169,9 +173,16 @@ class HotMesh:
             self.engine.retry_policies[topic] = RetryPolicy.from_options(
                 dict(worker["retry"])
             )
-        handle = callback_handler(
+        timeout = worker.get("timeout")
+        callbacks = TopicCallbacks(
             topic,
             callback,
+            int(worker.get("capacity", 64)),
+            None if timeout is None else float(timeout),
+        )
+        self.callbacks[topic] = callbacks
+        handle = callback_handler(
+            callbacks,
             self.engine.worker_done,
             self.engine.poison_threshold,
             lambda: self._stopped,
@@ -180,20 +191,44 @@ class HotMesh:
             worker_stream(topic), handle, int(worker.get("capacity", 64))
         )
 
-    async def stop(self) -> None:
-        """Stop claiming, finish in-flight steps, release claims, close connections."""
+    async def stop(self, grace: float = STOP_GRACE) -> dict[str, Any]:
+        """Stop claiming, finish in-flight steps, release claims, close connections.
+
+        Returns within about ``grace`` seconds (default 30) even when worker
+        callbacks hang: those still running then are abandoned, their claims
+        released (another process runs them again), and reported:
+        ``{"abandoned": [{"stream", "message", "job_id"}...], "stuck_threads":
+        {topic: n}}`` (threads of synchronous callbacks that never returned).
+        """
+        report: dict[str, Any] = {"abandoned": [], "stuck_threads": {}}
         if self._stopped:
-            return
+            return report
         self._stopped = True
         if self._pruner is not None:
             self._pruner.cancel()
         if self._scheduler is not None:
             self._scheduler.cancel()
             await asyncio.gather(self._scheduler, return_exceptions=True)
-        await asyncio.gather(*(c.stop() for c in self._consumers.values()))
+        left = await asyncio.gather(*(c.stop(grace) for c in self._consumers.values()))
+        for consumer, msgs in zip(self._consumers.values(), left, strict=True):
+            for msg in msgs:
+                md = msg.payload.get("metadata") or {}
+                report["abandoned"].append(
+                    {
+                        "stream": consumer.stream,
+                        "message": msg.id,
+                        "job_id": md.get("jid"),
+                    }
+                )
+        report["stuck_threads"] = {
+            t: c.stuck for t, c in self.callbacks.items() if c.stuck
+        }
+        if report["abandoned"] or report["stuck_threads"]:
+            log.warning("stopped after %.3g s grace, abandoning %s", grace, report)
         await self.store.release(self.engine.owner)
         await self.store.close()
         HotMesh._instances.discard(self)
+        return report
 
     @classmethod
     async def stop_all(cls) -> None:

@@ -133,8 +133,11 @@ class Consumer:
             delay + 0.002, self.event.set
         )
 
-    async def stop(self) -> None:
-        """Stop claiming, let in-flight messages finish."""
+    async def stop(self, grace: float | None = None) -> list[Message]:
+        """Stop claiming, let in-flight messages finish: within ``grace``
+        seconds when given; those still running then are cancelled (their
+        callbacks abandoned) and returned. Their claims are released by the
+        caller, so another process runs them again (at-least-once)."""
         self._stopping = True
         self.event.set()
         for timer in self._timers:
@@ -145,8 +148,18 @@ class Consumer:
             self._beat.cancel()
         if self._task is not None:
             await self._task
-        if self.inflight:
-            await asyncio.gather(*self.inflight, return_exceptions=True)
+        if not self.inflight:
+            return []
+        _, late = await asyncio.wait(set(self.inflight), timeout=grace)
+        if not late:
+            return []
+        abandoned = list(self.held.values())
+        for task in late:
+            task.cancel()
+        # Our handlers stop at once when cancelled (a callback that ignores
+        # cancellation is left behind, not awaited).
+        await asyncio.wait(late, timeout=1.0)
+        return abandoned
 
     async def _one(self, msg: Message) -> None:
         try:

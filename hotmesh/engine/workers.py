@@ -1,12 +1,24 @@
 """Worker callbacks: run a user's callback on a worker-stream message and hand
-its answer (or its failure, as an error response) to the engine."""
+its answer (or its failure, as an error response) to the engine.
+
+A callback is the user's code, and it may misbehave (issue 20 §6). Each topic
+runs its synchronous callbacks on its own daemon threads, at most its
+``capacity`` alive at once (running, or abandoned and still stuck), so a topic
+whose callbacks never return starves only itself. With a topic ``timeout``, an
+attempt that runs longer fails (the retry policy applies) and its thread or
+task is abandoned and counted. Anything a callback raises, ``SystemExit`` and
+``CancelledError`` included, fails that attempt; only the cancellation of our
+own handler (``stop``) propagates.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import logging
+import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from hotmesh import errors
@@ -17,18 +29,162 @@ log = logging.getLogger("hotmesh")
 Callback = Callable[[dict[str, Any]], Any]
 
 
+class CallbackTimeoutError(errors.HotMeshError):
+    """A worker callback ran past its topic's ``timeout``."""
+
+
+@dataclass
+class TopicCallbacks:
+    """The callbacks of one worker topic: their threads, timeout and counts.
+
+    ``abandoned`` counts attempts given up at their timeout (or at ``stop``);
+    ``stuck`` is how many of their threads have still not returned.
+    """
+
+    topic: str
+    callback: Callback
+    capacity: int = 64
+    timeout: float | None = None
+    abandoned: int = 0
+    stuck: int = 0
+    _threads: asyncio.Semaphore = field(init=False)
+    _is_async: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None and not self.timeout > 0:
+            raise errors.ConfigError(
+                f"worker '{self.topic}': timeout must be a positive number of "
+                f"seconds, not {self.timeout!r}"
+            )
+        self._threads = asyncio.Semaphore(self.capacity)
+        cb = self.callback
+        self._is_async = inspect.iscoroutinefunction(cb) or inspect.iscoroutinefunction(
+            type(cb).__call__
+        )
+
+    async def call(self, message: dict[str, Any]) -> Any:
+        """The callback's response; raises what it raised, ``CallbackTimeoutError``
+        past the timeout (any ``BaseException`` but our own cancellation is
+        re-raised as a ``HotMeshError``-compatible ``Exception``)."""
+        if self._is_async:
+            return await self._call_async(message)
+        return await self._call_thread(message)
+
+    async def _call_async(self, message: dict[str, Any]) -> Any:
+        ours = False
+
+        async def guarded() -> tuple[bool, Any]:
+            try:
+                return True, await self.callback(message)
+            except asyncio.CancelledError:
+                if ours:
+                    raise
+                return False, _Raised("asyncio.CancelledError (raised by the callback)")
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt too
+                return False, exc
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        except asyncio.CancelledError:  # our own shutdown: give up the callback
+            ours = True
+            task.cancel()
+            self.abandoned += 1
+            raise
+        if not done:
+            # Cancelled, but not awaited: a callback that ignores cancellation
+            # must not hold this attempt (or stop()) for ever.
+            ours = True
+            task.cancel()
+            task.add_done_callback(_retrieve)
+            self.abandoned += 1
+            raise CallbackTimeoutError(
+                f"worker '{self.topic}': the callback did not return within its "
+                f"timeout of {self.timeout:g} s; abandoned"
+            )
+        ok, value = task.result()
+        if ok:
+            return value
+        raise _failure(value)
+
+    async def _call_thread(self, message: dict[str, Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = None if self.timeout is None else loop.time() + self.timeout
+        try:
+            await asyncio.wait_for(self._threads.acquire(), self.timeout)
+        except TimeoutError:
+            raise CallbackTimeoutError(
+                f"worker '{self.topic}': all {self.capacity} of its threads are "
+                f"stuck in callbacks that did not return; gave up after "
+                f"{self.timeout:g} s (the topic's capacity bounds its threads)"
+            ) from None
+        fut: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+        state = {"abandoned": False}
+
+        def finished(outcome: tuple[bool, Any]) -> None:
+            self._threads.release()
+            if state["abandoned"]:
+                self.stuck -= 1
+            if not fut.done():
+                fut.set_result(outcome)
+
+        def run() -> None:
+            try:
+                outcome: tuple[bool, Any] = (True, self.callback(message))
+            except BaseException as exc:  # SystemExit must not end the process
+                outcome = (False, exc)
+            try:
+                loop.call_soon_threadsafe(finished, outcome)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        # A daemon thread: one that never returns must not keep the process
+        # alive at exit (executor threads are joined at exit).
+        threading.Thread(
+            target=run, name=f"hotmesh-worker-{self.topic}", daemon=True
+        ).start()
+        remaining = None if deadline is None else max(0.0, deadline - loop.time())
+        try:
+            ok, value = await asyncio.wait_for(asyncio.shield(fut), remaining)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            state["abandoned"] = True
+            self.abandoned += 1
+            self.stuck += 1
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise CallbackTimeoutError(
+                f"worker '{self.topic}': the callback did not return within its "
+                f"timeout of {self.timeout:g} s; its thread is abandoned"
+            ) from None
+        if ok:
+            return value
+        raise _failure(value)
+
+
+class _Raised(Exception):
+    """A ``BaseException`` from a callback, as an ordinary failure."""
+
+
+def _failure(exc: BaseException) -> Exception:
+    if isinstance(exc, Exception):
+        return exc
+    return _Raised(f"{type(exc).__name__}{exc.args!r} raised by the callback")
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 def callback_handler(
-    topic: str,
-    callback: Callback,
+    callbacks: TopicCallbacks,
     done: Callable[[Message, Any], Awaitable[None]],
     poison: int,
     stopped: Callable[[], bool],
 ) -> Callable[[Message], Awaitable[None]]:
-    """The consumer's handler for ``topic``: call ``callback`` (in a thread when
-    it is synchronous) and pass its response to ``done`` (``Engine.worker_done``)."""
-    is_async = inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
-        type(callback).__call__
-    )
+    """The consumer's handler for a topic: call its callback and pass the
+    response to ``done`` (``Engine.worker_done``)."""
+    topic = callbacks.topic
 
     async def handle(msg: Message) -> None:
         message = {
@@ -42,16 +198,13 @@ def callback_handler(
                 raise errors.HotMeshError(
                     f"poison message: claimed {msg.attempts} times without completing"
                 )
-            if is_async:
-                response = await callback(message)
-            else:
-                response = await asyncio.to_thread(callback, message)
+            response = await callbacks.call(message)
         except Exception as exc:  # the worker's failure becomes an error response
             log.warning("worker %s failed: %s", topic, exc)
             response = {
                 "status": "error",
                 "code": 500,
-                "data": {"message": str(exc), "code": 500},
+                "data": {"message": str(exc) or type(exc).__name__, "code": 500},
             }
         # Retried alone on a lost connection, so the callback is not re-run.
         await retrying(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import inspect
 import json
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, ClassVar
 
-from hotmesh import errors
+from hotmesh import errors, ids
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.config import resolve_dsn
@@ -31,6 +29,7 @@ from hotmesh.schedules import Schedules, delayed
 from hotmesh.schedules import manifest as manifest_schedules
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
+from hotmesh.subscriptions import SubCallback, Subscriptions
 
 log = logging.getLogger("hotmesh")
 #: manifest warnings of ``deploy`` (the CLI prints them itself and mutes this)
@@ -42,29 +41,6 @@ DEFAULT_RETENTION = 7 * 86400.0
 STOP_GRACE = 30.0
 #: rows deleted per statement when pruning
 PRUNE_BATCH = 1000
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
-#: the manifest schema's rule for app.id (schemas/app.schema.json), so an app a
-#: process can init is an app it can deploy; 'a' is reserved (channel names)
-_APP_ID = re.compile(r"^[A-Za-z0-9-]{1,255}$")
-SubCallback = Callable[[str, dict[str, Any]], Any]
-
-
-def _check(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
-        raise errors.ConfigError(
-            f"invalid {what} {value!r}: use 1-255 characters of letters, digits, '_', '.', "
-            "':' and '-', starting with a letter or digit"
-        )
-    return value
-
-
-def _check_app_id(value: Any) -> str:
-    if not isinstance(value, str) or not _APP_ID.match(value) or value == "a":
-        raise errors.ConfigError(
-            f"invalid app id {value!r}: use 1-255 letters, digits and '-' (as a "
-            "manifest's app.id); 'a' is reserved"
-        )
-    return value
 
 
 class HotMesh:
@@ -73,8 +49,9 @@ class HotMesh:
     _instances: ClassVar[set[HotMesh]] = set()
 
     def __init__(
-        self, app_id: str, store: PostgresStore, options: dict[str, Any]
+        self, app_id: str, store: PostgresStore, options: dict[str, Any] | None = None
     ) -> None:
+        options = options or {}
         self.app_id = app_id
         self.store = store
         self.engine = Engine(store, app_id)
@@ -103,8 +80,8 @@ class HotMesh:
         #: the worker callbacks of each topic (threads, timeout, abandoned counts)
         self.callbacks: dict[str, TopicCallbacks] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
-        self._subs: dict[str, list[SubCallback]] = {}
-        self._psubs: dict[str, list[SubCallback]] = {}
+        #: this process's ``sub``/``psub`` callbacks
+        self.subscriptions = Subscriptions()
         #: the human-in-the-loop queue of this app (spec §6.12)
         self.escalations = Escalations(self.engine)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -125,7 +102,7 @@ class HotMesh:
         workers: list[dict[str, Any]] | None = None,
     ) -> HotMesh:
         """Connect (migrating the schema if needed), start the engine and the workers."""
-        _check_app_id(app_id)
+        ids.check_app_id(app_id)
         options = dict(engine or {})
         connection = options.get("connection") or {}
         # Starting the embedded server (no DSN configured) blocks for a second
@@ -167,7 +144,7 @@ class HotMesh:
         consumer.start()
 
     def _add_worker(self, worker: dict[str, Any]) -> None:
-        topic = _check(worker.get("topic"), "worker topic")
+        topic = ids.check(worker.get("topic"), "worker topic")
         callback: Callback = worker["callback"]
         if worker.get("retry") is not None:
             self.engine.retry_policies[topic] = RetryPolicy.from_options(
@@ -241,6 +218,18 @@ class HotMesh:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    @classmethod
+    def attach(cls, app_id: str, store: PostgresStore) -> HotMesh:
+        """A client of ``app_id`` on an open store that runs no engine work (no
+        consumer, no worker, no timers): deploy, publish, signal, read. The
+        caller keeps owning ``store`` (the CLI opens and closes it)."""
+        return cls(ids.check(app_id, "app id"), store)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether ``stop`` was called."""
+        return self._stopped
+
     # -- notifications ---------------------------------------------------------
     def _wake(self, stream: str, delay: float) -> None:
         consumer = self._consumers.get(stream)
@@ -287,14 +276,6 @@ class HotMesh:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _subscribers(self, *topics: str) -> list[SubCallback]:
-        """``sub`` and ``psub`` callbacks for any of ``topics``."""
-        subs = [cb for t in topics for cb in self._subs.get(t, [])]
-        for pattern, callbacks in self._psubs.items():
-            if any(fnmatch.fnmatchcase(t, pattern) for t in topics):
-                subs.extend(callbacks)
-        return subs
-
     def _completed(
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
@@ -307,7 +288,7 @@ class HotMesh:
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
         """Publish a job's output to subscribers of ``publishes`` (and ``.<job id>``)."""
-        subs = self._subscribers(f"{publishes}.{job_id}", publishes)
+        subs = self.subscriptions.callbacks(f"{publishes}.{job_id}", publishes)
         if publishes and subs:
             self._spawn(self._publish(publishes, job_id, output, subs))
 
@@ -443,7 +424,7 @@ class HotMesh:
         job's id.
         """
         priority, dedupe_key, window = pub_options(priority, dedupe_key, dedupe_window)
-        _check(topic, "topic")
+        ids.check(topic, "topic")
         when = delayed.start_time(self.clock.now(), start_at, delay, pending)
         if when is not None and when > self.clock.now():
             if dedupe_key is not None:
@@ -473,7 +454,7 @@ class HotMesh:
         """Limit worker ``topic`` across every process: ``concurrency=N`` (at
         most N callbacks at once) and/or ``rate={"limit": N, "period": "1m"}``
         (at most N starts in any period). No option removes its limits."""
-        await self.flow.set(_check(topic, "topic"), options)
+        await self.flow.set(ids.check(topic, "topic"), options)
         self.engine.limited_streams.clear()  # learnt again from the next writes
 
     async def topic_limits(self) -> dict[str, dict[str, Any]]:
@@ -484,7 +465,7 @@ class HotMesh:
         self, topic: str, data: dict[str, Any] | None = None, timeout: float = 10.0
     ) -> dict[str, Any]:
         """Start a job and wait for its output (``JobError`` if it failed)."""
-        _check(topic, "topic")
+        ids.check(topic, "topic")
         commit = await self.engine.prepare(topic, dict(data or {}))
         job_id = commit.job.job_id
         # The engine that waits (as upstream's ``ngn``): whoever completes the
@@ -517,18 +498,11 @@ class HotMesh:
 
     async def sub(self, topic: str, callback: SubCallback) -> None:
         """Call ``callback(topic, job_output)`` when a job publishes to ``topic``."""
-        self._subs.setdefault(topic, []).append(callback)
+        self.subscriptions.add(topic, callback)
 
     async def unsub(self, topic: str, callback: SubCallback | None = None) -> None:
         """Remove ``callback`` (or every callback) on ``topic``."""
-        if callback is None:
-            self._subs.pop(topic, None)
-            return
-        callbacks = self._subs.get(topic, [])
-        if callback in callbacks:
-            callbacks.remove(callback)
-        if not callbacks:
-            self._subs.pop(topic, None)
+        self.subscriptions.remove(topic, callback)
 
     async def publish(self, topic: str, message: Any) -> None:
         """Send ``message`` to every ``sub``/``psub`` callback on ``topic``, in every
@@ -536,7 +510,7 @@ class HotMesh:
 
         The JSON form must fit PostgreSQL's NOTIFY limit (about 7,900 bytes).
         """
-        _check(topic, "topic")
+        ids.check(topic, "topic")
         body = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
         note = notes.UserMessage(self.app_id, topic, body, self.engine.owner)
         payload = notes.encode(note)
@@ -549,14 +523,14 @@ class HotMesh:
         self._deliver(topic, message)
 
     def _deliver(self, topic: str, message: Any) -> None:
-        for callback in self._subscribers(topic):
+        for callback in self.subscriptions.callbacks(topic):
             result = callback(topic, message)
             if inspect.isawaitable(result):
                 self._spawn(_awaited(result))
 
     def add_worker(self, worker: dict[str, Any]) -> None:
         """Start consuming a worker topic after ``init`` (same keys as ``workers``)."""
-        topic = _check(worker.get("topic"), "worker topic")
+        topic = ids.check(worker.get("topic"), "worker topic")
         if worker_stream(topic) in self._consumers:
             raise errors.ConfigError(f"a worker for '{topic}' already runs here")
         self._add_worker(worker)
@@ -575,11 +549,11 @@ class HotMesh:
 
     async def psub(self, pattern: str, callback: SubCallback) -> None:
         """``sub`` for every topic matching a glob ``pattern`` (``orders.*``)."""
-        self._psubs.setdefault(pattern, []).append(callback)
+        self.subscriptions.add_pattern(pattern, callback)
 
     async def punsub(self, pattern: str) -> None:
         """Remove every callback on ``pattern``."""
-        self._psubs.pop(pattern, None)
+        self.subscriptions.remove_pattern(pattern)
 
     async def signal(
         self,
@@ -606,9 +580,9 @@ class HotMesh:
         when no job is known or the key is at its bound. Code 202 keeps the
         hook open for more signals.
         """
-        _check(topic, "topic")
+        ids.check(topic, "topic")
         if job_id is not None:
-            _check(job_id, "job id")
+            ids.check(job_id, "job id")
         request = KeepRequest(bool(keep), job_id)
         return await self.engine.signal(topic, dict(data), status, int(code), request)
 
@@ -620,8 +594,8 @@ class HotMesh:
         the job they are kept for, ``None`` when kept with ``keep=True``).
         Only those kept for ``job_id``, or on ``topic``, when given."""
         if job_id is not None:
-            _check(job_id, "job id")
-        prefix = None if topic is None else f"{_check(topic, 'topic')}:"
+            ids.check(job_id, "job id")
+        prefix = None if topic is None else f"{ids.check(topic, 'topic')}:"
         return await self.store.early_signals(self.app_id, job_id, prefix, int(limit))
 
     hook = signal
@@ -644,8 +618,8 @@ class HotMesh:
         learns of it. ``descend`` interrupts every descendant job too.
         ``JobInactiveError`` if it already finished (``False`` with ``suppress``).
         """
-        _check(topic, "topic")
-        _check(job_id, "job id")
+        ids.check(topic, "topic")
+        ids.check(job_id, "job id")
         options: dict[str, Any] = {"throw": throw, "code": code, "descend": descend}
         if reason is not None:
             options["reason"] = reason
@@ -661,7 +635,7 @@ class HotMesh:
         await self.engine.add(response)
 
     async def _job(self, job_id: str) -> JobRow:
-        _check(job_id, "job id")
+        ids.check(job_id, "job id")
         job = await self.engine.read(job_id)
         if job is None:
             raise errors.JobNotFoundError(job_id)
@@ -677,7 +651,7 @@ class HotMesh:
 
     async def export(self, job_id: str) -> dict[str, Any]:
         """The full execution history of a job."""
-        _check(job_id, "job id")
+        ids.check(job_id, "job id")
         job = await self.engine.read(job_id, with_activities=True)
         if job is None:
             raise errors.JobNotFoundError(job_id)
@@ -685,7 +659,7 @@ class HotMesh:
 
     async def scrub(self, job_id: str) -> None:
         """Delete a job and its history."""
-        _check(job_id, "job id")
+        ids.check(job_id, "job id")
         await self.store.scrub(self.app_id, job_id)
 
 

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from hotmesh import config, errors
-from hotmesh.mesh import HotMesh, _check
+from hotmesh import config, errors, ids
+from hotmesh.mesh import HotMesh
 from hotmesh.store.postgres import PostgresStore
 
 T = TypeVar("T")
@@ -140,12 +140,12 @@ async def store(dsn: str, schema: str) -> AsyncIterator[PostgresStore]:
 
 def client(opened: PostgresStore, app_id: str) -> HotMesh:
     """A HotMesh that uses the API without consuming any stream (no engine work here)."""
-    return HotMesh(check_id(app_id, "app id"), opened, {})
+    return HotMesh.attach(app_id, opened)
 
 
 def check_id(value: str, what: str) -> str:
     """*value* if it is a valid job/app/topic id, else ``ConfigError``."""
-    return _check(value, what)
+    return ids.check(value, what)
 
 
 async def pick_app(opened: PostgresStore, app_id: str | None) -> str:

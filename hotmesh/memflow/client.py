@@ -17,8 +17,6 @@ from hotmesh.memflow.proxy import make_policy
 from hotmesh.memflow.schedules import ScheduleClient
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
-from hotmesh.resources import package_file
-from hotmesh.store.migrate import quote_schema
 from hotmesh.store.records import JobRow
 
 
@@ -82,16 +80,12 @@ class WorkflowHandle:
                 fut.set_result(output)
             self._unwatch(hm, topic, done)
 
-        hm._subs.setdefault(topic, []).append(done)
+        hm.subscriptions.add(topic, done)
         self._watching = (fut, topic, done)
 
     @staticmethod
     def _unwatch(hm: HotMesh, topic: str, callback: Any) -> None:
-        callbacks = hm._subs.get(topic, [])
-        if callback in callbacks:
-            callbacks.remove(callback)
-        if not callbacks:
-            hm._subs.pop(topic, None)
+        hm.subscriptions.remove(topic, callback)
 
     async def result(
         self, timeout: float | None = None, throw_on_error: bool = True
@@ -328,27 +322,18 @@ class WorkflowClient:
     ) -> list[WorkflowHandle]:
         """Live workflows whose search fields equal ``fields`` (``search().set``)."""
         hm = await self._client.mesh()
-        query = (
-            package_file("hotmesh.memflow", "search.sql")
-            .read_text(encoding="utf-8")
-            .replace("__SCHEMA__", quote_schema(hm.store.schema))
-        )
         wanted = {f"_{k}": v for k, v in (fields or {}).items()}
-        # The store has no data-field query yet: this one SQL file runs on its pool.
-        rows = await hm.store._pool.fetch(
-            query,
+        ids = await hm.store.search_jobs(
             self._client.namespace,
             f"{self._client.namespace}.execute",
+            wanted,
             task_queue,
             workflow_name,
-            wanted,
             limit,
         )
         return [
-            WorkflowHandle(
-                self._client, task_queue or "", workflow_name or "", str(r["job_id"])
-            )
-            for r in rows
+            WorkflowHandle(self._client, task_queue or "", workflow_name or "", job_id)
+            for job_id in ids
         ]
 
     getHandle = get_handle

@@ -114,7 +114,7 @@ async def connect(
     )
     fut = _SHARED.get(key)
     if fut is not None and fut.done() and not fut.cancelled():
-        if fut.exception() is not None or fut.result().mesh._stopped:
+        if fut.exception() is not None or fut.result().mesh.stopped:
             fut = None
     if fut is None:
         fut = loop.create_task(_open(config, key))

@@ -85,6 +85,29 @@ class ListingVerbs:
         )
         return row is not None
 
+    # -- searches (search.sql) ---------------------------------------------------
+    async def search_jobs(
+        self,
+        app_id: str,
+        topic: str,
+        fields: dict[str, Any],
+        task_queue: str | None = None,
+        workflow_name: str | None = None,
+        limit: int = 1000,
+    ) -> list[str]:
+        """Ids of live jobs on ``topic`` whose data contains ``fields``, oldest
+        first (MemFlow's ``search``: ``taskQueue``/``workflowName`` narrow it)."""
+        rows = await self._pool.fetch(
+            self._q["search_jobs"],
+            app_id,
+            topic,
+            task_queue,
+            workflow_name,
+            fields,
+            limit,
+        )
+        return [str(r["job_id"]) for r in rows]
+
     # -- tooling ---------------------------------------------------------------
     async def xact_commits(self) -> int:
         """``pg_stat_database.xact_commit`` for this database (benchmarks)."""

@@ -60,7 +60,8 @@ class PostgresStore(ListingVerbs):
         self.keeper = ConnectionKeeper(pool, keep)
         self.schema = schema
         self.channel = f"hotmesh_{schema}"
-        self._q = queries(quote_schema(schema))
+        quoted = quote_schema(schema)
+        self._q = {**queries(quoted), **queries(quoted, "search.sql")}
         self._listener = Listener(dsn, self.channel)
 
     @classmethod

@@ -1,6 +1,8 @@
--- MemFlow's client-side search over workflow search fields (job data `_<name>`).
--- $1 app id (namespace), $2 workflow topic, $3 task queue, $4 workflow name,
--- $5 JSONB object the job data must contain, $6 limit.
+-- Searches over job data (MemFlow's workflow search fields, stored as `_<name>`).
+
+-- name: search_jobs
+-- Live jobs of app $1 on topic $2 whose data contains the JSONB object $5
+-- (and, when given, task queue $3 and workflow name $4), oldest first, at most $6.
 SELECT job_id
   FROM __SCHEMA__.jobs
  WHERE app_id = $1

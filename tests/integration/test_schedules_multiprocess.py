@@ -46,6 +46,11 @@ async def _wait_for_ticks(
         await conn.close()
 
 
+def _created(stamp: str) -> datetime:
+    """A job's ``jc`` stamp (``YYYYMMDDHHMMSS.mmm``, UTC)."""
+    return datetime.strptime(stamp, "%Y%m%d%H%M%S.%f").replace(tzinfo=UTC)
+
+
 async def test_every_second_with_three_processes_fires_each_tick_once(
     mesh: MeshFactory, pg_dsn: str
 ) -> None:
@@ -75,8 +80,17 @@ async def test_every_second_with_three_processes_fires_each_tick_once(
     conn = await asyncpg.connect(pg_dsn)
     try:
         ledger = await conn.fetch("SELECT job_id, calls FROM sched_ledger")
+        made = await conn.fetch(
+            "SELECT metadata->>'sat' AS sat, metadata->>'jc' AS jc FROM hotmesh.jobs"
+            " WHERE app_id = 'beat' AND job_id LIKE 'every1:%'"
+        )
     finally:
         await conn.close()
+    # fired while the 10 s ran, not caught up afterwards: each tick's job was
+    # created within a second of its time, so any 10 s saw 10 +- 1 of them
+    for row in made:
+        late = _created(row["jc"]) - datetime.fromisoformat(row["sat"])
+        assert timedelta(0) <= late < timedelta(seconds=1), (row, late)
     assert sorted(r["job_id"] for r in ledger) == expected  # every tick's job ran
     assert all(r["calls"] == 1 for r in ledger)
     runs = (await hm.schedules.get("every1", runs=50))["recent_runs"]

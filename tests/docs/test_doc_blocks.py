@@ -29,6 +29,11 @@ from tests.docs.blocks import ROOT, Block, every_block
 BLOCKS = every_block()
 RUNNER = Path(__file__).with_name("run_block.py")
 CHECKED = {"python", "yaml", "json"}
+HINT = (
+    "A block that is not a whole program (names defined elsewhere, '...' "
+    "placeholders) gets '<!-- doctest: fragment -->' on the line above its "
+    "fence (tests/docs/blocks.py)."
+)
 
 
 def workdir(into: Path) -> Path:
@@ -80,7 +85,7 @@ def test_python_block_runs(block: Block, pg_dsn: str, tmp_path: Path) -> None:
         text=True,
         timeout=90,
     )
-    assert done.returncode == 0, f"{block.where} failed:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"{block.where} failed:\n{done.stderr[-3000:]}\n{HINT}"
 
 
 @pytest.mark.slow

@@ -18,24 +18,33 @@ wrapped with ``raise ... from exc``.
     ├── CompileError                 a plan that cannot be built or decoded
     ├── ConfigError                  bad settings, or the embedded database unavailable
     ├── StoreError
-    │   ├── StoreUnavailableError    the database cannot be reached
+    │   ├── StoreUnavailableError    the database cannot be reached (retried by consumers)
     │   ├── DuplicateJobError        a live job already has this id
     │   ├── JobNotFoundError         no live job with this id
     │   ├── ScheduleNotFoundError    no schedule with this id
+    │   ├── JobInactiveError         the job exists but no longer runs
+    │   ├── SignalNotKeptError       no hook waits on the signal, and it was not kept
     │   ├── UnknownAppVersionError   the app/version was never deployed
-    │   ├── StoreConflictError       a serialization conflict outlived its retries
+    │   ├── StoreConflictError       a write conflicts with what is stored
+    │   │   ├── TransactionConflictError  a deadlock or serialization failure (retried)
     │   │   └── StaleStateError      a step's cached job state was stale (the engine re-reads)
     │   └── InvalidDataError         a value the database cannot store (a NUL character)
     ├── InputValidationError         a job input that breaks the graph's input schema
     ├── TriggerError                 an expression failed while a job started: no job
     ├── JobError                     a job finished with an error (pubsub, results)
     ├── TimeoutError                 a wait (pubsub, result) ran out of time
-    │   └── ActivityTimeoutError     an activity attempt outran start_to_close_timeout
+    │   ├── ActivityTimeoutError     an activity attempt outran start_to_close_timeout
+    │   └── JobTimeoutError          pubsub gave up waiting (code 504); the job runs on
+    ├── UnknownTopicError            no graph subscribes to the topic (no hook listens)
     └── WorkflowError
         ├── NondeterminismError      replay diverged from the recorded history
-        ├── DuplicateWorkflowError   a live workflow already has this id
+        ├── DuplicateWorkflowError   a live workflow already has this id (also a DuplicateJobError)
         ├── ActivityFailedError      an activity failed after its retries
         └── WorkflowFailedError      a workflow raised; carries the remote type/message
+
+``Problem`` (not an exception) is one located problem of a ``ManifestError``.
+``RETRYABLE`` names the errors after which a one-transaction step may run
+again; the store maps driver errors to them in ``hotmesh.store.faults``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Human-in-the-loop escalations (spec §6.12): list, claim, release and resolve.
+"""Human-in-the-loop escalations: list, claim, release and resolve.
 
 A hook with an ``escalation:`` block opens a ``pending`` row in the
 ``escalations`` table when it starts waiting. Claiming assigns it for a while

@@ -82,7 +82,7 @@ class HotMesh:
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
         #: this process's ``sub``/``psub`` callbacks
         self.subscriptions = Subscriptions()
-        #: the human-in-the-loop queue of this app (spec §6.12)
+        #: the human-in-the-loop queue of this app
         self.escalations = Escalations(self.engine)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
@@ -415,7 +415,7 @@ class HotMesh:
     ) -> str:
         """Start a job; returns its id (``DuplicateJobError`` for a live duplicate).
 
-        ``pending=seconds``: created, not started (status -1, spec §4.15), expiring
+        ``pending=seconds``: created, not started (status -1), expiring
         after that long. ``start_at=`` (aware datetime) or ``delay=`` (``"10m"``):
         created now, "scheduled", started then on the version active now.
         ``priority`` orders its work messages (higher first). With
@@ -565,7 +565,7 @@ class HotMesh:
         keep: bool = False,
         job_id: str | None = None,
     ) -> str | None:
-        """Resume the job whose hook waits on ``topic`` for this payload (spec §4.11).
+        """Resume the job whose hook waits on ``topic`` for this payload.
 
         Returns the resumed job's id. When no hook waits yet, the signal is
         kept (``signal_ttl``, default 600 s; at most ``signal_max_pending``
@@ -611,7 +611,7 @@ class HotMesh:
         descend: bool = False,
         suppress: bool = False,
     ) -> bool:
-        """Stop a running job now (spec §4.14).
+        """Stop a running job now.
 
         The job ends with ``metadata.err`` ``{code, message, job_id}`` unless
         ``throw`` is false, and publishes its current data; an awaiting parent

@@ -1,4 +1,4 @@
-"""Assemble the Plan from a manifest document (spec §2.7 deployer steps 1-5)."""
+"""Assemble the Plan from a manifest document."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def _schema(config: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
 
 
 def _job_paths(block: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[str]:
-    """Job data paths a ``job.maps`` block writes (spec §2.7 step 5)."""
+    """Job data paths a ``job.maps`` block writes."""
     for key, value in block.items():
         slots = _SLOTS.match(str(key))
         if slots:
@@ -147,7 +147,7 @@ def _activity_parts(
             rule = exprs.rule(here + pointer(*path), value, act.id)
             if rule is not None:
                 fields[name] = rule
-    # The graph's expire/persistent are bound onto every activity (spec §2.3);
+    # The graph's expire/persistent are bound onto every activity;
     # only an interrupt keeps its own expire (the target job's retention).
     for key in ("expire", "persistent"):
         bound = graph_rules.get(key)

@@ -13,7 +13,7 @@ from hotmesh.errors import ExpressionError, ExpressionSyntaxError
 if TYPE_CHECKING:
     from hotmesh.expr import MapRule, Rule
 
-#: Context variables any expression may read (spec §3.1).
+#: Context variables any expression may read.
 CONTEXT_VARS = frozenset(
     {"$job", "$self", "$graph", "$app", "$input", "$output", "$item", "$key", "$index"}
 )
@@ -79,7 +79,7 @@ class ExpressionPass:
     """Compiles expressions, reporting syntax, function and reference problems.
 
     ``consumes[act][owner]`` collects the state paths activity ``act`` reads
-    from ``owner`` (an activity id or ``$job``), spec §2.7 step 4.
+    from ``owner`` (an activity id or ``$job``), as the deployer does.
     """
 
     def __init__(self, report: Reporter, graph_of: Mapping[str, int]) -> None:

@@ -32,7 +32,7 @@ ActivityType = Literal[
 class Match:
     """One condition of a transition: ``actual`` resolved, compared to ``expected``.
 
-    ``expected`` is a literal and is never resolved (spec §2.5 step 3), even when
+    ``expected`` is a literal and is never resolved, even when
     it looks like ``'{a.output.data.x}'``.
     """
 
@@ -42,7 +42,7 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """An edge from a parent activity to child ``to`` (spec §2.5).
+    """An edge from a parent activity to child ``to``.
 
     ``unconditional`` edges (written without ``conditions``) fire for any
     status code, including errors and 202 pendings. Otherwise the edge applies
@@ -75,7 +75,7 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class HookRule:
-    """A graph ``hooks:`` rule (spec §2.6): signals on ``topic`` resume activity ``to``.
+    """A graph ``hooks:`` rule: signals on ``topic`` resume activity ``to``.
 
     ``expected`` is resolved in the *waiting* job's context when the hook
     registers; ``actual`` against ``{"$self": {"hook": {"data": payload}},
@@ -92,7 +92,7 @@ class HookRule:
 
 @dataclass(frozen=True, slots=True)
 class ActivityPlan:
-    """One compiled activity (spec §2.3/§2.4 plus compiler-added fields).
+    """One compiled activity (as written in the manifest, plus compiler-added fields).
 
     Fields:
       id, type, title: as written (legacy ``activity`` type becomes ``hook``).
@@ -118,17 +118,17 @@ class ActivityPlan:
         ``stats.key``, ``entity``, ``target``, ``reason``, ``throw``, ``code``,
         ``status``, ``descend``, ``stack``, ``key_name``, ``key_value``,
         ``scrub``, ``stats.parent``, ``stats.adjacent``, ``stats.measures``.
-        Absent keys are absent. ``expire`` and ``persistent`` are the graph's
-        (spec §2.3), except that an interrupt keeps its own ``expire``.
-      retry: error code (string, as written) -> max retries (spec §4.9).
+        Absent keys are absent. ``expire`` and ``persistent`` are the graph's,
+        except that an interrupt keeps its own ``expire``.
+      retry: error code (string, as written) -> max retries.
       cycle_pivot: ``True`` when some ``cycle`` names this activity as ancestor.
       cycle_ancestor: for a ``cycle``, the id it re-enters.
       hook_topic: for a webhook ``hook``, the topic of the graph rule targeting it.
       consumes: activity id (or ``$job``) -> paths this activity reads
         (``output/data/x``, ``hook/data/y``, ``data/z`` for ``$job``).
-      produces: paths of this activity's state that anything reads (spec §2.7
-        step 4), e.g. ``output/data/x``; only these need persisting.
-      escalation: a hook's compiled ``escalation`` block (§6.12), if any.
+      produces: paths of this activity's state that anything reads,
+        e.g. ``output/data/x``; only these need persisting.
+      escalation: a hook's compiled ``escalation`` block, if any.
       telemetry: compiled ``telemetry`` attributes (span attribute -> value).
       config: the activity's raw JSON (read-only view) for anything else.
     """
@@ -172,14 +172,14 @@ class ActivityPlan:
 
 @dataclass(frozen=True, slots=True)
 class GraphPlan:
-    """One graph of the app (spec §2.2).
+    """One graph of the app.
 
     ``expire`` and ``persistent`` are compiled expressions (``None`` when the
     graph does not set them; the engine applies its default expiry).
     ``input_schema``/``output_schema`` are informational JSON Schemas.
     ``activity_ids`` lists the graph's activities in manifest order, trigger
     included. ``produces`` is the graph's job-data paths (``data/x``,
-    ``data/list/0``) written by any activity's ``job.maps`` (spec §2.7 step 5):
+    ``data/list/0``) written by any activity's ``job.maps``:
     key suffix ``[n]`` expands to ``n`` slots, ``[-]``/``[_]`` are omitted.
     """
 
@@ -199,7 +199,7 @@ class Plan:
     """A compiled app version: the engine's only input.
 
     ``hooks`` maps a signal topic to its rules in manifest order; the engine
-    uses the first (spec §2.6).
+    uses the first.
     """
 
     app_id: str
@@ -230,7 +230,7 @@ class Plan:
         return graph
 
     def worker_topics(self) -> tuple[str, ...]:
-        """The literal worker topics (one stream consumer group each, spec §2.7 step 7).
+        """The literal worker topics (one stream consumer each).
 
         Workers whose topic is a mapping are resolved at run time and not listed.
         """

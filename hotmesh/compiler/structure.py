@@ -295,7 +295,7 @@ def _start(
 def _ancestors(
     info: GraphInfo, activities: dict[str, ActivityInfo], report: Reporter
 ) -> None:
-    """Parent and ancestors of every activity (spec §2.7 step 1).
+    """Parent and ancestors of every activity.
 
     An activity has one parent, with one exception upstream relies on
     (durable/v1's ``collator_cycler``): a *shortcut* edge from a parent that is

@@ -39,16 +39,16 @@ class EngineBase:
         #: job states this process wrote last: the next step here writes in one
         #: statement, guarded by the row version, instead of lock-read-write
         self.states = StateCache(10_000)
-        #: how long a signal waits for its hook to register (spec §4.11: 600 s)
+        #: how long a signal waits for its hook to register (600 s by default)
         self.signal_ttl = 600.0
         #: early signals one key keeps at most, and their size as JSON text
         self.signal_max_pending = 100
         self.signal_max_bytes = 1 << 20
-        #: claims of one message after which it is treated as poison (spec §4.9)
+        #: claims of one message after which it is treated as poison
         self.poison_threshold = 5
-        #: cap on re-entries of one cycle pivot (spec §4.13)
+        #: cap on re-entries of one cycle pivot
         self.max_cycles = step.MAX_CYCLES
-        #: structured retry policies per worker topic (spec §4.9 layer 2)
+        #: structured retry policies per worker topic (they win over a YAML ``retry`` map)
         self.retry_policies: dict[str, RetryPolicy] = {}
         #: streams this process consumes: their new messages are inserted reserved by us
         self.local_streams: set[str] = set()

@@ -10,7 +10,7 @@ from typing import Any
 from hotmesh.engine import context as cx
 from hotmesh.store.records import ActivityRow, JobRow, NewMessage
 
-#: Message priorities (spec §4.2): higher is claimed first.
+#: Message priorities: higher is claimed first.
 PRIORITY = {
     "interrupt": 6,
     "timehook": 5,
@@ -23,7 +23,7 @@ PRIORITY = {
     "await": 0,
 }
 DEFAULT_EXPIRE = 1.0
-#: Added to the semaphore of an interrupted job (spec §4.14): far below any
+#: Added to the semaphore of an interrupted job: far below any
 #: threshold, so late messages for it are dropped.
 INTERRUPTED = -1_000_000_000
 #: Default cap on re-entries of one cycle pivot (upstream ``HMSH_MAX_CYCLES``).
@@ -44,7 +44,7 @@ def err_string(error: dict[str, Any]) -> str:
 
 @dataclass(slots=True)
 class Completion:
-    """What a job's completion publishes (spec §4.8)."""
+    """What a job's completion publishes."""
 
     output: dict[str, Any]
     publishes: str | None
@@ -53,7 +53,7 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class HookRegistration:
-    """A webhook hook waiting on signal ``key`` (spec §4.11)."""
+    """A webhook hook waiting on signal ``key``."""
 
     key: str
     aid: str
@@ -62,7 +62,7 @@ class HookRegistration:
 
 @dataclass(frozen=True, slots=True)
 class SignalOut:
-    """A signal this step sends (``signal`` activity, spec §2.4).
+    """A signal this step sends (a ``signal`` activity).
 
     ``facet`` is set for ``subtype: all``: every job indexed under it is
     signalled with ``{...data, id: <job id>}``. ``keep`` is how long a signal
@@ -88,14 +88,14 @@ class StepCommit:
     activities: list[ActivityRow] = field(default_factory=list)
     messages: list[NewMessage] = field(default_factory=list)
     completion: Completion | None = None
-    #: interim output published by an ``emit`` activity (spec §2.4)
+    #: interim output published by an ``emit`` activity
     emit: dict[str, Any] | None = None
     parent: str | None = None
     dropped: str | None = None
     register: list[HookRegistration] = field(default_factory=list)
     unregister: list[str] = field(default_factory=list)
     signals: list[SignalOut] = field(default_factory=list)
-    #: escalation rows to open (a hook with an ``escalation:`` block, spec §6.12)
+    #: escalation rows to open (a hook with an ``escalation:`` block)
     escalations: list[dict[str, Any]] = field(default_factory=list)
     #: ``(topic, signal key)`` of escalations whose hook timed out
     expired_escalations: list[tuple[str, str]] = field(default_factory=list)
@@ -131,7 +131,7 @@ class StepCommit:
 
 
 def job_output(job: JobRow) -> dict[str, Any]:
-    """``{metadata, data?}`` as subscribers see it (spec §4.1)."""
+    """``{metadata, data?}`` as subscribers see it."""
     meta = dict(job.metadata)
     meta["js"] = job.status
     if job.err is not None:

@@ -1,4 +1,4 @@
-"""Job context for expressions, compact timestamps, and the job-data writer (spec §3.1-§3.2)."""
+"""Job context for expressions, compact timestamps, and the job-data writer."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ _SUFFIX = re.compile(r"^(.*)\[(\d+|-|_)\]$")
 
 
 def stamp(now: datetime) -> str:
-    """``YYYYMMDDHHMMSS.mmm`` (spec §3.1 compact ISO form)."""
+    """``YYYYMMDDHHMMSS.mmm`` (a compact ISO form)."""
     # f-string fields: several times faster than strftime, and called per step
     return (
         f"{now.year:04d}{now.month:02d}{now.day:02d}{now.hour:02d}{now.minute:02d}"
@@ -81,7 +81,7 @@ def _slots(current: Any, value: Any, size: int) -> dict[str, Any]:
 
     Slots are keyed by index (``"0"`` .. ``str(size - 1)``) and merged per
     index, so parallel branches writing different slots all keep theirs; a
-    slot never written is absent (spec §3.2, as upstream's per-slot fields).
+    slot never written is absent (as upstream's per-slot fields).
     """
     if isinstance(current, Mapping):
         merged = dict(current)
@@ -115,7 +115,7 @@ def _index(key: Any) -> int | None:
 
 
 def write_job_data(data: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge a ``job.maps`` result into job data field by field (spec §3.2 suffixes)."""
+    """Merge a ``job.maps`` result into job data field by field (honouring the path suffixes)."""
     out = dict(data)
     for raw_key, value in patch.items():
         if value is UNDEFINED:

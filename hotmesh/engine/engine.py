@@ -225,7 +225,7 @@ class Engine(Batcher, Children):
         await self.run_step(msg.id, str(md.get("jid")), "response", payload)
 
     async def _retry(self, msg: Message, md: dict[str, Any], code: Any) -> bool:
-        """Republish a failed work message after its back-off (spec §4.9).
+        """Republish a failed work message after its back-off.
 
         A structured policy (the worker's, or one carried by the message) wins
         over the activity's YAML ``retry`` map.

@@ -111,7 +111,7 @@ def _error(message: str) -> dict[str, Any]:
 def worker_response(response: Any) -> dict[str, Any] | None:
     """A worker callback's return value as a response the engine can store.
 
-    ``None`` stays ``None`` (ack without a response, spec §4.2). A value of
+    ``None`` stays ``None`` (ack without a response). A value of
     the wrong shape, or holding data jsonb cannot store, becomes an error
     response (code 500) that says what was wrong, so the job fails (or
     retries) instead of its message being claimed again and again.

@@ -1,4 +1,4 @@
-"""Retry policies for worker errors (spec §4.9): pure decisions, no I/O.
+"""Retry policies for worker errors: pure decisions, no I/O.
 
 Two layers, as upstream:
 

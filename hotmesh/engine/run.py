@@ -5,7 +5,7 @@ ahead"), so a chain of passthroughs, dispatches and sleeps commits in one
 transaction. Leg 2 arrives later as an engine message (``response``,
 ``result``, ``timehook``, ``webhook``).
 
-Dimensions (spec §4.5): an execution at ``,0,0`` spawns its children at
+Dimensions: an execution at ``,0,0`` spawns its children at
 ``,0,0,0``. An activity entered again (a 202 pending answered by a second
 response, a multi-signal hook, a cycle re-entering its pivot) runs its n-th
 entry with its own last index replaced by ``n``, so downstream state of each
@@ -204,7 +204,7 @@ class Run:
         ctx = self.ctx(aid, dad, {})
         threshold = self.value(act, "statusThreshold", ctx)
         if is_number(threshold) and not self.status() > threshold:
-            # Dynamic activation control (spec §4.4): the job is closed here
+            # Dynamic activation control: the job is closed here
             # instead of running this activity.
             self.commit.delta -= 1
             self.close()
@@ -292,7 +292,7 @@ class Run:
     def escalate(
         self, act: ActivityPlan, topic: str, key: str, ctx: dict[str, Any]
     ) -> None:
-        """Open a human-in-the-loop row for this waiting hook (spec §6.12)."""
+        """Open a human-in-the-loop row for this waiting hook."""
         assert act.escalation is not None
         spec = cx.plain(act.escalation.evaluate(ctx))
         if not isinstance(spec, dict):
@@ -482,7 +482,7 @@ class Run:
         self.closing = True
 
     def interrupt(self, options: dict[str, Any]) -> None:
-        """Interrupt this job (spec §4.14): error 410 unless ``throw`` is false."""
+        """Interrupt this job: error 410 unless ``throw`` is false."""
         jid = self.job.job_id
         if not _falsy_flag(options.get("throw", True)):
             code = options.get("code", 410)

@@ -105,8 +105,8 @@ def trigger(
     ``priority`` (``pub(priority=)``) is kept in the job's metadata and orders
     its work messages unless an activity maps its own.
 
-    ``pending`` (seconds) creates the job with status -1 and no children
-    (spec §4.15); it expires after that many seconds. An expression failing
+    ``pending`` (seconds) creates the job with status -1 and no children;
+    it expires after that many seconds. An expression failing
     in the trigger, or in an activity run ahead in this step, raises
     ``TriggerError``: the job is not created. ``start_at`` creates it
     *scheduled*: trigger state and job maps now, semaphore 1 for the "start"
@@ -126,7 +126,7 @@ def trigger(
             else str(value)
         )
     # No stats.key: the empty key, as upstream. A stats.key that resolves to
-    # nothing: no key at all, so $job.metadata.key is undefined (spec §4.1).
+    # nothing: no key at all, so $job.metadata.key is undefined.
     key_rule = act.field_rule("stats.key")
     with _part(graph, act.id, "stats.key"):
         key_value = key_rule.evaluate(base) if key_rule is not None else ""
@@ -263,7 +263,7 @@ def fail(plan: Plan, job: JobRow, error: dict[str, Any], now: datetime) -> StepC
 def interrupt(
     plan: Plan, job: JobRow, options: dict[str, Any], now: datetime
 ) -> StepCommit:
-    """Interrupt a job (spec §4.14); ``dropped`` when it is not active."""
+    """Interrupt a job; ``dropped`` when it is not active."""
     job = copy_job(job)
     run = Run(plan, job, now, new=False)
     if job.status <= 0:

@@ -42,7 +42,7 @@ class Interpolation:
 
 @dataclass(frozen=True, slots=True)
 class Pipe:
-    """An ``@pipe``: rows of cells, sub-pipes and reduces (spec §3.3)."""
+    """An ``@pipe``: rows of cells, sub-pipes and reduces."""
 
     rows: tuple[Row, ...]
 

@@ -1,7 +1,7 @@
 """Turn expression nodes into fast evaluators, with the @pipe and @reduce algorithm.
 
 Each node compiles once into a closure ``fn(context, scope) -> value``.
-``context`` is the job context (spec §3.1)::
+``context`` is the job context::
 
     {"metadata": {...}, "data": {...}, "<activity id>": {"input": ..., "output": ...,
      "hook": ...}, "$self": <this activity's node>, "$job": <the job context>}
@@ -180,7 +180,7 @@ def _list(node: ast.ListNode) -> Evaluator:
 
 
 # ---------------------------------------------------------------------------
-# @pipe and @reduce (spec §3.3, §3.4)
+# @pipe and @reduce
 
 _CompiledRow = tuple[
     str, Any

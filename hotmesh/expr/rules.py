@@ -53,7 +53,7 @@ class MapRule(Rule):
     """A compiled map block; ``evaluate`` returns a dict without undefined values.
 
     Keys are kept verbatim, including ``key[n]``, ``key[-]`` and ``key[_]``
-    suffixes, which the engine's job-data writer interprets (spec §3.2).
+    suffixes, which the engine's job-data writer interprets.
     """
 
     __slots__ = ()

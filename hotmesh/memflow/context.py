@@ -5,7 +5,7 @@ takes the next *replay index*; its result, once the engine has produced it, is
 a job-data marker ``-<kind>[$<generation>]-<index>-``. A call whose marker
 exists returns the recorded value (replay); any other registers an
 *interruption* and suspends, and the activation answers the engine with what
-to do (spec §7.4).
+to do.
 """
 
 from __future__ import annotations
@@ -160,11 +160,6 @@ def bind(ctx: WorkflowContext) -> contextvars.Context:
     copy = contextvars.copy_context()
     copy.run(_CURRENT.set, ctx)
     return copy
-
-
-def in_workflow() -> bool:
-    """Whether the caller runs inside a workflow function."""
-    return _CURRENT.get(None) is not None
 
 
 @dataclass

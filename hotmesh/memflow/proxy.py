@@ -14,7 +14,7 @@ from hotmesh.engine.retry import seconds
 from hotmesh.memflow import registry
 from hotmesh.memflow.context import WorkflowContext, current
 
-#: Activity retry defaults (spec §7.6): attempts, back-off coefficient, seconds.
+#: Activity retry defaults: attempts, back-off coefficient, seconds.
 DEFAULT_RETRY: dict[str, Any] = {
     "maximum_attempts": 50,
     "backoff_coefficient": 5,
@@ -220,6 +220,6 @@ def proxy_activities(
     policy = make_policy(retry_policy)
     timeout = options.get("start_to_close_timeout", options.get("startToCloseTimeout"))
     if timeout is not None:
-        # rides in the work message with the retry policy (spec §7.6 shape)
+        # rides in the work message with the retry policy (the shape upstream HotMesh uses)
         policy["start_to_close_timeout"] = seconds(timeout)
     return ActivityProxy(names, task_queue, policy, priority)

@@ -1,7 +1,7 @@
 """Worker callbacks: one workflow activation, one activity call, one system side effect.
 
 A callback receives ``{metadata, data}`` from its worker stream and answers
-``{data, status?, code?}``; the built-in graph routes on the code (spec §7.4).
+``{data, status?, code?}``; the built-in graph routes on the code.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from hotmesh.memflow.proxy import DEFAULT_RETRY
 
 log = logging.getLogger("hotmesh.memflow")
 
-#: Response codes of an activation (spec §7.4).
+#: Response codes of an activation.
 DONE, SLEEP, GATHER, CHILD, PROXY, CONTINUE, WAIT, FAILED = (
     200,
     588,

@@ -241,7 +241,7 @@ class Worker(_Part):
 
     @classmethod
     async def create(cls, config: Mapping[str, Any]) -> Worker:
-        """Register the workflow and start consuming ``<task_queue>`` (spec §7.2)."""
+        """Register the workflow and start consuming ``<task_queue>``."""
         namespace = namespace_of(config)
         queue = config.get("task_queue") or config.get("taskQueue")
         if not isinstance(queue, str) or not queue:

@@ -41,7 +41,7 @@ class ListingVerbs:
         rows = await self._pool.fetch(self._q["child_jobs"], app_id, job_id)
         return [dict(r) for r in rows]
 
-    # -- escalations (spec §6.12) ---------------------------------------------
+    # -- escalations -----------------------------------------------------------
     async def list_escalations(
         self, app_id: str, status: str | None, role: str | None, limit: int
     ) -> list[dict[str, Any]]:

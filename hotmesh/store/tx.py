@@ -202,7 +202,7 @@ class StoreTx:
         row = await self._conn.fetchrow(self._q["lock_job"], app_id, job_id)
         return None if row is None else locked_row(row)
 
-    # -- signals (spec §4.11; the statements are in store/signals.py) -------
+    # -- signals (the statements are in store/signals.py) -------
     async def register_hook(
         self, app_id: str, key: str, job_pk: int, target: dict[str, Any]
     ) -> list[dict[str, Any]]:

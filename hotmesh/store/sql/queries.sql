@@ -20,14 +20,17 @@ RETURNING m.id AS mid, m.type AS mtype, m.payload AS mpayload, m.attempts AS mat
           NULL::float8 AS mwait;
 
 -- name: next_visible
+-- Seconds until the next unreserved message of stream $2 becomes visible (NULL: none).
 SELECT extract(epoch FROM (min(visible_at) - now()))::float8
   FROM __SCHEMA__.messages
  WHERE app_id = $1 AND stream = $2 AND reserved_by IS NULL;
 
 -- name: ack
+-- Delete message $1 if owner $2 still holds its claim.
 DELETE FROM __SCHEMA__.messages WHERE id = $1 AND reserved_by = $2;
 
 -- name: release
+-- Give back every claim held by owner $1 (a stopping process).
 UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
  WHERE reserved_by = $1;
 
@@ -48,43 +51,53 @@ SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
 RETURNING id, payload->>'guid' AS guid, reserved_by;
 
 -- name: delete_expired_job
+-- Remove an expired job $2 so its id can start again (create_job retries after it).
 DELETE FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND job_id = $2 AND expired_at IS NOT NULL AND expired_at <= now();
 
 -- name: notify
+-- NOTIFY channel $1 once for each payload of $2.
 SELECT pg_notify($1, p) FROM unnest($2::text[]) AS u(p);
 
 -- name: read_job
+-- The live job row $2 of app $1 (not expired).
 SELECT id, job_id, gid, key, topic, version, status, metadata, data, err
   FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND job_id = $2 AND (expired_at IS NULL OR expired_at > now());
 
 -- name: read_job_any
+-- The job row $2 of app $1, expired or not.
 SELECT id, job_id, gid, key, topic, version, status, metadata, data, err
   FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND job_id = $2;
 
 -- name: read_activities
+-- The activity rows of job pk $1, in the order they started.
 SELECT activity_id, dimension, type, leg, done, input, output, hook, error,
        started_at, ended_at
   FROM __SCHEMA__.activities WHERE job = $1
  ORDER BY started_at, activity_id, dimension;
 
 -- name: scrub_job
+-- Delete job $2 of app $1 (its activity rows go with it).
 DELETE FROM __SCHEMA__.jobs WHERE app_id = $1 AND job_id = $2;
 
 -- name: get_version
+-- The stored plan document of app $1 version $2.
 SELECT plan FROM __SCHEMA__.app_versions WHERE app_id = $1 AND version = $2;
 
 -- name: insert_version
+-- Store a plan document; no row back when the version already exists.
 INSERT INTO __SCHEMA__.app_versions (app_id, version, plan) VALUES ($1, $2, $3)
 ON CONFLICT (app_id, version) DO NOTHING
 RETURNING version;
 
 -- name: active_version
+-- The active version of app $1.
 SELECT active_version FROM __SCHEMA__.apps WHERE app_id = $1;
 
 -- name: activate
+-- Make $2 the active version of app $1.
 INSERT INTO __SCHEMA__.apps (app_id, active_version) VALUES ($1, $2)
 ON CONFLICT (app_id) DO UPDATE SET active_version = EXCLUDED.active_version, updated_at = now();
 
@@ -139,6 +152,8 @@ SELECT __SCHEMA__.step_check((SELECT count(*) FROM acked) = cardinality($13::big
   FROM (SELECT 1) AS one LEFT JOIN m ON true;
 
 -- name: create_job
+-- A new job in one statement: its row, activity rows, messages (reserved for us when
+-- flow limits allow) and NOTIFYs; no row back when a live job has this id.
 WITH j AS (
     INSERT INTO __SCHEMA__.jobs (app_id, job_id, gid, key, topic, version, status, metadata,
                                  data, err, parent_job_id, expired_at)
@@ -173,6 +188,7 @@ SELECT (SELECT id FROM j) AS job_pk, (SELECT x FROM j) AS x, (SELECT c FROM n) A
   FROM (SELECT 1) AS one LEFT JOIN m ON true;
 
 -- name: list_apps
+-- Every deployed version of every app, marking the active one.
 SELECT v.app_id, v.version, v.deployed_at, coalesce(a.active_version = v.version, false) AS active
   FROM __SCHEMA__.app_versions v LEFT JOIN __SCHEMA__.apps a ON a.app_id = v.app_id
  ORDER BY v.app_id, v.deployed_at, v.version;
@@ -192,15 +208,18 @@ SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, u
  LIMIT $3;
 
 -- name: job_apps
+-- The apps that have a job with id $1 (live or expired).
 SELECT app_id FROM __SCHEMA__.jobs WHERE job_id = $1 ORDER BY app_id;
 
 -- name: job_summary
+-- A job's columns without its data (timestamps, parent, status, error).
 SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, updated_at,
        expired_at, metadata ? 'dly' AS scheduled
   FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND job_id = $2;
 
 -- name: child_jobs
+-- The jobs whose parent is job $2, oldest first.
 SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, updated_at,
        expired_at
   FROM __SCHEMA__.jobs
@@ -208,6 +227,7 @@ SELECT app_id, job_id, topic, version, status, err, parent_job_id, created_at, u
  ORDER BY created_at, id;
 
 -- name: schema_summary
+-- Counts for `hotmesh db status`: schema version, apps, jobs by state, messages.
 SELECT (SELECT max(version) FROM __SCHEMA__.migrations) AS schema_version,
        (SELECT count(*) FROM __SCHEMA__.apps) AS apps,
        (SELECT count(*) FROM __SCHEMA__.app_versions) AS versions,
@@ -219,6 +239,7 @@ SELECT (SELECT max(version) FROM __SCHEMA__.migrations) AS schema_version,
          WHERE kind = 'pending') AS early_signals;
 
 -- name: lock_job
+-- Lock the live job row $2 (FOR UPDATE) and read it with its activity rows.
 SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j.data, j.err,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(a.activity_id, a.dimension, a.type, a.leg,
                                                     a.done, a.input, a.output, a.hook,
@@ -229,25 +250,30 @@ SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j
    FOR UPDATE OF j;
 
 -- name: facets_insert
+-- Index job $2/$3 under each facet of $4 (signal-all targets).
 INSERT INTO __SCHEMA__.job_facets (app_id, facet, job, job_id)
 SELECT $1, f, $2, $3 FROM unnest($4::text[]) AS u(f)
 ON CONFLICT DO NOTHING;
 
 -- name: facet_jobs
+-- Running jobs indexed under facet $2, oldest first.
 SELECT f.job_id FROM __SCHEMA__.job_facets f JOIN __SCHEMA__.jobs j ON j.id = f.job
  WHERE f.app_id = $1 AND f.facet = $2 AND j.status > 0
  ORDER BY j.id;
 
 -- name: facet_scrub
+-- Drop facet $2 of app $1 from the index.
 DELETE FROM __SCHEMA__.job_facets WHERE app_id = $1 AND facet = $2;
 
 -- name: active_children
+-- Running child jobs of job $2 (for a descending interrupt).
 SELECT job_id FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND parent_job_id = $2 AND status > 0
    AND (expired_at IS NULL OR expired_at > now())
  ORDER BY id;
 
 -- name: escalation_open
+-- Open (or refresh) the pending escalation of a hook waiting on signal key $2.
 INSERT INTO __SCHEMA__.escalations (app_id, signal_key, topic, workflow_id, activity_id, type,
                                     subtype, role, description, priority, metadata, envelope)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, 5), $11, $12)
@@ -258,28 +284,34 @@ ON CONFLICT (app_id, topic, signal_key) WHERE status = 'pending' DO UPDATE
        metadata = EXCLUDED.metadata, envelope = EXCLUDED.envelope, updated_at = now();
 
 -- name: escalation_close
+-- Close the pending escalation of topic $2 and key $3 with status $4.
 UPDATE __SCHEMA__.escalations SET status = $4, updated_at = now()
  WHERE app_id = $1 AND topic = $2 AND signal_key = $3 AND status = 'pending';
 
 -- name: escalation_cancel_job
+-- Cancel every pending escalation of job $2.
 UPDATE __SCHEMA__.escalations SET status = 'cancelled', updated_at = now()
  WHERE app_id = $1 AND workflow_id = $2 AND status = 'pending';
 
 -- name: escalation_list
+-- Escalations of app $1 by status $2 and role $3 (either optional), most urgent first.
 SELECT * FROM __SCHEMA__.escalations
  WHERE app_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR role = $3)
  ORDER BY priority, created_at
  LIMIT $4;
 
 -- name: escalation_get
+-- One escalation row by id.
 SELECT * FROM __SCHEMA__.escalations WHERE app_id = $1 AND id = $2;
 
 -- name: escalation_by_key
+-- The newest escalation row for signal key $2.
 SELECT * FROM __SCHEMA__.escalations
  WHERE app_id = $1 AND signal_key = $2
  ORDER BY created_at DESC LIMIT 1;
 
 -- name: escalation_claim
+-- Assign pending escalation $2 to $3 for $4 seconds, if free, ours, or expired.
 UPDATE __SCHEMA__.escalations
    SET assigned_to = $3, assigned_until = now() + make_interval(secs => $4),
        claimed_at = now(), updated_at = now()
@@ -288,26 +320,32 @@ UPDATE __SCHEMA__.escalations
 RETURNING id;
 
 -- name: escalation_release
+-- Unassign pending escalation $2.
 UPDATE __SCHEMA__.escalations
    SET assigned_to = NULL, assigned_until = NULL, updated_at = now()
  WHERE app_id = $1 AND id = $2 AND status = 'pending'
 RETURNING id;
 
 -- name: escalation_resolve
+-- Resolve pending escalation $2 with payload $3; returns its topic and key.
 UPDATE __SCHEMA__.escalations
    SET status = 'resolved', resolved_at = now(), resolver_payload = $3, updated_at = now()
  WHERE app_id = $1 AND id = $2 AND status = 'pending'
 RETURNING topic, signal_key;
 
 -- name: extend_leases
+-- Extend owner $2's claims on messages $1 by $3 seconds (the heartbeat).
 UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3)
  WHERE id = ANY($1::bigint[]) AND reserved_by = $2;
 
 -- name: release_stream
+-- Give back owner $3's claims on one stream $2.
 UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
  WHERE app_id = $1 AND stream = $2 AND reserved_by = $3;
 
 -- name: ack_and_lock_many
+-- Ack messages $3 (held by $4) and lock their job $2 with its activity rows, in one
+-- statement (a group commit); no row when none of the claims was still held.
 WITH acked AS (
     DELETE FROM __SCHEMA__.messages WHERE id = ANY($3::bigint[]) AND reserved_by = $4
     RETURNING id

@@ -32,6 +32,7 @@ UPDATE __SCHEMA__.schedules s
  WHERE s.app_id = $1 AND s.version = $2 AND s.id = x.key;
 
 -- name: version_rows
+-- The schedules of app $1 version $2.
 SELECT id, topic, data, options, base FROM __SCHEMA__.schedules
  WHERE app_id = $1 AND version = $2;
 
@@ -53,6 +54,7 @@ SELECT s.version, s.id, s.topic, s.data, s.options, s.base, s.handled_to, s.buff
    FOR UPDATE OF s SKIP LOCKED;
 
 -- name: advance
+-- Record how far a schedule has fired: handled up to, next due, buffered, last job.
 UPDATE __SCHEMA__.schedules
    SET handled_to = $4, next_at = $5, buffered_at = $6,
        last_job_id = coalesce($7, last_job_id), updated_at = now()
@@ -105,22 +107,26 @@ SELECT s.version, s.id, s.topic, s.data, s.options, s.paused, s.base, s.handled_
    FOR UPDATE;
 
 -- name: runs
+-- The newest $4 runs of schedule $3, newest first.
 SELECT scheduled_at, outcome, job_id, fired_at FROM __SCHEMA__.schedule_runs
  WHERE app_id = $1 AND version = $2 AND schedule_id = $3
  ORDER BY scheduled_at DESC
  LIMIT $4;
 
 -- name: update
+-- Rewrite a schedule (topic, data, options, paused) and where it fires next.
 UPDATE __SCHEMA__.schedules
    SET topic = $4, data = $5, options = $6, paused = $7, base = $8, handled_to = $9,
        next_at = $10, updated_at = now()
  WHERE app_id = $1 AND version = $2 AND id = $3;
 
 -- name: set_last
+-- Record the last job a schedule started (a manual trigger).
 UPDATE __SCHEMA__.schedules SET last_job_id = $4, updated_at = now()
  WHERE app_id = $1 AND version = $2 AND id = $3;
 
 -- name: delete
+-- Delete a schedule and its runs.
 WITH runs AS (
     DELETE FROM __SCHEMA__.schedule_runs WHERE app_id = $1 AND version = $2 AND schedule_id = $3
 )

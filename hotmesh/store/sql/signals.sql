@@ -1,4 +1,4 @@
--- Signal keys (spec §4.11). A key's row is one of: a waiting hook ('hook'),
+-- Signal keys. A key's row is one of: a waiting hook ('hook'),
 -- signals kept until a hook registers ('pending'), or the tombstone of a hook
 -- that took its signal ('spent'). 'hook' and 'spent' rows, and 'pending' rows
 -- kept for a known job, are bound to that job and deleted with it, so a key

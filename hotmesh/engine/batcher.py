@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.compiler import Plan
 from hotmesh.engine import step
 from hotmesh.engine.commit import advance, combine
 from hotmesh.engine.effects import SideEffects
@@ -56,6 +58,10 @@ class Batcher(SideEffects):
     async def _run_batch(
         self, job_id: str, batch: list[tuple[int, str, dict[str, Any], Any]]
     ) -> None:
+        # A step that failed on a state is not evaluated again on the same
+        # state (its expressions run once; issue 20 §6): the locking path
+        # reuses the failure when the locked row is the state it failed on.
+        failed: _StepFailed | None = None
         cached = self.states.get(job_id)
         if cached is not None:
             try:
@@ -64,13 +70,15 @@ class Batcher(SideEffects):
             except errors.RETRYABLE:
                 self.states.drop(job_id)
                 raise  # the database is away: the consumer retries
+            except _StepFailed as exc:
+                failed = exc
             except errors.HotMeshError:
-                pass  # stale, or a failing step: the locking path handles it
+                pass  # stale: the locking path handles it
             except BaseException:
                 self.states.drop(job_id)
                 raise
             self.states.drop(job_id)
-        if len(batch) > 1:
+        if len(batch) > 1 and failed is None:
             try:
                 await self._apply_many(job_id, batch)
                 return
@@ -82,7 +90,12 @@ class Batcher(SideEffects):
                     "job %s: batch of %d rolled back (%s)", job_id, len(batch), exc
                 )
         for message_id, kind, payload, _fut in batch:
-            await self._apply_one(message_id, job_id, kind, payload)
+            known = (
+                failed
+                if failed is not None and failed.message_id == message_id
+                else None
+            )
+            await self._apply_one(message_id, job_id, kind, payload, known)
 
     async def _apply_cached(
         self,
@@ -100,9 +113,9 @@ class Batcher(SideEffects):
         if plan is None:
             return False
         commits: list[step.StepCommit] = []
-        for _message_id, kind, payload, _fut in batch:
-            commit = step.apply(
-                plan, job, kind, payload, self.clock.now(), self.max_cycles
+        for message_id, kind, payload, _fut in batch:
+            commit = _evaluate(
+                message_id, plan, job, kind, payload, self.clock.now(), self.max_cycles
             )
             if commit.dropped is not None:
                 return False
@@ -150,7 +163,12 @@ class Batcher(SideEffects):
             self._woken(combined, reserved)
 
     async def _apply_one(
-        self, message_id: int, job_id: str, kind: str, payload: dict[str, Any]
+        self,
+        message_id: int,
+        job_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        known: _StepFailed | None = None,
     ) -> None:
         commit: step.StepCommit | None = None
         reserved: list[Message] = []
@@ -159,6 +177,8 @@ class Batcher(SideEffects):
                 job = await tx.ack_and_lock(self.app_id, job_id, message_id, self.owner)
                 if job is None:
                     return  # lease lost, or job gone (the ack commits alone)
+                if known is not None and known.job == job:
+                    raise known.error  # failed on this very state already
                 plan = await self.plan(job.version, tx)
                 commit = step.apply(
                     plan, job, kind, payload, self.clock.now(), self.max_cycles
@@ -198,6 +218,34 @@ class Batcher(SideEffects):
             return
         if commit is not None and commit.dropped is None:
             self._woken(commit, reserved)
+
+
+class _StepFailed(errors.HotMeshError):
+    """A step whose evaluation failed (``error``) on state ``job``."""
+
+    def __init__(
+        self, message_id: int, job: JobRow, error: errors.HotMeshError
+    ) -> None:
+        super().__init__(str(error))
+        self.message_id, self.job, self.error = message_id, job, error
+
+
+def _evaluate(
+    message_id: int,
+    plan: Plan,
+    job: JobRow,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    max_cycles: int,
+) -> step.StepCommit:
+    """``step.apply``, its failure tagged with the message and the state."""
+    try:
+        return step.apply(plan, job, kind, payload, now, max_cycles)
+    except errors.RETRYABLE:
+        raise
+    except errors.HotMeshError as exc:
+        raise _StepFailed(message_id, job, exc) from exc
 
 
 def _settle(

@@ -70,6 +70,8 @@ class Consumer:
         self.inflight: set[asyncio.Task[None]] = set()
         #: claimed messages not yet finished: their claims are kept alive
         self.held: dict[int, Message] = {}
+        #: when each held claim runs out, as far as this process knows (loop time)
+        self._until: dict[int, float] = {}
         self._beat: asyncio.Task[None] | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -100,8 +102,13 @@ class Consumer:
             await asyncio.sleep(min(self.lease / 3, 1.5))
             if not self.held:
                 continue
+            began = asyncio.get_running_loop().time()
             try:
-                await self.store.extend_leases(list(self.held), self.owner, self.lease)
+                ids = list(self.held)
+                await self.store.extend_leases(ids, self.owner, self.lease)
+                for mid in ids:
+                    if mid in self._until:
+                        self._until[mid] = began + self.lease
             except Exception as exc:  # the database is away: the next beat retries
                 log.warning("stream %s: could not extend claims: %s", self.stream, exc)
 
@@ -110,7 +117,10 @@ class Consumer:
         if self._stopping:
             return  # stop() releases our reservations; another consumer takes it
         self.held[msg.id] = msg
-        task = asyncio.get_running_loop().create_task(self._one(msg))
+        loop = asyncio.get_running_loop()
+        # claimed (or inserted for us) with a claim of at most 5 s
+        self._until[msg.id] = loop.time() + min(self.lease, 5.0)
+        task = loop.create_task(self._one(msg))
         self.inflight.add(task)
         task.add_done_callback(self._done)
 
@@ -163,6 +173,8 @@ class Consumer:
 
     async def _one(self, msg: Message) -> None:
         try:
+            if not await self._still_ours(msg):
+                return
             await retrying(
                 lambda: self.handle(msg),
                 f"stream {self.stream}: message {msg.id}",
@@ -170,6 +182,30 @@ class Consumer:
             )
         finally:
             self.held.pop(msg.id, None)
+            self._until.pop(msg.id, None)
+
+    async def _still_ours(self, msg: Message) -> bool:
+        """False when the claim lapsed (the process was paused, or starved, past
+        its lease) and another consumer has taken the message since: then it
+        is not started here a second time. Costs a query only after a lapse."""
+        if asyncio.get_running_loop().time() <= self._until.get(msg.id, float("inf")):
+            return True
+        try:
+            kept = await self.store.renew_claims([msg.id], self.owner, self.lease)
+        except Exception as exc:  # the database is away: the step's own ack decides
+            log.warning(
+                "stream %s: could not check a lapsed claim: %s", self.stream, exc
+            )
+            return True
+        if msg.id in kept:
+            return True
+        log.warning(
+            "stream %s: message %d not started: its claim lapsed and another "
+            "process took it",
+            self.stream,
+            msg.id,
+        )
+        return False
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.discard(task)

@@ -194,6 +194,15 @@ class PostgresStore(ListingVerbs):
             self._q["extend_leases"], list(message_ids), owner, lease
         )
 
+    async def renew_claims(
+        self, message_ids: Sequence[int], owner: str, lease: float
+    ) -> set[int]:
+        """``extend_leases``, returning the ids ``owner`` still holds."""
+        rows = await self._pool.fetch(
+            self._q["renew_claims"], list(message_ids), owner, lease
+        )
+        return {int(r["id"]) for r in rows}
+
     async def release_stream(self, app_id: str, stream: str, owner: str) -> None:
         """Give back ``owner``'s reservations on one stream."""
         await self._pool.execute(self._q["release_stream"], app_id, stream, owner)

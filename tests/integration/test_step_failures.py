@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from hotmesh import errors
+from hotmesh.engine import step
 from tests.integration.conftest import MeshFactory
 
 BROKEN = """
@@ -59,3 +60,29 @@ async def test_failing_expression_fails_the_job_with_a_clear_error(
     assert info.value.code == 500
     assert "json.parse" in info.value.error["message"]
     assert await hm.get_status(info.value.job_id) == 0
+
+
+async def test_a_failing_step_evaluates_its_expressions_once(
+    mesh: MeshFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The step ran on the cached state, failed, and ran again on the locked
+    row before failing the job (issue 20 §6): a costly expression twice."""
+    hm = await mesh("broken", workers=[{"topic": "echo", "callback": echo}])
+    await hm.deploy(BROKEN)
+    await hm.activate("1")
+    failures: list[str] = []
+    real = step.apply
+
+    def counted(*args: Any, **kwargs: Any) -> step.StepCommit:
+        try:
+            return real(*args, **kwargs)
+        except errors.HotMeshError as exc:
+            failures.append(str(exc))
+            raise
+
+    monkeypatch.setattr(step, "apply", counted)
+    for _ in range(3):
+        failures.clear()
+        with pytest.raises(errors.JobError, match=r"json\.parse"):
+            await hm.pubsub("parse.it", {"text": "not json"}, timeout=10)
+        assert len(failures) == 1, failures

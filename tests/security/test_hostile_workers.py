@@ -11,9 +11,12 @@ import threading
 import time
 from typing import Any
 
+import asyncpg
 import pytest
 
 from hotmesh import HotMesh, errors
+from hotmesh.engine.router import Consumer
+from hotmesh.store.records import Message
 from tests.integration.conftest import MeshFactory
 from tests.security.hostile import Healthy
 
@@ -229,3 +232,40 @@ async def test_stop_returns_within_its_grace_and_reports_what_it_abandoned(
         assert report["stuck_threads"] == {"bad.work": 1}
     finally:
         blocker.release.set()
+
+
+async def test_a_lapsed_claim_another_process_took_is_not_started_again(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    """A process paused (SIGSTOP) past its lease resumes holding messages that
+    another process has claimed since: it checks before starting them."""
+    hm = await _app(mesh, good)
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO hotmesh.messages (app_id, stream, type, payload) "
+            "VALUES ('wk', 'w:paused', 'work', '{}'), ('wk', 'w:paused', 'work', '{}')"
+        )
+        paused = await hm.store.claim("wk", "w:paused", "paused-owner", 30.0, 2)
+        first, second = paused.messages
+        # the pause: the first claim runs out and another process takes it
+        await conn.execute(
+            "UPDATE hotmesh.messages SET reserved_until = now() - interval '1 s' "
+            "WHERE id = $1",
+            first.id,
+        )
+        other = await hm.store.claim("wk", "w:paused", "other-owner", 30.0, 2)
+        assert [m.id for m in other.messages] == [first.id]
+    finally:
+        await conn.close()
+    started: list[int] = []
+
+    async def handle(msg: Message) -> None:
+        started.append(msg.id)
+
+    consumer = Consumer(hm.store, "wk", "w:paused", "paused-owner", handle, lease=30.0)
+    for msg in (first, second):
+        consumer.held[msg.id] = msg
+        consumer._until[msg.id] = 0.0  # what the paused process knows: lapsed
+        await consumer._one(msg)
+    assert started == [second.id]  # still ours: started; taken: not run twice

@@ -338,6 +338,12 @@ RETURNING topic, signal_key;
 UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3)
  WHERE id = ANY($1::bigint[]) AND reserved_by = $2;
 
+-- name: renew_claims
+-- Extend claims that `owner` ($2) still holds; their ids (a lapsed claim may be another's).
+UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3)
+ WHERE id = ANY($1::bigint[]) AND reserved_by = $2
+RETURNING id;
+
 -- name: release_stream
 -- Give back owner $3's claims on one stream $2.
 UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL

@@ -47,17 +47,19 @@ _MONTHS = [
     "Nov",
     "Dec",
 ]
+_YEARS = "Years outside 1–9999 are invalid dates here (JavaScript's reach ±275,760)."
 _INPUT_NOTE = (
     "A date string is read whole, in any form JavaScript's `Date.parse` reads (ISO with "
     "offsets, RFC 2822, `toUTCString()` output…), or refused. Upstream reads only "
     "`YYYY-MM-DD[THH:MM:SS[.mmm]Z]` that way and any other string by `parseInt`, as "
     "epoch ms (`'2024-01-31T10:00+02:00'` is 2024 ms there). An undefined date is an "
-    "invalid date here (getters and setters give NaN, formatters fail); upstream throws."
+    "invalid date here (getters and setters give NaN, formatters fail); upstream throws. "
+    f"{_YEARS}"
 )
 _MS = "Returns epoch milliseconds (a number), never a Date object."
 _RETURNS_MS = (
     f"{_MS} Upstream returns a Date object here; JSON has no Date type, so a job "
-    "stores a date as its epoch milliseconds."
+    f"stores a date as its epoch milliseconds. {_YEARS}"
 )
 _SETS_MS = f"{_MS} As upstream, whose setters return the new time value. {_INPUT_NOTE}"
 
@@ -147,7 +149,7 @@ def from_iso_string(s: Any = UNDEFINED) -> Any:
     (1, 1),
     "Epoch milliseconds of a date string as `Date.parse` reads it (ISO, RFC 2822, "
     "`toUTCString()`…), or NaN.",
-    note=f"{_MS} As upstream.",
+    note=f"{_MS} As upstream. {_YEARS}",
 )
 def parse(s: Any = UNDEFINED) -> Any:
     parsed = datetext.parse(to_string(s))

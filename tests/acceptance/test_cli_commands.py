@@ -350,14 +350,17 @@ def test_a_failing_expression_at_pub_is_one_error_line(
     )
     assert run.returncode == 1
     assert run.stdout == ""
-    assert run.stderr.splitlines()[-1].startswith("error: @json.parse: invalid JSON")
+    # no job was started (TriggerError), and the line says where it failed
+    last = run.stderr.splitlines()[-1]
+    assert last.startswith("error: no job started for 'family.start': activity ")
+    assert "failed: @json.parse: invalid JSON" in last
     assert "Traceback" not in run.stderr
 
     many = hotmesh("pubsub", "family.start", "--count", "3", home=home, dsn=pg_dsn)
     assert many.returncode == 1
     assert [sorted(o) for o in json.loads(many.stdout)] == [["error"]] * 3
     assert many.stderr.splitlines()[-1].startswith(
-        "error: 3 of 3 jobs failed; the first: @json.parse: invalid JSON"
+        "error: 3 of 3 jobs failed; the first: no job started for 'family.start'"
     )
 
 

@@ -87,7 +87,28 @@ def load_callable(spec: str) -> Any:
     show_default=True,
     envvar="HOTMESH_WORKER_CAPACITY",
     show_envvar=True,
-    help="Messages each worker (and the engine) runs at once.",
+    help="Messages each worker (and the engine) runs at once; also the most "
+    "threads a topic's synchronous callbacks hold.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    envvar="HOTMESH_WORKER_TIMEOUT",
+    show_envvar=True,
+    help="Fail a callback attempt that runs longer (the retry policy applies; "
+    "the thread or task is abandoned).  [default: none]",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    default=30.0,
+    show_default=True,
+    envvar="HOTMESH_WORKER_GRACE",
+    show_envvar=True,
+    help="On Ctrl-C/SIGTERM, how long in-flight work may finish before it is "
+    "abandoned (another process runs it again).",
 )
 @db_options
 @click.pass_context
@@ -97,6 +118,8 @@ def worker(
     app_id: str,
     topics: tuple[str, ...],
     capacity: int,
+    timeout: float | None,
+    grace: float,
     dsn: str | None,
     schema: str | None,
 ) -> None:
@@ -105,7 +128,8 @@ def worker(
     Each MODULE:CALLABLE (or path/file.py:callable) answers the --topic at the
     same position: it receives {"metadata", "data"} and returns {"data": ...}
     (sync or async). On Ctrl-C/SIGTERM the process stops claiming work,
-    finishes what is in flight, releases its claims and exits 0. Run as many
+    finishes what is in flight (within --grace seconds; what is still running
+    then is abandoned and printed), releases its claims and exits 0. Run as many
     of these processes as you like, on any machine.
     """
     check_id(app_id, "app id")
@@ -121,14 +145,20 @@ def worker(
                 "topic": check_id(topic, "worker topic"),
                 "callback": load_callable(spec),
                 "capacity": capacity,
+                "timeout": timeout,
             }
         )
     url, schema_name = settings(ctx, dsn, schema)
-    run(_serve(app_id, url, schema_name, workers, capacity))
+    run(_serve(app_id, url, schema_name, workers, capacity, grace))
 
 
 async def _serve(
-    app_id: str, dsn: str, schema: str, workers: list[dict[str, Any]], capacity: int
+    app_id: str,
+    dsn: str,
+    schema: str,
+    workers: list[dict[str, Any]],
+    capacity: int,
+    grace: float = 30.0,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,7 +175,13 @@ async def _serve(
         await stop.wait()
         click.echo("hotmesh: stopping (finishing in-flight work)", err=True)
     finally:
-        await hm.stop()
+        report = await hm.stop(grace)
+        for left in report["abandoned"]:
+            click.echo(
+                f"hotmesh: abandoned message {left['message']} of job "
+                f"{left['job_id']} ({left['stream']}) after {grace:g} s",
+                err=True,
+            )
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     click.echo("hotmesh: worker stopped", err=True)

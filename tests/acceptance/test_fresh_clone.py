@@ -29,9 +29,9 @@ UPSTREAM_READERS = [
 
 
 def _copy_checkout(into: Path) -> Path:
-    """The checkout's tracked and new (not ignored) files, as a clone would have them."""
+    """The checkout's tracked files (what a clone has; not a venv inside it)."""
     listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        ["git", "ls-files", "-z"],
         cwd=ROOT,
         check=True,
         capture_output=True,

@@ -47,6 +47,10 @@ def env_for(dsn: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTMESH_")}
     env["DATABASE_URL"] = dsn
     env["PYTHONPATH"] = str(ROOT)
+    # the 'hotmesh' command of this interpreter, even when its venv is not activated
+    env["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), env.get("PATH", "")]
+    )
     return env
 
 

@@ -17,6 +17,7 @@ from hotmesh import errors
 
 if TYPE_CHECKING:
     from hotmesh.engine.engine import Engine
+    from hotmesh.store.postgres import PostgresStore
 
 STATUSES = ("pending", "resolved", "cancelled", "expired")
 
@@ -31,8 +32,10 @@ def _uuid(value: str) -> str:
 class Escalations:
     """The escalation queue of one app (``hm.escalations``)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, store: PostgresStore) -> None:
         self._engine = engine
+        #: the listings live on the store itself, not on the engine's verbs
+        self._store = store
 
     async def list(
         self, status: str | None = "pending", role: str | None = None, limit: int = 100
@@ -43,17 +46,17 @@ class Escalations:
                 f"invalid escalation status {status!r}; use one of {', '.join(STATUSES)}"
             )
         engine = self._engine
-        return await engine.store.list_escalations(engine.app_id, status, role, limit)
+        return await self._store.list_escalations(engine.app_id, status, role, limit)
 
     async def get(self, escalation_id: str) -> dict[str, Any] | None:
         """One row by id."""
         engine = self._engine
-        return await engine.store.get_escalation(engine.app_id, _uuid(escalation_id))
+        return await self._store.get_escalation(engine.app_id, _uuid(escalation_id))
 
     async def get_by_signal_key(self, signal_key: str) -> dict[str, Any] | None:
         """The newest row for a signal key (for job-id keyed hooks: the job id)."""
         engine = self._engine
-        return await engine.store.escalation_by_key(engine.app_id, signal_key)
+        return await self._store.escalation_by_key(engine.app_id, signal_key)
 
     async def claim(
         self, escalation_id: str, assignee: str, seconds: float = 300.0
@@ -62,16 +65,14 @@ class Escalations:
         if not assignee:
             raise errors.ConfigError("claim needs an assignee")
         engine = self._engine
-        return await engine.store.claim_escalation(
+        return await self._store.claim_escalation(
             engine.app_id, _uuid(escalation_id), assignee, float(seconds)
         )
 
     async def release(self, escalation_id: str) -> bool:
         """Unassign a pending row."""
         engine = self._engine
-        return await engine.store.release_escalation(
-            engine.app_id, _uuid(escalation_id)
-        )
+        return await self._store.release_escalation(engine.app_id, _uuid(escalation_id))
 
     async def resolve(
         self, escalation_id: str, payload: dict[str, Any] | None = None

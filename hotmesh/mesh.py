@@ -83,7 +83,7 @@ class HotMesh:
         #: this process's ``sub``/``psub`` callbacks
         self.subscriptions = Subscriptions()
         #: the human-in-the-loop queue of this app
-        self.escalations = Escalations(self.engine)
+        self.escalations = Escalations(self.engine, store)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
         #: durable cron/interval schedules of this app (every process fires them)

@@ -16,15 +16,15 @@ from hotmesh import clock, errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
 from hotmesh.engine.cache import StateCache
+from hotmesh.engine.ports import Store, Transaction
 from hotmesh.engine.retry import RetryPolicy
-from hotmesh.store import PostgresStore, StoreTx
 from hotmesh.store.records import Message
 
 
 class EngineBase:
     """Runs steps for one app on one store; ``on_messages`` wakes local consumers."""
 
-    def __init__(self, store: PostgresStore, app_id: str) -> None:
+    def __init__(self, store: Store, app_id: str) -> None:
         self.store = store
         self.app_id = app_id
         self.owner = f"{app_id}:{uuid.uuid4().hex[:12]}"
@@ -77,7 +77,7 @@ class EngineBase:
         return min(self.lease, 5.0)
 
     # -- plans -------------------------------------------------------------
-    async def plan(self, version: str, tx: StoreTx | None = None) -> Plan:
+    async def plan(self, version: str, tx: Transaction | None = None) -> Plan:
         """The plan of ``version`` (cached; plans are immutable).
 
         Inside a step pass ``tx``: taking a second pooled connection while

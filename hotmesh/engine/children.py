@@ -9,8 +9,8 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.effects import SideEffects
+from hotmesh.engine.ports import Transaction
 from hotmesh.graph.inputs import input_problem
-from hotmesh.store import StoreTx
 from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
 
 log = logging.getLogger("hotmesh.engine")
@@ -68,7 +68,7 @@ class Children(SideEffects):
         self._woken(commit, reserved)
 
     async def _answer_parent(
-        self, tx: StoreTx, parent: dict[str, Any], code: int, message: str
+        self, tx: Transaction, parent: dict[str, Any], code: int, message: str
     ) -> None:
         """An error result for the parent's await activity (the child never started)."""
         md = {

@@ -16,8 +16,9 @@ from hotmesh import errors
 from hotmesh.compiler import Plan
 from hotmesh.engine import notes, step
 from hotmesh.engine.base import EngineBase
-from hotmesh.expr.js import UNDEFINED
-from hotmesh.store import StepWrite, StoreTx
+from hotmesh.engine.ports import Transaction
+from hotmesh.engine.routing import signal_key, webhook
+from hotmesh.store import StepWrite
 from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
 from hotmesh.store.signals import KeepRules, Taken
 
@@ -83,9 +84,24 @@ class SideEffects(EngineBase):
             self.insert_lease,
         )
 
+    async def commit_in(
+        self, tx: Transaction, commit: step.StepCommit
+    ) -> list[Message]:
+        """Write a prepared step inside a caller's transaction (a schedule
+        starting its tick's job); call ``after_commit`` once it commits."""
+        return await self._write(tx, commit)
+
+    async def enqueue(self, tx: Transaction, messages: list[NewMessage]) -> None:
+        """Insert engine-stream messages in a caller's transaction (woken on commit)."""
+        await self._enqueue(tx, messages)
+
+    def after_commit(self, commit: step.StepCommit, reserved: list[Message]) -> None:
+        """Wake local consumers and waiters for a step committed by ``commit_in``."""
+        self._woken(commit, reserved)
+
     async def _write(
         self,
-        tx: StoreTx | None,
+        tx: Transaction | None,
         commit: step.StepCommit,
         cas: tuple[list[int], str] | None = None,
     ) -> list[Message]:
@@ -121,7 +137,7 @@ class SideEffects(EngineBase):
             await self._side_effects(tx, commit)
         return reserved
 
-    async def _side_effects(self, tx: StoreTx, commit: step.StepCommit) -> None:
+    async def _side_effects(self, tx: Transaction, commit: step.StepCommit) -> None:
         """Hook registrations, signals and descendant interrupts of a step."""
         job = commit.job
         plan = await self.plan(job.version, tx)
@@ -133,7 +149,7 @@ class SideEffects(EngineBase):
         for reg in commit.register:
             target = {"jid": job.job_id, "gid": job.gid, "aid": reg.aid, "dad": reg.dad}
             for early in await tx.register_hook(self.app_id, reg.key, job.pk, target):
-                extra.append(_webhook(target, early))
+                extra.append(webhook(target, early))
         for out in commit.signals:
             if out.facet is None:
                 await self._signal(
@@ -176,7 +192,7 @@ class SideEffects(EngineBase):
             await self._enqueue(tx, extra)
             commit.messages.extend(extra)  # woken locally after the commit
 
-    async def _enqueue(self, tx: StoreTx, messages: list[NewMessage]) -> None:
+    async def _enqueue(self, tx: Transaction, messages: list[NewMessage]) -> None:
         """Insert engine-stream messages in ``tx``; other processes are woken on commit
         (this one is woken by the caller, after the commit)."""
         if messages:
@@ -186,7 +202,7 @@ class SideEffects(EngineBase):
 
     async def _signal(
         self,
-        tx: StoreTx,
+        tx: Transaction,
         plan: Plan,
         topic: str,
         data: dict[str, Any],
@@ -210,11 +226,7 @@ class SideEffects(EngineBase):
                 f"app '{self.app_id}' version '{plan.version}' has no hook listening on "
                 f"'{topic}'"
             )
-        value = rule.actual.evaluate(
-            {"$self": {"hook": {"data": data}}, "$hook": {"data": data}}
-        )
-        value = "" if value is UNDEFINED else value
-        key = f"{topic}:{value}"
+        key, value = signal_key(rule, data)
         ttl = self.signal_ttl if keep is None else keep
         explicit = request is None or request.keep
         # The job the signal is for: named by the caller, or the key's value
@@ -242,7 +254,7 @@ class SideEffects(EngineBase):
         if taken.outcome == "resumed":
             if taken.target is None:
                 return None
-            out.append(_webhook(taken.target, signal))
+            out.append(webhook(taken.target, signal))
             return str(taken.target.get("jid"))
         if taken.outcome == "kept":
             return None
@@ -256,7 +268,7 @@ class SideEffects(EngineBase):
 
     async def _deliver(
         self,
-        tx: StoreTx,
+        tx: Transaction,
         key: str,
         data: dict[str, Any],
         status: str,
@@ -270,7 +282,7 @@ class SideEffects(EngineBase):
         taken = await tx.take_signal(self.app_id, key, signal, rules)
         if taken.outcome != "resumed" or taken.target is None:
             return None
-        out.append(_webhook(taken.target, signal))
+        out.append(webhook(taken.target, signal))
         return str(taken.target.get("jid"))
 
     async def resolve_escalation(
@@ -316,18 +328,4 @@ def _not_kept(key: str, taken: Taken, rules: KeepRules) -> errors.StoreError:
         f"no hook waits on signal key '{key}' and no running job is known to wait "
         "for it; the signal was not kept (signal(..., keep=True) keeps it for a job "
         "that has not started yet; job_id= names the job it is for)",
-    )
-
-
-def _webhook(target: dict[str, Any], signal: dict[str, Any]) -> NewMessage:
-    """The message that applies a signal as the waiting hook's Leg 2."""
-    md = {k: target.get(k) for k in ("jid", "gid", "aid", "dad")}
-    payload = {
-        "metadata": md,
-        "data": signal.get("data"),
-        "status": signal.get("status") or "success",
-        "code": signal.get("code") or 200,
-    }
-    return NewMessage(
-        ENGINE_STREAM, "webhook", payload, str(md["jid"]), step.PRIORITY["webhook"]
     )

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from hotmesh import errors
-from hotmesh.store.postgres import PostgresStore
+from hotmesh.engine.ports import Store
 from hotmesh.store.records import Claimed, Message
 
 log = logging.getLogger("hotmesh.router")
@@ -50,7 +50,7 @@ class Consumer:
 
     def __init__(
         self,
-        store: PostgresStore,
+        store: Store,
         app_id: str,
         stream: str,
         owner: str,

@@ -272,10 +272,10 @@ class Schedules:
             topic, data, job_id=job_id, start_at=start_at, priority=priority
         )
         async with self._mesh.store.transaction() as tx:
-            reserved = await engine._write(tx, commit)
+            reserved = await engine.commit_in(tx, commit)
             job = commit.job
             await self._rows.delay(tx, self._app, job.job_id, job.gid, start_at)
-        engine._woken(commit, reserved)
+        engine.after_commit(commit, reserved)
         self._wake.set()
         return commit.job.job_id
 
@@ -292,7 +292,7 @@ class Schedules:
             starts = await self._rows.take_starts(
                 tx, self._app, now, delayed.PASS_STARTS
             )
-            await self._mesh.engine._enqueue(tx, delayed.start_messages(starts))
+            await self._mesh.engine.enqueue(tx, delayed.start_messages(starts))
         self._woken(started)
         if starts:
             self._mesh.engine.on_messages(ENGINE_STREAM, 0.0)
@@ -364,13 +364,13 @@ class Schedules:
         meta = {"sch": spec.id, "sat": tick.astimezone(UTC).isoformat()}
         commit = await engine.prepare(spec.topic, data, job_id=job_id, metadata=meta)
         async with tx.savepoint():
-            reserved = await engine._write(tx, commit)
+            reserved = await engine.commit_in(tx, commit)
         started.append((commit, reserved))
         return job_id
 
     def _woken(self, started: Started) -> None:
         for commit, reserved in started:
-            self._mesh.engine._woken(commit, reserved)
+            self._mesh.engine.after_commit(commit, reserved)
 
     async def run(self, poll: float) -> None:
         """The firing loop: a pass whenever the earliest schedule is due (or at

@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from hotmesh.flow import TopicLimits
+from hotmesh.store.faults import mapped_verbs
 from hotmesh.store.migrate import quote_schema
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.sql import queries
 
 
+@mapped_verbs
 class FlowRows:
     """The flow-limit statements of one store (schema)."""
 

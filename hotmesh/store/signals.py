@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from hotmesh.store.faults import mapped_verbs
 from hotmesh.store.migrate import quote_schema
 from hotmesh.store.sql import queries
 
@@ -65,6 +66,7 @@ def _sql(schema: str) -> dict[str, str]:
     return queries(quote_schema(schema), "signals.sql")
 
 
+@mapped_verbs
 class SignalKeys:
     """The signal statements of one open transaction."""
 

@@ -169,3 +169,8 @@ class Store(Protocol):
         self, message_ids: Sequence[int], owner: str, lease: float
     ) -> None:
         """Extend claims we hold (the heartbeat)."""
+
+    async def renew_claims(
+        self, message_ids: Sequence[int], owner: str, lease: float
+    ) -> set[int]:
+        """``extend_leases``, returning the ids ``owner`` still holds."""

@@ -9,6 +9,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.effects import SideEffects
+from hotmesh.engine.metadata import ParentRef
 from hotmesh.engine.ports import Transaction
 from hotmesh.graph.inputs import input_problem
 from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
@@ -71,12 +72,7 @@ class Children(SideEffects):
         self, tx: Transaction, parent: dict[str, Any], code: int, message: str
     ) -> None:
         """An error result for the parent's await activity (the child never started)."""
-        md = {
-            "jid": parent.get("pj"),
-            "gid": parent.get("pg"),
-            "dad": parent.get("pd"),
-            "aid": parent.get("pa"),
-        }
+        md = ParentRef.from_metadata(parent).address.to_metadata()
         error = {"message": message, "code": code}
         result = NewMessage(
             ENGINE_STREAM,

@@ -17,6 +17,7 @@ from hotmesh.engine import notes, step
 from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
 from hotmesh.engine.effects import KeepRequest
+from hotmesh.engine.metadata import ADDRESS_KEYS, Address
 from hotmesh.engine.payload import json_problem, worker_response
 from hotmesh.engine.retry import message_policy, yaml_delay
 from hotmesh.graph.inputs import input_problem
@@ -165,7 +166,7 @@ class Engine(Batcher, Children):
                     str(md.get("topic") or "add"), f"/{field}{problem[0]}", problem[1]
                 )
         payload = {
-            "metadata": {k: md.get(k) for k in ("jid", "gid", "dad", "aid")},
+            "metadata": Address.from_metadata(md).to_metadata(),
             "status": response.get("status") or "success",
             "code": response.get("code"),
             "data": response.get("data"),
@@ -215,7 +216,7 @@ class Engine(Batcher, Children):
         if status == "error" and await self._retry(msg, md, code):
             return
         metadata = {**md, **(response.get("metadata") or {})}
-        metadata.update({k: md[k] for k in ("jid", "gid", "dad", "aid") if k in md})
+        metadata.update({k: md[k] for k in ADDRESS_KEYS if k in md})
         payload = {
             "metadata": metadata,
             "status": status,

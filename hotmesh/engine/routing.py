@@ -7,6 +7,7 @@ from typing import Any
 
 from hotmesh.compiler.plan import HookRule
 from hotmesh.engine.commit import PRIORITY
+from hotmesh.engine.metadata import Address
 from hotmesh.expr.js import UNDEFINED
 from hotmesh.store.records import ENGINE_STREAM, NewMessage
 
@@ -24,7 +25,7 @@ def signal_key(rule: HookRule, data: dict[str, Any]) -> tuple[str, Any]:
 
 def webhook(target: dict[str, Any], signal: dict[str, Any]) -> NewMessage:
     """The message that applies a signal as the waiting hook's Leg 2."""
-    md = {k: target.get(k) for k in ("jid", "gid", "aid", "dad")}
+    md = Address.from_metadata(target).to_metadata()
     payload = {
         "metadata": md,
         "data": signal.get("data"),

@@ -37,6 +37,7 @@ from hotmesh.engine.commit import (
     job_output,
 )
 from hotmesh.engine.limits import worker_fields
+from hotmesh.engine.metadata import ParentRef
 from hotmesh.expr.js import UNDEFINED, is_number, truthy
 from hotmesh.store.records import (
     ENGINE_STREAM,
@@ -251,13 +252,14 @@ class Run:
         severed = _falsy_flag(self.value(act, "await", ctx))
         self.open_row(act, dad, data)
         jid, gid = self.job.job_id, self.job.gid
-        parent = {"pj": jid, "pg": gid, "pd": dad, "pa": act.id, "px": severed}
+        ref = ParentRef(jid, gid, dad, act.id, severed)
         join_topic = self.value(act, "join.topic", ctx)
         join_id = self.value(act, "join.id", ctx)
         if severed and join_topic and isinstance(join_id, str) and join_id:
             # A detached child signals this key when it ends (however it ends),
             # so the parent can wait for it later on an ordinary hook.
-            parent.update(jt=str(join_topic), jk=join_id)
+            ref = ParentRef(jid, gid, dad, act.id, severed, str(join_topic), join_id)
+        parent = ref.to_metadata()
         self.send(
             ENGINE_STREAM,
             "await",
@@ -570,10 +572,7 @@ class Run:
             return
         payload: dict[str, Any] = {
             "metadata": {
-                "jid": md["pj"],
-                "gid": md.get("pg"),
-                "dad": md.get("pd"),
-                "aid": md.get("pa"),
+                **ParentRef.from_metadata(md).address.to_metadata(),
                 "child": self.job.job_id,
             },
             "status": "pending" if code == 202 else "success",

@@ -29,6 +29,7 @@ from hotmesh.engine.commit import (
     new_job_id,
 )
 from hotmesh.engine.limits import JOB_PRIORITY
+from hotmesh.engine.metadata import ParentRef
 from hotmesh.engine.run import Run
 from hotmesh.expr.js import UNDEFINED, truthy
 from hotmesh.store.records import ENGINE_STREAM, ActivityRow, JobRow
@@ -205,12 +206,7 @@ def _link_parent(run: Run, parent: dict[str, Any], job_id: str, stamp: str) -> N
     """A child job: remember its parent; ``await: false`` tells it the id at once."""
     run.commit.parent = str(parent["pj"])
     if parent.get("px"):
-        md = {
-            "jid": parent["pj"],
-            "gid": parent.get("pg"),
-            "dad": parent.get("pd"),
-            "aid": parent.get("pa"),
-        }
+        md = ParentRef.from_metadata(parent).address.to_metadata()
         run.send(
             ENGINE_STREAM,
             "result",

@@ -26,6 +26,7 @@ from hotmesh.compiler import compile_source
 from hotmesh.compiler.plan import Plan
 from hotmesh.engine import routing, step
 from hotmesh.engine.commit import advance
+from hotmesh.engine.metadata import ParentRef
 from hotmesh.engine.payload import worker_response
 from hotmesh.store.records import ENGINE_STREAM, JobRow, NewMessage
 
@@ -147,12 +148,7 @@ class Harness:
         graph = self.plan.graph_for_topic(topic)
         parent = dict(payload.get("parent") or {})
         if graph is None:  # as Engine._answer_parent: the parent gets a 404
-            md = {
-                "jid": parent.get("pj"),
-                "gid": parent.get("pg"),
-                "dad": parent.get("pd"),
-                "aid": parent.get("pa"),
-            }
+            md = ParentRef.from_metadata(parent).address.to_metadata()
             error = {"message": f"no graph subscribed to '{topic}'", "code": 404}
             result = {"metadata": md, "status": "error", "code": 404, "data": error}
             self._send(NewMessage(ENGINE_STREAM, "result", result, str(md["jid"]), 3))

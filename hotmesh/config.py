@@ -1,14 +1,14 @@
-"""Which database hotmesh uses, and the settings that come from kwargs and ``HOTMESH_*`` env."""
+"""Which database hotmesh uses: an explicit DSN, ``HOTMESH_*`` env, or the embedded server.
+
+The options of ``HotMesh.init`` are checked in ``hotmesh.engine.options``.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-import sys
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from hotmesh import embedded, errors
@@ -20,6 +20,9 @@ _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MASK = "***"
 _announce_lock = threading.Lock()
 _announced = False
+#: says once per process which database is used when none was configured
+#: (the CLI prints it as ``hotmesh: ...``; Python's last-resort handler as is)
+notice_log = logging.getLogger("hotmesh.notice")
 
 
 def configured_dsn(explicit: str | None = None) -> str | None:
@@ -37,14 +40,15 @@ def resolve_dsn(explicit: str | None = None) -> str:
     """The DSN to use: *explicit* → ``HOTMESH_DSN`` → ``DATABASE_URL`` → embedded.
 
     The embedded server is started on demand (and reused when already up);
-    the first fallback in a process prints one line on stderr naming it.
+    the first fallback in a process logs one warning naming it (logger
+    ``hotmesh.notice``).
     """
     dsn = configured_dsn(explicit)
     if dsn is not None:
         return dsn
     server = embedded.ensure_started()
     _announce(
-        f"hotmesh: using embedded PostgreSQL at {server.data_dir} (set DATABASE_URL to use your own)"
+        f"using embedded PostgreSQL at {server.data_dir} (set DATABASE_URL to use your own)"
     )
     return server.dsn
 
@@ -55,7 +59,7 @@ def _announce(line: str) -> None:
         if _announced:
             return
         _announced = True
-    print(line, file=sys.stderr, flush=True)
+    notice_log.warning("%s", line)
 
 
 def mask_dsn(dsn: str) -> str:
@@ -111,52 +115,3 @@ def validate_name(value: str, what: str) -> str:
             "not starting with a digit"
         )
     return value
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Resolved settings. ``dsn`` is None until :meth:`with_dsn`/``resolve_dsn`` fills it."""
-
-    dsn: str | None = None
-    schema: str = "hotmesh"
-    namespace: str = "hotmesh"
-
-    def __post_init__(self) -> None:
-        validate_name(self.schema, "schema name")
-        validate_name(self.namespace, "app namespace")
-
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
-        """Settings from *overrides* (None values ignored), then ``HOTMESH_*`` env."""
-        source = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for field, var in (
-            ("dsn", "HOTMESH_DSN"),
-            ("schema", "HOTMESH_SCHEMA"),
-            ("namespace", "HOTMESH_NAMESPACE"),
-        ):
-            given = overrides.pop(field, None)
-            if given is None:
-                given = source.get(var) or None
-            if given is not None:
-                values[field] = given
-        if overrides:
-            unknown = ", ".join(sorted(overrides))
-            raise errors.ConfigError(f"unknown setting(s): {unknown}")
-        if "dsn" not in values and source.get("DATABASE_URL"):
-            values["dsn"] = source["DATABASE_URL"]
-        return cls(**values)
-
-    def resolved(self) -> Settings:
-        """A copy whose ``dsn`` is set, starting the embedded server if needed."""
-        if self.dsn:
-            return self
-        return Settings(
-            dsn=resolve_dsn(None), schema=self.schema, namespace=self.namespace
-        )
-
-    def __repr__(self) -> str:
-        dsn = mask_dsn(self.dsn) if self.dsn else None
-        return f"Settings(dsn={dsn!r}, schema={self.schema!r}, namespace={self.namespace!r})"

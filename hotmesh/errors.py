@@ -32,7 +32,7 @@ wrapped with ``raise ... from exc``.
     ├── InputValidationError         a job input that breaks the graph's input schema
     ├── TriggerError                 an expression failed while a job started: no job
     ├── JobError                     a job finished with an error (pubsub, results)
-    ├── TimeoutError                 a wait (pubsub, result) ran out of time
+    ├── TimeoutError                 a wait ran out of time (also builtins.TimeoutError)
     │   ├── ActivityTimeoutError     an activity attempt outran start_to_close_timeout
     │   └── JobTimeoutError          pubsub gave up waiting (code 504); the job runs on
     ├── UnknownTopicError            no graph subscribes to the topic (no hook listens)
@@ -49,6 +49,7 @@ again; the store maps driver errors to them in ``hotmesh.store.faults``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -301,8 +302,11 @@ class JobError(HotMeshError):
         )
 
 
-class TimeoutError(HotMeshError):
-    """A wait ran out of time; the job may still complete later."""
+class TimeoutError(HotMeshError, builtins.TimeoutError):
+    """A wait ran out of time; the job may still complete later.
+
+    Also a built-in ``TimeoutError``: ``except TimeoutError`` catches it.
+    """
 
 
 class ActivityTimeoutError(TimeoutError):

@@ -12,19 +12,21 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from hotmesh import errors, ids
-from hotmesh.clock import SYSTEM, Clock
+from hotmesh.clock import Clock
 from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.config import resolve_dsn
 from hotmesh.engine import notes, step
 from hotmesh.engine.effects import KeepRequest
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.history import export_job
+from hotmesh.engine.options import EngineOptions, check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
 from hotmesh.engine.workers import Callback, TopicCallbacks, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
 from hotmesh.graph import load_app
+from hotmesh.opening import Opening
 from hotmesh.schedules import Schedules, delayed
 from hotmesh.schedules import manifest as manifest_schedules
 from hotmesh.store.postgres import PostgresStore
@@ -34,13 +36,28 @@ from hotmesh.subscriptions import SubCallback, Subscriptions
 log = logging.getLogger("hotmesh")
 #: manifest warnings of ``deploy`` (the CLI prints them itself and mutes this)
 deploy_log = logging.getLogger("hotmesh.deploy")
-#: seconds the rows of an expired job are kept (for history and debugging)
-#: before the engines delete them; ``retention=None`` keeps them for ever
-DEFAULT_RETENTION = 7 * 86400.0
 #: seconds ``stop()`` lets in-flight steps and worker callbacks finish
 STOP_GRACE = 30.0
 #: rows deleted per statement when pruning
 PRUNE_BATCH = 1000
+
+
+#: the keys of a ``workers`` entry
+WORKER_KEYS = ("topic", "callback", "capacity", "retry")
+
+
+def _check_worker(worker: Any) -> str:
+    """The topic of a ``workers`` entry whose keys and values make sense."""
+    if not isinstance(worker, dict):
+        raise errors.ConfigError(
+            f"a worker is a dict with {', '.join(WORKER_KEYS)}, not "
+            f"{type(worker).__name__}"
+        )
+    topic = ids.check(worker.get("topic"), "worker topic")
+    check_keys(worker, WORKER_KEYS, f"worker '{topic}'")
+    if not callable(worker.get("callback")):
+        raise errors.ConfigError(f"worker '{topic}': callback must be callable")
+    return topic
 
 
 class HotMesh:
@@ -49,33 +66,37 @@ class HotMesh:
     _instances: ClassVar[set[HotMesh]] = set()
 
     def __init__(
-        self, app_id: str, store: PostgresStore, options: dict[str, Any] | None = None
+        self,
+        app_id: str,
+        store: PostgresStore,
+        options: EngineOptions | None = None,
     ) -> None:
-        options = options or {}
         self.app_id = app_id
         self.store = store
+        opts = options or EngineOptions()
+        #: the options this instance runs with (checked and frozen by ``init``)
+        self.options = opts
         self.engine = Engine(store, app_id)
         self.engine.on_messages = self._wake
         self.engine.on_dispatch = self._dispatch
         self.engine.on_complete = self._completed
         self.engine.on_emit = self._emitted
         #: the clock of this process (``engine={"clock": ManualClock()}`` in tests)
-        self.clock: Clock = options.get("clock") or SYSTEM
+        self.clock: Clock = opts.clock
         self.engine.clock = self.clock
-        self._lease = float(options.get("lease", 30.0))
+        self._lease = opts.lease
         self.engine.lease = self._lease
-        self.engine.max_cycles = int(options.get("max_cycles", step.MAX_CYCLES))
-        self.engine.poison_threshold = int(options.get("poison_threshold", 5))
-        self.engine.signal_ttl = float(options.get("signal_ttl", 600.0))
-        self.engine.signal_max_pending = int(options.get("signal_max_pending", 100))
-        self.engine.signal_max_bytes = int(options.get("signal_max_bytes", 1 << 20))
-        self.engine.states.size = int(options.get("state_cache", 10_000))
-        self._poll = float(options.get("poll", 2.0))
-        retention = options.get("retention", DEFAULT_RETENTION)
-        self._retention = None if retention is None else float(retention)
-        self._prune_every = float(options.get("prune_interval", 60.0))
+        self.engine.max_cycles = opts.max_cycles
+        self.engine.poison_threshold = opts.poison_threshold
+        self.engine.signal_ttl = opts.signal_ttl
+        self.engine.signal_max_pending = opts.signal_max_pending
+        self.engine.signal_max_bytes = opts.signal_max_bytes
+        self.engine.states.size = opts.state_cache
+        self._poll = opts.poll
+        self._retention = opts.retention
+        self._prune_every = opts.prune_interval
         self._pruner: asyncio.Task[None] | None = None
-        self._capacity = int(options.get("capacity", 64))
+        self._capacity = opts.capacity
         self._consumers: dict[str, Consumer] = {}
         #: the worker callbacks of each topic (threads, timeout, abandoned counts)
         self.callbacks: dict[str, TopicCallbacks] = {}
@@ -90,30 +111,52 @@ class HotMesh:
         self.schedules = Schedules(self)
         #: topic limits every process obeys (``set_topic_limits``, manifests)
         self.flow = FlowControl(store, app_id)
-        self._firing = bool(options.get("schedules", True))
+        self._firing = opts.schedules
         self._scheduler: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------
     @classmethod
-    async def init(
+    def init(
         cls,
         app_id: str,
         engine: dict[str, Any] | None = None,
         workers: list[dict[str, Any]] | None = None,
+        *,
+        dsn: str | None = None,
+        schema: str | None = None,
+    ) -> Opening[HotMesh]:
+        """Connect (migrating the schema if needed), start the engine and the workers.
+
+        ``hm = await HotMesh.init(...)``, or ``async with HotMesh.init(...) as hm:``
+        (stopped when the block ends). ``dsn=`` and ``schema=`` win over the
+        ``engine`` dict's; the schema then falls back to ``HOTMESH_SCHEMA``.
+        """
+        return Opening(lambda: cls._open(app_id, engine, workers, dsn, schema))
+
+    @classmethod
+    async def _open(
+        cls,
+        app_id: str,
+        engine: dict[str, Any] | None,
+        workers: list[dict[str, Any]] | None,
+        dsn: str | None,
+        schema: str | None,
     ) -> HotMesh:
-        """Connect (migrating the schema if needed), start the engine and the workers."""
         ids.check_app_id(app_id)
-        options = dict(engine or {})
-        connection = options.get("connection") or {}
+        options = EngineOptions.from_dict(engine, dsn=dsn, schema=schema)
+        for worker in workers or []:
+            _check_worker(worker)
         # Starting the embedded server (no DSN configured) blocks for a second
         # or two; keep the event loop free meanwhile.
-        dsn = await asyncio.to_thread(resolve_dsn, connection.get("dsn"))
-        store = await PostgresStore.open(
-            dsn, options.get("schema", "hotmesh"), int(options.get("pool_size", 10))
-        )
+        resolved = await asyncio.to_thread(resolve_dsn, options.dsn)
+        store = await PostgresStore.open(resolved, options.schema, options.pool_size)
         mesh = cls(app_id, store, options)
-        await store.listen(mesh._on_notify, mesh._on_reconnect)
-        mesh.engine.active = await store.active_version(app_id)
+        try:
+            await store.listen(mesh._on_notify, mesh._on_reconnect)
+            mesh.engine.active = await store.active_version(app_id)
+        except BaseException:
+            await store.close()
+            raise
         mesh._add_consumer(ENGINE_STREAM, mesh.engine.handle, mesh._capacity)
         for worker in workers or []:
             mesh._add_worker(worker)
@@ -144,7 +187,7 @@ class HotMesh:
         consumer.start()
 
     def _add_worker(self, worker: dict[str, Any]) -> None:
-        topic = ids.check(worker.get("topic"), "worker topic")
+        topic = _check_worker(worker)
         callback: Callback = worker["callback"]
         if worker.get("retry") is not None:
             self.engine.retry_policies[topic] = RetryPolicy.from_options(
@@ -530,7 +573,7 @@ class HotMesh:
 
     def add_worker(self, worker: dict[str, Any]) -> None:
         """Start consuming a worker topic after ``init`` (same keys as ``workers``)."""
-        topic = ids.check(worker.get("topic"), "worker topic")
+        topic = _check_worker(worker)
         if worker_stream(topic) in self._consumers:
             raise errors.ConfigError(f"a worker for '{topic}' already runs here")
         self._add_worker(worker)
@@ -635,14 +678,16 @@ class HotMesh:
         await self.engine.add(response)
 
     async def _job(self, job_id: str) -> JobRow:
+        # A finished job stays readable until it is pruned (``retention`` after
+        # it expires), as the CLI shows it: ``expire`` only frees its id.
         ids.check(job_id, "job id")
-        job = await self.engine.read(job_id)
+        job = await self.engine.read(job_id, include_expired=True)
         if job is None:
             raise errors.JobNotFoundError(job_id)
         return job
 
     async def get_state(self, topic: str, job_id: str) -> dict[str, Any]:
-        """The job output ``{metadata, data?}``."""
+        """The job output ``{metadata, data?}`` (a finished job's until it is pruned)."""
         return step.job_output(await self._job(job_id))
 
     async def get_status(self, job_id: str) -> int:
@@ -652,7 +697,7 @@ class HotMesh:
     async def export(self, job_id: str) -> dict[str, Any]:
         """The full execution history of a job."""
         ids.check(job_id, "job id")
-        job = await self.engine.read(job_id, with_activities=True)
+        job = await self.engine.read(job_id, include_expired=True, with_activities=True)
         if job is None:
             raise errors.JobNotFoundError(job_id)
         return export_job(job)

@@ -65,9 +65,22 @@ class _OneLine(logging.Formatter):
         return text
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (a test runner
+    swaps it, and closes the one it swapped in)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _log_to_stderr(debug: bool) -> None:
     """Engine and worker warnings on stderr, one line each unless debugging."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(
         logging.Formatter("hotmesh: %(levelname)s %(name)s: %(message)s")
         if debug
@@ -77,6 +90,12 @@ def _log_to_stderr(debug: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if debug else logging.WARNING)
     root.propagate = False
+    # Notices (which database is used) read as a plain "hotmesh: ..." line.
+    plain = _Stderr()
+    plain.setFormatter(logging.Formatter("hotmesh: %(message)s"))
+    notice = logging.getLogger("hotmesh.notice")
+    notice.handlers[:] = [plain]
+    notice.propagate = False
 
 
 def _register() -> None:

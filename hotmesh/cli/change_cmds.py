@@ -21,7 +21,8 @@ from hotmesh.cli.common import (
     settings,
     store,
 )
-from hotmesh.mesh import DEFAULT_RETENTION, PRUNE_BATCH
+from hotmesh.engine.options import DEFAULT_RETENTION
+from hotmesh.mesh import PRUNE_BATCH
 
 # --------------------------------------------------------------------------
 # changing jobs

@@ -117,7 +117,7 @@ def settings(
     config.validate_name(schema, "schema name")
     explicit = config.configured_dsn(dsn)
     if explicit is None:
-        # resolve_dsn starts (or reuses) the embedded server and prints its line
+        # resolve_dsn starts (or reuses) the embedded server and logs its notice
         return config.resolve_dsn(None), schema
     click.echo(f"hotmesh: using PostgreSQL at {config.mask_dsn(explicit)}", err=True)
     return explicit, schema

@@ -1,7 +1,8 @@
-"""Unit tests for hotmesh.config: DSN resolution order, masking, settings validation."""
+"""Unit tests for hotmesh.config: DSN resolution order, masking, schema names."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -58,17 +59,34 @@ def test_database_url_used_when_hotmesh_dsn_absent_or_blank(
     assert fake_embedded == []
 
 
-def test_embedded_fallback_announces_once_on_stderr(
-    fake_embedded: list[int], capsys: pytest.CaptureFixture[str]
+def test_embedded_fallback_announces_once_through_logging(
+    monkeypatch: pytest.MonkeyPatch,
+    fake_embedded: list[int],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # an in-process CLI test may have given these loggers handlers of their own
+    for name in ("hotmesh", "hotmesh.notice"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", [])
+        monkeypatch.setattr(logger, "propagate", True)
+    caplog.set_level(logging.INFO, logger="hotmesh.notice")
     assert config.resolve_dsn() == FAKE_EMBEDDED
     assert config.resolve_dsn(None) == FAKE_EMBEDDED
     captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.splitlines()
-    assert lines == [
-        "hotmesh: using embedded PostgreSQL at /fake/pgdata "
-        "(set DATABASE_URL to use your own)"
+    assert (captured.out, captured.err) == ("", "")  # no print
+    notices = [
+        (r.name, r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == "hotmesh.notice"
+    ]
+    assert notices == [
+        (
+            "hotmesh.notice",
+            logging.WARNING,
+            "using embedded PostgreSQL at /fake/pgdata "
+            "(set DATABASE_URL to use your own)",
+        )
     ]
     assert len(fake_embedded) == 2  # asked each time; the server reuses itself
 
@@ -81,6 +99,7 @@ def test_configured_dsn_is_not_announced(
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@h/db")
     config.resolve_dsn()
     assert capsys.readouterr().err == ""
+    assert fake_embedded == []
 
 
 def test_configured_dsn_reports_none_without_configuration() -> None:
@@ -143,79 +162,20 @@ def test_mask_dsn_never_leaks_the_secret(dsn: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# Settings
-
-
-def test_settings_defaults() -> None:
-    settings = config.Settings()
-    assert (settings.dsn, settings.schema, settings.namespace) == (
-        None,
-        "hotmesh",
-        "hotmesh",
-    )
-
-
-def test_settings_kwargs_override_environment() -> None:
-    env = {"HOTMESH_SCHEMA": "from_env", "HOTMESH_DSN": "postgresql://env/db"}
-    settings = config.Settings.from_env(env, schema="from_kwargs", dsn=None)
-    assert settings.schema == "from_kwargs"
-    assert settings.dsn == "postgresql://env/db"  # None means "not given"
-
-
-def test_settings_read_environment_and_database_url() -> None:
-    env = {
-        "HOTMESH_SCHEMA": "tenant_1",
-        "HOTMESH_NAMESPACE": "orders",
-        "DATABASE_URL": "postgresql://dburl/db",
-    }
-    settings = config.Settings.from_env(env)
-    assert settings == config.Settings(
-        dsn="postgresql://dburl/db", schema="tenant_1", namespace="orders"
-    )
-
-
-def test_settings_reject_unknown_keyword() -> None:
-    with pytest.raises(errors.ConfigError, match=r"unknown setting.*shema"):
-        config.Settings.from_env({}, shema="x")
+# schema names
 
 
 @pytest.mark.parametrize(
     "name", ["", "Hotmesh", "1abc", "a-b", "a b", "x" * 64, "drop;table", "é"]
 )
-def test_settings_reject_bad_schema_names(name: str) -> None:
+def test_bad_schema_names_are_refused(name: str) -> None:
     with pytest.raises(errors.ConfigError) as caught:
-        config.Settings(schema=name)
+        config.validate_name(name, "schema name")
     message = str(caught.value)
     assert "schema name" in message and repr(name) in message
     assert "a-z, 0-9 and _" in message
 
 
-def test_settings_reject_bad_namespace_from_env() -> None:
-    with pytest.raises(errors.ConfigError, match="app namespace 'My-App'"):
-        config.Settings.from_env({"HOTMESH_NAMESPACE": "My-App"})
-
-
 @pytest.mark.parametrize("name", ["a", "_x", "hotmesh", "tenant_42", "x" * 63])
-def test_settings_accept_good_names(name: str) -> None:
-    assert config.Settings(schema=name).schema == name
-
-
-def test_settings_repr_masks_password() -> None:
-    settings = config.Settings(dsn="postgresql://u:hunter2@h/db")
-    assert "hunter2" not in repr(settings)
-    assert "u:***@h" in repr(settings)
-
-
-def test_settings_are_frozen() -> None:
-    settings = config.Settings()
-    with pytest.raises(AttributeError):
-        settings.schema = "other"  # type: ignore[misc]
-
-
-def test_resolved_settings_fill_dsn_from_embedded(fake_embedded: list[int]) -> None:
-    assert config.Settings(schema="s1").resolved() == config.Settings(
-        dsn=FAKE_EMBEDDED, schema="s1"
-    )
-    given = config.Settings(dsn="postgresql://given/db")
-    assert given.resolved() is given
-    assert len(fake_embedded) == 1
+def test_good_schema_names_are_accepted(name: str) -> None:
+    assert config.validate_name(name, "schema name") == name

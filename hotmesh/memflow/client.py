@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, Self, TypeVar, cast, overload
 
 from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.engine import finished
+from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import seconds
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import worker as _worker
@@ -49,8 +50,40 @@ def _camel_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class WorkflowHandle:
-    """A started workflow, from any process: result, status, state, signal, interrupt."""
+R = TypeVar("R")
+#: camelCase spellings ``workflow.start`` also takes (upstream's names)
+START_ALIASES = {
+    "taskQueue": "task_queue",
+    "workflowName": "workflow_name",
+    "workflowId": "workflow_id",
+    "signalIn": "signal_in",
+    "retryPolicy": "retry_policy",
+    "parentWorkflowId": "parent_workflow_id",
+    "originJobId": "origin_job_id",
+    "startDelay": "start_delay",
+}
+START_OPTIONS = (
+    "args",
+    "task_queue",
+    "workflow_name",
+    "workflow_id",
+    "expire",
+    "search",
+    "retry_policy",
+    "signal_in",
+    "parent_workflow_id",
+    "origin_job_id",
+    "start_delay",
+    *START_ALIASES,
+)
+
+
+class WorkflowHandle(Generic[R]):
+    """A started workflow, from any process: result, status, state, signal, interrupt.
+
+    Started from a workflow function (``workflow_name=my_flow``), ``result()``
+    is typed as that function's return type.
+    """
 
     def __init__(
         self, client: Client, task_queue: str, workflow_name: str, workflow_id: str
@@ -89,7 +122,7 @@ class WorkflowHandle:
 
     async def result(
         self, timeout: float | None = None, throw_on_error: bool = True
-    ) -> Any:
+    ) -> R:
         """The workflow's return value; its failure raises ``WorkflowFailedError``.
 
         Waits on the completion notification, re-reading the job now and then
@@ -128,8 +161,9 @@ class WorkflowHandle:
             failure = _remote_error(self.workflow_id, output)
             if throw_on_error:
                 raise failure
-            return {"error": str(failure)}
-        return (output.get("data") or {}).get("response")
+            # typed for the success path: without throw_on_error a failure is a dict
+            return cast(R, {"error": str(failure)})
+        return cast(R, (output.get("data") or {}).get("response"))
 
     async def status(self) -> int:
         """The job semaphore: > 0 running, 0 done, < 0 interrupted."""
@@ -185,11 +219,30 @@ class WorkflowClient:
     def __init__(self, client: Client) -> None:
         self._client = client
 
+    @overload
     async def start(
         self,
         args: list[Any] | None = None,
         task_queue: str | None = None,
-        workflow_name: str | Any = None,
+        *,
+        workflow_name: Callable[..., Awaitable[R]],
+        workflow_id: str | None = None,
+        expire: float | str | None = None,
+        search: Mapping[str, Any] | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+        signal_in: bool = False,
+        parent_workflow_id: str | None = None,
+        origin_job_id: str | None = None,
+        start_delay: float | str | None = None,
+        **camel: Any,
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    async def start(
+        self,
+        args: list[Any] | None = None,
+        task_queue: str | None = None,
+        workflow_name: str | Callable[..., Any] | None = None,
         workflow_id: str | None = None,
         *,
         expire: float | str | None = None,
@@ -200,18 +253,41 @@ class WorkflowClient:
         origin_job_id: str | None = None,
         start_delay: float | str | None = None,
         **camel: Any,
-    ) -> WorkflowHandle:
+    ) -> WorkflowHandle[Any]: ...
+
+    async def start(
+        self,
+        args: list[Any] | None = None,
+        task_queue: str | None = None,
+        workflow_name: str | Callable[..., Any] | None = None,
+        workflow_id: str | None = None,
+        *,
+        expire: float | str | None = None,
+        search: Mapping[str, Any] | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+        signal_in: bool = False,
+        parent_workflow_id: str | None = None,
+        origin_job_id: str | None = None,
+        start_delay: float | str | None = None,
+        **camel: Any,
+    ) -> WorkflowHandle[Any]:
         """Start ``workflow_name`` on ``task_queue``; ``DuplicateWorkflowError`` if live.
 
         ``start_delay`` (seconds or ``"10m"``) creates the workflow now, status
         "scheduled", and runs it after that long (``pub(..., delay=)``).
+        Upstream's camelCase names (``taskQueue``, ``workflowId``, …) are
+        accepted; any other keyword is a ``ConfigError`` ("did you mean").
         """
+        check_keys(camel, START_OPTIONS, "workflow.start")
         start_delay = (
             start_delay if start_delay is not None else camel.get("startDelay")
         )
         task_queue = task_queue or camel.get("taskQueue")
         workflow_name = workflow_name or camel.get("workflowName")
         workflow_id = workflow_id or camel.get("workflowId")
+        retry_policy = retry_policy or camel.get("retryPolicy")
+        parent_workflow_id = parent_workflow_id or camel.get("parentWorkflowId")
+        origin_job_id = origin_job_id or camel.get("originJobId")
         if callable(workflow_name):
             workflow_name = workflow_name.__name__
         if not task_queue or not workflow_name:
@@ -235,7 +311,7 @@ class WorkflowClient:
             payload["parentWorkflowId"] = parent_workflow_id
         if origin_job_id:
             payload["originJobId"] = origin_job_id
-        handle = WorkflowHandle(
+        handle: WorkflowHandle[Any] = WorkflowHandle(
             self._client, task_queue, str(workflow_name), workflow_id
         )
         handle._watch(hm)
@@ -259,7 +335,7 @@ class WorkflowClient:
 
     def get_handle(
         self, task_queue: str, workflow_name: str, workflow_id: str
-    ) -> WorkflowHandle:
+    ) -> WorkflowHandle[Any]:
         """A handle on an existing workflow (any process may have started it)."""
         return WorkflowHandle(self._client, task_queue, workflow_name, workflow_id)
 
@@ -319,7 +395,7 @@ class WorkflowClient:
         workflow_name: str | None = None,
         fields: Mapping[str, Any] | None = None,
         limit: int = 1000,
-    ) -> list[WorkflowHandle]:
+    ) -> list[WorkflowHandle[Any]]:
         """Live workflows whose search fields equal ``fields`` (``search().set``)."""
         hm = await self._client.mesh()
         wanted = {f"_{k}": v for k, v in (fields or {}).items()}
@@ -343,6 +419,7 @@ class Client:
     """``MemFlow.Client({"connection": {"dsn": ...}, "namespace"?: ...})``."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        _worker.check_config(config, _worker.CLIENT_KEYS, "Client")
         self.config = dict(config)
         self.namespace = _worker.namespace_of(config)
         self.workflow = WorkflowClient(self)
@@ -363,3 +440,10 @@ class Client:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.release([])
+
+    async def __aenter__(self) -> Self:
+        """``async with Client(config) as client:`` closes it when the block ends."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

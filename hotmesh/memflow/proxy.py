@@ -7,9 +7,10 @@ import inspect
 import re
 import types
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from hotmesh import errors, flow
+from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import seconds
 from hotmesh.memflow import registry
 from hotmesh.memflow.context import WorkflowContext, current
@@ -175,6 +176,27 @@ _PROXY_OPTIONS = {
 }
 
 
+_Acts = TypeVar("_Acts")
+
+
+@overload
+def proxy_activities(
+    activities: Mapping[str, Any] | list[Any] | tuple[Any, ...] | None = None,
+    task_queue: str | None = None,
+    retry_policy: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Any: ...
+
+
+@overload
+def proxy_activities(
+    activities: _Acts,
+    task_queue: str | None = None,
+    retry_policy: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> _Acts: ...
+
+
 def proxy_activities(
     activities: Any = None,
     task_queue: str | None = None,
@@ -182,6 +204,9 @@ def proxy_activities(
     **options: Any,
 ) -> Any:
     """A proxy whose methods run activities durably on ``<task_queue>-activity``.
+
+    Typed as what it is given: for an object (or a module) whose activities
+    are ``async def``, ``await proxy.charge(5)`` has ``charge``'s return type.
 
     ``activities`` (a module, a dict or a list of functions) is registered for
     this process's activity workers; without it any name is proxied. Options
@@ -204,11 +229,7 @@ def proxy_activities(
     priority = options.get("priority")
     if priority is not None:
         priority = flow.priority(priority, "proxy_activities")
-    unknown = set(options) - _PROXY_OPTIONS
-    if unknown:
-        raise errors.ConfigError(
-            f"proxy_activities: unknown option(s) {', '.join(sorted(unknown))}"
-        )
+    check_keys(options, _PROXY_OPTIONS, "proxy_activities")
     task_queue = task_queue or options.get("taskQueue")
     retry_policy = retry_policy or options.get("retryPolicy") or options.get("retry")
     funcs = _functions(activities)

@@ -12,17 +12,55 @@ import asyncio
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from hotmesh import errors, flow
+from hotmesh.engine.options import check_keys
 from hotmesh.memflow import registry, runner
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
+from hotmesh.opening import Opening
 from hotmesh.resources import package_file
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
 GRAPH_VERSION = "4"
+
+
+#: the keys of ``Client(config)``
+CLIENT_KEYS = ("connection", "namespace")
+#: the keys of ``Worker.create(config)`` and ``register_activity_worker(config)``
+WORKER_KEYS = (
+    *CLIENT_KEYS,
+    "task_queue",
+    "taskQueue",
+    "workflow",
+    "activities",
+    "options",
+)
+#: the keys of a config's ``connection``; ``options`` holds engine options
+CONNECTION_KEYS = ("dsn", "schema", "pool_size", "capacity", "lease", "poll", "options")
+#: the keys of a worker config's ``options``
+WORKER_OPTIONS = ("capacity", "activity_capacity", "concurrency", "rate")
+
+
+def check_config(config: Any, known: tuple[str, ...], where: str) -> None:
+    """``ConfigError`` (with "did you mean") for an unknown key anywhere in a
+    MemFlow config: its own keys, ``connection`` and ``options``."""
+    if not isinstance(config, Mapping):
+        raise errors.ConfigError(
+            f"{where}: the config is a dict such as {{'connection': {{'dsn': ...}}}}, "
+            f"not {type(config).__name__}"
+        )
+    check_keys(config, known, where)
+    connection = config.get("connection") or {}
+    if not isinstance(connection, Mapping):
+        raise errors.ConfigError(
+            f"{where}: connection must be a dict such as {{'dsn': ...}}, "
+            f"not {type(connection).__name__}"
+        )
+    check_keys(connection, CONNECTION_KEYS, f"{where}: connection")
+    check_keys(config.get("options") or {}, WORKER_OPTIONS, f"{where}: options")
 
 
 def namespace_of(config: Mapping[str, Any]) -> str:
@@ -232,6 +270,12 @@ class _Part:
             self._stopped = True
             await self.connection.release(self._topics)
 
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
 
 class Worker(_Part):
     """Runs one workflow function (activations) and the task queue's activities."""
@@ -240,8 +284,17 @@ class Worker(_Part):
     workflow_name: str
 
     @classmethod
-    async def create(cls, config: Mapping[str, Any]) -> Worker:
-        """Register the workflow and start consuming ``<task_queue>``."""
+    def create(cls, config: Mapping[str, Any]) -> Opening[Worker]:
+        """Register the workflow and start consuming ``<task_queue>``.
+
+        ``worker = await Worker.create(config)``, or ``async with
+        Worker.create(config) as worker:`` (stopped when the block ends).
+        """
+        return Opening(lambda: cls._create(config))
+
+    @classmethod
+    async def _create(cls, config: Mapping[str, Any]) -> Worker:
+        check_config(config, WORKER_KEYS, "Worker.create")
         namespace = namespace_of(config)
         queue = config.get("task_queue") or config.get("taskQueue")
         if not isinstance(queue, str) or not queue:
@@ -295,6 +348,7 @@ async def register_activity_worker(
     config: Mapping[str, Any], activities: Any, activity_task_queue: str | None = None
 ) -> ActivityWorker:
     """Serve ``activities`` (module, dict or functions) on ``<queue>-activity``."""
+    check_config(config, WORKER_KEYS, "register_activity_worker")
     namespace = namespace_of(config)
     queue = activity_task_queue or config.get("task_queue") or config.get("taskQueue")
     if not isinstance(queue, str) or not queue:

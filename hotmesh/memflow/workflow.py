@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import seconds
 from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
 from hotmesh.memflow.proxy import (
@@ -100,10 +101,25 @@ async def _wait(
     return data
 
 
+_CHILD_OPTIONS = (
+    "args",
+    "task_queue",
+    "taskQueue",
+    "workflow_id",
+    "workflowId",
+    "workflow_name",
+    "workflowName",
+    "expire",
+    "search",
+    "throw_on_error",
+)
+
+
 def _child_options(
     workflow: Any, options: Mapping[str, Any] | None, kw: dict[str, Any]
 ) -> dict[str, Any]:
     opts = {**(options or {}), **kw}
+    check_keys(opts, _CHILD_OPTIONS, "child workflow")
     name = workflow or opts.get("workflow_name") or opts.get("workflowName")
     if callable(name):
         name = name.__name__

@@ -323,14 +323,20 @@ class ActivityTimeoutError(TimeoutError):
 
 
 class JobTimeoutError(TimeoutError):
-    """``pubsub`` ran out of time (code 504); ``job_id`` names the still-running job."""
+    """``pubsub`` ran out of time (code 504); ``job_id`` names the still-running job,
+    ``waiting`` what it waits on (activity and topic), when that is known."""
 
     code = 504
 
-    def __init__(self, job_id: str, timeout: float) -> None:
+    def __init__(
+        self, job_id: str, timeout: float, waiting: Sequence[str] = ()
+    ) -> None:
         self.job_id = job_id
+        self.waiting = tuple(waiting)
+        on = f"; it waits on {', '.join(self.waiting)}" if self.waiting else ""
         super().__init__(
-            f"job '{job_id}' did not finish within {timeout:g}s (code 504)"
+            f"job '{job_id}' did not finish within {timeout:g}s (code 504){on}. "
+            f"The job keeps running: follow it with `hotmesh status {job_id}`"
         )
 
 

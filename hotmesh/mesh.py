@@ -22,6 +22,7 @@ from hotmesh.engine.history import export_job
 from hotmesh.engine.options import EngineOptions, check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
+from hotmesh.engine.waiting import waits
 from hotmesh.engine.workers import Callback, TopicCallbacks, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
@@ -43,7 +44,7 @@ PRUNE_BATCH = 1000
 
 
 #: the keys of a ``workers`` entry
-WORKER_KEYS = ("topic", "callback", "capacity", "retry")
+WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout")
 
 
 def _check_worker(worker: Any) -> str:
@@ -536,8 +537,18 @@ class HotMesh:
             if not waiters:
                 self._waiters.pop(job_id, None)
         if job is None or not finished(job):
-            raise errors.JobTimeoutError(job_id, timeout)
+            raise errors.JobTimeoutError(job_id, timeout, await self._waits(job_id))
         return _result(job_id, step.job_output(job))
+
+    async def _waits(self, job_id: str) -> list[str]:
+        """What a running job waits on, for a timeout's message (best effort)."""
+        try:
+            job = await self.engine.read(job_id, with_activities=True)
+            if job is None:
+                return []
+            return waits(await self.engine.plan(job.version), job)
+        except errors.HotMeshError:  # the message still says the job runs
+            return []
 
     async def sub(self, topic: str, callback: SubCallback) -> None:
         """Call ``callback(topic, job_output)`` when a job publishes to ``topic``."""

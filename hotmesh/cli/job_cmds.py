@@ -38,7 +38,9 @@ from hotmesh.cli.common import (
     when,
 )
 from hotmesh.cli.views import history_document, load_history, render_history
+from hotmesh.compiler import plan_from_document
 from hotmesh.engine.step import job_output
+from hotmesh.engine.waiting import waits
 from hotmesh.mesh import HotMesh
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -307,23 +309,37 @@ def status(
     check_id(job_id, "job id")
     url, schema_name = settings(ctx, dsn, schema)
 
-    async def go() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    async def go() -> tuple[
+        dict[str, Any], dict[str, Any], list[dict[str, Any]], list[str]
+    ]:
         async with store(url, schema_name) as opened:
             app = await app_of_job(opened, job_id, app_id)
             summary = await opened.job_summary(app, job_id)
             if summary is None:
                 raise errors.JobNotFoundError(job_id)
-            job = await opened.read_job(app, job_id, include_expired=True)
+            job = await opened.read_job(
+                app, job_id, with_activities=True, include_expired=True
+            )
             if job is None:
                 raise errors.JobNotFoundError(job_id)
             early = await opened.early_signals(app, job_id, None, 100)
-            return summary, job_output(job), early
+            doc = await opened.get_plan(app, job.version)
+            plan = plan_from_document(doc) if doc is not None else None
+            return summary, job_output(job), early, waits(plan, job)
 
-    summary, output, early = run(go())
+    summary, output, early, waiting = run(go())
     state = job_state(summary)
     if as_json:
         click.echo(
-            dumps({"state": state, **summary, "output": output, "early_signals": early})
+            dumps(
+                {
+                    "state": state,
+                    **summary,
+                    "waiting": waiting,
+                    "output": output,
+                    "early_signals": early,
+                }
+            )
         )
         return
     out = console()
@@ -345,6 +361,8 @@ def status(
         rows.append(("parent", escape(summary["parent_job_id"])))
     if summary.get("err"):
         rows.append(("error", escape(summary["err"])))
+    for what in waiting:
+        rows.append(("waiting on", escape(what)))
     for kept in early:
         rows.append(
             (

@@ -293,5 +293,6 @@ async def _wait(handle: Any, timeout: float) -> str:
         return dumps(await asyncio.wait_for(handle.result(), timeout))
     except TimeoutError:
         raise errors.TimeoutError(
-            f"workflow '{handle.workflow_id}' did not finish within {timeout:g}s"
+            f"workflow '{handle.workflow_id}' did not finish within {timeout:g}s; "
+            f"it keeps running: follow it with `hotmesh status {handle.workflow_id}`"
         ) from None

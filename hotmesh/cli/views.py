@@ -14,6 +14,7 @@ from rich.tree import Tree
 from hotmesh import errors
 from hotmesh.cli.common import job_state, when
 from hotmesh.engine.history import export_job
+from hotmesh.engine.waiting import WAITING_FOR_ANSWER
 from hotmesh.store.postgres import PostgresStore
 
 #: How deep ``history`` follows child jobs (a guard against cyclic parent ids).
@@ -97,7 +98,11 @@ def _activity_status(row: dict[str, Any]) -> str:
             message = error.get("message", "")
             return f"[red]error {escape(str(code or ''))}[/] {escape(str(message))}"
         return f"[red]error[/] {escape(str(error))}"
-    return "[green]done[/]" if row.get("done") else "[yellow]running[/]"
+    if row.get("done"):
+        return "[green]done[/]"
+    if row.get("state") == WAITING_FOR_ANSWER:
+        return f"[yellow]{WAITING_FOR_ANSWER}[/] (hm.add)"
+    return "[yellow]running[/]"
 
 
 def _job_label(summary: dict[str, Any], job_id: str) -> str:

@@ -208,8 +208,16 @@ class Engine(Batcher, Children):
         """Ack a worker message and apply the activity's Leg 2 in the same transaction."""
         response = worker_response(response)  # a wrong shape becomes an error 500
         md = dict(msg.payload.get("metadata", {}))
-        if response is None:
-            await self.store.ack(msg.id, self.owner)
+        if response is None:  # "I will answer later through hm.add"
+            await self.store.ack_waiting(
+                msg.id,
+                self.owner,
+                self.app_id,
+                str(md.get("jid")),
+                str(md.get("aid")),
+                str(md.get("dad")),
+                str(md.get("topic")),
+            )
             return
         status = response.get("status") or "success"
         code = response.get("code")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotmesh.engine import step
+from hotmesh.engine.waiting import activity_state
 from hotmesh.store.records import JobRow
 
 
@@ -38,6 +39,9 @@ def export_job(job: JobRow) -> dict[str, Any]:
                 "ended_at": row.ended_at.isoformat() if row.ended_at else None,
                 "duration_ms": duration,
                 "done": row.done,
+                # done, error, running, or "waiting for an answer" (a worker
+                # callback returned None: the answer comes through hm.add)
+                "state": activity_state(row),
             }
         )
     return {

@@ -110,9 +110,11 @@ class EngineOptions:
         if values["dsn"] is not None and not isinstance(values["dsn"], str):
             raise errors.ConfigError("engine.connection.dsn must be a string")
         source = os.environ if env is None else env
-        chosen = schema or options.pop("schema", None) or source.get("HOTMESH_SCHEMA")
+        chosen = schema if schema is not None else options.pop("schema", None)
         options.pop("schema", None)
-        if chosen:
+        if chosen is None:
+            chosen = source.get("HOTMESH_SCHEMA") or None
+        if chosen is not None:  # "" too: refused as a name, not replaced
             values["schema"] = chosen
         for key, value in options.items():
             values[key] = _checked(key, value)

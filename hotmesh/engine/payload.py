@@ -14,6 +14,8 @@ from typing import Any
 
 #: deeper values would exhaust the recursion of the engine's helpers (copies, encoders)
 MAX_DEPTH = 128
+#: the keys of a worker response; a non-empty dict needs at least one
+RESPONSE_KEYS = ("data", "metadata", "status", "code")
 #: Python refuses to print ints of more than 4,300 digits (sys.int_info)
 _MAX_INT_BITS = 14_000
 
@@ -111,10 +113,13 @@ def _error(message: str) -> dict[str, Any]:
 def worker_response(response: Any) -> dict[str, Any] | None:
     """A worker callback's return value as a response the engine can store.
 
-    ``None`` stays ``None`` (ack without a response). A value of
-    the wrong shape, or holding data jsonb cannot store, becomes an error
-    response (code 500) that says what was wrong, so the job fails (or
-    retries) instead of its message being claimed again and again.
+    ``None`` stays ``None``: "I will answer later through ``hm.add``" (the
+    activity then waits for that answer). ``{}`` answers with no data. A
+    value of the wrong shape (a non-dict, a dict with none of the keys
+    ``data``, ``metadata``, ``status``, ``code``), or holding data jsonb
+    cannot store, becomes an error response (code 500) that says what was
+    wrong, so the job fails (or retries) instead of ending "done" and empty,
+    or its message being claimed again and again.
     """
     if response is None:
         return None
@@ -122,6 +127,16 @@ def worker_response(response: Any) -> dict[str, Any] | None:
         return _error(
             f"invalid worker response: expected a dict or None, got a "
             f"{type(response).__name__}"
+        )
+    if response and not any(key in response for key in RESPONSE_KEYS):
+        # A bare result ({"total": 3}) without the {"data": ...} wrapper used to
+        # end the job "done" and empty: most likely a forgotten wrapper.
+        shown = ", ".join(repr(k) for k in list(response)[:5])
+        more = ", ..." if len(response) > 5 else ""
+        return _error(
+            f"invalid worker response: a dict with none of the keys data, "
+            f"metadata, status, code (it has {shown}{more}); return "
+            f"{{'data': {{...}}}} to answer with data"
         )
     metadata = response.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
@@ -137,4 +152,4 @@ def worker_response(response: Any) -> dict[str, Any] | None:
     return response
 
 
-__all__ = ["MAX_DEPTH", "json_problem", "worker_response"]
+__all__ = ["MAX_DEPTH", "RESPONSE_KEYS", "json_problem", "worker_response"]

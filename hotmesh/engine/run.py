@@ -416,8 +416,9 @@ class Run:
         if status == "error":
             body = data if isinstance(data, dict) else {"message": str(data)}
             error = {"message": body.get("message", "error"), "code": code}
-            if "stack" in body:
-                error["stack"] = body["stack"]
+            for key in ("type", "stack"):
+                if key in body:
+                    error[key] = body[key]
             if "job_id" in body:
                 error["job_id"] = body["job_id"]
             meta["err"] = err_string(dict(body))

@@ -9,6 +9,10 @@ attempt that runs longer fails (the retry policy applies) and its thread or
 task is abandoned and counted. Anything a callback raises, ``SystemExit`` and
 ``CancelledError`` included, fails that attempt; only the cancellation of our
 own handler (``stop``) propagates.
+
+A callback that raises is logged with its job, activity and traceback; one
+that returns ``None`` ("I will answer later through ``hm.add``") is logged
+once per topic, since it is most often a forgotten ``return``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import inspect
 import logging
 import threading
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +31,8 @@ from hotmesh.engine.router import retrying
 from hotmesh.store.records import Message
 
 log = logging.getLogger("hotmesh")
+#: characters of a failed callback's traceback kept in its error (the end of it)
+MAX_STACK = 4000
 Callback = Callable[[dict[str, Any]], Any]
 
 
@@ -176,6 +183,22 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
+def failure(exc: Exception) -> dict[str, Any]:
+    """The error response of a callback that raised: its type, message and
+    traceback are kept in the activity's and the job's error."""
+    stack = "".join(traceback.format_exception(exc))
+    return {
+        "status": "error",
+        "code": 500,
+        "data": {
+            "message": str(exc) or type(exc).__name__,
+            "code": 500,
+            "type": type(exc).__name__,
+            "stack": stack[-MAX_STACK:],
+        },
+    }
+
+
 def callback_handler(
     callbacks: TopicCallbacks,
     done: Callable[[Message, Any], Awaitable[None]],
@@ -185,6 +208,7 @@ def callback_handler(
     """The consumer's handler for a topic: call its callback and pass the
     response to ``done`` (``Engine.worker_done``)."""
     topic = callbacks.topic
+    told: list[bool] = []  # whether a None answer was logged for this topic
 
     async def handle(msg: Message) -> None:
         message = {
@@ -200,12 +224,27 @@ def callback_handler(
                 )
             response = await callbacks.call(message)
         except Exception as exc:  # the worker's failure becomes an error response
-            log.warning("worker %s failed: %s", topic, exc)
-            response = {
-                "status": "error",
-                "code": 500,
-                "data": {"message": str(exc) or type(exc).__name__, "code": 500},
-            }
+            md = message["metadata"]
+            log.warning(
+                "worker %s failed on job %s (activity %s)",
+                topic,
+                md.get("jid"),
+                md.get("aid"),
+                exc_info=exc,
+            )
+            response = failure(exc)
+        if response is None and not told:
+            # Once per topic: a forgotten ``return`` must not pass unseen.
+            told.append(True)
+            md = message["metadata"]
+            log.warning(
+                "worker %s returned None for job %s (activity %s): the activity "
+                "now waits for an answer through hm.add(); return {'data': ...} "
+                "to answer at once (said once per topic)",
+                topic,
+                md.get("jid"),
+                md.get("aid"),
+            )
         # Retried alone on a lost connection, so the callback is not re-run.
         await retrying(
             lambda: done(msg, response),

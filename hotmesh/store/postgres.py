@@ -186,6 +186,31 @@ class PostgresStore(ListingVerbs):
         status = await self._pool.execute(self._q["ack"], message_id, owner)
         return bool(status == "DELETE 1")
 
+    async def ack_waiting(
+        self,
+        message_id: int,
+        owner: str,
+        app_id: str,
+        job_id: str,
+        activity_id: str,
+        dimension: str,
+        topic: str,
+    ) -> bool:
+        """Ack a worker message answered with ``None`` and mark its activity row
+        as waiting for an answer (``hm.add``); ``False`` if the claim was lost."""
+        return bool(
+            await self._pool.fetchval(
+                self._q["ack_waiting"],
+                message_id,
+                owner,
+                app_id,
+                job_id,
+                activity_id,
+                dimension,
+                topic,
+            )
+        )
+
     async def extend_leases(
         self, message_ids: Sequence[int], owner: str, lease: float
     ) -> None:

@@ -120,3 +120,8 @@ def test_check_keys_passes_known_keys() -> None:
     check_keys(["a", "b"], {"a", "b", "c"}, "here")
     with pytest.raises(errors.ConfigError, match=r"^here: unknown option 'bb' "):
         check_keys(["a", "bb"], {"a", "b"}, "here")
+
+
+def test_an_empty_schema_is_refused_not_replaced() -> None:
+    with pytest.raises(errors.ConfigError, match="invalid schema name ''"):
+        EngineOptions.from_dict({"schema": ""}, env={"HOTMESH_SCHEMA": "fine"})

@@ -411,3 +411,24 @@ DELETE FROM __SCHEMA__.dedupe
                  WHERE app_id = $1 AND expires_at < now()
                  LIMIT 100
                    FOR UPDATE SKIP LOCKED);
+
+-- name: ack_waiting
+-- A worker callback returned None ("I will answer later through hm.add"): ack its
+-- message ($1, if $2 still holds it) and mark the open activity row ($5 in
+-- dimension $6 of job $4 of app $3, worker topic $7) as waiting for that answer;
+-- true when acked.
+WITH acked AS (
+    DELETE FROM __SCHEMA__.messages WHERE id = $1 AND reserved_by = $2 RETURNING id
+), marked AS (
+    UPDATE __SCHEMA__.activities a
+       SET output = jsonb_set(coalesce(a.output, '{}'::jsonb), ARRAY['metadata'],
+                              coalesce(a.output->'metadata', '{}'::jsonb)
+                              || jsonb_build_object('waiting', 'answer',
+                                                    'topic', $7::text))
+      FROM __SCHEMA__.jobs j
+     WHERE EXISTS (SELECT 1 FROM acked)
+       AND j.app_id = $3 AND j.job_id = $4 AND a.job = j.id
+       AND a.activity_id = $5 AND a.dimension = $6 AND NOT a.done
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM acked) AS acked;

@@ -61,6 +61,29 @@ def _check_worker(worker: Any) -> str:
     return topic
 
 
+class _Events:
+    """The engine's events (``EngineEvents``), delivered to one ``HotMesh``."""
+
+    __slots__ = ("_mesh",)
+
+    def __init__(self, mesh: HotMesh) -> None:
+        self._mesh = mesh
+
+    def wake(self, stream: str, delay: float) -> None:
+        self._mesh._wake(stream, delay)
+
+    def dispatch(self, stream: str, msg: Message) -> None:
+        self._mesh._dispatch(stream, msg)
+
+    def emitted(self, job_id: str, output: dict[str, Any], publishes: str) -> None:
+        self._mesh._emitted(job_id, output, publishes)
+
+    def completed(
+        self, job_id: str, output: dict[str, Any] | None, publishes: str
+    ) -> None:
+        self._mesh._completed(job_id, output, publishes)
+
+
 class HotMesh:
     """One app on one database: an engine, its workers, and the client API."""
 
@@ -77,22 +100,10 @@ class HotMesh:
         opts = options or EngineOptions()
         #: the options this instance runs with (checked and frozen by ``init``)
         self.options = opts
-        self.engine = Engine(store, app_id)
-        self.engine.on_messages = self._wake
-        self.engine.on_dispatch = self._dispatch
-        self.engine.on_complete = self._completed
-        self.engine.on_emit = self._emitted
+        self.engine = Engine(store, app_id, opts, _Events(self))
         #: the clock of this process (``engine={"clock": ManualClock()}`` in tests)
         self.clock: Clock = opts.clock
-        self.engine.clock = self.clock
         self._lease = opts.lease
-        self.engine.lease = self._lease
-        self.engine.max_cycles = opts.max_cycles
-        self.engine.poison_threshold = opts.poison_threshold
-        self.engine.signal_ttl = opts.signal_ttl
-        self.engine.signal_max_pending = opts.signal_max_pending
-        self.engine.signal_max_bytes = opts.signal_max_bytes
-        self.engine.states.size = opts.state_cache
         self._poll = opts.poll
         self._retention = opts.retention
         self._prune_every = opts.prune_interval

@@ -9,45 +9,92 @@ layered on it: ``effects`` (a step's writes and side effects), ``batcher``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from hotmesh import clock, errors
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
 from hotmesh.engine.cache import StateCache
+from hotmesh.engine.options import EngineOptions
 from hotmesh.engine.ports import Store, Transaction
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.store.records import Message
 
 
-class EngineBase:
-    """Runs steps for one app on one store; ``on_messages`` wakes local consumers."""
+class EngineEvents(Protocol):
+    """What the engine tells the process it runs in, after each commit.
 
-    def __init__(self, store: Store, app_id: str) -> None:
+    ``HotMesh`` implements it (waking its consumers, resolving ``pubsub``
+    waiters, calling subscribers); it is given to the engine's constructor.
+    """
+
+    def wake(self, stream: str, delay: float) -> None:
+        """New messages on ``stream``, visible after ``delay`` seconds."""
+
+    def dispatch(self, stream: str, msg: Message) -> None:
+        """A message committed already reserved for this process's consumer."""
+
+    def emitted(self, job_id: str, output: dict[str, Any], publishes: str) -> None:
+        """A running job emitted its output (``emit``) to ``publishes``."""
+
+    def completed(
+        self, job_id: str, output: dict[str, Any] | None, publishes: str
+    ) -> None:
+        """A job finished; ``output`` is ``None`` when only another process has it."""
+
+
+class NoEvents:
+    """Events nobody listens to (an engine used without a ``HotMesh``)."""
+
+    def wake(self, stream: str, delay: float) -> None:
+        pass
+
+    def dispatch(self, stream: str, msg: Message) -> None:
+        pass
+
+    def emitted(self, job_id: str, output: dict[str, Any], publishes: str) -> None:
+        pass
+
+    def completed(
+        self, job_id: str, output: dict[str, Any] | None, publishes: str
+    ) -> None:
+        pass
+
+
+class EngineBase:
+    """Runs steps for one app on one store; ``events`` wakes local consumers."""
+
+    def __init__(
+        self,
+        store: Store,
+        app_id: str,
+        options: EngineOptions | None = None,
+        events: EngineEvents | None = None,
+    ) -> None:
+        opts = options or EngineOptions()
         self.store = store
         self.app_id = app_id
         self.owner = f"{app_id}:{uuid.uuid4().hex[:12]}"
         self._plans: dict[str, Plan] = {}
         self.active: str | None = None
-        self.lease = 30.0
+        self.lease = opts.lease
         #: what "now" is for job timestamps and schedules (a test moves its own)
-        self.clock: clock.Clock = clock.SYSTEM
+        self.clock: clock.Clock = opts.clock
         #: steps waiting per job while a step of that job runs here (group commit)
         self._pending: dict[str, list[tuple[int, str, dict[str, Any], Any]]] = {}
         self._running: set[str] = set()
         #: job states this process wrote last: the next step here writes in one
         #: statement, guarded by the row version, instead of lock-read-write
-        self.states = StateCache(10_000)
+        self.states = StateCache(opts.state_cache)
         #: how long a signal waits for its hook to register (600 s by default)
-        self.signal_ttl = 600.0
+        self.signal_ttl = opts.signal_ttl
         #: early signals one key keeps at most, and their size as JSON text
-        self.signal_max_pending = 100
-        self.signal_max_bytes = 1 << 20
+        self.signal_max_pending = opts.signal_max_pending
+        self.signal_max_bytes = opts.signal_max_bytes
         #: claims of one message after which it is treated as poison
-        self.poison_threshold = 5
+        self.poison_threshold = opts.poison_threshold
         #: cap on re-entries of one cycle pivot
-        self.max_cycles = step.MAX_CYCLES
+        self.max_cycles = opts.max_cycles
         #: structured retry policies per worker topic (they win over a YAML ``retry`` map)
         self.retry_policies: dict[str, RetryPolicy] = {}
         #: streams this process consumes: their new messages are inserted reserved by us
@@ -56,14 +103,8 @@ class EngineBase:
         #: (flow limits): their messages go out unclaimed, with a NOTIFY, so
         #: every process's consumer hears of them, not only ours
         self.limited_streams: set[str] = set()
-        self.on_messages: Callable[[str, float], None] = lambda stream, delay: None
-        self.on_dispatch: Callable[[str, Message], None] = lambda stream, msg: None
-        self.on_emit: Callable[[str, dict[str, Any], str], None] = (
-            lambda job_id, output, publishes: None
-        )
-        self.on_complete: Callable[[str, dict[str, Any] | None, str], None] = (
-            lambda job_id, output, publishes: None
-        )
+        #: the host told of commits (wake-ups, dispatches, completions)
+        self.events: EngineEvents = events or NoEvents()
 
     @property
     def insert_lease(self) -> float:
@@ -138,18 +179,18 @@ class EngineBase:
             self._woken(chained, chained_reserved, top=False)
         handed = {msg.payload.get("guid") for msg in reserved}
         for msg in reserved:
-            self.on_dispatch(msg.stream, msg)
+            self.events.dispatch(msg.stream, msg)
         for new in commit.messages:
             # Asked for reserved but not handed over: its topic has flow limits,
             # so it waits for a claim (which counts it); wake ours to make one.
             if new.reserved_by is None or new.guid not in handed:
                 if new.reserved_by is not None:
                     self.limited_streams.add(new.stream)
-                self.on_messages(new.stream, new.delay)
+                self.events.wake(new.stream, new.delay)
         if commit.emit is not None:
-            self.on_emit(commit.job.job_id, commit.emit, self._publishes(commit))
+            self.events.emitted(commit.job.job_id, commit.emit, self._publishes(commit))
         if commit.completion is not None:
-            self.on_complete(
+            self.events.completed(
                 commit.job.job_id,
                 commit.completion.output,
                 commit.completion.publishes or "",

@@ -62,7 +62,7 @@ class Children(SideEffects):
                 except errors.DuplicateJobError:
                     return  # replayed await: the child already exists
         if commit is None or failure is not None:
-            self.on_messages(
+            self.events.wake(
                 ENGINE_STREAM, 0.0
             )  # after the commit: the answer is visible
             return

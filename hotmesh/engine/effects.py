@@ -304,7 +304,7 @@ class SideEffects(EngineBase):
             )
             await self._enqueue(tx, extra)
         for msg in extra:
-            self.on_messages(msg.stream, 0.0)
+            self.events.wake(msg.stream, 0.0)
         return job_id
 
 

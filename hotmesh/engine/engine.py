@@ -33,7 +33,7 @@ log = logging.getLogger("hotmesh.engine")
 
 
 class Engine(Batcher, Children):
-    """Runs steps for one app on one store; ``on_messages`` wakes local consumers."""
+    """Runs steps for one app on one store; ``events`` wakes local consumers."""
 
     # -- entry points --------------------------------------------------------
     async def pub(
@@ -132,7 +132,7 @@ class Engine(Batcher, Children):
             )
             await self._enqueue(tx, extra)
         for msg in extra:
-            self.on_messages(msg.stream, 0.0)
+            self.events.wake(msg.stream, 0.0)
         return job_id
 
     async def interrupt(
@@ -180,7 +180,7 @@ class Engine(Batcher, Children):
         )
         async with self.store.transaction() as tx:
             await self._enqueue(tx, [msg])
-        self.on_messages(ENGINE_STREAM, 0.0)
+        self.events.wake(ENGINE_STREAM, 0.0)
 
     async def handle(self, msg: Message) -> None:
         """Process one engine-stream message."""
@@ -268,7 +268,7 @@ class Engine(Batcher, Children):
             await tx.insert_messages(self.app_id, [again])
             note = notes.Messages(self.app_id, again.stream, again.delay, self.owner)
             await tx.notify(self.store.channel, [notes.encode(note)])
-        self.on_messages(again.stream, again.delay)
+        self.events.wake(again.stream, again.delay)
         return True
 
     async def read(

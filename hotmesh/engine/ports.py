@@ -148,6 +148,19 @@ class Store(Protocol):
     async def ack(self, message_id: int, owner: str) -> bool:
         """Delete a message we hold, outside any step."""
 
+    async def ack_waiting(
+        self,
+        message_id: int,
+        owner: str,
+        app_id: str,
+        job_id: str,
+        activity_id: str,
+        dimension: str,
+        topic: str,
+    ) -> bool:
+        """Ack a worker message answered with ``None`` and mark its activity as
+        waiting for an answer (``hm.add``)."""
+
     async def read_job(
         self,
         app_id: str,

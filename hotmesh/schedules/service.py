@@ -295,7 +295,7 @@ class Schedules:
             await self._mesh.engine.enqueue(tx, delayed.start_messages(starts))
         self._woken(started)
         if starts:
-            self._mesh.engine.on_messages(ENGINE_STREAM, 0.0)
+            self._mesh.engine.events.wake(ENGINE_STREAM, 0.0)
         return fired + [r["job_id"] for r in starts]
 
     async def _fire(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import pytest
 
 from hotmesh import errors
 from hotmesh.clock import SYSTEM, ManualClock
+from hotmesh.engine.base import NoEvents
+from hotmesh.engine.engine import Engine
 from hotmesh.engine.options import DEFAULT_RETENTION, EngineOptions, check_keys
+from hotmesh.store.postgres import PostgresStore
+from hotmesh.store.records import Message
 
 
 def test_defaults() -> None:
@@ -125,3 +130,39 @@ def test_check_keys_passes_known_keys() -> None:
 def test_an_empty_schema_is_refused_not_replaced() -> None:
     with pytest.raises(errors.ConfigError, match="invalid schema name ''"):
         EngineOptions.from_dict({"schema": ""}, env={"HOTMESH_SCHEMA": "fine"})
+
+
+def test_the_engine_takes_its_options_and_events_in_its_constructor() -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.woken: list[tuple[str, float]] = []
+
+        def wake(self, stream: str, delay: float) -> None:
+            self.woken.append((stream, delay))
+
+        def dispatch(self, stream: str, msg: Message) -> None: ...
+
+        def emitted(self, job_id: str, output: dict[str, Any], publishes: str) -> None:
+            pass
+
+        def completed(
+            self, job_id: str, output: dict[str, Any] | None, publishes: str
+        ) -> None:
+            pass
+
+    clock = ManualClock()
+    events = Recorder()
+    options = EngineOptions(
+        lease=5.0, clock=clock, state_cache=0, signal_ttl=7.0, max_cycles=3
+    )
+    engine = Engine(cast(PostgresStore, None), "app", options, events)
+    assert (engine.lease, engine.clock, engine.states.size) == (5.0, clock, 0)
+    assert (engine.signal_ttl, engine.max_cycles, engine.poison_threshold) == (
+        7.0,
+        3,
+        5,
+    )
+    engine.events.wake("w:topic", 0.5)
+    assert events.woken == [("w:topic", 0.5)]
+    # without events, commits tell nobody (and nothing breaks)
+    assert isinstance(Engine(cast(PostgresStore, None), "app").events, NoEvents)

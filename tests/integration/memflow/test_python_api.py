@@ -31,8 +31,9 @@ async def bad_child(name: str) -> str:
 async def test_client_and_worker_are_async_context_managers(pg_dsn: str) -> None:
     conn = {"connection": {"dsn": pg_dsn}}
     async with (
-        MemFlow.Worker.create({**conn, "task_queue": "greet", "workflow": greeting})
-        as worker,
+        MemFlow.Worker.create(
+            {**conn, "task_queue": "greet", "workflow": greeting}
+        ) as worker,
         MemFlow.Client(conn) as client,
     ):
         handle = await client.workflow.start(

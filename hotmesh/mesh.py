@@ -11,9 +11,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, ClassVar
 
-from hotmesh import errors, ids
+from hotmesh import errors, ids, upkeep
 from hotmesh.clock import Clock
-from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.config import resolve_dsn
 from hotmesh.engine import notes, step
 from hotmesh.engine.engine import Engine, finished
@@ -24,22 +23,18 @@ from hotmesh.engine.waiting import waits
 from hotmesh.engine.workers import Callback, TopicCallbacks, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
-from hotmesh.graph import load_app
 from hotmesh.job_control import JobControl
 from hotmesh.opening import Opening
 from hotmesh.schedules import Schedules, delayed
-from hotmesh.schedules import manifest as manifest_schedules
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 from hotmesh.subscriptions import SubCallback, Subscriptions
+from hotmesh.upkeep import PRUNE_BATCH as PRUNE_BATCH
+from hotmesh.upkeep import deploy_log as deploy_log
 
 log = logging.getLogger("hotmesh")
-#: manifest warnings of ``deploy`` (the CLI prints them itself and mutes this)
-deploy_log = logging.getLogger("hotmesh.deploy")
 #: seconds ``stop()`` lets in-flight steps and worker callbacks finish
 STOP_GRACE = 30.0
-#: rows deleted per statement when pruning
-PRUNE_BATCH = 1000
 
 
 #: the keys of a ``workers`` entry
@@ -303,26 +298,12 @@ class HotMesh(JobControl):
         keep = self._retention if retention is None else float(retention)
         if keep is None:
             raise errors.ConfigError("pruning is off (retention=None): pass retention")
-        total = {"jobs": 0, "signals": 0}
-        while True:
-            jobs, signals = await self.store.prune(self.app_id, keep, PRUNE_BATCH)
-            total["jobs"] += jobs
-            total["signals"] += signals
-            if jobs < PRUNE_BATCH and signals < PRUNE_BATCH:
-                return total
+        return await upkeep.prune(self.store, self.app_id, keep)
 
     async def _prune_loop(self) -> None:
-        # A maintenance timer, not a wait for work: expired rows only need to
-        # go eventually, and every engine of the app shares the job (SKIP LOCKED).
-        while not self._stopped:
-            await asyncio.sleep(self._prune_every)
-            try:
-                pruned = await self.prune()
-            except Exception as exc:  # the database is away: try again next time
-                log.warning("app %s: pruning failed: %s", self.app_id, exc)
-                continue
-            if pruned["jobs"] or pruned["signals"]:
-                log.info("app %s: pruned %s", self.app_id, pruned)
+        await upkeep.prune_every(
+            self._prune_every, self.prune, lambda: self._stopped, self.app_id
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the background, kept alive until it ends."""
@@ -419,29 +400,15 @@ class HotMesh(JobControl):
         Nothing is stored unless the manifest compiles, so a refused deploy
         leaves its version number free.
         """
-        manifest = load_app(source, base_dir=base_dir, ref_root=ref_root)
-        plan, warnings = compile_checked(manifest, strict)
-        if plan.app_id != self.app_id:
-            raise errors.ConfigError(
-                f"manifest app id '{plan.app_id}' does not match this HotMesh ('{self.app_id}')"
-            )
-        declared = manifest_schedules.declared(manifest, plan)
-        doc = manifest_schedules.plan_document(plan_to_document(plan), declared)
-        if not await self.store.insert_version(self.app_id, plan.version, doc):
-            stored = await self.store.get_plan(self.app_id, plan.version)
-            if stored != doc:
-                raise errors.StoreConflictError(
-                    f"app '{self.app_id}' version '{plan.version}' is already deployed with a "
-                    "different plan; bump the version"
-                )
-        await self.schedules.deploy_version(plan.version, declared)
-        for warning in warnings:
-            deploy_log.warning("%s", warning)
-        return {
-            "app_id": self.app_id,
-            "version": plan.version,
-            "warnings": [str(w) for w in warnings],
-        }
+        return await upkeep.deploy(
+            self.store,
+            self.schedules,
+            self.app_id,
+            source,
+            strict=strict,
+            base_dir=base_dir,
+            ref_root=ref_root,
+        )
 
     async def activate(self, version: str) -> None:
         """Make ``version`` active in every connected process (NOTIFY, no restart)."""

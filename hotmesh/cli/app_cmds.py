@@ -24,7 +24,7 @@ from hotmesh.cli.common import (
     when,
 )
 from hotmesh.graph import load_app
-from hotmesh.mesh import deploy_log
+from hotmesh.upkeep import deploy_log
 
 
 @cli.command()

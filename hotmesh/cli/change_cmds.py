@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
-from hotmesh import errors
+from hotmesh import errors, upkeep
 from hotmesh.cli import cli
 from hotmesh.cli.common import (
     app_of_job,
@@ -22,7 +22,6 @@ from hotmesh.cli.common import (
     store,
 )
 from hotmesh.engine.options import DEFAULT_RETENTION
-from hotmesh.mesh import PRUNE_BATCH
 
 # --------------------------------------------------------------------------
 # changing jobs
@@ -86,16 +85,13 @@ def prune(
     async def go() -> tuple[str, int, int]:
         async with store(url, schema_name) as opened:
             app = await pick_app(opened, app_id)
-            jobs = signals = 0
             with console(stderr=True).status("pruning") as shown:
-                while True:
-                    more_jobs, more_signals = await opened.prune(
-                        app, retention, PRUNE_BATCH
-                    )
-                    jobs, signals = jobs + more_jobs, signals + more_signals
+
+                def progress(jobs: int, signals: int) -> None:
                     shown.update(f"pruning: {jobs} jobs, {signals} signals so far")
-                    if more_jobs < PRUNE_BATCH and more_signals < PRUNE_BATCH:
-                        return app, jobs, signals
+
+                total = await upkeep.prune(opened, app, retention, progress)
+                return app, total["jobs"], total["signals"]
 
     app, jobs, signals = run(go())
     console().print(

@@ -40,16 +40,15 @@ async def notify_backorder(message: dict[str, Any]) -> dict[str, Any]:
 
 
 async def main(dsn: str | None = None) -> list[dict[str, Any]]:
-    hm = await HotMesh.init(
+    async with HotMesh.init(  # stopped when the block ends
         app_id="orders",
-        engine={"connection": {"dsn": dsn}},
+        dsn=dsn,  # None: HOTMESH_DSN, DATABASE_URL, else the embedded server
         workers=[
             {"topic": "inventory.check", "callback": check_inventory},
             {"topic": "inventory.reserve", "callback": reserve_item},
             {"topic": "inventory.backorder", "callback": notify_backorder},
         ],
-    )
-    async with hm:
+    ) as hm:
         await hm.deploy(MANIFEST)
         await hm.activate("1")
         results = []

@@ -39,7 +39,7 @@ class MemFlow:
     Handle = WorkflowHandle
     ChildHandle = ChildHandle
     WorkflowHandle = WorkflowHandle
-    workflow: Any = _workflow
+    workflow = _workflow
     activity: Any = activity
     register_activity_worker = staticmethod(register_activity_worker)
     registerActivityWorker = staticmethod(register_activity_worker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -504,6 +505,49 @@ def test_worker_runs_callables_until_sigterm(
     )
     assert "hotmesh: stopping (finishing in-flight work)" in err
     assert err.rstrip().endswith("hotmesh: worker stopped")
+    # the failure, one line: topic, job, activity, type and message
+    job_id = last.split("'")[1]
+    (line,) = [x for x in err.splitlines() if "failed on job" in x]
+    assert re.fullmatch(
+        rf"hotmesh: WARNING worker hello\.greet failed on job {job_id} "
+        r"\(activity \w+\): RuntimeError: no greeting for you",
+        line,
+    ), line
+    assert "Traceback" not in err
+
+
+def test_worker_debug_logs_the_failure_with_its_traceback(
+    pg_dsn: str, home: Path, tmp_path: Path
+) -> None:
+    ok(hotmesh("deploy", HELLO, "--activate", home=home, dsn=pg_dsn))
+    module = write(tmp_path, "greeter.py", WORKER_MODULE)
+    worker = serve(
+        "--debug",
+        "worker",
+        "--app",
+        "hello",
+        "--topic",
+        "hello.greet",
+        f"{module}:greet",
+        home=home,
+        dsn=pg_dsn,
+        ready="worker ready",
+    )
+    try:
+        failed = hotmesh(
+            "pubsub", "hello.requested", "-d", '{"name": "boom"}', home=home, dsn=pg_dsn
+        )
+    finally:
+        err = _stop(worker)
+    assert failed.returncode == 1
+    job_id = failed.stderr.splitlines()[-1].split("'")[1]
+    start = err.index(
+        f"hotmesh: WARNING hotmesh: worker hello.greet failed on job {job_id}"
+    )
+    trace = err[start:]
+    assert "Traceback (most recent call last):" in trace
+    assert "greeter.py" in trace and ", in greet" in trace
+    assert "RuntimeError: no greeting for you" in trace
 
 
 def test_worker_refuses_bad_specs_in_one_line(pg_dsn: str, home: Path) -> None:

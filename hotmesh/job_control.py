@@ -3,6 +3,7 @@ reading a job's state (a mixin of ``HotMesh``, to keep each module small)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hotmesh import errors, ids
@@ -129,3 +130,17 @@ class JobControl:
         """Delete a job and its history."""
         ids.check(job_id, "job id")
         await self.store.scrub(self.app_id, job_id)
+
+
+def job_result(job_id: str, output: dict[str, Any]) -> dict[str, Any]:
+    """A finished job's output, or its error raised as ``JobError``."""
+    err = output["metadata"].get("err")
+    if err is not None:
+        try:
+            error = json.loads(err)
+        except ValueError:
+            error = {"message": err}
+        raise errors.JobError(
+            job_id, error if isinstance(error, dict) else {"message": error}
+        )
+    return output

@@ -23,12 +23,12 @@ from hotmesh.engine.waiting import waits
 from hotmesh.engine.workers import Callback, TopicCallbacks, callback_handler
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
-from hotmesh.job_control import JobControl
+from hotmesh.job_control import JobControl, job_result
 from hotmesh.opening import Opening
 from hotmesh.schedules import Schedules, delayed
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
-from hotmesh.subscriptions import SubCallback, Subscriptions
+from hotmesh.subscriptions import SubCallback, Subscriptions, awaited
 from hotmesh.upkeep import PRUNE_BATCH as PRUNE_BATCH
 from hotmesh.upkeep import deploy_log as deploy_log
 
@@ -503,7 +503,7 @@ class HotMesh(JobControl):
             try:
                 output = await asyncio.wait_for(asyncio.shield(fut), max(timeout, 0))
                 if output is not None:
-                    return _result(job_id, output)
+                    return job_result(job_id, output)
             except TimeoutError:
                 pass
             job = await self.engine.read(job_id, include_expired=True)
@@ -515,7 +515,7 @@ class HotMesh(JobControl):
                 self._waiters.pop(job_id, None)
         if job is None or not finished(job):
             raise errors.JobTimeoutError(job_id, timeout, await self._waits(job_id))
-        return _result(job_id, step.job_output(job))
+        return job_result(job_id, step.job_output(job))
 
     async def _waits(self, job_id: str) -> list[str]:
         """What a running job waits on, for a timeout's message (best effort)."""
@@ -557,7 +557,7 @@ class HotMesh(JobControl):
         for callback in self.subscriptions.callbacks(topic):
             result = callback(topic, message)
             if inspect.isawaitable(result):
-                self._spawn(_awaited(result))
+                self._spawn(awaited(result))
 
     def add_worker(self, worker: dict[str, Any]) -> None:
         """Start consuming a worker topic after ``init`` (same keys as ``workers``)."""
@@ -585,23 +585,3 @@ class HotMesh(JobControl):
     async def punsub(self, pattern: str) -> None:
         """Remove every callback on ``pattern``."""
         self.subscriptions.remove_pattern(pattern)
-
-
-async def _awaited(result: Awaitable[Any]) -> None:
-    try:
-        await result
-    except Exception:  # a subscriber's failure must not reach the engine
-        log.exception("a subscriber callback failed")
-
-
-def _result(job_id: str, output: dict[str, Any]) -> dict[str, Any]:
-    err = output["metadata"].get("err")
-    if err is not None:
-        try:
-            error = json.loads(err)
-        except ValueError:
-            error = {"message": err}
-        raise errors.JobError(
-            job_id, error if isinstance(error, dict) else {"message": error}
-        )
-    return output

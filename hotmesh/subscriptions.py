@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 SubCallback = Callable[[str, dict[str, Any]], Any]
+log = logging.getLogger("hotmesh")
 
 
 class Subscriptions:
@@ -50,3 +52,12 @@ class Subscriptions:
 
     def __contains__(self, topic: str) -> bool:
         return topic in self._subs
+
+
+async def awaited(result: Awaitable[Any]) -> None:
+    """Await an async callback's result; its failure is logged, never raised
+    (a subscriber's failure must not reach the engine)."""
+    try:
+        await result
+    except Exception:
+        log.exception("a subscriber callback failed")

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, ClassVar
 
-from hotmesh import errors, ids, upkeep
+from hotmesh import errors, ids, telemetry, upkeep
 from hotmesh.clock import Clock
 from hotmesh.config import resolve_dsn
 from hotmesh.engine import notes, step
@@ -314,6 +314,7 @@ class HotMesh(JobControl):
     def _completed(
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
+        telemetry.job_done(job_id, output)
         for fut in self._waiters.pop(job_id, []):
             if not fut.done():
                 fut.set_result(output)
@@ -463,12 +464,25 @@ class HotMesh(JobControl):
             raise errors.ConfigError(
                 f"pending must be a positive number of seconds, not {pending!r}"
             )
-        commit = await self.engine.prepare(
-            topic, dict(data or {}), pending=pending, priority=priority
-        )
-        if dedupe_key is not None:
-            return await self.engine.start_once(commit, dedupe_key, window)
-        await self.engine.start(commit)
+        traced = telemetry.start_job(self.app_id, topic, self.engine.owner)
+        try:
+            commit = await self.engine.prepare(
+                topic,
+                dict(data or {}),
+                pending=pending,
+                priority=priority,
+                metadata=telemetry.carried(traced),
+            )
+            telemetry.opened(commit.job.job_id, traced)
+            if dedupe_key is not None:
+                holder = await self.engine.start_once(commit, dedupe_key, window)
+                if holder != commit.job.job_id:
+                    telemetry.abandon(traced, f"deduplicated: job {holder}")
+                return holder
+            await self.engine.start(commit)
+        except BaseException:
+            telemetry.abandon(traced)
+            raise
         return commit.job.job_id
 
     async def set_topic_limits(self, topic: str, **options: Any) -> None:
@@ -487,8 +501,16 @@ class HotMesh(JobControl):
     ) -> dict[str, Any]:
         """Start a job and wait for its output (``JobError`` if it failed)."""
         ids.check(topic, "topic")
-        commit = await self.engine.prepare(topic, dict(data or {}))
+        traced = telemetry.start_job(self.app_id, topic, self.engine.owner)
+        try:
+            commit = await self.engine.prepare(
+                topic, dict(data or {}), metadata=telemetry.carried(traced)
+            )
+        except BaseException:
+            telemetry.abandon(traced)
+            raise
         job_id = commit.job.job_id
+        telemetry.opened(job_id, traced)
         # The engine that waits (as upstream's ``ngn``): whoever completes the
         # job elsewhere must NOTIFY; completed here, no NOTIFY is needed.
         commit.job.metadata["ngn"] = self.engine.owner

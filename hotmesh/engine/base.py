@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
-from hotmesh import clock, errors
+from hotmesh import clock, errors, telemetry
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
 from hotmesh.engine.cache import StateCache
@@ -175,6 +175,7 @@ class EngineBase:
         """After commit: hand reserved messages to local consumers, wake the others."""
         if top:
             self._remember(commit)
+        telemetry.activities(commit)
         for chained, chained_reserved in commit.chained:
             self._woken(chained, chained_reserved, top=False)
         handed = {msg.payload.get("guid") for msg in reserved}

@@ -137,6 +137,11 @@ def write_job_data(data: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, 
     return out
 
 
+def trace_ids(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's W3C trace and span ids (``trc``/``spn``), when it is traced."""
+    return {k: metadata[k] for k in ("trc", "spn") if k in metadata}
+
+
 def public_data(data: Mapping[str, Any]) -> dict[str, Any]:
     """Job data as published: ``-``/``_`` literal fields (markers, search) left out."""
     return {k: v for k, v in data.items() if not k.startswith(("-", "_"))}

@@ -230,6 +230,7 @@ class Run:
             "topic": topic,
             "vrs": self.job.version,
             "try": 0,
+            **cx.trace_ids(self.job.metadata),  # the job's trace, to the worker
         }
         priority, ckey, rkey = worker_fields(
             act, lambda name: self.value(act, name, ctx), self.job.metadata
@@ -260,6 +261,7 @@ class Run:
             # so the parent can wait for it later on an ordinary hook.
             ref = ParentRef(jid, gid, dad, act.id, severed, str(join_topic), join_id)
         parent = ref.to_metadata()
+        parent.update(cx.trace_ids(self.job.metadata))  # the child joins our trace
         self.send(
             ENGINE_STREAM,
             "await",

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import errors, telemetry
 from hotmesh.engine.router import retrying
 from hotmesh.store.records import Message
 
@@ -222,7 +222,10 @@ def callback_handler(
                 raise errors.HotMeshError(
                     f"poison message: claimed {msg.attempts} times without completing"
                 )
-            response = await callbacks.call(message)
+            with telemetry.worker_span(topic, message["metadata"]) as span:
+                response = await callbacks.call(message)
+                if span is not None and isinstance(response, dict):
+                    telemetry.worker_status(span, response)
         except Exception as exc:  # the worker's failure becomes an error response
             md = message["metadata"]
             log.warning(

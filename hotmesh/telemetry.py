@@ -1,0 +1,239 @@
+"""OpenTelemetry traces for jobs, activities and worker callbacks (issue 18).
+
+hotmesh depends on ``opentelemetry-api`` only (the ``otel`` extra) and uses the
+global tracer provider, as instrumented libraries do: the application chooses
+the SDK and its exporters. Without the API installed, or with no SDK provider
+set, every entry point returns at its first check, so tracing costs nothing
+measurable when it is off.
+
+One trace per job, across processes: the job span starts in the process that
+publishes the job (a child of the caller's active span, if any), and its
+W3C trace and span ids ride in the job's metadata (``trc``/``spn``, as
+upstream names them) and in every worker message, so engines and workers in
+other processes add their spans to the same trace. The job span ends where it
+started: the publishing engine asks (``ngn``) to hear of the completion.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+try:  # the ``otel`` extra
+    from opentelemetry import trace
+except ImportError:  # pragma: no cover - exercised when the extra is absent
+    trace = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from hotmesh.engine.commit import StepCommit
+
+log = logging.getLogger("hotmesh.telemetry")
+
+#: job spans this process started and has not ended yet (job id -> span)
+_OPEN: OrderedDict[str, Any] = OrderedDict()
+#: beyond this many open job spans, the oldest is ended (marked unfinished)
+MAX_OPEN = 10_000
+
+
+_ON = False
+
+
+def enabled() -> bool:
+    """True when the API is installed and an SDK tracer provider is set.
+
+    The global provider can be set once only, so once on, on for good.
+    """
+    global _ON
+    if _ON:
+        return True
+    if trace is None:
+        return False
+    provider = trace.get_tracer_provider()
+    _ON = not isinstance(
+        provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+    )
+    return _ON
+
+
+def _tracer() -> Any:
+    from hotmesh import __version__
+
+    return trace.get_tracer("hotmesh", __version__)
+
+
+def _remote(metadata: Mapping[str, Any]) -> Any:
+    """The job span's context from ``trc``/``spn`` (``None`` if not traced)."""
+    trc, spn = metadata.get("trc"), metadata.get("spn")
+    if not isinstance(trc, str) or not isinstance(spn, str):
+        return None
+    try:
+        parent = trace.SpanContext(
+            int(trc, 16),
+            int(spn, 16),
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+    except ValueError:
+        return None
+    if not parent.is_valid:
+        return None
+    return trace.set_span_in_context(trace.NonRecordingSpan(parent))
+
+
+def start_job(app: str, topic: str, owner: str) -> dict[str, Any] | None:
+    """Start a job's span under the caller's active span; the metadata that
+    carries it (``trc``, ``spn``, and ``ngn`` so its completion is heard)."""
+    if not enabled():
+        return None
+    span = _tracer().start_span(
+        f"job {topic}",
+        kind=trace.SpanKind.PRODUCER,
+        attributes={"hotmesh.app": app, "hotmesh.topic": topic},
+    )
+    ctx = span.get_span_context()
+    if not ctx.is_valid or not ctx.trace_flags.sampled:  # sampled out by the SDK
+        span.end()
+        return None
+    return {
+        "trc": trace.format_trace_id(ctx.trace_id),
+        "spn": trace.format_span_id(ctx.span_id),
+        "ngn": owner,
+        "_span": span,
+    }
+
+
+def carried(fields: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The job metadata of :func:`start_job`'s fields (without the span)."""
+    if not fields:
+        return None
+    return {k: v for k, v in fields.items() if k != "_span"}
+
+
+def opened(job_id: str, fields: dict[str, Any] | None) -> None:
+    """Remember the job span of ``fields`` (from :func:`start_job`) until it ends."""
+    if not fields or (span := fields.pop("_span", None)) is None:
+        return
+    span.set_attribute("hotmesh.job_id", job_id)
+    fields["jid"] = job_id
+    _OPEN[job_id] = span
+    while len(_OPEN) > MAX_OPEN:
+        _, oldest = _OPEN.popitem(last=False)
+        oldest.set_attribute("hotmesh.job.unfinished", True)
+        oldest.end()
+
+
+def abandon(fields: dict[str, Any] | None, reason: str = "job not started") -> None:
+    """The job was not created (an error at pub): end its span with ``reason``."""
+    if not fields:
+        return
+    span = fields.pop("_span", None) or _OPEN.pop(str(fields.get("jid")), None)
+    if span is not None:
+        span.set_status(trace.Status(trace.StatusCode.ERROR, reason))
+        span.end()
+
+
+def job_done(job_id: str, output: Mapping[str, Any] | None) -> None:
+    """End the job's span, if this process started it (``output`` may be unknown)."""
+    if not _OPEN:
+        return
+    span = _OPEN.pop(job_id, None)
+    if span is None:
+        return
+    metadata = (output or {}).get("metadata") or {}
+    err = metadata.get("err")
+    if err:
+        span.set_status(trace.Status(trace.StatusCode.ERROR, str(err)[:500]))
+    span.end()
+
+
+def _ns(stamp: Any) -> int | None:
+    """Epoch ns of a compact ``YYYYMMDDHHMMSS.mmm`` stamp."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.strptime(stamp, "%Y%m%d%H%M%S.%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(moment.timestamp() * 1000) * 1_000_000
+
+
+def activities(commit: StepCommit) -> None:
+    """A span for each activity this committed step finished, in the job's trace,
+    from its Leg 1 to its end (``ac`` to ``au``, the engine clock's stamps)."""
+    if not enabled():
+        return
+    metadata = commit.job.metadata
+    parent = _remote(metadata)
+    if parent is None:
+        return
+    tracer = _tracer()
+    for row in commit.activities:
+        if not row.done:
+            continue
+        out = row.output if isinstance(row.output, dict) else {}
+        md = out.get("metadata") or {}
+        attrs: dict[str, Any] = {
+            "hotmesh.app": str(metadata.get("app", "")),
+            "hotmesh.version": str(metadata.get("vrs", "")),
+            "hotmesh.job_id": commit.job.job_id,
+            "hotmesh.activity.id": row.activity_id,
+            "hotmesh.activity.type": row.type,
+            "hotmesh.activity.dimension": row.dimension,
+            "hotmesh.activity.status": "error" if row.error else "success",
+        }
+        error = row.error if isinstance(row.error, dict) else None
+        if error and error.get("code") is not None:
+            attrs["hotmesh.activity.error_code"] = str(error.get("code"))
+        if isinstance(md.get("try"), int):
+            attrs["hotmesh.activity.attempt"] = md["try"] + 1
+        start, end = _ns(md.get("ac")), _ns(md.get("au"))
+        span = tracer.start_span(
+            row.activity_id, context=parent, attributes=attrs, start_time=start
+        )
+        if error:
+            span.set_status(
+                trace.Status(trace.StatusCode.ERROR, str(error.get("message", "")))
+            )
+        span.end(end_time=end if end is not None and start is not None else None)
+
+
+def worker_status(span: Any, response: Mapping[str, Any]) -> None:
+    """Mark a worker span failed when the callback answered with an error."""
+    if response.get("status") == "error":
+        code = response.get("code")
+        span.set_attribute("hotmesh.activity.error_code", str(code))
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"error {code}"))
+
+
+_OFF: AbstractContextManager[None] = nullcontext()
+
+
+def worker_span(topic: str, metadata: Mapping[str, Any]) -> AbstractContextManager[Any]:
+    """A span around one worker callback, in the job's trace (no-op when off)."""
+    if not enabled() or (parent := _remote(metadata)) is None:
+        return _OFF
+    return _worker_span(topic, metadata, parent)
+
+
+@contextmanager
+def _worker_span(topic: str, metadata: Mapping[str, Any], parent: Any) -> Iterator[Any]:
+    attrs: dict[str, Any] = {
+        "hotmesh.topic": topic,
+        "hotmesh.job_id": str(metadata.get("jid", "")),
+        "hotmesh.activity.id": str(metadata.get("aid", "")),
+        "hotmesh.activity.dimension": str(metadata.get("dad", "")),
+    }
+    attempt = metadata.get("try")
+    if isinstance(attempt, int):
+        attrs["hotmesh.activity.attempt"] = attempt + 1
+    with _tracer().start_as_current_span(
+        f"worker {topic}",
+        context=parent,
+        kind=trace.SpanKind.CONSUMER,
+        attributes=attrs,
+    ) as span:
+        yield span

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotmesh import telemetry  # noqa: E402
-from hotmesh.engine.commit import StepCommit  # noqa: E402
-from hotmesh.store.records import ActivityRow, JobRow  # noqa: E402
+from hotmesh import telemetry
+from hotmesh.engine.commit import StepCommit
+from hotmesh.store.records import ActivityRow, JobRow
 
 METADATA = {"jid": "j", "aid": "w1", "dad": ",0,0", "try": 0}
 JOB = JobRow(1, "j", "g", "", "w1.start", "1", 1, {"jid": "j", "app": "w1"}, {})
@@ -52,7 +52,9 @@ def main() -> None:
     telemetry.trace = saved
     print(f"hooks of one W1 job, tracing off, extra not installed: {without:,.0f} ns")
     if with_api is not None:
-        print(f"hooks of one W1 job, API installed, no SDK provider: {with_api:,.0f} ns")
+        print(
+            f"hooks of one W1 job, API installed, no SDK provider: {with_api:,.0f} ns"
+        )
     else:
         print("opentelemetry-api is not installed: the second state was not measured")
 

@@ -17,6 +17,7 @@ started: the publishing engine asks (``ngn``) to hear of the completion.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -40,23 +41,41 @@ MAX_OPEN = 10_000
 
 
 _ON = False
+#: when the provider was last found unset (``time.monotonic``)
+_OFF_SINCE = -1e9
+#: seconds an unset provider is believed unset before asking again
+RECHECK = 1.0
 
 
 def enabled() -> bool:
     """True when the API is installed and an SDK tracer provider is set.
 
-    The global provider can be set once only, so once on, on for good.
+    The global provider can be set once only, so once on, on for good; while
+    off, the provider is asked again at most once a second (so a provider set
+    after start is seen within a second).
     """
-    global _ON
+    global _ON, _OFF_SINCE
     if _ON:
         return True
     if trace is None:
+        return False
+    now = time.monotonic()
+    if now - _OFF_SINCE < RECHECK:
         return False
     provider = trace.get_tracer_provider()
     _ON = not isinstance(
         provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
     )
+    if not _ON:
+        _OFF_SINCE = now
     return _ON
+
+
+def refresh() -> None:
+    """Ask for the global provider again at the next span (after setting one
+    later than the first job: otherwise it is seen within a second)."""
+    global _OFF_SINCE
+    _OFF_SINCE = -1e9
 
 
 def _tracer() -> Any:

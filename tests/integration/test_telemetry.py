@@ -41,6 +41,7 @@ app:
 @pytest.fixture
 def spans() -> Iterator[list[dict[str, Any]]]:
     install(MEMORY)
+    telemetry.refresh()  # this process may have looked before the provider was set
     MEMORY.clear()
     SWITCH.on = True
     yield []

@@ -16,42 +16,26 @@ Temporal does, so the policy reads the way it is written.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.durations import seconds as seconds
 
 #: Upstream's cap on YAML retries (``HMSH_MAX_RETRIES``).
 YAML_MAX_RETRIES = 3
-_DURATION = re.compile(
-    r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|mins?|minutes?|h|hours?|d|days?)?\s*$"
-)
-_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def seconds(value: Any, what: str = "duration") -> float:
-    """``5``, ``"5s"``, ``"1.5 minutes"``, ``"30 days"`` -> seconds."""
-    if isinstance(value, bool):
-        raise errors.ConfigError(f"invalid {what}: {value!r}")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise errors.ConfigError(f"invalid {what}: {value!r} is negative")
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value.lower())
-        if match:
-            number, unit = match.groups()
-            key = "ms" if unit == "ms" else (unit or "s")[0]
-            return float(number) * _UNIT[key]
-    raise errors.ConfigError(
-        f"invalid {what}: {value!r} (use seconds or a string like '30s', '5 minutes')"
-    )
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Structured back-off; ``maximum_attempts`` counts the first attempt."""
+    """Structured back-off; ``maximum_attempts`` counts the first attempt.
+
+    The one retry type: ``HotMesh`` workers' ``retry``, the policy a work
+    message carries, and MemFlow's ``retry_policy`` (with its own defaults,
+    :data:`MEMFLOW_RETRY`). It is read from options in one place
+    (:meth:`from_options`) and written in one place (:meth:`to_options`, and
+    :meth:`to_message` for a work message's camelCase form).
+    """
 
     maximum_attempts: int = 3
     backoff_coefficient: float = 10.0
@@ -59,22 +43,34 @@ class RetryPolicy:
     maximum_interval: float = 120.0
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> RetryPolicy:
-        """From snake_case or upstream camelCase keys; durations in seconds or strings."""
+    def from_options(
+        cls, options: dict[str, Any], base: RetryPolicy | None = None
+    ) -> RetryPolicy:
+        """From snake_case or upstream camelCase keys; durations in seconds or
+        strings; a key not given keeps ``base``'s value (default: ours)."""
+        base = base or cls()
 
         def pick(snake: str, camel: str, default: Any) -> Any:
             return options.get(snake, options.get(camel, default))
 
         policy = cls(
-            maximum_attempts=int(pick("maximum_attempts", "maximumAttempts", 3)),
+            maximum_attempts=int(
+                pick("maximum_attempts", "maximumAttempts", base.maximum_attempts)
+            ),
             backoff_coefficient=float(
-                pick("backoff_coefficient", "backoffCoefficient", 10.0)
+                pick(
+                    "backoff_coefficient",
+                    "backoffCoefficient",
+                    base.backoff_coefficient,
+                )
             ),
             initial_interval=seconds(
-                pick("initial_interval", "initialInterval", 1.0), "initial_interval"
+                pick("initial_interval", "initialInterval", base.initial_interval),
+                "initial_interval",
             ),
             maximum_interval=seconds(
-                pick("maximum_interval", "maximumInterval", 120.0), "maximum_interval"
+                pick("maximum_interval", "maximumInterval", base.maximum_interval),
+                "maximum_interval",
             ),
         )
         if policy.maximum_attempts < 1:
@@ -83,6 +79,24 @@ class RetryPolicy:
             raise errors.ConfigError("backoff_coefficient must be at least 1")
         return policy
 
+    def to_options(self) -> dict[str, Any]:
+        """The snake_case form (MemFlow's recorded policy)."""
+        return {
+            "maximum_attempts": self.maximum_attempts,
+            "backoff_coefficient": self.backoff_coefficient,
+            "initial_interval": self.initial_interval,
+            "maximum_interval": self.maximum_interval,
+        }
+
+    def to_message(self) -> dict[str, Any]:
+        """The camelCase form a work message carries (upstream's names)."""
+        return {
+            "maximumAttempts": self.maximum_attempts,
+            "backoffCoefficient": self.backoff_coefficient,
+            "initialInterval": self.initial_interval,
+            "maximumInterval": self.maximum_interval,
+        }
+
     def delay(self, attempt: int) -> float | None:
         """Seconds before attempt ``attempt + 1`` after attempt ``attempt`` (1-based)
         failed, or ``None`` when no attempt is left."""
@@ -90,6 +104,15 @@ class RetryPolicy:
             return None
         wait = self.initial_interval * self.backoff_coefficient ** (attempt - 1)
         return float(min(wait, self.maximum_interval))
+
+
+#: MemFlow activities' defaults: more attempts, a gentler back-off (as upstream)
+MEMFLOW_RETRY = RetryPolicy(
+    maximum_attempts=50,
+    backoff_coefficient=5.0,
+    initial_interval=1.0,
+    maximum_interval=120.0,
+)
 
 
 def message_policy(data: Any) -> RetryPolicy | None:

@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Self, TypeVar, cast, overload
 
 from hotmesh import errors
+from hotmesh.durations import seconds
 from hotmesh.engine import step
 from hotmesh.engine.engine import finished
 from hotmesh.engine.options import check_keys
-from hotmesh.engine.retry import seconds
+from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.proxy import make_policy
@@ -41,13 +42,7 @@ def _remote_error(workflow_id: str, output: dict[str, Any]) -> errors.WorkflowEr
 
 def _camel_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     """A workflow retry policy as the engine reads it from a work message."""
-    full = make_policy(policy)
-    return {
-        "maximumAttempts": full["maximum_attempts"],
-        "backoffCoefficient": full["backoff_coefficient"],
-        "initialInterval": full["initial_interval"],
-        "maximumInterval": full["maximum_interval"],
-    }
+    return RetryPolicy.from_options(make_policy(policy)).to_message()
 
 
 R = TypeVar("R")

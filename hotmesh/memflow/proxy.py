@@ -10,38 +10,40 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 from hotmesh import errors, flow
+from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
-from hotmesh.engine.retry import seconds
+from hotmesh.engine.retry import MEMFLOW_RETRY, RetryPolicy
 from hotmesh.memflow import registry
 from hotmesh.memflow.context import WorkflowContext, current
 
-#: Activity retry defaults: attempts, back-off coefficient, seconds.
-DEFAULT_RETRY: dict[str, Any] = {
-    "maximum_attempts": 50,
-    "backoff_coefficient": 5,
-    "initial_interval": 1.0,
-    "maximum_interval": 120.0,
-}
+#: Activity retry defaults (``RetryPolicy`` with MemFlow's values), snake_case.
+DEFAULT_RETRY: dict[str, Any] = MEMFLOW_RETRY.to_options()
+#: retry-policy keys that are not back-off settings (kept as given)
+_POLICY_FLAGS = {"throwOnError": "throw_on_error"}
 _STACK_TYPE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 
 
 def make_policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A complete retry policy: defaults, snake_case or camelCase keys, durations in s."""
-    out = dict(DEFAULT_RETRY)
-    aliases = {
-        "maximumAttempts": "maximum_attempts",
-        "backoffCoefficient": "backoff_coefficient",
-        "initialInterval": "initial_interval",
-        "maximumInterval": "maximum_interval",
-        "throwOnError": "throw_on_error",
+    """A complete retry policy: MemFlow's defaults, snake_case or camelCase
+    keys, durations in seconds or strings (read by ``RetryPolicy``); other
+    keys (``throw_on_error``) kept as given."""
+    given = dict(policy or {})
+    for key in ("maximum_attempts", "maximumAttempts"):
+        if key in given:  # fewer than one attempt means one
+            given[key] = max(1, int(given[key]))
+    structured = RetryPolicy.from_options(given, MEMFLOW_RETRY)
+    flags = {
+        _POLICY_FLAGS.get(k, k): v for k, v in given.items() if k not in _BACKOFF_KEYS
     }
-    for key, value in (policy or {}).items():
-        name = aliases.get(key, key)
-        if name in ("initial_interval", "maximum_interval"):
-            value = seconds(value)
-        out[name] = value
-    out["maximum_attempts"] = max(1, int(out["maximum_attempts"]))
-    return out
+    return {**structured.to_options(), **flags}
+
+
+_BACKOFF_KEYS = frozenset(
+    {
+        *MEMFLOW_RETRY.to_options(),
+        *MEMFLOW_RETRY.to_message(),
+    }
+)
 
 
 def activity_topic(task_queue: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
-from hotmesh.engine.retry import seconds
+from hotmesh.durations import seconds
 
 if TYPE_CHECKING:
     from hotmesh.memflow.client import Client

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
-from hotmesh.engine.retry import seconds
 from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
 from hotmesh.memflow.proxy import (
     DEFAULT_RETRY as DEFAULT_RETRY,

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.durations import seconds
 from hotmesh.engine.commit import PRIORITY
-from hotmesh.engine.retry import seconds
 from hotmesh.store.records import ENGINE_STREAM, NewMessage
 
 #: the longest delay (100 years): anything longer is a mistake

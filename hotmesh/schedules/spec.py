@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from hotmesh import errors
-from hotmesh.engine.retry import seconds
+from hotmesh.durations import seconds
 
 OVERLAP = ("skip", "buffer_one", "allow")
 CATCHUP = ("skip", "latest", "all")

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 try:  # the ``otel`` extra
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from hotmesh.engine.commit import StepCommit
 
 log = logging.getLogger("hotmesh.telemetry")
+
+try:  # the instrumenting library's version, as OpenTelemetry asks
+    _VERSION: str | None = metadata.version("hotmesh")
+except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+    _VERSION = None
 
 #: job spans this process started and has not ended yet (job id -> span)
 _OPEN: OrderedDict[str, Any] = OrderedDict()
@@ -79,9 +85,7 @@ def refresh() -> None:
 
 
 def _tracer() -> Any:
-    from hotmesh import __version__
-
-    return trace.get_tracer("hotmesh", __version__)
+    return trace.get_tracer("hotmesh", _VERSION)
 
 
 def _remote(metadata: Mapping[str, Any]) -> Any:

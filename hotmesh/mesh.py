@@ -464,25 +464,17 @@ class HotMesh(JobControl):
             raise errors.ConfigError(
                 f"pending must be a positive number of seconds, not {pending!r}"
             )
-        traced = telemetry.start_job(self.app_id, topic, self.engine.owner)
-        try:
+        with telemetry.JobSpan(self.app_id, topic, self.engine.owner) as span:
             commit = await self.engine.prepare(
-                topic,
-                dict(data or {}),
-                pending=pending,
-                priority=priority,
-                metadata=telemetry.carried(traced),
-            )
-            telemetry.opened(commit.job.job_id, traced)
+                topic, dict(data or {}), pending=pending, priority=priority,
+                metadata=span.metadata,
+            )  # fmt: skip
+            span.opened(commit.job.job_id)
             if dedupe_key is not None:
                 holder = await self.engine.start_once(commit, dedupe_key, window)
-                if holder != commit.job.job_id:
-                    telemetry.abandon(traced, f"deduplicated: job {holder}")
+                span.deduplicated(holder)
                 return holder
             await self.engine.start(commit)
-        except BaseException:
-            telemetry.abandon(traced)
-            raise
         return commit.job.job_id
 
     async def set_topic_limits(self, topic: str, **options: Any) -> None:
@@ -501,16 +493,12 @@ class HotMesh(JobControl):
     ) -> dict[str, Any]:
         """Start a job and wait for its output (``JobError`` if it failed)."""
         ids.check(topic, "topic")
-        traced = telemetry.start_job(self.app_id, topic, self.engine.owner)
-        try:
+        with telemetry.JobSpan(self.app_id, topic, self.engine.owner) as span:
             commit = await self.engine.prepare(
-                topic, dict(data or {}), metadata=telemetry.carried(traced)
+                topic, dict(data or {}), metadata=span.metadata
             )
-        except BaseException:
-            telemetry.abandon(traced)
-            raise
+            span.opened(commit.job.job_id)
         job_id = commit.job.job_id
-        telemetry.opened(job_id, traced)
         # The engine that waits (as upstream's ``ngn``): whoever completes the
         # job elsewhere must NOTIFY; completed here, no NOTIFY is needed.
         commit.job.metadata["ngn"] = self.engine.owner

@@ -159,6 +159,31 @@ def abandon(fields: dict[str, Any] | None, reason: str = "job not started") -> N
         span.end()
 
 
+class JobSpan:
+    """``with JobSpan(app, topic, owner) as span``: a job span for a ``pub``;
+    ``span.metadata`` goes into the job, ``span.opened(job_id)`` once it has
+    an id; leaving the block with an exception ends it as not started."""
+
+    def __init__(self, app: str, topic: str, owner: str) -> None:
+        self.fields = start_job(app, topic, owner)
+        self.metadata = carried(self.fields)
+
+    def __enter__(self) -> JobSpan:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None:
+            abandon(self.fields)
+
+    def opened(self, job_id: str) -> None:
+        opened(job_id, self.fields)
+
+    def deduplicated(self, holder: str) -> None:
+        """``pub(dedupe_key=)`` returned another job: this one never started."""
+        if self.fields and self.fields.get("jid") != holder:
+            abandon(self.fields, f"deduplicated: job {holder}")
+
+
 def job_done(job_id: str, output: Mapping[str, Any] | None) -> None:
     """End the job's span, if this process started it (``output`` may be unknown)."""
     if not _OPEN:

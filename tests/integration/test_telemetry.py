@@ -199,3 +199,21 @@ async def test_a_child_job_joins_its_parents_trace(
         mine["c"]["attributes"]["hotmesh.job_id"]
         != mine["p"]["attributes"]["hotmesh.job_id"]
     )
+
+
+async def test_a_deduplicated_pub_ends_its_span_at_once(
+    mesh: MeshFactory, spans: list[dict[str, Any]]
+) -> None:
+    hm = await mesh("otel", workers=[{"topic": "otel.work", "callback": _echo}])
+    await hm.deploy(APP)
+    await hm.activate("1")
+    first = await hm.pub("otel.go", {"n": 1}, dedupe_key="k")
+    again = await hm.pub("otel.go", {"n": 1}, dedupe_key="k")
+    assert again == first
+    dropped = [
+        s
+        for s in collected()
+        if s["name"] == "job otel.go" and s["attributes"]["hotmesh.job_id"] != first
+    ]
+    assert len(dropped) == 1 and dropped[0]["status"] == "ERROR"
+    assert dropped[0]["attributes"]["hotmesh.job_id"] not in telemetry._OPEN

@@ -1,8 +1,8 @@
 """Cost of hotmesh's OpenTelemetry hooks when tracing is off (issue 18).
 
 A W1 job passes through the hooks: one ``start_job``/``opened``/``job_done``
-in the publishing process, ``activities`` once per committed step (three
-steps) and ``worker_span`` around each of its two worker callbacks. This
+in the publishing process, ``committed`` once per committed step (three
+steps: spans and metrics) and ``worker_span`` around each of its two worker callbacks. This
 times that sequence with tracing off, in two states: the ``otel`` extra not
 installed, and the API installed with no SDK provider set. Divide by the W1
 latency (``bench/run.py``) for the share of a job::
@@ -32,7 +32,7 @@ def one_job() -> None:
     fields = telemetry.start_job("w1", "w1.start", "owner")
     telemetry.opened("j", fields)
     for _ in range(3):
-        telemetry.activities(COMMIT)
+        telemetry.committed(COMMIT)
     for _ in range(2):
         with telemetry.worker_span("w1.a", METADATA):
             pass

@@ -16,19 +16,21 @@ started: the publishing engine asks (``ngn``) to hear of the completion.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import metadata as package_metadata
 from typing import TYPE_CHECKING, Any
 
 try:  # the ``otel`` extra
-    from opentelemetry import trace
+    from opentelemetry import metrics, trace
 except ImportError:  # pragma: no cover - exercised when the extra is absent
     trace = None  # type: ignore[assignment]
+    metrics = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from hotmesh.engine.commit import StepCommit
@@ -36,8 +38,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("hotmesh.telemetry")
 
 try:  # the instrumenting library's version, as OpenTelemetry asks
-    _VERSION: str | None = metadata.version("hotmesh")
-except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+    _VERSION: str | None = package_metadata.version("hotmesh")
+except (
+    package_metadata.PackageNotFoundError
+):  # pragma: no cover - run from a bare checkout
     _VERSION = None
 
 #: job spans this process started and has not ended yet (job id -> span)
@@ -285,3 +289,98 @@ def _worker_span(topic: str, metadata: Mapping[str, Any], parent: Any) -> Iterat
         attributes=attrs,
     ) as span:
         yield span
+
+
+# ---------------------------------------------------------------------------
+# Metrics (OpenTelemetry metrics API, the global meter provider)
+
+_METERING = False
+_UNMETERED_SINCE = -1e9
+_INSTRUMENTS: dict[str, Any] = {}
+
+
+def metering() -> bool:
+    """True when the API is installed and an SDK meter provider is set (asked
+    again at most once a second while unset, as :func:`enabled`)."""
+    global _METERING, _UNMETERED_SINCE
+    if _METERING:
+        return True
+    if metrics is None:
+        return False
+    now = time.monotonic()
+    if now - _UNMETERED_SINCE < RECHECK:
+        return False
+    provider = metrics.get_meter_provider()
+    # the API's default is a proxy (a private class) until a provider is set
+    _METERING = not isinstance(provider, metrics.NoOpMeterProvider) and (
+        type(provider).__name__ != "_ProxyMeterProvider"
+    )
+    if not _METERING:
+        _UNMETERED_SINCE = now
+    return _METERING
+
+
+def _instruments() -> dict[str, Any]:
+    if not _INSTRUMENTS:
+        meter = metrics.get_meter("hotmesh", _VERSION or "")
+        _INSTRUMENTS.update(
+            started=meter.create_counter(
+                "hotmesh.jobs.started", unit="{job}", description="Jobs created"
+            ),
+            completed=meter.create_counter(
+                "hotmesh.jobs.completed",
+                unit="{job}",
+                description="Jobs ended, by status (success, error) and code",
+            ),
+            job_duration=meter.create_histogram(
+                "hotmesh.job.duration", unit="s", description="Job creation to end"
+            ),
+            activity_duration=meter.create_histogram(
+                "hotmesh.activity.duration",
+                unit="s",
+                description="Activity start to end, by activity id",
+            ),
+        )
+    return _INSTRUMENTS
+
+
+def _measure(commit: StepCommit) -> None:
+    job = commit.job
+    md = job.metadata
+    base = {"hotmesh.app": str(md.get("app", "")), "hotmesh.topic": job.topic}
+    ins = _instruments()
+    if commit.new_job:
+        ins["started"].add(1, base)
+    for row in commit.activities:
+        out = row.output if isinstance(row.output, dict) else {}
+        stamps = out.get("metadata") or {}
+        start, end = _ns(stamps.get("ac")), _ns(stamps.get("au"))
+        if row.done and start is not None and end is not None:
+            ins["activity_duration"].record(
+                (end - start) / 1e9,
+                {
+                    **base,
+                    "hotmesh.activity.id": row.activity_id,
+                    "hotmesh.activity.type": row.type,
+                    "hotmesh.activity.status": "error" if row.error else "success",
+                },
+            )
+    if commit.completion is not None:
+        code = "200"
+        if job.err:
+            try:
+                code = str(json.loads(job.err).get("code", 500))
+            except (ValueError, AttributeError):
+                code = "500"
+        done = {**base, "hotmesh.job.status": "error" if job.err else "success"}
+        ins["completed"].add(1, {**done, "hotmesh.job.code": code})
+        start, end = _ns(md.get("jc")), _ns(md.get("ju"))
+        if start is not None and end is not None:
+            ins["job_duration"].record((end - start) / 1e9, done)
+
+
+def committed(commit: StepCommit) -> None:
+    """After a step commits: its spans and its measures (each only when on)."""
+    activities(commit)
+    if metering():
+        _measure(commit)

@@ -175,7 +175,7 @@ class EngineBase:
         """After commit: hand reserved messages to local consumers, wake the others."""
         if top:
             self._remember(commit)
-        telemetry.activities(commit)
+        telemetry.committed(commit)
         for chained, chained_reserved in commit.chained:
             self._woken(chained, chained_reserved, top=False)
         handed = {msg.payload.get("guid") for msg in reserved}

@@ -100,3 +100,30 @@ def install(exporter: SpanExporter) -> None:
     provider = TracerProvider(sampler=SWITCH)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+
+
+_READERS: list[Any] = []
+
+
+def metric_reader() -> Any:
+    """The process's ``InMemoryMetricReader`` (the global meter provider is set once)."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    if not _READERS:
+        reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        _READERS.append(reader)
+    return _READERS[0]
+
+
+def points(reader: Any) -> dict[str, list[Any]]:
+    """Metric name -> its data points, as the reader collects them now."""
+    out: dict[str, list[Any]] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else []:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                out.setdefault(metric.name, []).extend(metric.data.data_points)
+    return out

@@ -15,7 +15,14 @@ from opentelemetry import trace
 
 from hotmesh import errors, telemetry
 from tests.integration.conftest import MeshFactory
-from tests.integration.otel_spans import MEMORY, SWITCH, install, record
+from tests.integration.otel_spans import (
+    MEMORY,
+    SWITCH,
+    install,
+    metric_reader,
+    points,
+    record,
+)
 from tests.nodes import start_node, stop_nodes
 
 APP = """
@@ -217,3 +224,51 @@ async def test_a_deduplicated_pub_ends_its_span_at_once(
     ]
     assert len(dropped) == 1 and dropped[0]["status"] == "ERROR"
     assert dropped[0]["attributes"]["hotmesh.job_id"] not in telemetry._OPEN
+
+
+async def test_metrics_count_the_jobs_run(mesh: MeshFactory) -> None:
+    reader = metric_reader()
+    telemetry.refresh()
+
+    async def work(message: dict[str, Any]) -> dict[str, Any]:
+        if message["data"]["n"] < 0:
+            raise RuntimeError("negative")
+        return {"data": {"n": message["data"]["n"]}}
+
+    hm = await mesh("otelm", workers=[{"topic": "otel.work", "callback": work}])
+    await hm.deploy(APP.replace("id: otel", "id: otelm"))
+    await hm.activate("1")
+    before = _counts(points(reader))
+    for n in (1, 2, 3):
+        await hm.pubsub("otel.go", {"n": n}, timeout=10)
+    with pytest.raises(errors.JobError):
+        await hm.pubsub("otel.go", {"n": -1}, timeout=10)
+    after = _counts(points(reader))
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert delta[("hotmesh.jobs.started", "")] == 4
+    assert delta[("hotmesh.jobs.completed", "success/200")] == 3
+    assert delta[("hotmesh.jobs.completed", "error/500")] == 1
+    assert delta[("hotmesh.job.duration", "success")] == 3
+    assert delta[("hotmesh.activity.duration", "w")] == 4
+
+
+def _counts(found: dict[str, list[Any]]) -> dict[tuple[str, str], int]:
+    """Counts of the 'otelm' app's points, keyed by metric and a short label."""
+    out: dict[tuple[str, str], int] = {}
+    for name, data in found.items():
+        for point in data:
+            attrs = dict(point.attributes)
+            if attrs.get("hotmesh.app") != "otelm":
+                continue
+            if name == "hotmesh.jobs.completed":
+                label = f"{attrs['hotmesh.job.status']}/{attrs['hotmesh.job.code']}"
+                value = point.value
+            elif name == "hotmesh.jobs.started":
+                label, value = "", point.value
+            elif name == "hotmesh.job.duration":
+                label, value = attrs["hotmesh.job.status"], point.count
+            else:
+                label, value = attrs.get("hotmesh.activity.id", ""), point.count
+            key = (name, label)
+            out[key] = out.get(key, 0) + value
+    return out

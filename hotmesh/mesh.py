@@ -37,6 +37,17 @@ log = logging.getLogger("hotmesh")
 STOP_GRACE = 30.0
 
 
+#: the keys of a worker's ``retry`` policy (snake_case or upstream's camelCase)
+RETRY_KEYS = (
+    "maximum_attempts",
+    "backoff_coefficient",
+    "initial_interval",
+    "maximum_interval",
+    "maximumAttempts",
+    "backoffCoefficient",
+    "initialInterval",
+    "maximumInterval",
+)
 #: the keys of a ``workers`` entry
 WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout")
 
@@ -52,6 +63,14 @@ def _check_worker(worker: Any) -> str:
     check_keys(worker, WORKER_KEYS, f"worker '{topic}'")
     if not callable(worker.get("callback")):
         raise errors.ConfigError(f"worker '{topic}': callback must be callable")
+    retry = worker.get("retry")
+    if retry is not None:
+        if not isinstance(retry, dict):
+            raise errors.ConfigError(
+                f"worker '{topic}': retry must be a dict such as "
+                f"{{'maximum_attempts': 3}}, not {type(retry).__name__}"
+            )
+        check_keys(retry, RETRY_KEYS, f"worker '{topic}': retry")
     return topic
 
 

@@ -28,6 +28,9 @@ def make_policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
     keys, durations in seconds or strings (read by ``RetryPolicy``); other
     keys (``throw_on_error``) kept as given."""
     given = dict(policy or {})
+    check_keys(
+        given, [*_BACKOFF_KEYS, *_POLICY_FLAGS, *_POLICY_FLAGS.values()], "retry_policy"
+    )
     for key in ("maximum_attempts", "maximumAttempts"):
         if key in given:  # fewer than one attempt means one
             given[key] = max(1, int(given[key]))

@@ -153,3 +153,23 @@ async def test_python_and_cli_agree_on_a_finished_expired_job(
         )
         assert gone.returncode == 1
         assert f"job '{job_id}' not found" in gone.stderr
+
+
+async def test_misspelt_retry_key_is_refused_before_connecting(pg_dsn: str) -> None:
+    with pytest.raises(errors.ConfigError) as caught:
+        await HotMesh.init(
+            "pyapi",
+            dsn=pg_dsn,
+            workers=[
+                {
+                    "topic": "pyapi.work",
+                    "callback": double,
+                    "retry": {"maximum_attemps": 3},
+                }
+            ],
+        )
+    assert str(caught.value) == (
+        "worker 'pyapi.work': retry: unknown option 'maximum_attemps' "
+        "(did you mean 'maximum_attempts'?)"
+    )
+    assert await _schemas(pg_dsn) == set()

@@ -108,3 +108,18 @@ async def test_misspelt_child_option_fails_the_workflow_naming_it(
             "workflow 'bad-1' failed: ConfigError: child workflow: unknown option "
             "'workflow_idd' (did you mean 'workflow_id'?)"
         )
+
+
+async def test_misspelt_retry_policy_key_is_refused(pg_dsn: str) -> None:
+    async with MemFlow.Client({"connection": {"dsn": pg_dsn}}) as client:
+        with pytest.raises(errors.ConfigError) as caught:
+            await client.workflow.start(
+                ["ada"],
+                "greet",
+                workflow_name="greeting",
+                retry_policy={"maximum_attempt": 2},
+            )
+    assert str(caught.value) == (
+        "retry_policy: unknown option 'maximum_attempt' "
+        "(did you mean 'maximum_attempts'?)"
+    )

@@ -30,10 +30,12 @@ from hotmesh.config import mask_dsn
 T = TypeVar("T")
 
 #: errors that mean the connection (not the statement) failed: a network cut,
-#: a closed connection, a server shutting down or starting up
+#: a closed connection, a server shutting down or starting up, or a protocol
+#: left mid-operation by one of those (asyncpg's InternalClientError)
 CONNECTION_LOST = (
     OSError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,

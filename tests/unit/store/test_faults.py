@@ -17,6 +17,10 @@ from hotmesh.store.faults import connection_lost, mapped, mapped_verbs, translat
         (asyncpg.ConnectionDoesNotExistError("closed"), errors.StoreUnavailableError),
         (asyncpg.InterfaceError("connection is closed"), errors.StoreUnavailableError),
         (asyncpg.AdminShutdownError("terminating"), errors.StoreUnavailableError),
+        (
+            asyncpg.InternalClientError("another operation is in progress"),
+            errors.StoreUnavailableError,
+        ),
         (asyncpg.CannotConnectNowError("starting up"), errors.StoreUnavailableError),
         (asyncpg.TooManyConnectionsError("too many"), errors.StoreUnavailableError),
         (asyncpg.QueryCanceledError("statement timeout"), errors.StoreUnavailableError),

@@ -298,8 +298,12 @@ async def test_values_too_big_for_an_index_fail_cleanly(mesh: MeshFactory) -> No
     huge = secrets.token_hex(50_000)  # incompressible, unlike "x" * n
     with pytest.raises(errors.InvalidDataError, match="index row"):
         await hm.pub("keyed.go", {"id": huge, "key": "k"})
-    with pytest.raises(errors.InvalidDataError, match="index row"):
+    # no job waits on the key: not kept, nothing written (issue 20 §5) ...
+    with pytest.raises(errors.SignalNotKeptError):
         await hm.signal("keyed.signal", {"key": huge})
+    # ... and when asked to keep it, the key cannot be stored
+    with pytest.raises(errors.InvalidDataError, match="index row"):
+        await hm.signal("keyed.signal", {"key": huge}, keep=True)
     with pytest.raises(errors.JobError) as info:
         await hm.pubsub("keyed.go", {"id": "long-key", "key": huge}, timeout=10)
     assert "index row" in info.value.error["message"]

@@ -206,6 +206,7 @@ class HotMesh(JobControl):
             capacity,
             self._lease,
             self._poll,
+            self.engine.give_up,
         )
         self._consumers[stream] = consumer
         self.engine.local_streams.add(stream)
@@ -231,6 +232,7 @@ class HotMesh(JobControl):
             self.engine.worker_done,
             self.engine.poison_threshold,
             lambda: self._stopped,
+            self.engine.give_up,
         )
         self._add_consumer(
             worker_stream(topic), handle, int(worker.get("capacity", 64))

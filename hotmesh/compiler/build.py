@@ -18,6 +18,7 @@ from hotmesh.compiler.plan import (
     Plan,
     Transition,
 )
+from hotmesh.compiler.ranges import check_ranges
 from hotmesh.compiler.report import Reporter
 from hotmesh.compiler.structure import (
     ActivityInfo,
@@ -30,12 +31,17 @@ from hotmesh.compiler.structure import (
 if TYPE_CHECKING:
     from hotmesh.expr import Rule
 
+#: Default most transitions out of one activity (``ManifestLimits.max_branches``).
+MAX_BRANCHES = 1_000
 _SLOTS = re.compile(r"^(.*)\[(\d+|-|_)\]$")
 
 
-def compile_document(document: Mapping[str, Any], report: Reporter) -> Plan | None:
+def compile_document(
+    document: Mapping[str, Any], report: Reporter, max_branches: int = MAX_BRANCHES
+) -> Plan | None:
     """Check and compile ``document``; ``None`` when ``report`` holds errors."""
     structure = analyze_structure(document, report)
+    check_ranges(structure.graphs, structure.activities, report, max_branches)
     exprs = ExpressionPass(
         report, {aid: act.graph for aid, act in structure.activities.items()}
     )

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def _run(manifest: Manifest) -> tuple[Plan | None, list[Problem]]:
     report = Reporter(manifest.source, manifest.locate)
     try:
-        plan = compile_document(manifest.document, report)
+        plan = compile_document(manifest.document, report, manifest.limits.max_branches)
     except (RecursionError, MemoryError) as exc:
         # The compiler's walks are iterative and loading is bounded
         # (ManifestLimits), so this is a last guard: never a raw error.

@@ -95,6 +95,8 @@ class EngineBase:
         self.poison_threshold = opts.poison_threshold
         #: cap on re-entries of one cycle pivot
         self.max_cycles = opts.max_cycles
+        #: cap on the steps of one job (a loop without end fails, issue 20 §3)
+        self.max_steps = opts.max_steps
         #: structured retry policies per worker topic (they win over a YAML ``retry`` map)
         self.retry_policies: dict[str, RetryPolicy] = {}
         #: streams this process consumes: their new messages are inserted reserved by us

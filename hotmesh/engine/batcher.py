@@ -21,6 +21,8 @@ from hotmesh.engine.effects import SideEffects
 from hotmesh.store.records import JobRow, Message
 
 log = logging.getLogger("hotmesh.engine")
+#: most steps of one job run in one group commit (each costs the job's size)
+MAX_BATCH = 8
 
 
 class Batcher(SideEffects):
@@ -42,7 +44,7 @@ class Batcher(SideEffects):
             return
         self._running.add(job_id)
         try:
-            while batch := self._pending.pop(job_id, None):
+            while batch := self._next_batch(job_id):
                 try:
                     await self._run_batch(job_id, batch)
                 except Exception as exc:  # rolled back: each caller retries its own
@@ -54,6 +56,14 @@ class Batcher(SideEffects):
             # Cancelled while others waited: they must not wait for ever.
             _settle(self._pending.pop(job_id, []), RuntimeError("step runner stopped"))
         await fut
+
+    def _next_batch(self, job_id: str) -> list[tuple[int, str, dict[str, Any], Any]]:
+        """The next waiting steps of ``job_id``, at most ``MAX_BATCH`` of them: one
+        job's flood of steps runs in bounded pieces, yielding between them."""
+        waiting = self._pending.pop(job_id, [])
+        if len(waiting) > MAX_BATCH:
+            self._pending[job_id] = waiting[MAX_BATCH:]
+        return waiting[:MAX_BATCH]
 
     async def _run_batch(
         self, job_id: str, batch: list[tuple[int, str, dict[str, Any], Any]]
@@ -115,7 +125,14 @@ class Batcher(SideEffects):
         commits: list[step.StepCommit] = []
         for message_id, kind, payload, _fut in batch:
             commit = _evaluate(
-                message_id, plan, job, kind, payload, self.clock.now(), self.max_cycles
+                message_id,
+                plan,
+                job,
+                kind,
+                payload,
+                self.clock.now(),
+                self.max_cycles,
+                self.max_steps,
             )
             if commit.dropped is not None:
                 return False
@@ -146,7 +163,13 @@ class Batcher(SideEffects):
                     continue
                 try:
                     commit = step.apply(
-                        plan, job, kind, payload, self.clock.now(), self.max_cycles
+                        plan,
+                        job,
+                        kind,
+                        payload,
+                        self.clock.now(),
+                        self.max_cycles,
+                        self.max_steps,
                     )
                 except errors.HotMeshError as exc:
                     log.error("job %s: %s step failed: %s", job_id, kind, exc)
@@ -181,7 +204,13 @@ class Batcher(SideEffects):
                     raise known.error  # failed on this very state already
                 plan = await self.plan(job.version, tx)
                 commit = step.apply(
-                    plan, job, kind, payload, self.clock.now(), self.max_cycles
+                    plan,
+                    job,
+                    kind,
+                    payload,
+                    self.clock.now(),
+                    self.max_cycles,
+                    self.max_steps,
                 )
                 if commit.dropped is None:
                     reserved = await self._write(tx, commit)
@@ -238,10 +267,11 @@ def _evaluate(
     payload: dict[str, Any],
     now: datetime,
     max_cycles: int,
+    max_steps: int,
 ) -> step.StepCommit:
     """``step.apply``, its failure tagged with the message and the state."""
     try:
-        return step.apply(plan, job, kind, payload, now, max_cycles)
+        return step.apply(plan, job, kind, payload, now, max_cycles, max_steps)
     except errors.RETRYABLE:
         raise
     except errors.HotMeshError as exc:

@@ -49,6 +49,7 @@ class Children(SideEffects):
                         self.clock.now(),
                         parent=parent,
                         max_cycles=self.max_cycles,
+                        max_steps=self.max_steps,
                     )
                 except errors.HotMeshError as exc:
                     failure = (500, f"child '{topic}' could not start: {exc}")

@@ -15,7 +15,9 @@ PRIORITY = {
     "interrupt": 6,
     "timehook": 5,
     "webhook": 5,
-    "transition": 4,
+    # A deferred leg (a big fan-out's rest, a cycle's next lap) is claimed after
+    # every other kind of message: a busy job yields to the others.
+    "transition": 0,
     "start": 4,
     "result": 3,
     "response": 2,
@@ -198,3 +200,31 @@ def combine(commits: list[StepCommit]) -> StepCommit:
         out.expire = c.expire if c.expire is not None else out.expire
     out.activities = list(rows.values())
     return out
+
+
+def escalation_row(spec: Any, aid: str, topic: str, key: str) -> dict[str, Any] | None:
+    """The human-in-the-loop row a waiting hook opens (spec §6.12), or None."""
+    if not isinstance(spec, dict):
+        return None
+    if all(spec.get(k) is None for k in ("role", "type", "priority", "metadata")):
+        return None  # upstream skips an escalation that says nothing
+
+    def text(name: str) -> str | None:
+        value = spec.get(name)
+        return None if value is None else str(value)
+
+    priority = spec.get("priority")
+    return {
+        "signal_key": key,
+        "topic": topic,
+        "activity_id": aid,
+        "type": text("type"),
+        "subtype": text("subtype"),
+        "role": text("role"),
+        "description": text("description"),
+        "priority": int(priority)
+        if isinstance(priority, (int, float)) and not isinstance(priority, bool)
+        else None,
+        "metadata": spec.get("metadata"),
+        "envelope": spec.get("envelope"),
+    }

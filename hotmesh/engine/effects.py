@@ -42,11 +42,15 @@ class SideEffects(EngineBase):
     def _prepare_write(self, commit: step.StepCommit) -> StepWrite:
         """Reserve locally-consumed messages for us and build the NOTIFY payloads."""
         job = commit.job
+        # A deferred leg ("transition") is left to the claim, which takes
+        # messages by priority: a fan-out's rest or a cycle's next lap waits
+        # behind other jobs' work instead of flooding this process.
         messages = [
             dataclasses.replace(m, reserved_by=self.owner)
             if m.delay <= 0
             and m.stream in self.local_streams
             and m.stream not in self.limited_streams
+            and m.type != "transition"
             else m
             for m in commit.messages
         ]

@@ -82,6 +82,7 @@ class Engine(Batcher, Children):
             job_id=job_id,
             pending=pending,
             max_cycles=self.max_cycles,
+            max_steps=self.max_steps,
             start_at=start_at,
             extra=metadata,
             priority=priority,
@@ -203,6 +204,22 @@ class Engine(Batcher, Children):
         else:
             md = msg.payload.get("metadata", {})
             await self.run_step(msg.id, str(md.get("jid")), msg.type, msg.payload)
+
+    async def give_up(self, msg: Message, exc: Exception) -> None:
+        """Fail the job of ``msg``, whose step raised an error that is not the
+        database being away: it would fail the same way on every claim, in
+        every process (see ``router.retrying``)."""
+        md = msg.payload.get("metadata", {})
+        job_id = md.get("jid") or msg.payload.get("parent", {}).get("pj")
+        await self._fail(
+            msg.id,
+            str(job_id),
+            errors.HotMeshError(
+                f"a '{msg.type}' step failed with an error that is not a lost "
+                f"connection, so it is not retried: {type(exc).__name__}: "
+                f"{str(exc)[:300]}"
+            ),
+        )
 
     async def worker_done(self, msg: Message, response: Any) -> None:
         """Ack a worker message and apply the activity's Leg 2 in the same transaction."""

@@ -17,6 +17,7 @@ from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.config import mask_dsn, validate_name
 from hotmesh.engine.commit import MAX_CYCLES
+from hotmesh.engine.guards import MAX_STEPS
 from hotmesh.graph.spelling import closest
 
 #: seconds the rows of an expired job are kept (for reads, history and
@@ -76,6 +77,7 @@ class EngineOptions:
     prune_interval: float = 60.0
     poison_threshold: int = 5
     max_cycles: int = MAX_CYCLES
+    max_steps: int = MAX_STEPS
     clock: Clock = SYSTEM
     schedules: bool = True
 
@@ -134,6 +136,7 @@ _INTS = {
     "capacity": 1,
     "state_cache": 0,
     "poison_threshold": 1,
+    "max_steps": 1,
     "signal_max_pending": 1,
     "signal_max_bytes": 1,
 }

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from hotmesh import errors
 from hotmesh.engine.ports import Store
+from hotmesh.store.faults import transient
 from hotmesh.store.records import Claimed, Message
 
 log = logging.getLogger("hotmesh.router")
@@ -18,15 +19,19 @@ async def retrying(
     what: str,
     stopping: Callable[[], bool] = lambda: False,
     attempts: int = 20,
+    give_up: Callable[[Exception], Awaitable[None]] | None = None,
 ) -> None:
     """Run ``action``; retry it with back-off (0.05 s doubling to 2 s, about 35 s in
     all) when the database was away or the transaction lost a race
-    (``errors.RETRYABLE``); any other error is logged at once.
+    (``errors.RETRYABLE``); any other error is not retried.
 
     Each step is one transaction, so running it again is safe. We still hold
     the message's claim, so no other process takes it meanwhile; if every try
     fails, the claim expires and another consumer takes the message. A bug
-    (say, a ``KeyError``) is not retried: it would fail the same way each time.
+    (say, a ``KeyError``) or a value the step cannot handle would fail the same
+    way each time, here and in every process that claims the message next: it
+    goes to ``give_up`` (the engine fails the job with it, issue 20 §4) unless
+    it looks like a lost connection (``faults.transient``) or we are stopping.
     """
     delay = 0.05
     for attempt in range(1, attempts + 1):
@@ -40,8 +45,13 @@ async def retrying(
             log.warning("%s failed (%s); retrying in %.2fs", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-        except Exception:  # a failing handler must not kill the consumer
+        except Exception as exc:  # a failing handler must not kill the consumer
             log.exception("%s failed", what)
+            if give_up is not None and not transient(exc) and not stopping():
+                try:
+                    await give_up(exc)
+                except Exception:
+                    log.exception("%s: could not record the failure", what)
             return
 
 
@@ -58,7 +68,9 @@ class Consumer:
         capacity: int = 32,
         lease: float = 30.0,
         poll: float = 2.0,
+        give_up: Callable[[Message, Exception], Awaitable[None]] | None = None,
     ) -> None:
+        self.give_up = give_up
         self.store, self.app_id, self.stream, self.owner = store, app_id, stream, owner
         self.handle, self.capacity, self.lease, self.poll = (
             handle,
@@ -175,10 +187,12 @@ class Consumer:
         try:
             if not await self._still_ours(msg):
                 return
+            give_up = self.give_up
             await retrying(
                 lambda: self.handle(msg),
                 f"stream {self.stream}: message {msg.id}",
                 lambda: self._stopping,
+                give_up=None if give_up is None else lambda exc: give_up(msg, exc),
             )
         finally:
             self.held.pop(msg.id, None)

@@ -23,6 +23,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, Plan
 from hotmesh.engine import context as cx
+from hotmesh.engine import guards
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -33,6 +34,7 @@ from hotmesh.engine.commit import (
     SignalOut,
     StepCommit,
     err_string,
+    escalation_row,
     job_fields,
     job_output,
 )
@@ -97,12 +99,16 @@ class Run:
         now: datetime,
         new: bool,
         max_cycles: int = MAX_CYCLES,
+        max_steps: int = guards.MAX_STEPS,
     ) -> None:
         self.plan = plan
         self.job = job
         self.now = now
         self.stamp = cx.stamp(now)
         self.max_cycles = max_cycles
+        self.max_steps = max_steps
+        #: activity legs run inline in this step (at most guards.FANOUT_BATCH)
+        self.legs = 0
         self.rows = {(r.activity_id, r.dimension): r for r in job.activities}
         self.commit = StepCommit(job=job, new_job=new)
         self.queue: deque[tuple[str, str]] = deque()
@@ -269,8 +275,8 @@ class Run:
         )
 
     def leg1_hook(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
-        sleep = self.value(act, "sleep", ctx)
-        timed = is_number(sleep) and sleep > 0
+        delay = guards.sleep_seconds(act.id, self.value(act, "sleep", ctx))
+        timed = delay is not None
         rule = self.plan.hook_rule(act.hook_topic) if act.hook_topic else None
         if rule is None and not timed:
             # Passthrough (or a cycle pivot's first entry, counted as entry 1).
@@ -291,40 +297,16 @@ class Run:
         self.open_row(act, dad, None, **extra)
         if timed:
             md = self.address(act, dad)
-            self.send(ENGINE_STREAM, "timehook", {"metadata": md}, delay=float(sleep))
+            self.send(ENGINE_STREAM, "timehook", {"metadata": md}, delay=delay or 0.0)
 
     def escalate(
         self, act: ActivityPlan, topic: str, key: str, ctx: dict[str, Any]
     ) -> None:
         """Open a human-in-the-loop row for this waiting hook."""
         assert act.escalation is not None
-        spec = cx.plain(act.escalation.evaluate(ctx))
-        if not isinstance(spec, dict):
-            return
-        if all(spec.get(k) is None for k in ("role", "type", "priority", "metadata")):
-            return  # upstream skips an escalation that says nothing
-
-        def text(name: str) -> str | None:
-            value = spec.get(name)
-            return None if value is None else str(value)
-
-        priority = spec.get("priority")
-        self.commit.escalations.append(
-            {
-                "signal_key": key,
-                "topic": topic,
-                "activity_id": act.id,
-                "type": text("type"),
-                "subtype": text("subtype"),
-                "role": text("role"),
-                "description": text("description"),
-                "priority": int(priority)
-                if isinstance(priority, (int, float)) and not isinstance(priority, bool)
-                else None,
-                "metadata": spec.get("metadata"),
-                "envelope": spec.get("envelope"),
-            }
-        )
+        row = escalation_row(cx.plain(act.escalation.evaluate(ctx)), act.id, topic, key)
+        if row is not None:
+            self.commit.escalations.append(row)
 
     def leg1_signal(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         data = cx.plain(act.signal_maps.evaluate(ctx)) if act.signal_maps else {}
@@ -375,8 +357,9 @@ class Run:
         self.put(_with_entries(pivot, count + 1))
         meta = self.meta(act, dad)
         self.put(ActivityRow(act.id, dad, "cycle", 1, True, data, {"metadata": meta}))
-        # The cycle hands its own obligation to the re-entered ancestor.
-        self.queue.append((ancestor, reentry_dad(base, count)))
+        # Its obligation goes to the re-entered ancestor, run as a step of its
+        # own: a loop with no exit yields to other jobs on every lap.
+        self.defer(ancestor, reentry_dad(base, count))
 
     def leg1_interrupt(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         target = self.value(act, "target", ctx)
@@ -482,6 +465,13 @@ class Run:
         self.finish(act, dad, code, data, status, target, hook=hook)
 
     # -- closing ------------------------------------------------------------
+    def fail_now(self, message: str) -> None:
+        """End the job in this step with error ``message`` (a limit it ran into)."""
+        error = {"message": message, "code": 500, "job_id": self.job.job_id}
+        self.job.err = self.job.err or err_string(error)
+        self.queue.clear()
+        self.close()
+
     def close(self) -> None:
         """Complete the job in this step, whatever branches are still open."""
         self.closing = True
@@ -502,9 +492,9 @@ class Run:
                     "job_id": jid,
                 }
             )
-        expire = options.get("expire")
-        if isinstance(expire, (int, float)) and not isinstance(expire, bool):
-            self.commit.expire = float(expire)
+        expire = guards.expire_seconds("interrupt", options.get("expire"))
+        if expire is not None:
+            self.commit.expire = expire
         if truthy(options.get("descend")):
             self.commit.descend = {**options, "descend": True}
         self.commit.cancel_escalations = True
@@ -512,9 +502,19 @@ class Run:
         self.queue.clear()
         self.commit.delta += INTERRUPTED - self.status()
 
+    def defer(self, aid: str, dad: str) -> None:
+        """Run Leg 1 of ``aid`` in ``dad`` as a step of its own (a message)."""
+        md = self.address(self.plan.activity(aid), dad)
+        self.send(ENGINE_STREAM, "transition", {"metadata": md})
+
     def drain(self) -> None:
         while self.queue:
             aid, dad = self.queue.popleft()
+            if self.legs >= guards.FANOUT_BATCH:
+                # A big fan-out: the rest run in later steps, yielding between.
+                self.defer(aid, dad)
+                continue
+            self.legs += 1
             self.at = aid
             self.leg1(aid, dad)
 
@@ -523,6 +523,9 @@ class Run:
         self.drain()
         commit = self.commit
         self.job.metadata = {**self.job.metadata, "ju": self.stamp}
+        runaway = guards.count_step(self.job.metadata, self.max_steps)
+        if runaway is not None and not self.closing:
+            self.fail_now(runaway)
         if self.closing and self.status() > 0:
             commit.delta -= self.status()
         status = self.status()
@@ -532,12 +535,13 @@ class Run:
             return commit
         graph = self.plan.graph_for_topic(self.job.topic)
         expire = commit.expire
-        if expire is None:
-            expire = DEFAULT_EXPIRE
-            if graph is not None and graph.expire is not None:
-                value = graph.expire.evaluate(self.ctx(None, ",0"))
-                if is_number(value):
-                    expire = float(value)
+        if expire is None and graph is not None and graph.expire is not None:
+            value = graph.expire.evaluate(self.ctx(None, ",0"))
+            try:
+                expire = guards.expire_seconds(f"graph '{graph.subscribes}'", value)
+            except errors.InvalidDataError as exc:  # ends with the error instead
+                self.fail_now(str(exc))
+        expire = DEFAULT_EXPIRE if expire is None else expire
         final = JobRow(**{**job_fields(self.job), "status": status})
         commit.completion = Completion(
             job_output(final), graph.publishes if graph else None, expire

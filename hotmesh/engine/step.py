@@ -16,6 +16,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import GraphPlan, Plan
 from hotmesh.engine import context as cx
+from hotmesh.engine import guards
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -97,6 +98,7 @@ def trigger(
     job_id: str | None = None,
     pending: float | None = None,
     max_cycles: int = MAX_CYCLES,
+    max_steps: int = guards.MAX_STEPS,
     start_at: datetime | None = None,
     priority: int | None = None,
     extra: dict[str, Any] | None = None,
@@ -155,7 +157,7 @@ def trigger(
     job = JobRow(
         0, job_id, metadata["gid"], key, graph.subscribes, plan.version, 0, metadata, {}
     )
-    run = Run(plan, job, now, new=True, max_cycles=max_cycles)
+    run = Run(plan, job, now, new=True, max_cycles=max_cycles, max_steps=max_steps)
     row = ActivityRow(
         act.id,
         ",0",
@@ -175,7 +177,9 @@ def trigger(
         _link_parent(run, parent, job_id, stamp)
     if pending is not None:
         run.commit.delta = -1
-        run.commit.expire = float(pending)
+        run.commit.expire = guards.expire_seconds("pending", pending)
+        if run.commit.expire is None:
+            raise errors.InvalidDataError(f"pending: {pending!r} is not a number")
         return run.commit
     if start_at is not None:
         run.job.metadata[SCHEDULED_AT] = start_at.astimezone(UTC).isoformat()
@@ -276,11 +280,12 @@ def apply(
     payload: dict[str, Any],
     now: datetime,
     max_cycles: int = MAX_CYCLES,
+    max_steps: int = guards.MAX_STEPS,
 ) -> StepCommit:
     """Apply an engine message (``response``, ``result``, ``timehook``, ``webhook``,
     ``transition``, ``interrupt``, ``start``) to a job."""
     job = copy_job(job)
-    run = Run(plan, job, now, new=False, max_cycles=max_cycles)
+    run = Run(plan, job, now, new=False, max_cycles=max_cycles, max_steps=max_steps)
     md = payload.get("metadata", {})
     aid, dad = str(md.get("aid")), str(md.get("dad"))
     if md.get("gid") not in (None, job.gid):

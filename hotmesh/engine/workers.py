@@ -204,6 +204,7 @@ def callback_handler(
     done: Callable[[Message, Any], Awaitable[None]],
     poison: int,
     stopped: Callable[[], bool],
+    give_up: Callable[[Message, Exception], Awaitable[None]] | None = None,
 ) -> Callable[[Message], Awaitable[None]]:
     """The consumer's handler for a topic: call its callback and pass the
     response to ``done`` (``Engine.worker_done``)."""
@@ -253,6 +254,7 @@ def callback_handler(
             lambda: done(msg, response),
             f"worker {topic}: response to message {msg.id}",
             stopped,
+            give_up=None if give_up is None else lambda exc: give_up(msg, exc),
         )
 
     return handle

@@ -37,6 +37,10 @@ class ManifestLimits:
     """Most values (mappings, lists and scalars) after YAML aliases and ``$ref``s expand."""
     max_scalar_chars: int = 8 * 1024 * 1024
     """Most characters in all scalars together after expansion."""
+    max_branches: int = 1_000
+    """Most transitions out of one activity (checked when the manifest compiles):
+    a step runs its children's first legs, so a fan-out of thousands held the
+    event loop for minutes."""
 
 
 DEFAULT_LIMITS = ManifestLimits()

@@ -42,6 +42,8 @@ class Manifest:
     source: str
     locations: dict[str, Location] = field(repr=False)
     warnings: tuple[Problem, ...] = ()
+    #: the limits it was loaded under; the compiler checks ``max_branches``
+    limits: ManifestLimits = DEFAULT_LIMITS
 
     def locate(self, pointer: str) -> Location:
         """Location of ``pointer``, else of its nearest located ancestor."""
@@ -366,7 +368,9 @@ def load_app(
         raise _fail(name, 1, 1, "manifest is too large to load") from None
     if errors:
         raise ManifestValidationError(problems_from([*errors, *warnings]))
-    return Manifest(document, name, loader.locations, tuple(problems_from(warnings)))
+    return Manifest(
+        document, name, loader.locations, tuple(problems_from(warnings)), limits
+    )
 
 
 def _folder(value: str | os.PathLike[str], name: str) -> Path:

@@ -90,6 +90,22 @@ def translate(exc: BaseException) -> errors.StoreError | None:
     return None
 
 
+#: SQLSTATE classes of failures that may pass: connection exceptions, operator
+#: intervention (a restart), insufficient resources, transaction rollbacks
+#: (serialization failures, deadlocks)
+_TRANSIENT_CLASSES = frozenset({"08", "57", "53", "40"})
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` may succeed on a retry (the database away or busy), as
+    opposed to a step that will fail the same way every time."""
+    lost = (*CONNECTION_LOST, TimeoutError, errors.StoreUnavailableError)
+    if isinstance(exc, lost) or isinstance(exc, asyncpg.PostgresConnectionError):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and state[:2] in _TRANSIENT_CLASSES
+
+
 @contextmanager
 def mapped() -> Iterator[None]:
     """Translate driver errors raised inside the block (see :func:`translate`)."""

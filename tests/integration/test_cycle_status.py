@@ -76,7 +76,7 @@ app:
 """
 
 
-async def test_a_passthrough_loop_runs_in_one_step_and_counts(
+async def test_a_passthrough_loop_takes_a_step_per_lap_and_counts(
     mesh: MeshFactory,
 ) -> None:
     hm = await mesh("loop")
@@ -97,11 +97,11 @@ async def test_the_cycle_cap_stops_a_runaway_loop_with_a_clear_error(
     )
     await hm.deploy(LOOP)
     await hm.activate("1")
-    # A passthrough loop runs inside pub's own step: pub raises, nothing is written.
-    with pytest.raises(errors.HotMeshError, match="more than 20 times"):
-        await hm.pub("loop.go", {"until": 1000, "id": "runaway"})
-    with pytest.raises(errors.JobNotFoundError):
-        await hm.get_status("runaway")
+    # Each lap of a passthrough loop is a step of its own (issue 20 §3): pub
+    # returns at once, and the job fails when it passes the cap.
+    with pytest.raises(errors.JobError) as caught:
+        await hm.pubsub("loop.go", {"until": 1000, "id": "runaway"})
+    assert "more than 20 times" in str(caught.value) and caught.value.code == 500
     # A loop through a worker fails its job (error 500) when it passes the cap.
     await hm.deploy(
         LOOP.replace("version: '1'", "version: '2'")

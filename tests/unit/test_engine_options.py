@@ -45,7 +45,8 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
         EngineOptions.from_dict({"turbo": True}, env={})
     assert str(caught.value) == (
         "engine: unknown option 'turbo' (known: capacity, clock, connection, lease, "
-        "max_cycles, poison_threshold, poll, pool_size, prune_interval, retention, "
+        "max_cycles, max_steps, poison_threshold, poll, pool_size, prune_interval, "
+        "retention, "
         "schedules, schema, signal_max_bytes, signal_max_pending, signal_ttl, "
         "state_cache)"
     )

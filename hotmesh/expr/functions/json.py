@@ -13,6 +13,9 @@ from hotmesh.expr.functions.math import narrow
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import UNDEFINED, number_to_string, to_integer, to_string
 
+#: Deepest value @json.parse returns (job data holds values up to 128 levels,
+#: and a parsed value sits a few levels down in an activity's output).
+MAX_DEPTH = 100
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -118,7 +121,7 @@ def _number(text: str) -> int | float:
 def parse(text: Any = UNDEFINED, reviver: Any = UNDEFINED) -> Any:
     source = to_string(text)
     try:
-        return json.loads(
+        value = json.loads(
             source,
             parse_constant=_reject_constant,
             parse_int=_number,
@@ -128,3 +131,23 @@ def parse(text: Any = UNDEFINED, reviver: Any = UNDEFINED) -> Any:
         raise errors.EvaluationError(
             f"@json.parse: invalid JSON {source[:40]!r}: {exc}"
         ) from None
+    if _deeper_than(value, MAX_DEPTH):
+        # 900 nested arrays parse, but no step could copy or store them: the job
+        # retried, then stayed "running" (issue 20 §4). Refused here, naming why.
+        raise errors.EvaluationError(
+            f"@json.parse: JSON nested deeper than {MAX_DEPTH} levels cannot be "
+            "stored in a job"
+        )
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= limit:
+                return True
+            items = node.values() if isinstance(node, dict) else node
+            stack.extend((item, depth + 1) for item in items)
+    return False

@@ -110,18 +110,32 @@ def _respond(job: JobRow, dad: str, code: int) -> step.StepCommit:
     return step.apply(PLAN, job, "response", {"metadata": md, "code": code}, NOW)
 
 
-def test_a_cycle_reenters_its_pivot_in_the_next_dimension() -> None:
+def _lap(job: JobRow, commit: step.StepCommit) -> tuple[JobRow, step.StepCommit]:
+    """Apply the ``transition`` message a cycle sent: the pivot's re-entry step."""
+    (message,) = commit.messages
+    assert message.type == "transition" and commit.delta == 0
+    job = _merge(job, commit)
+    return job, step.apply(PLAN, job, "transition", message.payload, NOW)
+
+
+def test_a_cycle_reenters_its_pivot_in_the_next_dimension_as_its_own_step() -> None:
     first = step.trigger(PLAN, PLAN.graphs[0], {}, NOW)
     job = _merge(JobRow(0, "", "", "", "", "", 0, {}, {}), first)
     job.status = first.delta
     assert [m.payload["metadata"]["dad"] for m in first.messages] == [",0,0,0"]
-    again = _respond(job, ",0,0,0", 500)  # -> cycle -> pivot again -> worker
-    assert [m.payload["metadata"]["dad"] for m in again.messages] == [",0,1,0"]
-    assert again.delta == 0
-    job = _merge(job, again)
-    third = _respond(job, ",0,1,0", 500)
-    assert [m.payload["metadata"]["dad"] for m in third.messages] == [",0,2,0"]
-    done = _respond(_merge(job, third), ",0,2,0", 200)
+    # -> cycle: the pivot's re-entry is a message (a step that yields), not inline
+    again = _respond(job, ",0,0,0", 500)
+    assert [
+        (m.payload["metadata"]["aid"], m.payload["metadata"]["dad"])
+        for m in again.messages
+    ] == [("p", ",0,1")]
+    job, lap = _lap(job, again)
+    assert [m.payload["metadata"]["dad"] for m in lap.messages] == [",0,1,0"]
+    assert lap.delta == 0
+    job = _merge(job, lap)
+    job, lap = _lap(job, _respond(job, ",0,1,0", 500))
+    assert [m.payload["metadata"]["dad"] for m in lap.messages] == [",0,2,0"]
+    done = _respond(_merge(job, lap), ",0,2,0", 200)
     assert done.completion is not None and done.messages == []
 
 
@@ -129,14 +143,30 @@ def test_the_cycle_cap_raises() -> None:
     first = step.trigger(PLAN, PLAN.graphs[0], {}, NOW)
     job = _merge(JobRow(0, "", "", "", "", "", 0, {}, {}), first)
     job.status = first.delta
-    md = {"jid": job.job_id, "gid": job.gid, "aid": "w", "dad": ",0,0,0"}
-    step.apply(PLAN, job, "response", {"metadata": md, "code": 500}, NOW, max_cycles=1)
-    job = _merge(job, _respond(job, ",0,0,0", 500))
-    md["dad"] = ",0,1,0"
+    job, lap = _lap(job, _respond(job, ",0,0,0", 500))
+    job = _merge(job, lap)
+    md = {"jid": job.job_id, "gid": job.gid, "aid": "w", "dad": ",0,1,0"}
     with pytest.raises(errors.HotMeshError, match="more than 1 times"):
         step.apply(
             PLAN, job, "response", {"metadata": md, "code": 500}, NOW, max_cycles=1
         )
+
+
+def test_the_step_budget_fails_a_job_that_never_ends() -> None:
+    first = step.trigger(PLAN, PLAN.graphs[0], {}, NOW)
+    job = _merge(JobRow(0, "", "", "", "", "", 0, {}, {}), first)
+    job.status = first.delta
+    dad = ",0,0,0"
+    for lap in range(1, 4):  # steps 2..7 of a budget of 7
+        job, entry = _lap(job, _respond(job, dad, 500))
+        job = _merge(job, entry)
+        dad = f",0,{lap},0"
+    md = {"jid": job.job_id, "gid": job.gid, "aid": "w", "dad": dad}
+    over = step.apply(
+        PLAN, job, "response", {"metadata": md, "code": 500}, NOW, max_steps=7
+    )
+    assert over.completion is not None and job.status + over.delta == 0
+    assert "more than 7 steps (the max_steps limit)" in (over.job.err or "")
 
 
 def test_interrupt_closes_the_job_with_a_410_error() -> None:

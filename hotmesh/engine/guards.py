@@ -42,14 +42,14 @@ def sleep_seconds(aid: str, value: Any) -> float | None:
     return float(value)
 
 
-def expire_seconds(where: str, value: Any) -> float | None:
+def expire_seconds(where: str, value: Any, field: str = "expire") -> float | None:
     """A resolved ``expire`` as seconds (None when not a number, or NaN: the
     default applies); out of range raises."""
     if not is_number(value) or value != value:  # NaN is not equal to itself
         return None
     problem = duration_problem(value, negative=None)
     if problem is not None:
-        raise errors.InvalidDataError(f"{where}: expire {problem}")
+        raise errors.InvalidDataError(f"{where}: {field} {problem}")
     return float(value)
 
 

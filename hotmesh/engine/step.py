@@ -177,9 +177,9 @@ def trigger(
         _link_parent(run, parent, job_id, stamp)
     if pending is not None:
         run.commit.delta = -1
-        run.commit.expire = guards.expire_seconds("pending", pending)
+        run.commit.expire = guards.expire_seconds("pub", pending, "pending")
         if run.commit.expire is None:
-            raise errors.InvalidDataError(f"pending: {pending!r} is not a number")
+            raise errors.InvalidDataError(f"pub: pending {pending!r} is not a number")
         return run.commit
     if start_at is not None:
         run.job.metadata[SCHEDULED_AT] = start_at.astimezone(UTC).isoformat()

@@ -16,11 +16,16 @@ from hotmesh.clock import Clock
 from hotmesh.config import resolve_dsn
 from hotmesh.engine import notes, step
 from hotmesh.engine.engine import Engine, finished
-from hotmesh.engine.options import EngineOptions, check_keys
+from hotmesh.engine.options import EngineOptions
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
 from hotmesh.engine.waiting import waits
-from hotmesh.engine.workers import Callback, TopicCallbacks, callback_handler
+from hotmesh.engine.workers import (
+    Callback,
+    TopicCallbacks,
+    callback_handler,
+    check_worker,
+)
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
 from hotmesh.job_control import JobControl, job_result
@@ -35,43 +40,6 @@ from hotmesh.upkeep import deploy_log as deploy_log
 log = logging.getLogger("hotmesh")
 #: seconds ``stop()`` lets in-flight steps and worker callbacks finish
 STOP_GRACE = 30.0
-
-
-#: the keys of a worker's ``retry`` policy (snake_case or upstream's camelCase)
-RETRY_KEYS = (
-    "maximum_attempts",
-    "backoff_coefficient",
-    "initial_interval",
-    "maximum_interval",
-    "maximumAttempts",
-    "backoffCoefficient",
-    "initialInterval",
-    "maximumInterval",
-)
-#: the keys of a ``workers`` entry
-WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout")
-
-
-def _check_worker(worker: Any) -> str:
-    """The topic of a ``workers`` entry whose keys and values make sense."""
-    if not isinstance(worker, dict):
-        raise errors.ConfigError(
-            f"a worker is a dict with {', '.join(WORKER_KEYS)}, not "
-            f"{type(worker).__name__}"
-        )
-    topic = ids.check(worker.get("topic"), "worker topic")
-    check_keys(worker, WORKER_KEYS, f"worker '{topic}'")
-    if not callable(worker.get("callback")):
-        raise errors.ConfigError(f"worker '{topic}': callback must be callable")
-    retry = worker.get("retry")
-    if retry is not None:
-        if not isinstance(retry, dict):
-            raise errors.ConfigError(
-                f"worker '{topic}': retry must be a dict such as "
-                f"{{'maximum_attempts': 3}}, not {type(retry).__name__}"
-            )
-        check_keys(retry, RETRY_KEYS, f"worker '{topic}': retry")
-    return topic
 
 
 class _Events:
@@ -170,7 +138,7 @@ class HotMesh(JobControl):
         ids.check_app_id(app_id)
         options = EngineOptions.from_dict(engine, dsn=dsn, schema=schema)
         for worker in workers or []:
-            _check_worker(worker)
+            check_worker(worker)
         # Starting the embedded server (no DSN configured) blocks for a second
         # or two; keep the event loop free meanwhile.
         resolved = await asyncio.to_thread(resolve_dsn, options.dsn)
@@ -213,7 +181,7 @@ class HotMesh(JobControl):
         consumer.start()
 
     def _add_worker(self, worker: dict[str, Any]) -> None:
-        topic = _check_worker(worker)
+        topic = check_worker(worker)
         callback: Callback = worker["callback"]
         if worker.get("retry") is not None:
             self.engine.retry_policies[topic] = RetryPolicy.from_options(
@@ -592,7 +560,7 @@ class HotMesh(JobControl):
 
     def add_worker(self, worker: dict[str, Any]) -> None:
         """Start consuming a worker topic after ``init`` (same keys as ``workers``)."""
-        topic = _check_worker(worker)
+        topic = check_worker(worker)
         if worker_stream(topic) in self._consumers:
             raise errors.ConfigError(f"a worker for '{topic}' already runs here")
         self._add_worker(worker)

@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotmesh import errors, telemetry
+from hotmesh import errors, ids, telemetry
+from hotmesh.engine.options import check_keys
 from hotmesh.engine.router import retrying
 from hotmesh.store.records import Message
 
@@ -258,3 +259,40 @@ def callback_handler(
         )
 
     return handle
+
+
+#: the keys of a worker's ``retry`` policy (snake_case or upstream's camelCase)
+RETRY_KEYS = (
+    "maximum_attempts",
+    "backoff_coefficient",
+    "initial_interval",
+    "maximum_interval",
+    "maximumAttempts",
+    "backoffCoefficient",
+    "initialInterval",
+    "maximumInterval",
+)
+#: the keys of a ``workers`` entry
+WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout")
+
+
+def check_worker(worker: Any) -> str:
+    """The topic of a ``workers`` entry whose keys and values make sense."""
+    if not isinstance(worker, dict):
+        raise errors.ConfigError(
+            f"a worker is a dict with {', '.join(WORKER_KEYS)}, not "
+            f"{type(worker).__name__}"
+        )
+    topic = ids.check(worker.get("topic"), "worker topic")
+    check_keys(worker, WORKER_KEYS, f"worker '{topic}'")
+    if not callable(worker.get("callback")):
+        raise errors.ConfigError(f"worker '{topic}': callback must be callable")
+    retry = worker.get("retry")
+    if retry is not None:
+        if not isinstance(retry, dict):
+            raise errors.ConfigError(
+                f"worker '{topic}': retry must be a dict such as "
+                f"{{'maximum_attempts': 3}}, not {type(retry).__name__}"
+            )
+        check_keys(retry, RETRY_KEYS, f"worker '{topic}': retry")
+    return topic

@@ -82,10 +82,11 @@ def enabled() -> bool:
 
 
 def refresh() -> None:
-    """Ask for the global provider again at the next span (after setting one
-    later than the first job: otherwise it is seen within a second)."""
-    global _OFF_SINCE
-    _OFF_SINCE = -1e9
+    """Ask for the global tracer and meter providers again at the next job
+    (after setting one later than the first job: otherwise it is seen within
+    a second)."""
+    global _OFF_SINCE, _UNMETERED_SINCE
+    _OFF_SINCE = _UNMETERED_SINCE = -1e9
 
 
 def _tracer() -> Any:

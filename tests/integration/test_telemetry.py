@@ -272,3 +272,14 @@ def _counts(found: dict[str, list[Any]]) -> dict[tuple[str, str], int]:
             key = (name, label)
             out[key] = out.get(key, 0) + value
     return out
+
+
+def test_refresh_asks_for_both_providers_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    metric_reader()
+    monkeypatch.setattr(telemetry, "_METERING", False)
+    monkeypatch.setattr(telemetry, "_ON", False)
+    monkeypatch.setattr(telemetry, "_UNMETERED_SINCE", 1e18)  # "just found unset"
+    monkeypatch.setattr(telemetry, "_OFF_SINCE", 1e18)
+    assert not telemetry.metering()
+    telemetry.refresh()
+    assert telemetry.metering()

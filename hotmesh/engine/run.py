@@ -107,8 +107,8 @@ class Run:
         self.stamp = cx.stamp(now)
         self.max_cycles = max_cycles
         self.max_steps = max_steps
-        #: activity legs run inline in this step (at most guards.FANOUT_BATCH)
-        self.legs = 0
+        #: legs (at most guards.FANOUT_BATCH) and cycle laps run inline in this step
+        self.legs = self.laps = 0
         self.rows = {(r.activity_id, r.dimension): r for r in job.activities}
         self.commit = StepCommit(job=job, new_job=new)
         self.queue: deque[tuple[str, str]] = deque()
@@ -357,9 +357,10 @@ class Run:
         self.put(_with_entries(pivot, count + 1))
         meta = self.meta(act, dad)
         self.put(ActivityRow(act.id, dad, "cycle", 1, True, data, {"metadata": meta}))
-        # Its obligation goes to the re-entered ancestor, run as a step of its
-        # own: a loop with no exit yields to other jobs on every lap.
-        self.defer(ancestor, reentry_dad(base, count))
+        # One lap per step inline (MemFlow's replay loop); later laps yield.
+        self.laps += 1
+        lap = (ancestor, reentry_dad(base, count))
+        self.defer(*lap) if self.laps > 1 else self.queue.append(lap)
 
     def leg1_interrupt(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         target = self.value(act, "target", ctx)

@@ -110,41 +110,60 @@ def _respond(job: JobRow, dad: str, code: int) -> step.StepCommit:
     return step.apply(PLAN, job, "response", {"metadata": md, "code": code}, NOW)
 
 
-def _lap(job: JobRow, commit: step.StepCommit) -> tuple[JobRow, step.StepCommit]:
-    """Apply the ``transition`` message a cycle sent: the pivot's re-entry step."""
-    (message,) = commit.messages
-    assert message.type == "transition" and commit.delta == 0
-    job = _merge(job, commit)
-    return job, step.apply(PLAN, job, "transition", message.payload, NOW)
-
-
-def test_a_cycle_reenters_its_pivot_in_the_next_dimension_as_its_own_step() -> None:
+def test_a_cycle_reenters_its_pivot_in_the_next_dimension() -> None:
     first = step.trigger(PLAN, PLAN.graphs[0], {}, NOW)
     job = _merge(JobRow(0, "", "", "", "", "", 0, {}, {}), first)
     job.status = first.delta
     assert [m.payload["metadata"]["dad"] for m in first.messages] == [",0,0,0"]
-    # -> cycle: the pivot's re-entry is a message (a step that yields), not inline
+    # -> cycle -> pivot again -> worker: a step's first lap runs inline, so a
+    # lap that waited on a worker costs no extra step
     again = _respond(job, ",0,0,0", 500)
-    assert [
-        (m.payload["metadata"]["aid"], m.payload["metadata"]["dad"])
-        for m in again.messages
-    ] == [("p", ",0,1")]
-    job, lap = _lap(job, again)
-    assert [m.payload["metadata"]["dad"] for m in lap.messages] == [",0,1,0"]
-    assert lap.delta == 0
-    job = _merge(job, lap)
-    job, lap = _lap(job, _respond(job, ",0,1,0", 500))
-    assert [m.payload["metadata"]["dad"] for m in lap.messages] == [",0,2,0"]
-    done = _respond(_merge(job, lap), ",0,2,0", 200)
+    assert [m.payload["metadata"]["dad"] for m in again.messages] == [",0,1,0"]
+    assert [m.type for m in again.messages] == ["worker"] and again.delta == 0
+    job = _merge(job, again)
+    third = _respond(job, ",0,1,0", 500)
+    assert [m.payload["metadata"]["dad"] for m in third.messages] == [",0,2,0"]
+    done = _respond(_merge(job, third), ",0,2,0", 200)
     assert done.completion is not None and done.messages == []
+
+
+TIGHT = compile_source(
+    """
+app:
+  id: tight
+  version: '1'
+  graphs:
+    - subscribes: tight.start
+      activities:
+        t: {type: trigger}
+        p: {type: hook, cycle: true}
+        c: {type: cycle, ancestor: p}
+      transitions:
+        t: [{to: p}]
+        p: [{to: c}]
+"""
+)
+
+
+def test_a_loop_with_no_wait_yields_from_its_second_lap() -> None:
+    first = step.trigger(TIGHT, TIGHT.graphs[0], {}, NOW)
+    # lap 1 ran inline in the trigger's step; lap 2 is a message of its own
+    (message,) = first.messages
+    assert message.type == "transition"
+    assert message.payload["metadata"]["aid"] == "p"
+    assert message.payload["metadata"]["dad"] == ",0,2"
+    job = _merge(JobRow(0, "", "", "", "", "", 0, {}, {}), first)
+    job.status = first.delta
+    lap = step.apply(TIGHT, job, "transition", message.payload, NOW)
+    (again,) = lap.messages
+    assert again.type == "transition" and again.payload["metadata"]["dad"] == ",0,4"
 
 
 def test_the_cycle_cap_raises() -> None:
     first = step.trigger(PLAN, PLAN.graphs[0], {}, NOW)
     job = _merge(JobRow(0, "", "", "", "", "", 0, {}, {}), first)
     job.status = first.delta
-    job, lap = _lap(job, _respond(job, ",0,0,0", 500))
-    job = _merge(job, lap)
+    job = _merge(job, _respond(job, ",0,0,0", 500))
     md = {"jid": job.job_id, "gid": job.gid, "aid": "w", "dad": ",0,1,0"}
     with pytest.raises(errors.HotMeshError, match="more than 1 times"):
         step.apply(
@@ -157,16 +176,15 @@ def test_the_step_budget_fails_a_job_that_never_ends() -> None:
     job = _merge(JobRow(0, "", "", "", "", "", 0, {}, {}), first)
     job.status = first.delta
     dad = ",0,0,0"
-    for lap in range(1, 4):  # steps 2..7 of a budget of 7
-        job, entry = _lap(job, _respond(job, dad, 500))
-        job = _merge(job, entry)
+    for lap in range(1, 6):  # steps 2..6 of a budget of 6
+        job = _merge(job, _respond(job, dad, 500))
         dad = f",0,{lap},0"
     md = {"jid": job.job_id, "gid": job.gid, "aid": "w", "dad": dad}
     over = step.apply(
-        PLAN, job, "response", {"metadata": md, "code": 500}, NOW, max_steps=7
+        PLAN, job, "response", {"metadata": md, "code": 500}, NOW, max_steps=6
     )
     assert over.completion is not None and job.status + over.delta == 0
-    assert "more than 7 steps (the max_steps limit)" in (over.job.err or "")
+    assert "more than 6 steps (the max_steps limit)" in (over.job.err or "")
 
 
 def test_interrupt_closes_the_job_with_a_410_error() -> None:

@@ -91,8 +91,9 @@ async def test_a_topic_limit_of_3_holds_over_4_processes_through_a_sigkill(
     assert _most_at_once(intervals) == 3, sorted(intervals)[:20]
     finished = {r["job_id"] for r in rows if r["ended"] is not None}
     assert len(finished) == 500, len(finished)
-    restarted = procs[-1].pid
-    assert any(r["pid"] == restarted for r in rows)
+    # Work went on after the kill, within the limit. Which process wins each
+    # slot is a race: the three survivors can fill all three, so the restarted
+    # process is not required to get any (it failed CI that way once).
     assert any(r["started"] > killed_at for r in rows)
 
 

@@ -51,9 +51,15 @@ class Listener:
     async def _listen_once(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self._dsn)
         callback = self._on_notify
-        await conn.add_listener(
-            self.channel, lambda _c, _p, _ch, payload: callback(payload)
-        )
+        try:
+            await conn.add_listener(
+                self.channel, lambda _c, _p, _ch, payload: callback(payload)
+            )
+        except BaseException:
+            # cut or cancelled (close() during a re-listen) between connect and
+            # LISTEN: nothing else holds the connection, so close it here
+            conn.terminate()
+            raise
         conn.add_termination_listener(self._lost)
         return conn
 

@@ -199,11 +199,26 @@ def job_done(job_id: str, output: Mapping[str, Any] | None) -> None:
     metadata = (output or {}).get("metadata") or {}
     err = metadata.get("err")
     if err:
-        span.set_status(trace.Status(trace.StatusCode.ERROR, str(err)[:500]))
+        code, message = error_code(err)
+        span.set_attribute("hotmesh.job.error_code", code)
+        if code == "410":
+            span.add_event("hotmesh.interrupted", {"hotmesh.interrupt.reason": message})
+        span.set_status(trace.Status(trace.StatusCode.ERROR, message[:500]))
     span.end()
 
 
-def _ns(stamp: Any) -> int | None:
+def error_code(err: Any) -> tuple[str, str]:
+    """The code and message of a job's ``err`` (its JSON string)."""
+    try:
+        body = json.loads(err) if isinstance(err, str) else err
+    except ValueError:
+        return "500", str(err)
+    if not isinstance(body, dict):
+        return "500", str(err)
+    return str(body.get("code", 500)), str(body.get("message", ""))
+
+
+def stamp_ns(stamp: Any) -> int | None:
     """Epoch ns of a compact ``YYYYMMDDHHMMSS.mmm`` stamp."""
     if not isinstance(stamp, str):
         return None
@@ -224,9 +239,13 @@ def activities(commit: StepCommit) -> None:
     if parent is None:
         return
     tracer = _tracer()
+    events: dict[tuple[str, str], list[Any]] = {}
+    for event in commit.span_events:
+        events.setdefault((event.aid, event.dad), []).append(event)
     for row in commit.activities:
         if not row.done:
             continue
+        key = (row.activity_id, row.dimension)
         out = row.output if isinstance(row.output, dict) else {}
         md = out.get("metadata") or {}
         attrs: dict[str, Any] = {
@@ -243,10 +262,14 @@ def activities(commit: StepCommit) -> None:
             attrs["hotmesh.activity.error_code"] = str(error.get("code"))
         if isinstance(md.get("try"), int):
             attrs["hotmesh.activity.attempt"] = md["try"] + 1
-        start, end = _ns(md.get("ac")), _ns(md.get("au"))
+        # the manifest's own attributes first: ours win a clash
+        attrs = {**commit.span_attributes.get(key, {}), **attrs}
+        start, end = stamp_ns(md.get("ac")), stamp_ns(md.get("au"))
         span = tracer.start_span(
             row.activity_id, context=parent, attributes=attrs, start_time=start
         )
+        for event in events.get(key, ()):
+            span.add_event(event.name, event.attributes, event.at or None)
         if error:
             span.set_status(
                 trace.Status(trace.StatusCode.ERROR, str(error.get("message", "")))
@@ -260,6 +283,24 @@ def worker_status(span: Any, response: Mapping[str, Any]) -> None:
         code = response.get("code")
         span.set_attribute("hotmesh.activity.error_code", str(code))
         span.set_status(trace.Status(trace.StatusCode.ERROR, f"error {code}"))
+
+
+def worker_failed(span: Any, exc: BaseException, timeout: bool) -> None:
+    """A callback raised (or ran past its topic's timeout: a span event too)."""
+    if timeout:
+        span.add_event("hotmesh.timeout", {"exception.message": str(exc)[:500]})
+    span.record_exception(exc)
+    span.set_attribute("hotmesh.activity.error_code", "500")
+    span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)[:500]))
+
+
+def event(name: str, attributes: Mapping[str, Any]) -> None:
+    """A span event on the active span (a worker's), when one is recording."""
+    if not enabled():
+        return
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event(name, attributes)
 
 
 _OFF: AbstractContextManager[None] = nullcontext()
@@ -355,7 +396,7 @@ def _measure(commit: StepCommit) -> None:
     for row in commit.activities:
         out = row.output if isinstance(row.output, dict) else {}
         stamps = out.get("metadata") or {}
-        start, end = _ns(stamps.get("ac")), _ns(stamps.get("au"))
+        start, end = stamp_ns(stamps.get("ac")), stamp_ns(stamps.get("au"))
         if row.done and start is not None and end is not None:
             ins["activity_duration"].record(
                 (end - start) / 1e9,
@@ -367,15 +408,10 @@ def _measure(commit: StepCommit) -> None:
                 },
             )
     if commit.completion is not None:
-        code = "200"
-        if job.err:
-            try:
-                code = str(json.loads(job.err).get("code", 500))
-            except (ValueError, AttributeError):
-                code = "500"
+        code = error_code(job.err)[0] if job.err else "200"
         done = {**base, "hotmesh.job.status": "error" if job.err else "success"}
         ins["completed"].add(1, {**done, "hotmesh.job.code": code})
-        start, end = _ns(md.get("jc")), _ns(md.get("ju"))
+        start, end = stamp_ns(md.get("jc")), stamp_ns(md.get("ju"))
         if start is not None and end is not None:
             ins["job_duration"].record((end - start) / 1e9, done)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotmesh.engine import context as cx
+from hotmesh.engine.spans import SpanEvent
 from hotmesh.store.records import ActivityRow, JobRow, NewMessage
 
 #: Message priorities: higher is claimed first.
@@ -115,6 +116,10 @@ class StepCommit:
     expire: float | None = None
     #: the job row's version (``xmin``) once written, for the state cache
     version: str = ""
+    #: traced jobs only: evaluated ``telemetry`` maps by ``(activity, dimension)``
+    span_attributes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: traced jobs only: span events of the activities this step touched
+    span_events: list[SpanEvent] = field(default_factory=list)
 
     @property
     def side_effects(self) -> bool:

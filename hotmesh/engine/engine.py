@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import errors, telemetry
 from hotmesh.engine import notes, step
 from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
@@ -269,6 +269,14 @@ class Engine(Batcher, Children):
             delay = yaml_delay(act.retry.get(str(code)) if act else None, tries)
         if delay is None:
             return False
+        telemetry.event(
+            "hotmesh.retry",
+            {
+                "hotmesh.activity.attempt": tries + 2,
+                "hotmesh.retry.delay": float(delay),
+                "hotmesh.activity.error_code": str(code),
+            },
+        )
         again = NewMessage(
             worker_stream(topic),
             "worker",

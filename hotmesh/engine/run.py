@@ -23,7 +23,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.engine import guards
+from hotmesh.engine import guards, spans
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -38,6 +38,7 @@ from hotmesh.engine.commit import (
     job_fields,
     job_output,
 )
+from hotmesh.engine.dimensions import dad_of, dims, entries, reentry_dad, with_entries
 from hotmesh.engine.limits import worker_fields
 from hotmesh.engine.metadata import ParentRef
 from hotmesh.expr.js import UNDEFINED, is_number, truthy
@@ -52,37 +53,6 @@ from hotmesh.store.records import (
 #: seconds a detached child's join signal waits for its parent to ask (a year:
 #: the parent may call ``result()`` at any later point of its own life)
 JOIN_KEEP = 365 * 86400.0
-
-
-def dims(dad: str) -> list[str]:
-    """``",0,1"`` -> ``["0", "1"]``."""
-    return dad.split(",")[1:]
-
-
-def dad_of(parts: list[str]) -> str:
-    """``["0", "1"]`` -> ``",0,1"``."""
-    return "," + ",".join(parts)
-
-
-def reentry_dad(dad: str, index: int) -> str:
-    """The dimension of entry ``index`` of an activity first run at ``dad``."""
-    parts = dims(dad)
-    parts[-1] = str(index)
-    return dad_of(parts)
-
-
-def _entries(row: ActivityRow) -> int:
-    meta = row.output.get("metadata", {}) if isinstance(row.output, dict) else {}
-    value = meta.get("l2", 0)
-    return value if isinstance(value, int) else 0
-
-
-def _with_entries(row: ActivityRow, count: int) -> ActivityRow:
-    out = dict(row.output) if isinstance(row.output, dict) else {}
-    out["metadata"] = {**out.get("metadata", {}), "l2": count}
-    fields = {k: getattr(row, k) for k in ActivityRow.__slots__}
-    fields["output"] = out
-    return ActivityRow(**fields)
 
 
 def _falsy_flag(value: Any) -> bool:
@@ -118,6 +88,8 @@ class Run:
         self.closing = False
         #: the activity whose Leg 1 runs now (names it when an expression fails)
         self.at: str | None = None
+        #: the job carries a trace: its activity spans get telemetry and events
+        self.traced = spans.traced(job.metadata)
 
     # -- helpers ---------------------------------------------------------
     def status(self) -> int:
@@ -180,6 +152,11 @@ class Run:
             # patch can hold UNDEFINED, so only the patch is walked.
             patch = cx.plain(act.job_maps.evaluate(ctx))
             self.job.data = cx.write_job_data(self.job.data, patch)
+
+    def event(self, act: ActivityPlan, dad: str, name: str, **attrs: Any) -> None:
+        """A span event for this activity, now (traced jobs only)."""
+        if self.traced:
+            spans.event(self.commit, act.id, dad, name, self.now, attrs)
 
     def open_row(
         self, act: ActivityPlan, dad: str, data: Any = None, **meta: Any
@@ -282,7 +259,7 @@ class Run:
             # Passthrough (or a cycle pivot's first entry, counted as entry 1).
             self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "hook"))
             if act.cycle_pivot:
-                self.put(_with_entries(self.rows[(act.id, dad)], 1))
+                self.put(with_entries(self.rows[(act.id, dad)], 1))
             return
         extra: dict[str, Any] = {}
         if rule is not None:
@@ -348,13 +325,13 @@ class Run:
             raise errors.HotMeshError(
                 f"cycle '{act.id}': ancestor '{ancestor}' has not run in {base}"
             )
-        count = max(_entries(pivot), 1)
+        count = max(entries(pivot), 1)
         if count > self.max_cycles:
             raise errors.HotMeshError(
                 f"cycle '{act.id}' re-entered '{ancestor}' more than {self.max_cycles} "
                 "times (the max_cycles limit)"
             )
-        self.put(_with_entries(pivot, count + 1))
+        self.put(with_entries(pivot, count + 1))
         meta = self.meta(act, dad)
         self.put(ActivityRow(act.id, dad, "cycle", 1, True, data, {"metadata": meta}))
         # One lap per step inline (MemFlow's replay loop); later laps yield.
@@ -370,6 +347,7 @@ class Run:
             if value is not UNDEFINED:
                 options[name] = value
         self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "interrupt"))
+        self.event(act, dad, "hotmesh.interrupt", **spans.interrupt(target, options))
         if target in (UNDEFINED, None, "", self.job.job_id):
             self.interrupt(options)
         else:
@@ -430,6 +408,8 @@ class Run:
         if act.job_maps is not None:
             self.apply_job_maps(act, ctx)
             ctx = self.ctx(act.id, dad, self_node)  # transitions see the new data
+        if self.traced and not pending:
+            spans.done(self.commit, act, dad, ctx, old)
         taken = self.transitions(act, dad, code, ctx, pending)
         if error is not None and taken == 0 and self.job.err is None:
             self.job.err = err_string({**error, "is_stream_error": True})
@@ -448,16 +428,16 @@ class Run:
         hook: Any = None,
     ) -> None:
         """Apply one Leg 2 entry; entries after the first run in a new dimension."""
-        count = _entries(row) + 1
+        count = entries(row) + 1
         dad = row.dimension
         if count == 1:
-            target = _with_entries(row, 1)
+            target = with_entries(row, 1)
         else:
             # Re-entry n (after a 202): its own row in dimension ...,n.
             self.put(
-                _with_entries(row, count)
+                with_entries(row, count)
                 if status == "pending"
-                else _done(_with_entries(row, count))
+                else _done(with_entries(row, count))
             )
             dad = reentry_dad(row.dimension, count - 1)
             target = ActivityRow(

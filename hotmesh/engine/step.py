@@ -16,7 +16,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import GraphPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.engine import guards
+from hotmesh.engine import guards, spans
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -171,6 +171,8 @@ def trigger(
     with _part(graph, act.id, "job.maps"):
         run.apply_job_maps(act, run.ctx(act.id, ",0", cx.node(row)))
     ctx = run.ctx(act.id, ",0", cx.node(row))
+    if run.traced:
+        spans.done(run.commit, act, ",0", ctx, {})
     with _part(graph, act.id, "stats.measures"):
         run.commit.facets = _facets(plan, graph, base)
     if parent and parent.get("pj"):
@@ -316,6 +318,7 @@ def apply(
         if meta.get("sk"):
             key = str(meta["sk"])
             run.commit.unregister.append(key)  # the timeout won the race
+            run.event(act, dad, "hotmesh.timeout", **{"hotmesh.signal.key": key})
             if act.escalation is not None and act.hook_topic:
                 value = key[len(act.hook_topic) + 1 :]
                 run.commit.expired_escalations.append((act.hook_topic, value))

@@ -200,6 +200,41 @@ def failure(exc: Exception) -> dict[str, Any]:
     }
 
 
+async def _answer(
+    callbacks: TopicCallbacks,
+    message: dict[str, Any],
+    attempts: int,
+    poison: int,
+    span: Any,
+) -> Any:
+    """The callback's response to ``message``, or the error response of its failure."""
+    try:
+        if attempts > poison:
+            # Claimed again and again without an answer (its callback
+            # keeps killing the process): an error, not another try.
+            raise errors.HotMeshError(
+                f"poison message: claimed {attempts} times without completing"
+            )
+        response = await callbacks.call(message)
+    except Exception as exc:  # the worker's failure becomes an error response
+        md = message["metadata"]
+        log.warning(
+            "worker %s failed on job %s (activity %s)",
+            callbacks.topic,
+            md.get("jid"),
+            md.get("aid"),
+            exc_info=exc,
+        )
+        if span is not None:
+            telemetry.worker_failed(
+                span, exc, timeout=isinstance(exc, CallbackTimeoutError)
+            )
+        return failure(exc)
+    if span is not None and isinstance(response, dict):
+        telemetry.worker_status(span, response)
+    return response
+
+
 def callback_handler(
     callbacks: TopicCallbacks,
     done: Callable[[Message, Any], Awaitable[None]],
@@ -217,27 +252,16 @@ def callback_handler(
             "metadata": msg.payload.get("metadata", {}),
             "data": msg.payload.get("data", {}),
         }
-        try:
-            if msg.attempts > poison:
-                # Claimed again and again without an answer (its callback
-                # keeps killing the process): an error, not another try.
-                raise errors.HotMeshError(
-                    f"poison message: claimed {msg.attempts} times without completing"
-                )
-            with telemetry.worker_span(topic, message["metadata"]) as span:
-                response = await callbacks.call(message)
-                if span is not None and isinstance(response, dict):
-                    telemetry.worker_status(span, response)
-        except Exception as exc:  # the worker's failure becomes an error response
-            md = message["metadata"]
-            log.warning(
-                "worker %s failed on job %s (activity %s)",
-                topic,
-                md.get("jid"),
-                md.get("aid"),
-                exc_info=exc,
+        # The span covers the callback and its answer (a retry is an event of it).
+        with telemetry.worker_span(topic, message["metadata"]) as span:
+            response = await _answer(callbacks, message, msg.attempts, poison, span)
+            # Retried alone on a lost connection, so the callback is not re-run.
+            await retrying(
+                lambda: done(msg, response),
+                f"worker {topic}: response to message {msg.id}",
+                stopped,
+                give_up=None if give_up is None else lambda exc: give_up(msg, exc),
             )
-            response = failure(exc)
         if response is None and not told:
             # Once per topic: a forgotten ``return`` must not pass unseen.
             told.append(True)
@@ -250,13 +274,6 @@ def callback_handler(
                 md.get("jid"),
                 md.get("aid"),
             )
-        # Retried alone on a lost connection, so the callback is not re-run.
-        await retrying(
-            lambda: done(msg, response),
-            f"worker {topic}: response to message {msg.id}",
-            stopped,
-            give_up=None if give_up is None else lambda exc: give_up(msg, exc),
-        )
 
     return handle
 

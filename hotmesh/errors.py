@@ -177,6 +177,23 @@ class ConfigError(HotMeshError):
 # Store
 
 
+class FilterError(ConfigError):
+    """A console query parameter that cannot be read (``hotmesh dashboard``):
+    ``param`` names it, the message says what is wrong and what would do."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"query parameter '{param}': {message}")
+        self.param = param
+
+
+class ActionRefusedError(HotMeshError):
+    """The console refused an action (a missing or stale CSRF token)."""
+
+
+class NotFoundError(HotMeshError):
+    """The console has no such page: an app, escalation or action it does not know."""
+
+
 class StoreError(HotMeshError):
     """A persistence operation failed."""
 

@@ -104,6 +104,7 @@ def _register() -> None:
     from hotmesh.cli import (  # noqa: F401
         app_cmds,
         change_cmds,
+        dashboard_cmds,
         db_cmds,
         demo_cmds,
         graph_cmds,

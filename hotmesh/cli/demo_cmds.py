@@ -101,4 +101,5 @@ def demo(
     run(go())
     out.print(
         "\nInspect them again with: hotmesh jobs --app orders; hotmesh history JOB_ID"
+        "\nOr in the browser (the web console): hotmesh dashboard"
     )

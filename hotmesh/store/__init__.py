@@ -17,6 +17,7 @@ from hotmesh.store.admin import (
     schema_summary,
     server_version,
 )
+from hotmesh.store.console import ConsoleReads, JobFilter
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import (
     ENGINE_STREAM,
@@ -31,6 +32,8 @@ from hotmesh.store.tx import StepWrite, StoreTx
 __all__ = [
     "ENGINE_STREAM",
     "ActivityRow",
+    "ConsoleReads",
+    "JobFilter",
     "JobRow",
     "Message",
     "NewMessage",

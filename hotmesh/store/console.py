@@ -1,0 +1,142 @@
+"""The web console's reads (``dashboard.sql``): counts, charts, listings and one
+job's rows. Read-only; the console changes state through HotMesh and MemFlow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hotmesh.store.faults import mapped_verbs
+from hotmesh.store.migrate import quote_schema
+from hotmesh.store.postgres import PostgresStore
+from hotmesh.store.sql import queries
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What ``jobs`` narrows the list by (``None``: no condition)."""
+
+    app_id: str | None = None
+    topic: str | None = None
+    state: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    job_prefix: str | None = None
+    key_prefix: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def _rows(found: list[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in found]
+
+
+@mapped_verbs
+class ConsoleReads:
+    """The console's statements on one store's pool."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._pool = store._pool  # same package: reads share the store's pool
+        self._q = queries(quote_schema(store.schema), "dashboard.sql")
+
+    async def state_counts(self) -> dict[str, int]:
+        """Jobs per state: ``scheduled``, ``running``, ``done``, ``error``."""
+        rows = await self._pool.fetch(self._q["dash_state_counts"])
+        counts = {"scheduled": 0, "running": 0, "done": 0, "error": 0}
+        counts.update({str(r["state"]): int(r["n"]) for r in rows})
+        return counts
+
+    async def per_minute(self, since: datetime) -> list[dict[str, Any]]:
+        """``{minute, done, failed}`` for each minute since ``since`` with any."""
+        return _rows(await self._pool.fetch(self._q["dash_per_minute"], since))
+
+    async def backlog(self) -> list[dict[str, Any]]:
+        """Waiting messages per app and stream, with the oldest one's age."""
+        return _rows(await self._pool.fetch(self._q["dash_backlog"]))
+
+    async def claim_holders(self) -> list[dict[str, Any]]:
+        """Processes holding claims now, their streams and lease."""
+        return _rows(await self._pool.fetch(self._q["dash_claim_holders"]))
+
+    async def failures(self, limit: int) -> list[dict[str, Any]]:
+        """The newest failed jobs."""
+        return _rows(await self._pool.fetch(self._q["dash_failures"], limit))
+
+    async def jobs(
+        self, where: JobFilter, after: tuple[datetime, int] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Jobs newest first, after the ``(created_at, pk)`` cursor."""
+        rows = await self._pool.fetch(
+            self._q["dash_jobs"],
+            where.app_id,
+            where.topic,
+            where.state,
+            where.since,
+            where.until,
+            where.job_prefix,
+            where.key_prefix,
+            where.data,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
+        return _rows(rows)
+
+    async def workflows(
+        self,
+        name: str | None,
+        task_queue: str | None,
+        state: str | None,
+        after: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """MemFlow workflows newest first, after the ``(created_at, pk)`` cursor."""
+        rows = await self._pool.fetch(
+            self._q["dash_workflows"],
+            name,
+            task_queue,
+            state,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
+        return _rows(rows)
+
+    async def job(self, job_id: str, app_id: str | None) -> list[dict[str, Any]]:
+        """The rows with this job id (of ``app_id`` when given), newest first."""
+        return _rows(await self._pool.fetch(self._q["dash_job"], job_id, app_id))
+
+    async def activities(self, pk: int) -> list[dict[str, Any]]:
+        """A job's activity rows in start order."""
+        return _rows(await self._pool.fetch(self._q["dash_activities"], pk))
+
+    async def child_tree(self, app_id: str, job_id: str) -> list[dict[str, Any]]:
+        """A job's descendants (``depth`` 1 = children)."""
+        return _rows(await self._pool.fetch(self._q["dash_child_tree"], app_id, job_id))
+
+    async def open_hooks(self, pk: int) -> list[dict[str, Any]]:
+        """The signal keys a job waits on."""
+        return _rows(await self._pool.fetch(self._q["dash_open_hooks"], pk))
+
+    async def job_escalations(self, app_id: str, job_id: str) -> list[dict[str, Any]]:
+        """A job's escalations."""
+        rows = await self._pool.fetch(self._q["dash_job_escalations"], app_id, job_id)
+        return _rows(rows)
+
+    async def escalations(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        """Escalations of every app, most urgent first."""
+        rows = await self._pool.fetch(self._q["dash_escalations"], status, limit)
+        return _rows(rows)
+
+    async def versions(self, app_id: str) -> list[dict[str, Any]]:
+        """Every version of an app with its plan document, newest first."""
+        return _rows(await self._pool.fetch(self._q["dash_versions"], app_id))
+
+    async def activity_stats(
+        self, app_id: str, version: str, jobs: int
+    ) -> dict[str, dict[str, Any]]:
+        """Per activity over the newest ``jobs`` jobs: runs, errors, p50, p95 (ms)."""
+        rows = await self._pool.fetch(
+            self._q["dash_activity_stats"], app_id, version, jobs
+        )
+        return {str(r["activity_id"]): dict(r) for r in rows}

@@ -1,0 +1,179 @@
+-- Reads of the web console (`hotmesh dashboard`): counts, charts, listings and
+-- one job's rows. Read-only: the console changes state through HotMesh/MemFlow.
+
+-- name: dash_state_counts
+-- Jobs per state (scheduled, running, done, error), every app.
+SELECT CASE WHEN err IS NOT NULL THEN 'error'
+            WHEN status <= 0 THEN 'done'
+            WHEN metadata ? 'dly' THEN 'scheduled'
+            ELSE 'running' END AS state,
+       count(*) AS n
+  FROM __SCHEMA__.jobs
+ GROUP BY 1;
+
+-- name: dash_per_minute
+-- Jobs that finished since $1, per minute: completed and failed.
+SELECT date_trunc('minute', updated_at) AS minute,
+       count(*) FILTER (WHERE err IS NULL) AS done,
+       count(*) FILTER (WHERE err IS NOT NULL) AS failed
+  FROM __SCHEMA__.jobs
+ WHERE updated_at >= $1 AND (status <= 0 OR err IS NOT NULL)
+ GROUP BY 1
+ ORDER BY 1;
+
+-- name: dash_backlog
+-- Messages waiting per app and stream, with the age in seconds of the oldest.
+SELECT app_id, stream, count(*) AS messages,
+       count(*) FILTER (WHERE reserved_by IS NOT NULL AND reserved_until > now()) AS claimed,
+       extract(epoch FROM now() - min(created_at))::float8 AS oldest_age
+  FROM __SCHEMA__.messages
+ GROUP BY app_id, stream
+ ORDER BY count(*) DESC, app_id, stream
+ LIMIT 50;
+
+-- name: dash_claim_holders
+-- Processes holding claims now (the store keeps no process table): owner,
+-- streams, claims and the latest lease renewal.
+SELECT reserved_by AS owner, array_agg(DISTINCT stream ORDER BY stream) AS streams,
+       count(*) AS claims, max(reserved_until) AS lease_until
+  FROM __SCHEMA__.messages
+ WHERE reserved_by IS NOT NULL AND reserved_until > now()
+ GROUP BY reserved_by
+ ORDER BY reserved_by
+ LIMIT 50;
+
+-- name: dash_failures
+-- The newest $1 failed jobs.
+SELECT app_id, job_id, topic, err, updated_at
+  FROM __SCHEMA__.jobs
+ WHERE err IS NOT NULL
+ ORDER BY updated_at DESC, id DESC
+ LIMIT $1;
+
+-- name: dash_jobs
+-- Jobs newest first, after the keyset cursor ($9 created_at, $10 id), filtered
+-- by app $1, topic $2, state $3, created in [$4, $5), job id prefix $6, key
+-- prefix $7 and data containing $8 (each optional), at most $11.
+SELECT id, app_id, job_id, key, topic, version, status, err, parent_job_id,
+       created_at, updated_at, expired_at, metadata ? 'dly' AS scheduled
+  FROM __SCHEMA__.jobs
+ WHERE ($1::text IS NULL OR app_id = $1)
+   AND ($2::text IS NULL OR topic = $2)
+   AND ($3::text IS NULL
+        OR ($3 = 'error' AND err IS NOT NULL)
+        OR ($3 = 'done' AND err IS NULL AND status <= 0)
+        OR ($3 = 'running' AND err IS NULL AND status > 0 AND NOT metadata ? 'dly')
+        OR ($3 = 'scheduled' AND err IS NULL AND status > 0 AND metadata ? 'dly'))
+   AND ($4::timestamptz IS NULL OR created_at >= $4)
+   AND ($5::timestamptz IS NULL OR created_at < $5)
+   AND ($6::text IS NULL OR starts_with(job_id, $6))
+   AND ($7::text IS NULL OR starts_with(key, $7))
+   AND ($8::jsonb IS NULL OR data @> $8)
+   AND ($9::timestamptz IS NULL OR (created_at, id) < ($9, $10::bigint))
+ ORDER BY created_at DESC, id DESC
+ LIMIT $11;
+
+-- name: dash_workflows
+-- MemFlow workflows (jobs whose data names a workflow) newest first, after the
+-- keyset cursor ($4, $5), by workflow name $1, task queue $2, state $3, at most $6.
+SELECT id, app_id, job_id, topic, status, err, created_at, updated_at,
+       metadata ? 'dly' AS scheduled,
+       data->>'workflowName' AS workflow_name, data->>'taskQueue' AS task_queue
+  FROM __SCHEMA__.jobs
+ WHERE data ? 'workflowName' AND data ? 'workflowId'
+   AND ($1::text IS NULL OR data->>'workflowName' = $1)
+   AND ($2::text IS NULL OR data->>'taskQueue' = $2)
+   AND ($3::text IS NULL
+        OR ($3 = 'error' AND err IS NOT NULL)
+        OR ($3 = 'done' AND err IS NULL AND status <= 0)
+        OR ($3 = 'running' AND err IS NULL AND status > 0 AND NOT metadata ? 'dly')
+        OR ($3 = 'scheduled' AND err IS NULL AND status > 0 AND metadata ? 'dly'))
+   AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::bigint))
+ ORDER BY created_at DESC, id DESC
+ LIMIT $6;
+
+-- name: dash_job
+-- Job $1 (of app $2 when given) with its data, newest first (an id may exist in several apps).
+SELECT id, app_id, job_id, key, topic, version, status, metadata, data, err,
+       parent_job_id, created_at, updated_at, expired_at, metadata ? 'dly' AS scheduled
+  FROM __SCHEMA__.jobs
+ WHERE job_id = $1 AND ($2::text IS NULL OR app_id = $2)
+ ORDER BY created_at DESC, id DESC
+ LIMIT 10;
+
+-- name: dash_activities
+-- The activity rows of job pk $1, in the order they started.
+SELECT activity_id, dimension, type, leg, done, input, output, hook, error,
+       started_at, ended_at
+  FROM __SCHEMA__.activities
+ WHERE job = $1
+ ORDER BY started_at, length(dimension), dimension, activity_id
+ LIMIT 2000;
+
+-- name: dash_child_tree
+-- The descendants of job $2 of app $1, at most 8 levels and 500 jobs.
+WITH RECURSIVE tree AS (
+    SELECT app_id, job_id, parent_job_id, topic, status, err, created_at, 1 AS depth
+      FROM __SCHEMA__.jobs
+     WHERE app_id = $1 AND parent_job_id = $2
+    UNION ALL
+    SELECT j.app_id, j.job_id, j.parent_job_id, j.topic, j.status, j.err, j.created_at,
+           tree.depth + 1
+      FROM __SCHEMA__.jobs j
+      JOIN tree ON j.app_id = tree.app_id AND j.parent_job_id = tree.job_id
+     WHERE tree.depth < 8
+)
+SELECT app_id, job_id, parent_job_id, topic, status, err, created_at, depth
+  FROM tree
+ ORDER BY depth, created_at
+ LIMIT 500;
+
+-- name: dash_open_hooks
+-- The signal keys job pk $1 waits on.
+SELECT key, created_at
+  FROM __SCHEMA__.signals
+ WHERE job = $1 AND kind = 'hook'
+ ORDER BY created_at, key;
+
+-- name: dash_job_escalations
+-- The escalations of job $2 of app $1, newest first.
+SELECT id, topic, signal_key, activity_id, role, description, priority, status,
+       assigned_to, assigned_until, created_at
+  FROM __SCHEMA__.escalations
+ WHERE app_id = $1 AND workflow_id = $2
+ ORDER BY created_at DESC
+ LIMIT 50;
+
+-- name: dash_escalations
+-- Escalations of every app by status $1 (NULL: any), most urgent first, at most $2.
+SELECT id, app_id, topic, signal_key, workflow_id, activity_id, role, description,
+       priority, status, assigned_to, assigned_until, created_at, updated_at
+  FROM __SCHEMA__.escalations
+ WHERE ($1::text IS NULL OR status = $1)
+ ORDER BY (status <> 'pending'), priority, created_at
+ LIMIT $2;
+
+-- name: dash_versions
+-- Every version of app $1 with its plan document, newest deployment first.
+SELECT v.version, v.plan, v.deployed_at, coalesce(a.active_version = v.version, false) AS active
+  FROM __SCHEMA__.app_versions v LEFT JOIN __SCHEMA__.apps a ON a.app_id = v.app_id
+ WHERE v.app_id = $1
+ ORDER BY v.deployed_at DESC, v.version DESC;
+
+-- name: dash_activity_stats
+-- Per activity of app $1 version $2 over its newest $3 jobs: runs, errors, and
+-- the p50/p95 duration in milliseconds of the finished runs.
+WITH recent AS (
+    SELECT id FROM __SCHEMA__.jobs
+     WHERE app_id = $1 AND version = $2
+     ORDER BY created_at DESC, id DESC
+     LIMIT $3
+)
+SELECT a.activity_id, count(*) AS runs,
+       count(*) FILTER (WHERE a.error IS NOT NULL) AS errors,
+       percentile_cont(0.5) WITHIN GROUP
+           (ORDER BY extract(epoch FROM a.ended_at - a.started_at) * 1000) AS p50,
+       percentile_cont(0.95) WITHIN GROUP
+           (ORDER BY extract(epoch FROM a.ended_at - a.started_at) * 1000) AS p95
+  FROM __SCHEMA__.activities a JOIN recent ON a.job = recent.id
+ GROUP BY a.activity_id;

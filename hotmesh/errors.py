@@ -50,6 +50,7 @@ again; the store maps driver errors to them in ``hotmesh.store.faults``.
 from __future__ import annotations
 
 import builtins
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -400,6 +401,64 @@ class WorkflowFailedError(WorkflowError):
         self.workflow_id = workflow_id
         self.error_type = error_type
         super().__init__(f"workflow '{workflow_id}' failed: {error_type}: {message}")
+
+
+class UnknownHandlerError(WorkflowError):
+    """A query, update or signal named a handler the workflow has not registered."""
+
+    def __init__(
+        self, workflow_id: str, kind: str, name: str, known: Sequence[str]
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
+        names = ", ".join(f"'{n}'" for n in self.known) or "none"
+        hint = ""
+        close = difflib.get_close_matches(name, self.known, n=1)
+        if close:
+            hint = f" (did you mean '{close[0]}'?)"
+        super().__init__(
+            f"workflow '{workflow_id}' has no {kind} handler '{name}'{hint}; "
+            f"its {kind} handlers: {names}"
+        )
+
+
+class UpdateRejectedError(WorkflowError):
+    """An update's validator refused it: the handler did not run, and (when the
+    client could validate first) nothing was recorded."""
+
+    def __init__(self, workflow_id: str, name: str, message: str) -> None:
+        self.workflow_id = workflow_id
+        self.name = name
+        super().__init__(
+            f"update '{name}' of workflow '{workflow_id}' was rejected: {message}"
+        )
+
+
+class UpdateFailedError(WorkflowError):
+    """An update's handler raised (the workflow goes on); or the workflow ended
+    before the update was applied."""
+
+    def __init__(
+        self, workflow_id: str, name: str, error_type: str, message: str
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.name = name
+        self.error_type = error_type
+        super().__init__(
+            f"update '{name}' of workflow '{workflow_id}' failed: "
+            f"{error_type}: {message}"
+        )
+
+
+class QueryFailedError(WorkflowError):
+    """A query handler raised, or the workflow could not be replayed for it."""
+
+
+class ConditionTimeoutError(TimeoutError, WorkflowError):
+    """``wait_condition(..., timeout=)`` ran out before its predicate held
+    (also a built-in ``TimeoutError``, as Temporal's ``asyncio.TimeoutError``)."""
 
 
 def problems_from(items: Sequence[Problem]) -> list[Problem]:

@@ -14,6 +14,7 @@ from hotmesh.engine.engine import finished
 from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
+from hotmesh.memflow import updates as _updates
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.proxy import make_policy
 from hotmesh.memflow.schedules import ScheduleClient
@@ -181,9 +182,35 @@ class WorkflowHandle(Generic[R]):
         data = (await self._read()).data
         return {k[1:]: v for k, v in data.items() if k.startswith("_")}
 
-    async def signal(self, signal_id: str, data: Any = None) -> None:
-        """Deliver ``data`` to this workflow's ``wait_for(signal_id)``."""
-        await self.client.workflow.signal(signal_id, data, workflow_id=self.workflow_id)
+    async def signal(self, name: str, *args: Any) -> None:
+        """Send signal ``name``: its handler runs with ``*args`` (kept until one is
+        registered), and a ``wait_for(name)`` gets the one argument (or None,
+        or the list of them)."""
+        await _updates.signal(self, name, list(args))
+
+    async def query(self, name: str, *args: Any) -> Any:
+        """The query handler's answer on the state the recorded history rebuilds:
+        no side effects, nothing recorded, finished workflows too."""
+        return await _updates.query(self, name, list(args))
+
+    async def start_update(
+        self, name: str, *args: Any, update_id: str | None = None
+    ) -> _updates.UpdateHandle:
+        """Send update ``name`` (validated first); ``await h.result()`` for its
+        outcome. The same ``update_id`` again adds nothing: one application."""
+        return await _updates.start_update(self, name, list(args), update_id)
+
+    async def execute_update(
+        self,
+        name: str,
+        *args: Any,
+        update_id: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Apply update ``name`` and return its handler's value (its error raises
+        ``UpdateFailedError``; a validator's refusal ``UpdateRejectedError``)."""
+        update = await _updates.start_update(self, name, list(args), update_id)
+        return await update.result(timeout)
 
     async def interrupt(self, reason: str | None = None, **options: Any) -> None:
         """Terminate the workflow (its result then raises, code 410 by default)."""
@@ -206,6 +233,8 @@ class WorkflowHandle(Generic[R]):
         return await hm.export(self.workflow_id)
 
     queryState = query_state
+    executeUpdate = execute_update
+    startUpdate = start_update
 
 
 class WorkflowClient:

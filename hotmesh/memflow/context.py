@@ -100,11 +100,38 @@ class WorkflowContext:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     #: tasks suspended at a durable call (cancelled when the activation ends)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    #: handlers, conditions and the events that fed them (``handlers.py``)
+    msg: Any = None
+    #: replaying a recorded event: calls with a higher index wait here
+    gate: int | None = None
+    gated: list[asyncio.Future[None]] = field(default_factory=list)
+    #: bumped by everything that moves the workflow (suspend, gate, condition)
+    progress: int = 0
+    #: answering a query: nothing this replay does is recorded
+    query: bool = False
 
     def next_index(self) -> int:
         """Take the next replay index."""
         self.counter += 1
         return self.counter
+
+    async def admit(self, index: int) -> None:
+        """Hold a durable call while a recorded event before it is replayed: the
+        event was applied when this call had not returned yet."""
+        while self.gate is not None and index > self.gate:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.gated.append(fut)
+            self.progress += 1
+            self.changed.set()
+            await fut
+
+    def open_gate(self, gate: int | None) -> None:
+        """Move the gate; held calls check it again (in the order they came)."""
+        self.gate = gate
+        held, self.gated = self.gated, []
+        for fut in held:
+            if not fut.done():
+                fut.set_result(None)
 
     def marker(self, kind: str, index: int) -> str:
         """This generation's marker name for ``kind`` at ``index``."""
@@ -132,6 +159,7 @@ class WorkflowContext:
     async def suspend(self, item: dict[str, Any]) -> NoReturn:
         """Register an interruption and wait forever (the activation ends instead)."""
         self.interruptions.append(item)
+        self.progress += 1
         task = asyncio.current_task()
         if task is not None:
             self.tasks.append(task)

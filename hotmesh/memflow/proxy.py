@@ -88,6 +88,7 @@ async def _proxy(
     priority: int | None = None,
 ) -> Any:
     index = ctx.next_index()
+    await ctx.admit(index)
     value = ctx.recorded(index, kind, name)
     if value is None:
         marker = ctx.marker(kind, index)

@@ -16,7 +16,7 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.engine.payload import json_problem
-from hotmesh.memflow import registry
+from hotmesh.memflow import handlers, registry
 from hotmesh.memflow.context import (
     ACTIVITY,
     ActivityContext,
@@ -41,11 +41,6 @@ DONE, SLEEP, GATHER, CHILD, PROXY, CONTINUE, WAIT, FAILED = (
     598,
 )
 _SINGLE = {"proxy": PROXY, "sleep": SLEEP, "child": CHILD, "wait": WAIT}
-#: after the first interruption, the activation ends once this many loop turns
-#: pass without another: sibling branches of an ``asyncio.gather`` (each its own
-#: task, nested gathers one turn deeper) reach their durable calls meanwhile
-QUIET_TURNS = 3
-MAX_TURNS = 10_000
 #: seconds granted to the workflow's cancelled tasks to unwind
 CANCEL_WAIT = 1.0
 
@@ -98,56 +93,91 @@ def _when(value: Any) -> datetime | None:
         return None
 
 
-async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
-    """Run the workflow function from the top, replaying recorded results."""
-    data = message.get("data") or {}
-    name = str(data.get("workflowName"))
-    queue = str(data.get("taskQueue"))
-    fn = registry.workflow(namespace, queue, name)
+def _context(
+    namespace: str, data: dict[str, Any], query: bool = False
+) -> WorkflowContext:
     state = data.get("state") or {}
     generation = int(data.get("generation") or 0)
-    ctx = WorkflowContext(
+    scope = str(data.get("hookId") or "")
+    return WorkflowContext(
         workflow_id=str(data.get("workflowId")),
-        workflow_name=name,
-        task_queue=queue,
+        workflow_name=str(data.get("workflowName")),
+        task_queue=str(data.get("taskQueue")),
         namespace=namespace,
         generation=generation,
         parent_workflow_id=data.get("parentWorkflowId"),
         origin_job_id=data.get("originJobId"),
-        scope=str(data.get("hookId") or ""),
+        scope=scope,
         scheduled_at=_when(data.get("scheduledAt")),
         started_at=_when(data.get("startedAt") or data.get("createdAt")),
         state=state,
-        replay=replay_map(state, generation, str(data.get("hookId") or "")),
+        replay=replay_map(state, generation, scope),
+        query=query,
     )
+
+
+async def _replayed(
+    ctx: WorkflowContext, fn: Callable[..., Any], args: list[Any]
+) -> asyncio.Task[Any]:
+    """Start the workflow function and replay its history, recorded events
+    (signals, updates, conditions) each at its point; returns the main task."""
+    events = (
+        handlers.recorded_events(ctx.state, ctx.generation) if not ctx.scope else []
+    )
+    if events:
+        handlers.of(ctx)
+        ctx.gate = int(events[0].get("at", 0))  # before the function runs at all
+    task = asyncio.get_running_loop().create_task(_call(fn, args), context=bind(ctx))
+
+    def ended(_t: asyncio.Task[Any]) -> None:
+        ctx.progress += 1
+        ctx.changed.set()
+
+    task.add_done_callback(ended)
+    await ctx.changed.wait()
+    await handlers.settle(ctx)
+    await handlers.replay(ctx, events)
+    return task
+
+
+async def _unwind(ctx: WorkflowContext, task: asyncio.Task[Any]) -> None:
+    """Cancel what is still blocked (the activation is over)."""
+    pending = [t for t in ctx.tasks if not t.done()]
+    if not task.done():
+        pending.append(task)
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=CANCEL_WAIT)
+
+
+async def activate(
+    namespace: str, message: dict[str, Any], reader: handlers.Reader | None = None
+) -> dict[str, Any]:
+    """Run the workflow function from the top, replaying recorded results;
+    ``reader`` reads the job's inbox for handlers."""
+    data = message.get("data") or {}
+    ctx = _context(namespace, data)
+    name, queue = ctx.workflow_name, ctx.task_queue
+    generation = ctx.generation
+    fn = registry.workflow(namespace, queue, name)
     if fn is None:
         missing = errors.WorkflowError(
             f"no workflow '{name}' is registered on task queue '{queue}' in this process"
         )
         return _answer(ctx, FAILED, {"error": _failure(missing)}, error=True)
     args = list(data.get("arguments") or [])
-    task = asyncio.get_running_loop().create_task(_call(fn, args), context=bind(ctx))
-    task.add_done_callback(lambda _t: ctx.changed.set())
-    await ctx.changed.wait()
-    seen, quiet, turns = len(ctx.interruptions), 0, 0
-    while not task.done() and quiet < QUIET_TURNS and turns < MAX_TURNS:
-        await asyncio.sleep(0)
-        turns += 1
-        if len(ctx.interruptions) == seen:
-            quiet += 1
-        else:
-            seen, quiet = len(ctx.interruptions), 0
+    task = await _replayed(ctx, fn, args)
+    await handlers.live(ctx, None if ctx.scope else reader)
     # What this activation asks for is fixed now, whatever the cancelled tasks
     # still do (a user ``except BaseException`` could swallow the cancellation).
     items = sorted(ctx.interruptions, key=lambda i: int(i["index"]))
     finished = task.done()
-    pending = [t for t in ctx.tasks if not t.done()]
-    if not finished:
-        pending.append(task)
-    for t in pending:
-        t.cancel()
-    if pending:
-        await asyncio.wait(pending, timeout=CANCEL_WAIT)
+    failure = ctx.msg.failure if ctx.msg is not None else None
+    idle = None if items or finished else handlers.idle_item(ctx)
+    await _unwind(ctx, task)
+    if failure is not None:
+        return _answer(ctx, FAILED, {"error": _failure(failure)}, error=True)
     if finished and not task.cancelled() and ctx.scope:
         return _hook_end(ctx, task)
     if finished and not task.cancelled():
@@ -168,12 +198,51 @@ async def activate(namespace: str, message: dict[str, Any]) -> dict[str, Any]:
                 {"continueArgs": exc.args_list, "generation": generation + 1},
             )
         return _answer(ctx, FAILED, {"error": _failure(exc)}, error=True)
-    if not items:  # cancelled from outside: let the stream retry the activation
+    if not items:
+        if idle is not None:  # blocked on handlers or conditions only
+            return _answer(ctx, WAIT, idle)
+        # cancelled from outside: let the stream retry the activation
         raise errors.WorkflowError(f"workflow '{ctx.workflow_id}' was cancelled")
     if len(items) == 1:
         item = items[0]
         return _answer(ctx, _SINGLE[item["type"]], dict(item))
     return _answer(ctx, GATHER, {"items": items})
+
+
+async def query(
+    namespace: str,
+    data: dict[str, Any],
+    fn: Callable[..., Any],
+    name: str,
+    args: list[Any],
+    update: bool = False,
+    reader: handlers.Reader | None = None,
+) -> Any:
+    """Replay a workflow (job ``data``) and answer query ``name`` from its state,
+    with the inbox's new messages (``reader``) applied as the next activation
+    will; with ``update``, validate update ``name`` instead. Nothing is
+    recorded."""
+    fields = {
+        "workflowId": data.get("workflowId"),
+        "workflowName": data.get("workflowName"),
+        "taskQueue": data.get("taskQueue"),
+        "parentWorkflowId": data.get("parentWorkflowId"),
+        "originJobId": data.get("originJobId"),
+        "generation": data.get("generation"),
+        "state": data,
+    }
+    ctx = _context(namespace, fields, query=True)
+    task = await _replayed(ctx, fn, list(data.get("args") or []))
+    await handlers.live(ctx, reader)
+    try:
+        if update:
+            handlers.validate(ctx, name, args)
+            return None
+        return await handlers.ask(ctx, name, args)
+    finally:
+        await _unwind(ctx, task)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a replayed failure is the workflow's own
 
 
 def _hook_end(ctx: WorkflowContext, task: asyncio.Task[Any]) -> dict[str, Any]:

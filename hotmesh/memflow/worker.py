@@ -21,6 +21,7 @@ from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.opening import Opening
 from hotmesh.resources import package_file
+from hotmesh.store.messages import MessageRows
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
@@ -309,8 +310,18 @@ class Worker(_Part):
         limits = {k: options[k] for k in ("concurrency", "rate") if k in options}
         flow.limits(limits.get("concurrency"), limits.get("rate"), "Worker.create")
 
+        inbox: list[MessageRows] = []  # set once connected, before any activation
+
+        async def read_inbox(job_id: str, seq: int) -> list[dict[str, Any]]:
+            return await inbox[0].after(namespace, job_id, seq)
+
         async def activation(message: dict[str, Any]) -> dict[str, Any]:
-            return await runner.activate(namespace, message)
+            job_id = str((message.get("data") or {}).get("workflowId"))
+
+            async def reader(seq: int) -> list[dict[str, Any]]:
+                return await read_inbox(job_id, seq)
+
+            return await runner.activate(namespace, message, reader)
 
         topic = activity_topic(queue)
 
@@ -329,7 +340,9 @@ class Worker(_Part):
                 "capacity": int(options.get("activity_capacity", 64)),
             },
         ]
-        conn, topics = await connect(config, workers)
+        conn, _ = await connect(config)
+        inbox.append(MessageRows(conn.mesh.store))
+        topics = conn.add(workers)
         if limits:
             await conn.mesh.set_topic_limits(topic, **limits)
         worker = cls(conn, topics)

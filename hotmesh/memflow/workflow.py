@@ -18,6 +18,18 @@ from hotmesh import errors
 from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
 from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
+from hotmesh.memflow.handlers import (
+    set_query_handler as set_query_handler,
+)
+from hotmesh.memflow.handlers import (
+    set_signal_handler as set_signal_handler,
+)
+from hotmesh.memflow.handlers import (
+    set_update_handler as set_update_handler,
+)
+from hotmesh.memflow.handlers import (
+    wait_condition as wait_condition,
+)
 from hotmesh.memflow.proxy import (
     DEFAULT_RETRY as DEFAULT_RETRY,
 )
@@ -40,6 +52,7 @@ async def sleep_for(duration: float | int | str) -> float:
     ctx = current()
     secs = seconds(duration)
     index = ctx.next_index()
+    await ctx.admit(index)
     value = ctx.recorded(index, "sleep", str(duration))
     if value is None:
         marker = ctx.marker("sleep", index)
@@ -81,6 +94,7 @@ async def _wait(
     its data, ``{signal}`` or ``{timedOut}``; a failure of the wait raises."""
     ctx = current()
     index = ctx.next_index()
+    await ctx.admit(index)
     value = ctx.recorded(index, kind, label)
     if value is None:
         wait: dict[str, Any] = {"key": key}
@@ -134,6 +148,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
     opts = _child_options(workflow, options, kw)
     name = opts["workflow_name"]
     index = ctx.next_index()
+    await ctx.admit(index)
     value = ctx.recorded(index, kind, name)
     if value is None:
         gen = f"{ctx.generation}-" if ctx.generation else ""
@@ -510,4 +525,8 @@ continueAsNew = continue_as_new
 getContext = workflow_info
 workflowInfo = workflow_info
 didInterrupt = did_interrupt
+setSignalHandler = set_signal_handler
+setQueryHandler = set_query_handler
+setUpdateHandler = set_update_handler
+waitCondition = wait_condition
 terminate = interrupt

@@ -1,0 +1,213 @@
+"""The client side of handlers: signals into the inbox, queries answered by a
+replay, updates (validated, added once per id, their outcome awaited)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from hotmesh import errors
+from hotmesh.engine.engine import finished
+from hotmesh.engine.payload import json_problem
+from hotmesh.memflow import handlers, registry, runner
+from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
+from hotmesh.memflow.workflow import signal_key
+from hotmesh.mesh import HotMesh
+from hotmesh.store.messages import MessageRows
+from hotmesh.store.records import JobRow
+
+if TYPE_CHECKING:
+    from hotmesh.memflow.client import WorkflowHandle
+
+#: polling an update's outcome: first and longest pause (seconds)
+POLL_FIRST, POLL_MAX = 0.002, 0.25
+
+
+def _check_args(kind: str, name: str, args: list[Any]) -> None:
+    problem = json_problem(args)
+    if problem is not None:
+        where = problem[0] or "/"
+        raise errors.ConfigError(
+            f"{kind} '{name}': argument at {where} cannot be stored: {problem[1]}"
+        )
+
+
+async def _job(handle: WorkflowHandle[Any], live: bool) -> tuple[HotMesh, JobRow]:
+    hm = await handle.client.mesh()
+    job = await hm.engine.read(handle.workflow_id, include_expired=not live)
+    if job is None:
+        raise errors.JobNotFoundError(handle.workflow_id)
+    return hm, job
+
+
+async def wake(hm: HotMesh, namespace: str, workflow_id: str) -> None:
+    """Wake the workflow if it idles on its inbox; otherwise keep one wake for
+    its next idle wait (one is enough: the activation reads the whole inbox)."""
+    key = inbox_key(workflow_id)
+    topic = f"{namespace}.wfs.wait"
+    kept = await hm.early_signals(job_id=workflow_id, topic=topic)
+    if any(str(row.get("key", "")).endswith(key) for row in kept):
+        return
+    try:
+        await hm.signal(topic, {"id": key, "data": None}, job_id=workflow_id)
+    except (errors.SignalNotKeptError, errors.JobInactiveError):
+        pass  # a wake is already kept, or the workflow has just ended
+
+
+async def signal(handle: WorkflowHandle[Any], name: str, args: list[Any]) -> None:
+    """Deliver a signal: to the handler ``name`` (kept in the inbox until one is
+    registered) and, as before handlers, to a ``wait_for(name)``."""
+    _check_args("signal", name, args)
+    ns = handle.client.namespace
+    hm = await handle.client.mesh()
+    job = await hm.engine.read(handle.workflow_id)
+    if job is None or name not in (job.data.get(HANDLERS_KEY) or []):
+        # as before handlers: SignalNotKeptError for an unknown workflow,
+        # JobInactiveError for one that has ended
+        data = args[0] if len(args) == 1 else (list(args) if args else None)
+        await hm.signal(
+            f"{ns}.wfs.wait",
+            {"id": signal_key(handle.workflow_id, name), "data": data},
+            job_id=handle.workflow_id,
+        )
+    added = await MessageRows(hm.store).add(
+        ns, handle.workflow_id, "signal", name, list(args)
+    )
+    if added is None:
+        raise errors.JobInactiveError(handle.workflow_id)
+    await wake(hm, ns, handle.workflow_id)
+
+
+def _function(handle: WorkflowHandle[Any], job: JobRow, what: str) -> Any:
+    ns = handle.client.namespace
+    queue = str(job.data.get("taskQueue"))
+    name = str(job.data.get("workflowName"))
+    fn = registry.workflow(ns, queue, name)
+    if fn is None:
+        raise errors.WorkflowError(
+            f"{what} replays workflow '{name}' here: register it in this process "
+            f"first (Worker.create with task_queue '{queue}')"
+        )
+    return fn
+
+
+async def query(handle: WorkflowHandle[Any], name: str, args: list[Any]) -> Any:
+    """Answer query ``name`` from the state the recorded history rebuilds."""
+    hm, job = await _job(handle, live=False)
+    fn = _function(handle, job, f"query '{name}'")
+    ns = handle.client.namespace
+    return await runner.query(
+        ns, job.data, fn, name, list(args), reader=_reader(hm, ns, job)
+    )
+
+
+def _reader(hm: HotMesh, namespace: str, job: JobRow) -> handlers.Reader | None:
+    """The inbox of a running workflow (a finished one takes no more messages)."""
+    if finished(job):
+        return None
+    rows = MessageRows(hm.store)
+
+    async def read(seq: int) -> list[dict[str, Any]]:
+        return await rows.after(namespace, job.job_id, seq)
+
+    return read
+
+
+class UpdateHandle:
+    """An update sent to a workflow: ``await result()`` for its outcome."""
+
+    def __init__(self, handle: WorkflowHandle[Any], name: str, update_id: str) -> None:
+        self.handle = handle
+        self.name = name
+        self.id = self.update_id = update_id
+        self.workflow_id = handle.workflow_id
+
+    async def result(self, timeout: float | None = None) -> Any:
+        """The handler's return value; its error raises ``UpdateFailedError``,
+        a rejection ``UpdateRejectedError`` (``UnknownHandlerError`` for an
+        unknown name)."""
+        hm = await self.handle.client.mesh()
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        pause = POLL_FIRST
+        key = update_key(self.update_id)
+        while True:
+            job = await hm.engine.read(self.workflow_id, include_expired=True)
+            if job is None:
+                raise errors.JobNotFoundError(self.workflow_id)
+            outcome = job.data.get(key)
+            if isinstance(outcome, dict):
+                return self._outcome(outcome)
+            if finished(job):
+                raise errors.UpdateFailedError(
+                    self.workflow_id,
+                    self.name,
+                    "WorkflowEnded",
+                    "the workflow ended before the update was applied",
+                )
+            if deadline is not None and loop.time() >= deadline:
+                raise errors.TimeoutError(
+                    f"update '{self.name}' ({self.update_id}) of workflow "
+                    f"'{self.workflow_id}' had no outcome within {timeout} s"
+                )
+            # the outcome is job data written by the workflow's step: read again
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, POLL_MAX)
+
+    def _outcome(self, outcome: dict[str, Any]) -> Any:
+        error = outcome.get("error")
+        if not error:
+            return outcome.get("data")
+        kind = str(error.get("type") or "Error")
+        message = str(error.get("message") or "")
+        if outcome.get("rejected"):
+            if kind == "UnknownHandlerError":
+                failure = errors.UpdateRejectedError(
+                    self.workflow_id, self.name, message
+                )
+                raise failure
+            raise errors.UpdateRejectedError(
+                self.workflow_id, self.name, f"{kind}: {message}"
+            )
+        raise errors.UpdateFailedError(self.workflow_id, self.name, kind, message)
+
+
+async def start_update(
+    handle: WorkflowHandle[Any],
+    name: str,
+    args: list[Any],
+    update_id: str | None = None,
+) -> UpdateHandle:
+    """Validate (on a replay, when the workflow is registered here), then add the
+    update to the inbox once per id, and wake the workflow."""
+    _check_args("update", name, args)
+    ns = handle.client.namespace
+    hm, job = await _job(handle, live=False)
+    update_id = update_id or uuid.uuid4().hex
+    ours = UpdateHandle(handle, name, update_id)
+    if update_key(update_id) in job.data:
+        return ours  # done before: a retry gets the same outcome
+    rows = MessageRows(hm.store)
+    if finished(job):
+        raise errors.JobInactiveError(handle.workflow_id)
+    seen = await rows.find(ns, handle.workflow_id, update_id)
+    if seen is None:
+        fn = registry.workflow(
+            ns, str(job.data.get("taskQueue")), str(job.data.get("workflowName"))
+        )
+        if fn is not None:  # else the workflow validates it (and records a rejection)
+            await runner.query(
+                ns,
+                job.data,
+                fn,
+                name,
+                list(args),
+                update=True,
+                reader=_reader(hm, ns, job),
+            )
+        added = await rows.add(ns, handle.workflow_id, "update", name, args, update_id)
+        if added is None:
+            raise errors.JobInactiveError(handle.workflow_id)
+    await wake(hm, ns, handle.workflow_id)
+    return ours

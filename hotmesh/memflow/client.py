@@ -16,6 +16,7 @@ from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import updates as _updates
 from hotmesh.memflow import worker as _worker
+from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.proxy import make_policy
 from hotmesh.memflow.schedules import ScheduleClient
 from hotmesh.memflow.workflow import signal_key
@@ -182,19 +183,19 @@ class WorkflowHandle(Generic[R]):
         data = (await self._read()).data
         return {k[1:]: v for k, v in data.items() if k.startswith("_")}
 
-    async def signal(self, name: str, *args: Any) -> None:
+    async def signal(self, name: str | Callable[..., Any], *args: Any) -> None:
         """Send signal ``name``: its handler runs with ``*args`` (kept until one is
         registered), and a ``wait_for(name)`` gets the one argument (or None,
         or the list of them)."""
         await _updates.signal(self, name, list(args))
 
-    async def query(self, name: str, *args: Any) -> Any:
+    async def query(self, name: str | Callable[..., Any], *args: Any) -> Any:
         """The query handler's answer on the state the recorded history rebuilds:
         no side effects, nothing recorded, finished workflows too."""
         return await _updates.query(self, name, list(args))
 
     async def start_update(
-        self, name: str, *args: Any, update_id: str | None = None
+        self, name: str | Callable[..., Any], *args: Any, update_id: str | None = None
     ) -> _updates.UpdateHandle:
         """Send update ``name`` (validated first); ``await h.result()`` for its
         outcome. The same ``update_id`` again adds nothing: one application."""
@@ -202,7 +203,7 @@ class WorkflowHandle(Generic[R]):
 
     async def execute_update(
         self,
-        name: str,
+        name: str | Callable[..., Any],
         *args: Any,
         update_id: str | None = None,
         timeout: float | None = None,
@@ -313,7 +314,7 @@ class WorkflowClient:
         parent_workflow_id = parent_workflow_id or camel.get("parentWorkflowId")
         origin_job_id = origin_job_id or camel.get("originJobId")
         if callable(workflow_name):
-            workflow_name = workflow_name.__name__
+            workflow_name = workflow_function(workflow_name).__name__
         if not task_queue or not workflow_name:
             raise errors.ConfigError("start needs a task_queue and a workflow_name")
         hm = await self._client.mesh()

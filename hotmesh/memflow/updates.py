@@ -11,6 +11,7 @@ from hotmesh import errors
 from hotmesh.engine.engine import finished
 from hotmesh.engine.payload import json_problem
 from hotmesh.memflow import handlers, registry, runner
+from hotmesh.memflow.classes import handler_name
 from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
@@ -55,9 +56,10 @@ async def wake(hm: HotMesh, namespace: str, workflow_id: str) -> None:
         pass  # a wake is already kept, or the workflow has just ended
 
 
-async def signal(handle: WorkflowHandle[Any], name: str, args: list[Any]) -> None:
+async def signal(handle: WorkflowHandle[Any], name: Any, args: list[Any]) -> None:
     """Deliver a signal: to the handler ``name`` (kept in the inbox until one is
     registered) and, as before handlers, to a ``wait_for(name)``."""
+    name = handler_name(name)
     _check_args("signal", name, args)
     ns = handle.client.namespace
     hm = await handle.client.mesh()
@@ -92,8 +94,9 @@ def _function(handle: WorkflowHandle[Any], job: JobRow, what: str) -> Any:
     return fn
 
 
-async def query(handle: WorkflowHandle[Any], name: str, args: list[Any]) -> Any:
+async def query(handle: WorkflowHandle[Any], name: Any, args: list[Any]) -> Any:
     """Answer query ``name`` from the state the recorded history rebuilds."""
+    name = handler_name(name)
     hm, job = await _job(handle, live=False)
     fn = _function(handle, job, f"query '{name}'")
     ns = handle.client.namespace
@@ -175,12 +178,13 @@ class UpdateHandle:
 
 async def start_update(
     handle: WorkflowHandle[Any],
-    name: str,
+    name: Any,
     args: list[Any],
     update_id: str | None = None,
 ) -> UpdateHandle:
     """Validate (on a replay, when the workflow is registered here), then add the
     update to the inbox once per id, and wake the workflow."""
+    name = handler_name(name)
     _check_args("update", name, args)
     ns = handle.client.namespace
     hm, job = await _job(handle, live=False)

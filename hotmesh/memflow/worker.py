@@ -17,6 +17,7 @@ from typing import Any, Self
 from hotmesh import errors, flow
 from hotmesh.engine.options import check_keys
 from hotmesh.memflow import registry, runner
+from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.opening import Opening
@@ -247,7 +248,7 @@ def system_worker(namespace: str, mesh: HotMesh) -> dict[str, Any]:
 
 def _workflow_fn(workflow: Any) -> Callable[..., Any]:
     if callable(workflow):
-        return workflow  # type: ignore[no-any-return]
+        return workflow_function(workflow)  # type: ignore[no-any-return]
     if isinstance(workflow, Mapping) and workflow:
         return list(workflow.values())[-1]  # type: ignore[no-any-return]
     funcs = list(_functions(workflow).values())

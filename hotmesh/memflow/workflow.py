@@ -17,6 +17,11 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
+from hotmesh.memflow.classes import defn as defn
+from hotmesh.memflow.classes import query as query
+from hotmesh.memflow.classes import run as run
+from hotmesh.memflow.classes import signal_handler, workflow_function
+from hotmesh.memflow.classes import update as update
 from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
 from hotmesh.memflow.handlers import (
     set_query_handler as set_query_handler,
@@ -136,7 +141,7 @@ def _child_options(
     check_keys(opts, _CHILD_OPTIONS, "child workflow")
     name = workflow or opts.get("workflow_name") or opts.get("workflowName")
     if callable(name):
-        name = name.__name__
+        name = workflow_function(name).__name__
     if not isinstance(name, str) or not name:
         raise errors.WorkflowError("a child workflow needs a workflow_name")
     opts["workflow_name"] = name
@@ -291,13 +296,25 @@ async def _system(kind: str, name: str, args: list[Any]) -> Any:
     return await _proxy(ctx, kind, name, args, topic, policy)
 
 
-async def signal(
-    signal_id: str, data: Any = None, workflow_id: str | None = None
+def signal(
+    signal_id: Any = None,
+    data: Any = None,
+    workflow_id: str | None = None,
+    *,
+    name: str | None = None,
 ) -> Any:
-    """Send ``data`` to ``wait_for(signal_id)`` of ``workflow_id`` (default: this one).
+    """Send ``data`` to ``wait_for(signal_id)`` of ``workflow_id`` (default: this
+    one): ``await signal(...)``, exactly once (a recorded step of this workflow).
 
-    Exactly once: the send is a recorded step of this workflow.
+    On a method of a ``@defn`` class, ``@signal`` (or ``@signal(name=...)``)
+    marks it a signal handler instead, as Temporal's ``@workflow.signal``.
     """
+    if signal_id is None or (callable(signal_id) and not isinstance(signal_id, str)):
+        return signal_handler(signal_id, name=name)
+    return _send_signal(str(signal_id), data, workflow_id)
+
+
+async def _send_signal(signal_id: str, data: Any, workflow_id: str | None) -> Any:
     ctx = current()
     target = workflow_id or ctx.workflow_id
     return await _system(

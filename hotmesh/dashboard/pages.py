@@ -18,6 +18,8 @@ from hotmesh.dashboard.security import AUTH_COOKIE, same, session_value
 
 #: jobs the per-activity statistics of an app page look at
 STATS_JOBS = 1000
+#: escalations the inbox shows, most urgent first
+ESCALATIONS_SHOWN = 50
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -38,10 +40,12 @@ async def overview(console: Console, request: Request) -> Response:
     reads = await console.reads()
     now = _now()
     per_minute = await reads.per_minute(now - timedelta(minutes=60))
+    counts, approximate = await reads.state_counts()
     return console.render(
         request,
         "overview.html",
-        counts=await reads.state_counts(),
+        counts=counts,
+        approximate=approximate,
         chart=svg.per_minute_chart(per_minute, now),
         finished=sum(int(r["done"]) for r in per_minute),
         failed=sum(int(r["failed"]) for r in per_minute),
@@ -262,7 +266,7 @@ async def escalations(console: Console, request: Request) -> Response:
     return console.render(
         request,
         "escalations.html",
-        rows=await reads.escalations(status, 200),
+        rows=await reads.escalations(status, ESCALATIONS_SHOWN),
         status=status or "all",
         states=filters.ESCALATION_STATES,
     )

@@ -27,6 +27,20 @@ class JobFilter:
     data: dict[str, Any] | None = None
 
 
+#: jobs counted exactly on the overview; past it, a sample
+EXACT_UP_TO = 200_000
+SAMPLE_PERCENT = 1.0
+
+
+def like_prefix(value: str | None) -> str | None:
+    """A LIKE pattern matching values that start with ``value`` (its ``%``,
+    ``_`` and ``\\`` taken literally), or None."""
+    if value is None:
+        return None
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
 def _rows(found: list[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in found]
 
@@ -39,12 +53,27 @@ class ConsoleReads:
         self._pool = store._pool  # same package: reads share the store's pool
         self._q = queries(quote_schema(store.schema), "dashboard.sql")
 
-    async def state_counts(self) -> dict[str, int]:
-        """Jobs per state: ``scheduled``, ``running``, ``done``, ``error``."""
-        rows = await self._pool.fetch(self._q["dash_state_counts"])
+    async def _listed(self, query: str, *args: Any) -> list[dict[str, Any]]:
+        """A list statement planned for its values (see ``dash_custom_plans``)."""
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute(self._q["dash_custom_plans"])
+            return _rows(await conn.fetch(query, *args))
+
+    async def state_counts(self) -> tuple[dict[str, int], bool]:
+        """Jobs per state (``scheduled``, ``running``, ``done``, ``error``), and
+        whether they are estimates: past ``EXACT_UP_TO`` jobs, a 1 % sample of
+        the table's pages, scaled to the planner's row estimate."""
+        estimate = await self._pool.fetchval(self._q["dash_job_estimate"])
         counts = {"scheduled": 0, "running": 0, "done": 0, "error": 0}
-        counts.update({str(r["state"]): int(r["n"]) for r in rows})
-        return counts
+        if estimate is None or estimate <= EXACT_UP_TO:
+            rows = await self._pool.fetch(self._q["dash_state_counts"])
+            counts.update({str(r["state"]): int(r["n"]) for r in rows})
+            return counts, False
+        rows = await self._pool.fetch(self._q["dash_state_sample"], SAMPLE_PERCENT)
+        seen = sum(int(r["n"]) for r in rows) or 1
+        for r in rows:
+            counts[str(r["state"])] = round(int(r["n"]) * float(estimate) / seen)
+        return counts, True
 
     async def per_minute(self, since: datetime) -> list[dict[str, Any]]:
         """``{minute, done, failed}`` for each minute since ``since`` with any."""
@@ -66,21 +95,20 @@ class ConsoleReads:
         self, where: JobFilter, after: tuple[datetime, int] | None, limit: int
     ) -> list[dict[str, Any]]:
         """Jobs newest first, after the ``(created_at, pk)`` cursor."""
-        rows = await self._pool.fetch(
+        return await self._listed(
             self._q["dash_jobs"],
             where.app_id,
             where.topic,
             where.state,
             where.since,
             where.until,
-            where.job_prefix,
-            where.key_prefix,
+            like_prefix(where.job_prefix),
+            like_prefix(where.key_prefix),
             where.data,
             after[0] if after else None,
             after[1] if after else None,
             limit,
         )
-        return _rows(rows)
 
     async def workflows(
         self,
@@ -91,7 +119,11 @@ class ConsoleReads:
         limit: int,
     ) -> list[dict[str, Any]]:
         """MemFlow workflows newest first, after the ``(created_at, pk)`` cursor."""
-        rows = await self._pool.fetch(
+        topics = [
+            str(r["topic"])
+            for r in await self._pool.fetch(self._q["dash_workflow_topics"])
+        ]
+        return await self._listed(
             self._q["dash_workflows"],
             name,
             task_queue,
@@ -99,8 +131,8 @@ class ConsoleReads:
             after[0] if after else None,
             after[1] if after else None,
             limit,
+            topics,
         )
-        return _rows(rows)
 
     async def job(self, job_id: str, app_id: str | None) -> list[dict[str, Any]]:
         """The rows with this job id (of ``app_id`` when given), newest first."""

@@ -93,6 +93,10 @@ async def test_jobs_filters_and_keyset_pages(shop: Shop) -> None:
             assert (
                 ids[2] in (await client.get("/jobs", params={"job": ids[2][:12]})).text
             )
+            # a prefix's % and _ are taken literally
+            for literal in ("%", "_", ids[2][:3] + "%"):
+                page = (await client.get("/jobs", params={"job": literal})).text
+                assert "No job matches" in page, literal
 
 
 @pytest.mark.parametrize(

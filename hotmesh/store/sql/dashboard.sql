@@ -1,6 +1,15 @@
 -- Reads of the web console (`hotmesh dashboard`): counts, charts, listings and
 -- one job's rows. Read-only: the console changes state through HotMesh/MemFlow.
 
+-- name: dash_custom_plans
+-- Plan the lists' statements for their values (their optional filters are
+-- ORs of parameters: a generic plan could use no index).
+SET LOCAL plan_cache_mode = force_custom_plan;
+
+-- name: dash_job_estimate
+-- The planner's estimate of the jobs table's rows (-1: never analysed).
+SELECT reltuples::float8 FROM pg_class WHERE oid = '__SCHEMA__.jobs'::regclass;
+
 -- name: dash_state_counts
 -- Jobs per state (scheduled, running, done, error), every app.
 SELECT CASE WHEN err IS NOT NULL THEN 'error'
@@ -11,13 +20,25 @@ SELECT CASE WHEN err IS NOT NULL THEN 'error'
   FROM __SCHEMA__.jobs
  GROUP BY 1;
 
+-- name: dash_state_sample
+-- Jobs per state in a sample of $1 percent of the table's pages (a large table).
+SELECT CASE WHEN err IS NOT NULL THEN 'error'
+            WHEN status <= 0 THEN 'done'
+            WHEN metadata ? 'dly' THEN 'scheduled'
+            ELSE 'running' END AS state,
+       count(*) AS n
+  FROM __SCHEMA__.jobs TABLESAMPLE SYSTEM ($1)
+ GROUP BY 1;
+
 -- name: dash_per_minute
--- Jobs that finished since $1, per minute: completed and failed.
+-- Jobs that finished since $1, per minute: completed and failed. Only jobs
+-- created in the hour before $1 or later (the created_at index bounds the scan).
 SELECT date_trunc('minute', updated_at) AS minute,
        count(*) FILTER (WHERE err IS NULL) AS done,
        count(*) FILTER (WHERE err IS NOT NULL) AS failed
   FROM __SCHEMA__.jobs
- WHERE updated_at >= $1 AND (status <= 0 OR err IS NOT NULL)
+ WHERE created_at >= $1::timestamptz - interval '1 hour'
+   AND updated_at >= $1 AND (status <= 0 OR err IS NOT NULL)
  GROUP BY 1
  ORDER BY 1;
 
@@ -43,17 +64,18 @@ SELECT reserved_by AS owner, array_agg(DISTINCT stream ORDER BY stream) AS strea
  LIMIT 50;
 
 -- name: dash_failures
--- The newest $1 failed jobs.
-SELECT app_id, job_id, topic, err, updated_at
+-- The $1 failed jobs created last (index jobs_failed).
+SELECT app_id, job_id, topic, err, created_at, updated_at
   FROM __SCHEMA__.jobs
  WHERE err IS NOT NULL
- ORDER BY updated_at DESC, id DESC
+ ORDER BY created_at DESC, id DESC
  LIMIT $1;
 
 -- name: dash_jobs
 -- Jobs newest first, after the keyset cursor ($9 created_at, $10 id), filtered
--- by app $1, topic $2, state $3, created in [$4, $5), job id prefix $6, key
--- prefix $7 and data containing $8 (each optional), at most $11.
+-- by app $1, topic $2, state $3, created in [$4, $5), job id and key LIKE
+-- patterns $6 and $7 (prefixes, escaped), data containing $8 (each optional),
+-- at most $11.
 SELECT id, app_id, job_id, key, topic, version, status, err, parent_job_id,
        created_at, updated_at, expired_at, metadata ? 'dly' AS scheduled
   FROM __SCHEMA__.jobs
@@ -66,21 +88,29 @@ SELECT id, app_id, job_id, key, topic, version, status, err, parent_job_id,
         OR ($3 = 'scheduled' AND err IS NULL AND status > 0 AND metadata ? 'dly'))
    AND ($4::timestamptz IS NULL OR created_at >= $4)
    AND ($5::timestamptz IS NULL OR created_at < $5)
-   AND ($6::text IS NULL OR starts_with(job_id, $6))
-   AND ($7::text IS NULL OR starts_with(key, $7))
+   AND ($6::text IS NULL OR job_id LIKE $6)
+   AND ($7::text IS NULL OR key LIKE $7)
    AND ($8::jsonb IS NULL OR data @> $8)
    AND ($9::timestamptz IS NULL OR (created_at, id) < ($9, $10::bigint))
  ORDER BY created_at DESC, id DESC
  LIMIT $11;
 
+-- name: dash_workflow_topics
+-- The topics MemFlow workflows start on: graphs subscribed to '<namespace>.execute'.
+SELECT DISTINCT g->>'subscribes' AS topic
+  FROM __SCHEMA__.app_versions v, jsonb_array_elements(v.plan->'graphs') g
+ WHERE g->>'subscribes' LIKE '%.execute';
+
 -- name: dash_workflows
--- MemFlow workflows (jobs whose data names a workflow) newest first, after the
--- keyset cursor ($4, $5), by workflow name $1, task queue $2, state $3, at most $6.
+-- MemFlow workflows (jobs on topics $7 whose data names a workflow) newest
+-- first, after the keyset cursor ($4, $5), by workflow name $1, task queue $2,
+-- state $3, at most $6.
 SELECT id, app_id, job_id, topic, status, err, created_at, updated_at,
        metadata ? 'dly' AS scheduled,
        data->>'workflowName' AS workflow_name, data->>'taskQueue' AS task_queue
   FROM __SCHEMA__.jobs
- WHERE data ? 'workflowName' AND data ? 'workflowId'
+ WHERE topic = ANY($7::text[])
+   AND data ? 'workflowName' AND data ? 'workflowId'
    AND ($1::text IS NULL OR data->>'workflowName' = $1)
    AND ($2::text IS NULL OR data->>'taskQueue' = $2)
    AND ($3::text IS NULL

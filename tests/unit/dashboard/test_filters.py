@@ -84,3 +84,11 @@ def test_workflow_and_escalation_queries() -> None:
     assert filters.escalation_filter({"status": "all"}) is None
     with pytest.raises(FilterError, match="'role'"):
         filters.escalation_filter({"role": "x"})
+
+
+def test_prefixes_become_like_patterns_taken_literally() -> None:
+    from hotmesh.store.console import like_prefix
+
+    assert like_prefix(None) is None
+    assert like_prefix("ord-") == "ord-%"
+    assert like_prefix("50%_a\\b") == "50\\%\\_a\\\\b%"

@@ -8,6 +8,7 @@ layered on it: ``effects`` (a step's writes and side effects), ``batcher``
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any, Protocol
 
@@ -19,6 +20,9 @@ from hotmesh.engine.options import EngineOptions
 from hotmesh.engine.ports import Store, Transaction
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.store.records import Message
+
+#: seconds a refused hand-over sends a stream's work out announced instead
+LIMITED_FOR = 1.0
 
 
 class EngineEvents(Protocol):
@@ -101,10 +105,13 @@ class EngineBase:
         self.retry_policies: dict[str, RetryPolicy] = {}
         #: streams this process consumes: their new messages are inserted reserved by us
         self.local_streams: set[str] = set()
-        #: local streams whose work the database would not take pre-claimed
-        #: (flow limits): their messages go out unclaimed, with a NOTIFY, so
-        #: every process's consumer hears of them, not only ours
-        self.limited_streams: set[str] = set()
+        #: local streams whose work the database lately would not hand over
+        #: pre-claimed (a flow limit was reached, or work waited), each with
+        #: the ``time.monotonic()`` until which their messages go out unclaimed,
+        #: with a NOTIFY, so every process's consumer hears of them, not only
+        #: ours; then the hand-over is asked for again (a hint, not a clock the
+        #: semantics read: real time, so a test's manual clock cannot pin it)
+        self.limited_streams: dict[str, float] = {}
         #: the host told of commits (wake-ups, dispatches, completions)
         self.events: EngineEvents = events or NoEvents()
 
@@ -184,11 +191,13 @@ class EngineBase:
         for msg in reserved:
             self.events.dispatch(msg.stream, msg)
         for new in commit.messages:
-            # Asked for reserved but not handed over: its topic has flow limits,
-            # so it waits for a claim (which counts it); wake ours to make one.
+            # Asked for reserved but not handed over: its topic's flow limits
+            # had no room, so it waits for a claim (which counts it); wake ours
+            # to make one, and announce the topic's next work for a while.
             if new.reserved_by is None or new.guid not in handed:
                 if new.reserved_by is not None:
-                    self.limited_streams.add(new.stream)
+                    until = time.monotonic() + LIMITED_FOR
+                    self.limited_streams[new.stream] = until
                 self.events.wake(new.stream, new.delay)
         if commit.emit is not None:
             self.events.emitted(commit.job.job_id, commit.emit, self._publishes(commit))

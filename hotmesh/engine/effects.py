@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,11 +46,12 @@ class SideEffects(EngineBase):
         # A deferred leg ("transition") is left to the claim, which takes
         # messages by priority: a fan-out's rest or a cycle's next lap waits
         # behind other jobs' work instead of flooding this process.
+        now = time.monotonic()
         messages = [
             dataclasses.replace(m, reserved_by=self.owner)
             if m.delay <= 0
             and m.stream in self.local_streams
-            and m.stream not in self.limited_streams
+            and self.limited_streams.get(m.stream, 0.0) <= now
             and m.type != "transition"
             else m
             for m in commit.messages

@@ -127,8 +127,9 @@ def message_doc(messages: Sequence[NewMessage]) -> list[dict[str, Any]]:
             "r": m.reserved_by,
             **({"ck": m.ckey} if m.ckey is not None else {}),
             **({"rk": m.rkey} if m.rkey is not None else {}),
+            "i": i,  # which of them flow_grant lets go out reserved
         }
-        for m in messages
+        for i, m in enumerate(messages)
     ]
 
 

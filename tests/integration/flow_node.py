@@ -1,9 +1,10 @@
 """A hotmesh node for the flow-control tests: engine + one ledger worker until stdin closes.
 
-Usage: python -m tests.integration.flow_node DSN TOPIC LEASE HOLD
+Usage: python -m tests.integration.flow_node DSN TOPIC LEASE HOLD [PASS]
 The worker of TOPIC writes a ``flow_ledger`` row when a callback starts and
 sets its ``ended`` when it ends (times from ``time.time()``, one machine), and
-works HOLD seconds in between.
+works HOLD seconds in between. A worker of topic PASS, when given, answers at
+once, unrecorded: the step that follows it runs in this process.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ app:
           concurrency: 3
       transitions:
         t: [{to: w}]
+    - subscribes: fl.handed
+      expire: 600
+      activities:
+        h: {type: trigger}
+        first: {type: worker, topic: fl.first}
+        then:
+          type: worker
+          topic: fl.handed
+          concurrency: 20
+      transitions:
+        h: [{to: first}]
+        first: [{to: then}]
     - subscribes: fl.rated
       expire: 600
       activities:
@@ -48,7 +61,9 @@ LEDGER = (
 )
 
 
-async def main(dsn: str, topic: str, lease: float, hold: float) -> None:
+async def main(
+    dsn: str, topic: str, lease: float, hold: float, passing: str | None
+) -> None:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8)
     me = os.getpid()
 
@@ -66,6 +81,12 @@ async def main(dsn: str, topic: str, lease: float, hold: float) -> None:
         )
         return {"data": {}}
 
+    async def answer(message: dict[str, Any]) -> dict[str, Any]:
+        return {"data": {}}
+
+    workers = [{"topic": topic, "callback": work}]
+    if passing:
+        workers.append({"topic": passing, "callback": answer})
     hm = await HotMesh.init(
         app_id="fl",
         engine={
@@ -74,7 +95,7 @@ async def main(dsn: str, topic: str, lease: float, hold: float) -> None:
             "poll": 0.5,
             "schedules": False,
         },
-        workers=[{"topic": topic, "callback": work}],
+        workers=workers,
     )
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -83,4 +104,7 @@ async def main(dsn: str, topic: str, lease: float, hold: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))
+    passing = sys.argv[5] if len(sys.argv) > 5 else None
+    asyncio.run(
+        main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), passing)
+    )

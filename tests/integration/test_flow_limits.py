@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hotmesh import HotMesh, errors
-from hotmesh.store.records import NewMessage, worker_stream
+from hotmesh.store.records import worker_stream
 from tests.integration.conftest import MeshFactory
 
 APP = """
@@ -209,45 +209,6 @@ async def test_a_dead_claims_slot_frees_when_its_claim_expires(
     freed = await client.store.claim("flow", stream, "alive", 60.0, 10)
     # one slot: the expired message is taken again first (it is the oldest)
     assert [m.id for m in freed.messages] == [held.messages[0].id]
-
-
-async def test_messages_for_a_limited_topic_are_never_inserted_pre_claimed(
-    mesh: MeshFactory,
-) -> None:
-    client = await _deployed(mesh)
-    await client.set_topic_limits("flow.work", concurrency=1)
-
-    def mine(topic: str) -> NewMessage:
-        # as the engine inserts work for a worker of its own process
-        return NewMessage(worker_stream(topic), "worker", {}, reserved_by="me")
-
-    async with client.store.transaction() as tx:
-        limited = await tx.insert_messages("flow", [mine("flow.work")])
-        plain = await tx.insert_messages("flow", [mine("other.work")])
-    assert limited == []  # left for a claim, which counts it against the limit
-    assert len(plain) == 1
-    # no options remove the limits: claims of the topic are plain again
-    await client.set_topic_limits("flow.work")
-    assert "flow.work" not in await client.topic_limits()
-    async with client.store.transaction() as tx:
-        assert len(await tx.insert_messages("flow", [mine("flow.work")])) == 1
-
-
-async def test_limited_work_for_a_worker_in_the_same_process_starts_at_once(
-    mesh: MeshFactory,
-) -> None:
-    ledger = Ledger()
-    client = await _deployed(mesh, poll=60.0)  # a missed wake-up would wait 60 s
-    await client.set_topic_limits("flow.work", concurrency=2)
-    client.add_worker({"topic": "flow.work", "callback": ledger.worker(hold=0)})
-    for n in range(5):  # one at a time: each is the only work there is
-        out = await client.pubsub("flow.start", {"n": n}, timeout=5)
-        assert out["data"]["n"] == n
-    # learnt from the first refusal: later work goes out unclaimed, with a
-    # NOTIFY that every process hears
-    assert client.engine.limited_streams == {worker_stream("flow.work")}
-    await client.set_topic_limits("flow.work")
-    assert client.engine.limited_streams == set()
 
 
 async def test_priority_orders_waiting_work_first_in_first_out_among_equals(

@@ -1,6 +1,7 @@
 """Flow limits across OS processes on real time (issue 17's must-shows): a
-topic limit of 3 over 4 processes while one is SIGKILLed and restarted, and a
-rate of 50/s over 10 s."""
+topic limit of 3 over 4 processes while one is SIGKILLed and restarted, the
+same for a limit of 20 whose work is handed over pre-claimed, and a rate of
+50/s over 10 s."""
 
 from __future__ import annotations
 
@@ -95,6 +96,49 @@ async def test_a_topic_limit_of_3_holds_over_4_processes_through_a_sigkill(
     # slot is a race: the three survivors can fill all three, so the restarted
     # process is not required to get any (it failed CI that way once).
     assert any(r["started"] > killed_at for r in rows)
+
+
+async def test_a_limit_of_20_handed_over_in_each_process_holds_through_a_sigkill(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    # fl.handed's work is sent by steps that run in the nodes (after fl.first),
+    # so it is handed over pre-claimed while the limit has room (flow_grant's
+    # gates), and claimed once it has not: both paths, across 4 processes.
+    conn = await asyncpg.connect(pg_dsn)
+    await conn.execute(LEDGER)
+    await conn.close()
+    hm = await mesh("fl", schedules=False)
+    await hm.deploy(APP)
+    await hm.activate("1")  # declares concurrency 20 on fl.handed
+    procs: list[asyncio.subprocess.Process] = []
+    args = ("fl.handed", "5", "0.05", "fl.first")
+    try:
+        for _ in range(4):
+            await start_node(procs, NODE, pg_dsn, *args)
+        for chunk in range(0, 400, 100):
+            await asyncio.gather(
+                *(hm.pub("fl.handed", {"n": n}) for n in range(chunk, chunk + 100))
+            )
+        ended = "SELECT count(*) FROM flow_ledger WHERE ended IS NOT NULL"
+        assert await _wait(pg_dsn, ended, 120, 60) >= 120
+        victim = procs[0]
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+        killed_at = time.time()
+        await start_node(procs, NODE, pg_dsn, *args)
+        done = "SELECT count(*) FROM hotmesh.jobs WHERE app_id = 'fl' AND status = 0"
+        got = await _wait(pg_dsn, done, 400, 120)
+        assert got == 400, got
+    finally:
+        await stop_nodes(procs, 10)
+    rows = await _ledger(pg_dsn)
+    intervals = [
+        (r["started"], r["ended"] if r["ended"] is not None else killed_at)
+        for r in rows
+    ]
+    assert [r for r in rows if r["ended"] is None and r["pid"] != victim.pid] == []
+    assert _most_at_once(intervals) <= 20, sorted(intervals)[:40]
+    assert len({r["job_id"] for r in rows if r["ended"] is not None}) == 400
 
 
 async def test_a_rate_of_50_per_second_holds_within_10_percent_over_10_seconds(

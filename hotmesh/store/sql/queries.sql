@@ -36,18 +36,21 @@ UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
 
 -- name: insert_messages
 -- $2: [{s: stream, t: type, p: priority, j: job id, pl: payload, d: delay, r: reserved_by,
---       ck: concurrency key, rk: rate key}]; a message for a stream with flow limits
--- is never inserted reserved: it waits for a claim, which counts it against them.
+--       ck: concurrency key, rk: rate key, i: index}]; a message asked reserved is
+-- inserted reserved only when its stream's flow limits leave room for it
+-- (flow_grant, migration 0018); else it waits for a claim, which counts it.
+WITH granted AS (
+    SELECT i FROM __SCHEMA__.flow_grant($1, $2::jsonb) AS g(i)
+)
 INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload, visible_at,
                                  reserved_by, reserved_until, attempts, ckey, rkey)
 SELECT $1, x.s, x.t, x.p, x.j, x.pl, now() + make_interval(secs => x.d), g.r,
        CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $3) END,
        CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
   FROM jsonb_to_recordset($2::jsonb)
-       AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
-       LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
-                    SELECT 1 FROM __SCHEMA__.flow_limits f
-                     WHERE f.app_id = $1 AND f.stream = x.s) THEN x.r END AS r) g
+       AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text,
+            i int),
+       LATERAL (SELECT CASE WHEN x.i IN (SELECT i FROM granted) THEN x.r END AS r) g
 RETURNING id, payload->>'guid' AS guid, reserved_by;
 
 -- name: delete_expired_job
@@ -129,6 +132,8 @@ WITH acked AS (
            input = coalesce(EXCLUDED.input, activities.input),
            output = EXCLUDED.output, hook = EXCLUDED.hook, error = EXCLUDED.error,
            ended_at = EXCLUDED.ended_at
+), granted AS (
+    SELECT i FROM __SCHEMA__.flow_grant($8, $9::jsonb) AS g(i)
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
                                      visible_at, reserved_by, reserved_until, attempts,
@@ -137,10 +142,9 @@ WITH acked AS (
            CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END,
            CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
       FROM jsonb_to_recordset($9::jsonb)
-           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
-           LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
-                        SELECT 1 FROM __SCHEMA__.flow_limits f
-                         WHERE f.app_id = $8 AND f.stream = x.s) THEN x.r END AS r) g
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text,
+                i int),
+           LATERAL (SELECT CASE WHEN x.i IN (SELECT i FROM granted) THEN x.r END AS r) g
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
     SELECT count(pg_notify($11, p)) AS c FROM unnest($12::text[]) AS x(p)
@@ -167,6 +171,9 @@ WITH j AS (
     SELECT j.id, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END
       FROM j, jsonb_to_recordset($13::jsonb)
            AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
+), granted AS (
+    -- only for a job inserted now (a duplicate's messages are not inserted)
+    SELECT g.i FROM j, LATERAL __SCHEMA__.flow_grant($1, $14::jsonb) AS g(i)
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
                                      visible_at, reserved_by, reserved_until, attempts,
@@ -175,10 +182,9 @@ WITH j AS (
            CASE WHEN g.r IS NULL THEN NULL ELSE now() + make_interval(secs => $15) END,
            CASE WHEN g.r IS NULL THEN 0 ELSE 1 END, x.ck, x.rk
       FROM j, jsonb_to_recordset($14::jsonb)
-           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text),
-           LATERAL (SELECT CASE WHEN x.r IS NOT NULL AND NOT EXISTS (
-                        SELECT 1 FROM __SCHEMA__.flow_limits f
-                         WHERE f.app_id = $1 AND f.stream = x.s) THEN x.r END AS r) g
+           AS x(s text, t text, p int2, j text, pl jsonb, d float8, r text, ck text, rk text,
+                i int),
+           LATERAL (SELECT CASE WHEN x.i IN (SELECT i FROM granted) THEN x.r END AS r) g
     RETURNING id, payload->>'guid' AS guid, reserved_by
 ), n AS (
     SELECT count(pg_notify($16, p)) AS c FROM j, unnest($17::text[]) AS x(p)

@@ -309,7 +309,18 @@ class Worker(_Part):
         options = dict(config.get("options") or {})
         # topic limits of the task queue's activities, every process alike
         limits = {k: options[k] for k in ("concurrency", "rate") if k in options}
-        flow.limits(limits.get("concurrency"), limits.get("rate"), "Worker.create")
+        _, keys = flow.limits(
+            limits.get("concurrency"), limits.get("rate"), "Worker.create"
+        )
+        if keys.concurrency is not None or keys.rate is not None:
+            # refused before anything connects (set_topic_limits would refuse
+            # it too, after the worker had started)
+            raise errors.ConfigError(
+                "Worker.create: a 'key' in options.concurrency or options.rate is not "
+                "supported for MemFlow activities: the task queue's limits are "
+                "topic-wide ({'concurrency': 3} or {'rate': {'limit': N, 'period': "
+                "'1m'}})"
+            )
 
         inbox: list[MessageRows] = []  # set once connected, before any activation
 

@@ -172,8 +172,11 @@ WITH j AS (
       FROM j, jsonb_to_recordset($13::jsonb)
            AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
 ), granted AS (
-    -- only for a job inserted now (a duplicate's messages are not inserted)
-    SELECT g.i FROM j, LATERAL __SCHEMA__.flow_grant($1, $14::jsonb) AS g(i)
+    -- only for a job inserted now (a duplicate's messages are not inserted):
+    -- the argument depends on j, so the function runs once per inserted row
+    SELECT g.i
+      FROM j, LATERAL __SCHEMA__.flow_grant(
+                  $1, CASE WHEN j.id IS NULL THEN '[]'::jsonb ELSE $14::jsonb END) AS g(i)
 ), m AS (
     INSERT INTO __SCHEMA__.messages (app_id, stream, type, priority, job_id, payload,
                                      visible_at, reserved_by, reserved_until, attempts,

@@ -53,6 +53,20 @@ async def test_worker_create_refuses_bad_limits_naming_the_field(mf: Env) -> Non
         )
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"concurrency": {"limit": 1, "key": "{$job.data.customer}"}},
+        {"rate": {"limit": 5, "period": "1s", "key": "{$job.data.customer}"}},
+    ],
+)
+async def test_worker_create_refuses_a_key_before_it_connects(
+    mf: Env, options: dict[str, Any]
+) -> None:
+    with pytest.raises(errors.ConfigError, match=r"Worker.create: a 'key'"):
+        await mf.worker("keyed", limited_flow, options=options)
+
+
 STARTED: asyncio.Event | None = None
 RELEASE: asyncio.Event | None = None
 

@@ -38,7 +38,7 @@ UPDATE __SCHEMA__.messages SET reserved_by = NULL, reserved_until = NULL
 -- $2: [{s: stream, t: type, p: priority, j: job id, pl: payload, d: delay, r: reserved_by,
 --       ck: concurrency key, rk: rate key, i: index}]; a message asked reserved is
 -- inserted reserved only when its stream's flow limits leave room for it
--- (flow_grant, migration 0018); else it waits for a claim, which counts it.
+-- (flow_grant, migration 0020); else it waits for a claim, which counts it.
 WITH granted AS (
     SELECT i FROM __SCHEMA__.flow_grant($1, $2::jsonb) AS g(i)
 )

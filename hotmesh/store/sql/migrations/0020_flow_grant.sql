@@ -1,4 +1,4 @@
--- hotmesh schema v18: hand-over within flow limits. The statements that insert
+-- hotmesh schema v20: hand-over within flow limits. The statements that insert
 -- messages (write_step, create_job, insert_messages) ask flow_grant which of the
 -- messages the engine wants inserted already claimed by its own process may be:
 -- all of them on a stream without limits, as before; on a limited stream, those

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from hotmesh.mesh import HotMesh
 from hotmesh.store import ConsoleReads, PostgresStore
 
 _HERE = resources.files(__package__)
+_log = logging.getLogger("hotmesh.dashboard")
 
 
 def _json(value: Any) -> str:
@@ -120,13 +122,19 @@ class Console:
             return self._memflow[namespace]
 
     async def close(self) -> None:
-        """Close the MemFlow clients and the store."""
-        for client in self._memflow.values():
-            await client.close()
-        self._memflow.clear()
-        if self._store is not None:
-            store, self._store = self._store, None
-            await store.close()
+        """Close the MemFlow clients and the store (the store even when a client
+        fails to close: a lost database must not leave the pool open)."""
+        clients, self._memflow = list(self._memflow.values()), {}
+        try:
+            for client in clients:
+                try:
+                    await client.close()
+                except errors.HotMeshError as exc:
+                    _log.warning("closing a MemFlow client failed: %s", exc)
+        finally:
+            if self._store is not None:
+                store, self._store = self._store, None
+                await store.close()
 
     def csrf(self, request: Request) -> str:
         nonce = getattr(request.state, "csrf_nonce", None) or request.cookies.get(

@@ -3,6 +3,8 @@ job's rows. Read-only; the console changes state through HotMesh and MemFlow."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,8 @@ class JobFilter:
 #: jobs counted exactly on the overview; past it, a sample
 EXACT_UP_TO = 200_000
 SAMPLE_PERCENT = 1.0
+#: MemFlow's workflow topics: ``<namespace>.execute`` (memflow.yaml)
+WORKFLOW_TOPICS = "%.execute"
 
 
 def like_prefix(value: str | None) -> str | None:
@@ -53,11 +57,13 @@ class ConsoleReads:
         self._pool = store._pool  # same package: reads share the store's pool
         self._q = queries(quote_schema(store.schema), "dashboard.sql")
 
-    async def _listed(self, query: str, *args: Any) -> list[dict[str, Any]]:
-        """A list statement planned for its values (see ``dash_custom_plans``)."""
+    @asynccontextmanager
+    async def _custom_plans(self) -> AsyncIterator[Any]:
+        """A connection whose statements are planned for their values
+        (``dash_custom_plans``), in a read-only transaction."""
         async with self._pool.acquire() as conn, conn.transaction(readonly=True):
             await conn.execute(self._q["dash_custom_plans"])
-            return _rows(await conn.fetch(query, *args))
+            yield conn
 
     async def state_counts(self) -> tuple[dict[str, int], bool]:
         """Jobs per state (``scheduled``, ``running``, ``done``, ``error``), and
@@ -95,20 +101,22 @@ class ConsoleReads:
         self, where: JobFilter, after: tuple[datetime, int] | None, limit: int
     ) -> list[dict[str, Any]]:
         """Jobs newest first, after the ``(created_at, pk)`` cursor."""
-        return await self._listed(
-            self._q["dash_jobs"],
-            where.app_id,
-            where.topic,
-            where.state,
-            where.since,
-            where.until,
-            like_prefix(where.job_prefix),
-            like_prefix(where.key_prefix),
-            where.data,
-            after[0] if after else None,
-            after[1] if after else None,
-            limit,
-        )
+        async with self._custom_plans() as conn:
+            rows = await conn.fetch(
+                self._q["dash_jobs"],
+                where.app_id,
+                where.topic,
+                where.state,
+                where.since,
+                where.until,
+                like_prefix(where.job_prefix),
+                like_prefix(where.key_prefix),
+                where.data,
+                after[0] if after else None,
+                after[1] if after else None,
+                limit,
+            )
+        return _rows(rows)
 
     async def workflows(
         self,
@@ -121,18 +129,22 @@ class ConsoleReads:
         """MemFlow workflows newest first, after the ``(created_at, pk)`` cursor."""
         topics = [
             str(r["topic"])
-            for r in await self._pool.fetch(self._q["dash_workflow_topics"])
+            for r in await self._pool.fetch(
+                self._q["dash_workflow_topics"], WORKFLOW_TOPICS
+            )
         ]
-        return await self._listed(
-            self._q["dash_workflows"],
-            name,
-            task_queue,
-            state,
-            after[0] if after else None,
-            after[1] if after else None,
-            limit,
-            topics,
-        )
+        async with self._custom_plans() as conn:
+            rows = await conn.fetch(
+                self._q["dash_workflows"],
+                name,
+                task_queue,
+                state,
+                after[0] if after else None,
+                after[1] if after else None,
+                limit,
+                topics,
+            )
+        return _rows(rows)
 
     async def job(self, job_id: str, app_id: str | None) -> list[dict[str, Any]]:
         """The rows with this job id (of ``app_id`` when given), newest first."""

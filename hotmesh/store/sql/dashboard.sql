@@ -96,10 +96,11 @@ SELECT id, app_id, job_id, key, topic, version, status, err, parent_job_id,
  LIMIT $11;
 
 -- name: dash_workflow_topics
--- The topics MemFlow workflows start on: graphs subscribed to '<namespace>.execute'.
+-- The topics MemFlow workflows start on: graph topics matching LIKE pattern $1
+-- (the namespace, then MemFlow's start suffix).
 SELECT DISTINCT g->>'subscribes' AS topic
   FROM __SCHEMA__.app_versions v, jsonb_array_elements(v.plan->'graphs') g
- WHERE g->>'subscribes' LIKE '%.execute';
+ WHERE g->>'subscribes' LIKE $1;
 
 -- name: dash_workflows
 -- MemFlow workflows (jobs on topics $7 whose data names a workflow) newest

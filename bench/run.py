@@ -423,11 +423,54 @@ async def _phase(
 
 
 def _loop_policy() -> None:
-    """``--uvloop``: the spawned processes run on uvloop's event loop."""
+    """``--uvloop``: the spawned processes run on uvloop's event loop.
+    ``--otel``: they trace and measure through the OpenTelemetry SDK."""
     if os.environ.get("HOTMESH_BENCH_UVLOOP") == "1":
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    if os.environ.get("HOTMESH_BENCH_OTEL") == "1":
+        _otel_sdk()
+
+
+def _otel_sdk() -> None:
+    """The OpenTelemetry SDK as an application would set it up: every span
+    sampled, a batch span processor and a periodic metric reader, both
+    exporting to a sink that drops everything (the cost measured is the
+    SDK's and hotmesh's, not an exporter's network)."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        MetricExporter,
+        MetricExportResult,
+        PeriodicExportingMetricReader,
+    )
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    class Spans(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    class Measures(MetricExporter):
+        def export(self, data: Any, timeout_millis: float = 0, **kw: Any) -> Any:
+            return MetricExportResult.SUCCESS
+
+        def force_flush(self, timeout_millis: float = 0) -> bool:
+            return True
+
+        def shutdown(self, timeout_millis: float = 0, **kw: Any) -> None:
+            pass
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Spans()))
+    trace.set_tracer_provider(provider)
+    reader = PeriodicExportingMetricReader(Measures(), export_interval_millis=10_000)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 
 
 def client_main(conn: Connection, name: str, dsn: str, with_workers: bool) -> None:
@@ -826,6 +869,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"hotmesh bench, {meta['date']}: {meta['cpus']} cores, Python "
         f"{meta['python']}, PostgreSQL {meta['postgres']}, commit {meta['commit']}, "
         f"--processes {meta['processes']}, {meta.get('loop', 'asyncio')} event loop, "
+        f"OpenTelemetry {meta.get('otel', 'off')}, "
         f"load average {meta['load_before']} "
         f"before / {meta['load_after']} after",
         "",
@@ -913,6 +957,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "commit": _commit(),
             "processes": args.processes,
             "loop": "uvloop" if args.uvloop else "asyncio",
+            "otel": "sdk" if args.otel else "off",
             "jobs": args.jobs,
             "inflight": args.inflight,
             "alone": args.alone,
@@ -963,6 +1008,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="run every process on uvloop's event loop (pip install uvloop)",
     )
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="trace and measure through the OpenTelemetry SDK (batch exporter to a "
+        "sink that drops everything) in every process",
+    )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument(
@@ -979,6 +1030,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         except ImportError:
             parser.error("--uvloop needs uvloop: pip install uvloop")
         os.environ["HOTMESH_BENCH_UVLOOP"] = "1"  # read by the spawned processes
+    if args.otel:
+        try:
+            import opentelemetry.sdk  # noqa: F401
+        except ImportError:
+            parser.error("--otel needs the SDK: pip install opentelemetry-sdk")
+        os.environ["HOTMESH_BENCH_OTEL"] = "1"
     if min(args.processes, args.jobs, args.inflight, args.alone) < 1 or args.warmup < 0:
         parser.error("--processes, --jobs, --inflight, --alone >= 1; --warmup >= 0")
     if args.quick:

@@ -5,13 +5,13 @@ The options of ``HotMesh.init`` are checked in ``hotmesh.engine.options``.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from hotmesh import embedded, errors
+from hotmesh.telemetry import logs
 
 #: Environment variables consulted, in order, before the embedded default.
 DSN_ENV_VARS: tuple[str, ...] = ("HOTMESH_DSN", "DATABASE_URL")
@@ -22,7 +22,7 @@ _announce_lock = threading.Lock()
 _announced = False
 #: says once per process which database is used when none was configured
 #: (the CLI prints it as ``hotmesh: ...``; Python's last-resort handler as is)
-notice_log = logging.getLogger("hotmesh.notice")
+notice_log = logs.get("hotmesh.notice")
 
 
 def configured_dsn(explicit: str | None = None) -> str | None:

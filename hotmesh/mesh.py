@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
@@ -34,10 +33,11 @@ from hotmesh.schedules import Schedules, delayed
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 from hotmesh.subscriptions import SubCallback, Subscriptions, awaited
+from hotmesh.telemetry import logs
 from hotmesh.upkeep import PRUNE_BATCH as PRUNE_BATCH
 from hotmesh.upkeep import deploy_log as deploy_log
 
-log = logging.getLogger("hotmesh")
+log = logs.get("hotmesh.mesh")
 #: seconds ``stop()`` lets in-flight steps and worker callbacks finish
 STOP_GRACE = 30.0
 
@@ -89,6 +89,7 @@ class HotMesh(JobControl):
         self._retention = opts.retention
         self._prune_every = opts.prune_interval
         self._pruner: asyncio.Task[None] | None = None
+        self._gauges: telemetry.gauges.Watch | None = None
         self._capacity = opts.capacity
         self._consumers: dict[str, Consumer] = {}
         #: the worker callbacks of each topic (threads, timeout, abandoned counts)
@@ -159,6 +160,7 @@ class HotMesh(JobControl):
             mesh._scheduler = asyncio.get_running_loop().create_task(
                 mesh.schedules.run(mesh._poll)
             )
+        mesh._gauges = telemetry.meters.watch(app_id, store.stats)
         cls._instances.add(mesh)
         return mesh
 
@@ -193,6 +195,7 @@ class HotMesh(JobControl):
             callback,
             int(worker.get("capacity", 64)),
             None if timeout is None else float(timeout),
+            app=self.app_id,
         )
         self.callbacks[topic] = callbacks
         handle = callback_handler(
@@ -219,6 +222,7 @@ class HotMesh(JobControl):
         if self._stopped:
             return report
         self._stopped = True
+        telemetry.gauges.unwatch(self._gauges)
         if self._pruner is not None:
             self._pruner.cancel()
         if self._scheduler is not None:
@@ -453,7 +457,7 @@ class HotMesh(JobControl):
             raise errors.ConfigError(
                 f"pending must be a positive number of seconds, not {pending!r}"
             )
-        with telemetry.JobSpan(self.app_id, topic, self.engine.owner) as span:
+        with telemetry.JobSpan(self.app_id, topic, self.engine.owner, data) as span:
             commit = await self.engine.prepare(
                 topic, dict(data or {}), pending=pending, priority=priority,
                 metadata=span.metadata,
@@ -482,7 +486,7 @@ class HotMesh(JobControl):
     ) -> dict[str, Any]:
         """Start a job and wait for its output (``JobError`` if it failed)."""
         ids.check(topic, "topic")
-        with telemetry.JobSpan(self.app_id, topic, self.engine.owner) as span:
+        with telemetry.JobSpan(self.app_id, topic, self.engine.owner, data) as span:
             commit = await self.engine.prepare(
                 topic, dict(data or {}), metadata=span.metadata
             )

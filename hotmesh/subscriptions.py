@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import fnmatch
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hotmesh.telemetry import logs
+
 SubCallback = Callable[[str, dict[str, Any]], Any]
-log = logging.getLogger("hotmesh")
+log = logs.get("hotmesh.subscriptions")
 
 
 class Subscriptions:

@@ -7,7 +7,6 @@ the CLI's ``prune``) call these; they hold no engine state.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,10 +17,11 @@ from hotmesh.graph import load_app
 from hotmesh.schedules import Schedules
 from hotmesh.schedules import manifest as manifest_schedules
 from hotmesh.store.postgres import PostgresStore
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh")
+log = logs.get("hotmesh.mesh")
 #: manifest warnings of ``deploy`` (the CLI prints them itself and mutes this)
-deploy_log = logging.getLogger("hotmesh.deploy")
+deploy_log = logs.get("hotmesh.deploy")
 #: rows deleted per statement when pruning
 PRUNE_BATCH = 1000
 

@@ -111,6 +111,7 @@ def _register() -> None:
         job_cmds,
         memflow_cmds,
         schedule_cmds,
+        stats_cmds,
         worker_cmds,
     )
 

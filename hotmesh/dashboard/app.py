@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -25,9 +24,10 @@ from hotmesh import MemFlow, config, errors, ids
 from hotmesh.dashboard.security import CSRF_COOKIE, Guard
 from hotmesh.mesh import HotMesh
 from hotmesh.store import ConsoleReads, PostgresStore
+from hotmesh.telemetry import logs
 
 _HERE = resources.files(__package__)
-_log = logging.getLogger("hotmesh.dashboard")
+_log = logs.get("hotmesh.dashboard")
 
 
 def _json(value: Any) -> str:

@@ -9,7 +9,6 @@ fails.
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +18,9 @@ from hotmesh.engine import step
 from hotmesh.engine.commit import advance, combine
 from hotmesh.engine.effects import SideEffects
 from hotmesh.store.records import JobRow, Message
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.engine")
+log = logs.get("hotmesh.engine")
 #: most steps of one job run in one group commit (each costs the job's size)
 MAX_BATCH = 8
 

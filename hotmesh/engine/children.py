@@ -3,7 +3,6 @@ that cannot start answers its parent with an error."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from hotmesh import errors
@@ -13,8 +12,9 @@ from hotmesh.engine.metadata import ParentRef
 from hotmesh.engine.ports import Transaction
 from hotmesh.graph.inputs import input_problem
 from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.engine")
+log = logs.get("hotmesh.engine")
 
 
 class Children(SideEffects):

@@ -120,6 +120,8 @@ class StepCommit:
     span_attributes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     #: traced jobs only: span events of the activities this step touched
     span_events: list[SpanEvent] = field(default_factory=list)
+    #: traced jobs only: the span context a signal's sender ran in, by activity
+    span_links: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @property
     def side_effects(self) -> bool:

@@ -8,12 +8,11 @@ and of descendants.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import errors, telemetry
 from hotmesh.compiler import Plan
 from hotmesh.engine import notes, step
 from hotmesh.engine.base import EngineBase
@@ -22,8 +21,9 @@ from hotmesh.engine.routing import signal_key, webhook
 from hotmesh.store import StepWrite
 from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
 from hotmesh.store.signals import KeepRules, Taken
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.engine")
+log = logs.get("hotmesh.engine")
 #: a hook rule matching on this reference keys its signals by the job id
 JOB_ID_REF = "{$job.metadata.jid}"
 
@@ -156,6 +156,13 @@ class SideEffects(EngineBase):
             target = {"jid": job.job_id, "gid": job.gid, "aid": reg.aid, "dad": reg.dad}
             for early in await tx.register_hook(self.app_id, reg.key, job.pk, target):
                 extra.append(webhook(target, early))
+                telemetry.meters.add(
+                    "hotmesh.signals.delivered",
+                    {
+                        "hotmesh.app": self.app_id,
+                        "hotmesh.topic": reg.key.split(":")[0],
+                    },
+                )
         for out in commit.signals:
             if out.facet is None:
                 await self._signal(
@@ -256,7 +263,15 @@ class SideEffects(EngineBase):
             self.signal_max_bytes,
         )
         signal = {"data": data, "status": status, "code": code}
+        if (link := telemetry.sender()) is not None:
+            signal["lnk"] = link  # the hook's span links to the sender's
         taken = await tx.take_signal(self.app_id, key, signal, rules)
+        if taken.outcome in ("resumed", "kept"):
+            early = taken.outcome == "kept"
+            name = "hotmesh.signals.early" if early else "hotmesh.signals.delivered"
+            telemetry.meters.add(
+                name, {"hotmesh.app": self.app_id, "hotmesh.topic": topic}
+            )
         if taken.outcome == "resumed":
             if taken.target is None:
                 return None
@@ -284,6 +299,8 @@ class SideEffects(EngineBase):
     ) -> str | None:
         """Resume the hook waiting on ``key`` (an escalation's); never keeps the signal."""
         signal = {"data": data, "status": status, "code": code}
+        if (link := telemetry.sender()) is not None:
+            signal["lnk"] = link
         rules = KeepRules(self.signal_ttl if ttl is None else ttl)
         taken = await tx.take_signal(self.app_id, key, signal, rules)
         if taken.outcome != "resumed" or taken.target is None:

@@ -8,7 +8,6 @@ one transaction; its parts live in ``base``, ``effects``, ``batcher`` and
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +27,9 @@ from hotmesh.store.records import (
     NewMessage,
     worker_stream,
 )
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.engine")
+log = logs.get("hotmesh.engine")
 
 
 class Engine(Batcher, Children):
@@ -185,11 +185,32 @@ class Engine(Batcher, Children):
 
     async def handle(self, msg: Message) -> None:
         """Process one engine-stream message."""
+        md = msg.payload.get("metadata", {})
+        jid = md.get("jid") or msg.payload.get("parent", {}).get("pj")
+        with logs.context(self.app_id, jid, md.get("aid"), "", md):
+            await self._handle(msg)
+
+    async def _handle(self, msg: Message) -> None:
+        if msg.attempts > 1:
+            telemetry.meters.add(
+                "hotmesh.claims.reclaimed",
+                {"hotmesh.app": self.app_id, "hotmesh.topic": "$engine"},
+            )
+        if msg.type == "timehook" and "due" in msg.payload:
+            telemetry.meters.record(
+                "hotmesh.timer.lateness",
+                max(0.0, self.clock.now().timestamp() - float(msg.payload["due"])),
+                {"hotmesh.app": self.app_id},
+            )
         if msg.attempts > self.poison_threshold:
             # Claimed again and again without finishing (say, it crashes its
             # process): give up on it and close its job with the error.
             md = msg.payload.get("metadata", {})
             log.error("message %s claimed %d times: poison", msg.id, msg.attempts)
+            telemetry.meters.add(
+                "hotmesh.messages.poison",
+                {"hotmesh.app": self.app_id, "hotmesh.topic": "$engine"},
+            )
             await self._fail(
                 msg.id,
                 str(md.get("jid") or msg.payload.get("parent", {}).get("pj")),
@@ -269,6 +290,14 @@ class Engine(Batcher, Children):
             delay = yaml_delay(act.retry.get(str(code)) if act else None, tries)
         if delay is None:
             return False
+        telemetry.meters.add(
+            "hotmesh.retries",
+            {
+                "hotmesh.app": self.app_id,
+                "hotmesh.topic": topic,
+                "hotmesh.code": str(code),
+            },
+        )
         telemetry.event(
             "hotmesh.retry",
             {

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
 from hotmesh import errors
 from hotmesh.engine.ports import Store
 from hotmesh.store.faults import transient
 from hotmesh.store.records import Claimed, Message
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.router")
+log = logs.get("hotmesh.router")
 
 
 async def retrying(

@@ -32,6 +32,8 @@ def webhook(target: dict[str, Any], signal: dict[str, Any]) -> NewMessage:
         "status": signal.get("status") or "success",
         "code": signal.get("code") or 200,
     }
+    if "lnk" in signal:  # the sender's span, for the hook's span to link to
+        payload["lnk"] = signal["lnk"]
     return NewMessage(
         ENGINE_STREAM, "webhook", payload, str(md["jid"]), PRIORITY["webhook"]
     )

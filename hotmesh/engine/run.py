@@ -274,7 +274,13 @@ class Run:
         self.open_row(act, dad, None, **extra)
         if timed:
             md = self.address(act, dad)
-            self.send(ENGINE_STREAM, "timehook", {"metadata": md}, delay=delay or 0.0)
+            due = self.now.timestamp() + (delay or 0.0)  # timer lateness, measured
+            self.send(
+                ENGINE_STREAM,
+                "timehook",
+                {"metadata": md, "due": due},
+                delay=delay or 0.0,
+            )
 
     def escalate(
         self, act: ActivityPlan, topic: str, key: str, ctx: dict[str, Any]

@@ -9,8 +9,6 @@ job, or any job while tracing is off, evaluates nothing here.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,15 +18,15 @@ from hotmesh import telemetry
 from hotmesh.expr import ast
 from hotmesh.expr.js import UNDEFINED
 from hotmesh.expr.rules import MapRule, Rule
+from hotmesh.telemetry import logs
 
 if TYPE_CHECKING:
     from hotmesh.compiler.plan import ActivityPlan
     from hotmesh.engine.commit import StepCommit
 
-log = logging.getLogger("hotmesh.engine.telemetry")
+log = logs.get("hotmesh.engine.telemetry")
 
-#: characters kept of a non-scalar (JSON-encoded) or string attribute value
-MAX_VALUE = 1024
+MAX_VALUE = telemetry.MAX_VALUE
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,18 +46,11 @@ def traced(metadata: Mapping[str, Any]) -> bool:
 
 
 def scalar(value: Any) -> Any:
-    """A span attribute value: scalars as they are (strings capped), anything
-    else JSON-encoded and capped; ``None`` for a value left out."""
+    """A span attribute value (see :func:`hotmesh.telemetry.attribute`);
+    ``None`` for a value left out."""
     if value is None or value is UNDEFINED:
         return None
-    if isinstance(value, bool | int | float):
-        return value
-    if not isinstance(value, str):
-        try:
-            value = json.dumps(value, separators=(",", ":"), default=str)
-        except (TypeError, ValueError):  # a cycle, say
-            value = repr(value)
-    return value if len(value) <= MAX_VALUE else value[: MAX_VALUE - 1] + "…"
+    return telemetry.attribute(value)
 
 
 #: per map rule: its keys' rules, compiled once (a failure is then told by key)

@@ -326,6 +326,8 @@ def apply(
         run.leg2(act, row, 200, {}, "success", hook=hook)
     elif kind == "webhook":
         data = payload.get("data")
+        if run.traced and "lnk" in payload:
+            run.commit.span_links[(aid, dad)] = payload["lnk"]
         if code == 202:
             status = "pending"  # a 202 signal keeps the hook open for more
         run.leg2(act, row, code, {}, status, hook=data if data is not None else {})

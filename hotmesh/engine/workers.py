@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import threading
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,8 +30,9 @@ from hotmesh import errors, ids, telemetry
 from hotmesh.engine.options import check_keys
 from hotmesh.engine.router import retrying
 from hotmesh.store.records import Message
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh")
+log = logs.get("hotmesh.worker")
 #: characters of a failed callback's traceback kept in its error (the end of it)
 MAX_STACK = 4000
 Callback = Callable[[dict[str, Any]], Any]
@@ -55,6 +56,8 @@ class TopicCallbacks:
     timeout: float | None = None
     abandoned: int = 0
     stuck: int = 0
+    #: the app whose worker this is (the measures' ``hotmesh.app``)
+    app: str = ""
     _threads: asyncio.Semaphore = field(init=False)
     _is_async: bool = field(init=False)
 
@@ -208,8 +211,13 @@ async def _answer(
     span: Any,
 ) -> Any:
     """The callback's response to ``message``, or the error response of its failure."""
+    where = {"hotmesh.app": callbacks.app, "hotmesh.topic": callbacks.topic}
+    if attempts > 1:
+        telemetry.meters.add("hotmesh.claims.reclaimed", where)
+    began = time.monotonic()
     try:
         if attempts > poison:
+            telemetry.meters.add("hotmesh.messages.poison", where)
             # Claimed again and again without an answer (its callback
             # keeps killing the process): an error, not another try.
             raise errors.HotMeshError(
@@ -229,10 +237,19 @@ async def _answer(
             telemetry.worker_failed(
                 span, exc, timeout=isinstance(exc, CallbackTimeoutError)
             )
+        _took(where, began, "error")
         return failure(exc)
     if span is not None and isinstance(response, dict):
         telemetry.worker_status(span, response)
+    failed = isinstance(response, dict) and response.get("status") == "error"
+    _took(where, began, "error" if failed else "success")
     return response
+
+
+def _took(where: dict[str, str], began: float, status: str) -> None:
+    spent = time.monotonic() - began
+    attrs = {**where, "hotmesh.status": status}
+    telemetry.meters.record("hotmesh.worker.duration", spent, attrs)
 
 
 def callback_handler(
@@ -248,12 +265,14 @@ def callback_handler(
     told: list[bool] = []  # whether a None answer was logged for this topic
 
     async def handle(msg: Message) -> None:
-        message = {
-            "metadata": msg.payload.get("metadata", {}),
-            "data": msg.payload.get("data", {}),
-        }
+        md = msg.payload.get("metadata", {})
+        with logs.context(callbacks.app, md.get("jid"), md.get("aid"), topic, md):
+            await _handle(msg, md)
+
+    async def _handle(msg: Message, md: dict[str, Any]) -> None:
+        message = {"metadata": md, "data": msg.payload.get("data", {})}
         # The span covers the callback and its answer (a retry is an event of it).
-        with telemetry.worker_span(topic, message["metadata"]) as span:
+        with telemetry.worker_span(topic, md) as span:
             response = await _answer(callbacks, message, msg.attempts, poison, span)
             # Retried alone on a lost connection, so the callback is not re-run.
             await retrying(
@@ -265,7 +284,6 @@ def callback_handler(
         if response is None and not told:
             # Once per topic: a forgotten ``return`` must not pass unseen.
             told.append(True)
-            md = message["metadata"]
             log.warning(
                 "worker %s returned None for job %s (activity %s): the activity "
                 "now waits for an answer through hm.add(); return {'data': ...} "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,8 +9,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 
 from hotmesh.frozen import thaw
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.graph")
+log = logs.get("hotmesh.graph")
 
 # Plans are immutable and cached by the engine, so a schema object's id is a
 # stable key while the object (kept here too) is alive.

@@ -36,6 +36,7 @@ KINDS = (
     "now",
     "search",
     "random",
+    "trace",
 )
 
 
@@ -109,6 +110,8 @@ class WorkflowContext:
     progress: int = 0
     #: answering a query: nothing this replay does is recorded
     query: bool = False
+    #: the job's W3C trace and span ids (``trc``/``spn``), when it is traced
+    trace_ids: dict[str, Any] = field(default_factory=dict)
 
     def next_index(self) -> int:
         """Take the next replay index."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,8 +25,9 @@ from hotmesh.memflow.context import (
     replay_map,
 )
 from hotmesh.memflow.proxy import DEFAULT_RETRY
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.memflow")
+log = logs.get("hotmesh.memflow")
 
 #: Response codes of an activation.
 DONE, SLEEP, GATHER, CHILD, PROXY, CONTINUE, WAIT, FAILED = (
@@ -40,6 +40,7 @@ DONE, SLEEP, GATHER, CHILD, PROXY, CONTINUE, WAIT, FAILED = (
     595,
     598,
 )
+TRACE_IDS = ("trc", "spn")
 _SINGLE = {"proxy": PROXY, "sleep": SLEEP, "child": CHILD, "wait": WAIT}
 #: seconds granted to the workflow's cancelled tasks to unwind
 CANCEL_WAIT = 1.0
@@ -158,6 +159,8 @@ async def activate(
     ``reader`` reads the job's inbox for handlers."""
     data = message.get("data") or {}
     ctx = _context(namespace, data)
+    md = message.get("metadata") or {}
+    ctx.trace_ids = {k: md[k] for k in TRACE_IDS if k in md}  # workflow.trace()
     name, queue = ctx.workflow_name, ctx.task_queue
     generation = ctx.generation
     fn = registry.workflow(namespace, queue, name)

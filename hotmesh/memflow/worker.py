@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from hotmesh import errors, flow
 from hotmesh.engine.options import check_keys
-from hotmesh.memflow import registry, runner
+from hotmesh.memflow import registry, runner, spans
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
@@ -126,6 +126,7 @@ _SHARED: dict[tuple[Any, ...], asyncio.Future[Connection]] = {}
 
 async def _open(config: Mapping[str, Any], key: tuple[Any, ...]) -> Connection:
     namespace = namespace_of(config)
+    spans.install(namespace)
     hm = await HotMesh.init(app_id=namespace, engine=_engine_options(config))
     try:
         if hm.engine.active != GRAPH_VERSION:
@@ -352,6 +353,7 @@ class Worker(_Part):
                 "capacity": int(options.get("activity_capacity", 64)),
             },
         ]
+        spans.quiet(queue)  # an activation replays: its calls have their spans
         conn, _ = await connect(config)
         inbox.append(MessageRows(conn.mesh.store))
         topics = conn.add(workers)

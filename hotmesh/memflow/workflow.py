@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import errors, telemetry
 from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
 from hotmesh.memflow.classes import defn as defn
@@ -396,6 +396,19 @@ def now() -> datetime:
     else:
         stamp = float(value["data"])
     return datetime.fromtimestamp(stamp, UTC)
+
+
+async def trace(name: str, attributes: Mapping[str, Any] | None = None) -> bool:
+    """Record span ``name`` with ``attributes`` in this workflow's trace, once:
+    a replay records nothing. ``True`` when recorded now (``False`` on replay,
+    or when the workflow is not traced)."""
+    ctx = current()
+    index = ctx.next_index()
+    if ctx.recorded(index, "trace", name) is not None:
+        return False
+    done = telemetry.user_span(name, dict(attributes or {}), ctx.trace_ids)
+    ctx.markers[ctx.marker("trace", index)] = {"data": done, "name": name}
+    return done
 
 
 def patch_marker(ctx: WorkflowContext, patch_id: str) -> str:

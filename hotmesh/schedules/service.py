@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,11 +24,12 @@ from hotmesh.schedules import spec as specs
 from hotmesh.store.records import ENGINE_STREAM, Message
 from hotmesh.store.schedules import ScheduleRows
 from hotmesh.store.tx import StoreTx
+from hotmesh.telemetry import logs
 
 if TYPE_CHECKING:
     from hotmesh.mesh import HotMesh
 
-log = logging.getLogger("hotmesh.schedules")
+log = logs.get("hotmesh.schedules")
 #: schedules one pass locks at most (the rest go to the next pass)
 PASS_ROWS = 20
 #: seconds to let another process's pass finish a row it holds

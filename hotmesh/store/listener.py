@@ -4,15 +4,15 @@ with back-off when it drops."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 
 from hotmesh.config import mask_dsn
+from hotmesh.telemetry import logs
 
-log = logging.getLogger("hotmesh.store")
+log = logs.get("hotmesh.store")
 
 
 class Listener:

@@ -41,6 +41,24 @@ class ListingVerbs:
         rows = await self._pool.fetch(self._q["child_jobs"], app_id, job_id)
         return [dict(r) for r in rows]
 
+    # -- figures (observable gauges, ``hotmesh stats``) ---------------------------
+    async def stats(self, app_id: str, window: float = 60.0) -> dict[str, Any]:
+        """``backlog`` (stream -> ready, oldest age in s), ``jobs`` (status ->
+        count) and ``throughput`` (started, ended, failed in the last ``window`` s)."""
+        async with self._pool.acquire() as conn:
+            backlog = await conn.fetch(self._q["stats_backlog"], app_id)
+            jobs = await conn.fetch(self._q["stats_jobs"], app_id)
+            flow = await conn.fetchrow(self._q["stats_throughput"], app_id, window)
+        return {
+            "backlog": {
+                str(r["stream"]): (int(r["ready"]), float(r["oldest"] or 0.0))
+                for r in backlog
+            },
+            "jobs": {str(r["status"]): int(r["jobs"]) for r in jobs},
+            "throughput": dict(flow) if flow is not None else {},
+            "window": window,
+        }
+
     # -- escalations -----------------------------------------------------------
     async def list_escalations(
         self, app_id: str, status: str | None, role: str | None, limit: int

@@ -61,7 +61,11 @@ class PostgresStore(ListingVerbs):
         self.schema = schema
         self.channel = f"hotmesh_{schema}"
         quoted = quote_schema(schema)
-        self._q = {**queries(quoted), **queries(quoted, "search.sql")}
+        self._q = {
+            **queries(quoted),
+            **queries(quoted, "search.sql"),
+            **queries(quoted, "stats.sql"),
+        }
         self._listener = Listener(dsn, self.channel)
 
     @classmethod

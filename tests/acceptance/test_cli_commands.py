@@ -542,7 +542,7 @@ def test_worker_debug_logs_the_failure_with_its_traceback(
     assert failed.returncode == 1
     job_id = failed.stderr.splitlines()[-1].split("'")[1]
     start = err.index(
-        f"hotmesh: WARNING hotmesh: worker hello.greet failed on job {job_id}"
+        f"hotmesh: WARNING hotmesh.worker: worker hello.greet failed on job {job_id}"
     )
     trace = err[start:]
     assert "Traceback (most recent call last):" in trace

@@ -267,8 +267,10 @@ def _counts(found: dict[str, list[Any]]) -> dict[tuple[str, str], int]:
                 label, value = "", point.value
             elif name == "hotmesh.job.duration":
                 label, value = attrs["hotmesh.job.status"], point.count
-            else:
+            elif name == "hotmesh.activity.duration":
                 label, value = attrs.get("hotmesh.activity.id", ""), point.count
+            else:
+                continue
             key = (name, label)
             out[key] = out.get(key, 0) + value
     return out
@@ -276,9 +278,11 @@ def _counts(found: dict[str, list[Any]]) -> dict[tuple[str, str], int]:
 
 def test_refresh_asks_for_both_providers_again(monkeypatch: pytest.MonkeyPatch) -> None:
     metric_reader()
-    monkeypatch.setattr(telemetry, "_METERING", False)
+    monkeypatch.setattr(telemetry.meters, "_METERING", False)
     monkeypatch.setattr(telemetry, "_ON", False)
-    monkeypatch.setattr(telemetry, "_UNMETERED_SINCE", 1e18)  # "just found unset"
+    monkeypatch.setattr(
+        telemetry.meters, "_UNMETERED_SINCE", 1e18
+    )  # "just found unset"
     monkeypatch.setattr(telemetry, "_OFF_SINCE", 1e18)
     assert not telemetry.metering()
     telemetry.refresh()

@@ -57,6 +57,19 @@ app:
           - to: approval
             conditions:
               match: [{expected: '{$job.metadata.jid}', actual: '{$self.hook.data.id}'}]
+    - subscribes: x.hold
+      publishes: x.held
+      expire: 60
+      activities:
+        th: {type: trigger}
+        held: {type: hook}
+      transitions:
+        th: [{to: held}]
+      hooks:
+        x.release:
+          - to: held
+            conditions:
+              match: [{expected: '{$job.metadata.jid}', actual: '{$self.hook.data.id}'}]
     - subscribes: x.stop
       expire: 60
       activities:
@@ -245,3 +258,22 @@ async def test_a_callback_timeout_is_an_event_and_fails_the_span(
     assert worker.attributes["hotmesh.activity.error_code"] == "500"
     assert found["s"].status.status_code is trace.StatusCode.ERROR
     assert found["job x.slow"].attributes["hotmesh.job.error_code"] == "500"
+
+
+async def test_a_hooks_span_links_to_the_signals_sender(
+    mesh: MeshFactory, spans: None
+) -> None:
+    hm = await mesh("otelx")
+    await hm.deploy(APP)
+    await hm.activate("1")
+    done: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await hm.sub("x.held", lambda topic, out: done.put_nowait(out))
+    jid = await hm.pub("x.hold", {})  # its first step (the hook waits) is committed
+    with trace.get_tracer("tests").start_as_current_span("sender") as sender:
+        await hm.signal("x.release", {"id": jid})
+    out = await asyncio.wait_for(done.get(), 30)
+    assert out["metadata"]["jid"] == jid
+    held = by_name(jid)["held"]
+    assert [link.context.span_id for link in held.links] == [
+        sender.get_span_context().span_id
+    ]

@@ -17,32 +17,24 @@ started: the publishing engine asks (``ngn``) to hear of the completion.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
-from importlib import metadata as package_metadata
 from typing import TYPE_CHECKING, Any
 
-try:  # the ``otel`` extra
-    from opentelemetry import metrics, trace
-except ImportError:  # pragma: no cover - exercised when the extra is absent
-    trace = None  # type: ignore[assignment]
-    metrics = None  # type: ignore[assignment]
+from hotmesh.telemetry import logs, meters
+from hotmesh.telemetry._base import VERSION as _VERSION
+from hotmesh.telemetry._base import error_code as error_code
+from hotmesh.telemetry._base import stamp_ns as stamp_ns
+from hotmesh.telemetry._base import trace as trace
+from hotmesh.telemetry.meters import metering as metering
 
 if TYPE_CHECKING:
     from hotmesh.engine.commit import StepCommit
+    from hotmesh.store.records import ActivityRow
 
-log = logging.getLogger("hotmesh.telemetry")
-
-try:  # the instrumenting library's version, as OpenTelemetry asks
-    _VERSION: str | None = package_metadata.version("hotmesh")
-except (
-    package_metadata.PackageNotFoundError
-):  # pragma: no cover - run from a bare checkout
-    _VERSION = None
+log = logs.get("hotmesh.telemetry")
 
 #: job spans this process started and has not ended yet (job id -> span)
 _OPEN: OrderedDict[str, Any] = OrderedDict()
@@ -55,6 +47,17 @@ _ON = False
 _OFF_SINCE = -1e9
 #: seconds an unset provider is believed unset before asking again
 RECHECK = 1.0
+
+#: An app's activity span names: ``(row) -> (name, attributes)``, or ``None``
+#: for no span (MemFlow names its graph's activities after the workflow's
+#: calls, and leaves its bookkeeping activities out).
+SpanNamer = Callable[["ActivityRow"], "tuple[str, dict[str, Any]] | None"]
+_NAMERS: dict[str, SpanNamer] = {}
+#: An app's job span names: ``(topic, data) -> name`` (``None``: ``job <topic>``)
+JobNamer = Callable[[str, Mapping[str, Any]], "str | None"]
+_JOB_NAMERS: dict[str, JobNamer] = {}
+#: worker topics whose callbacks get no span (MemFlow's replayed activations)
+_QUIET: set[str] = set()
 
 
 def enabled() -> bool:
@@ -85,21 +88,36 @@ def refresh() -> None:
     """Ask for the global tracer and meter providers again at the next job
     (after setting one later than the first job: otherwise it is seen within
     a second)."""
-    global _OFF_SINCE, _UNMETERED_SINCE
-    _OFF_SINCE = _UNMETERED_SINCE = -1e9
+    global _OFF_SINCE
+    _OFF_SINCE = -1e9
+    meters.refresh()
+
+
+def name_spans(app: str, namer: SpanNamer, jobs: JobNamer | None = None) -> None:
+    """Name (or leave out) the activity spans of app ``app``, and its job spans."""
+    _NAMERS[app] = namer
+    if jobs is not None:
+        _JOB_NAMERS[app] = jobs
+
+
+def quiet(topic: str) -> None:
+    """No worker span for callbacks of ``topic``."""
+    _QUIET.add(topic)
 
 
 def _tracer() -> Any:
     return trace.get_tracer("hotmesh", _VERSION)
 
 
-def _remote(metadata: Mapping[str, Any]) -> Any:
-    """The job span's context from ``trc``/``spn`` (``None`` if not traced)."""
-    trc, spn = metadata.get("trc"), metadata.get("spn")
+def span_context(ids: Any) -> Any:
+    """The remote span context of ``{trc, spn}`` (``None`` if not valid)."""
+    if not isinstance(ids, Mapping):
+        return None
+    trc, spn = ids.get("trc"), ids.get("spn")
     if not isinstance(trc, str) or not isinstance(spn, str):
         return None
     try:
-        parent = trace.SpanContext(
+        found = trace.SpanContext(
             int(trc, 16),
             int(spn, 16),
             is_remote=True,
@@ -107,18 +125,70 @@ def _remote(metadata: Mapping[str, Any]) -> Any:
         )
     except ValueError:
         return None
-    if not parent.is_valid:
+    return found if found.is_valid else None
+
+
+def _remote(metadata: Mapping[str, Any]) -> Any:
+    """The job span's context from ``trc``/``spn`` (``None`` if not traced)."""
+    parent = span_context(metadata)
+    if parent is None:
         return None
     return trace.set_span_in_context(trace.NonRecordingSpan(parent))
 
 
-def start_job(app: str, topic: str, owner: str) -> dict[str, Any] | None:
+def sender() -> dict[str, str] | None:
+    """The active span's ids, for a signal to link to (``None``: none, or off)."""
+    if not enabled():
+        return None
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return {
+        "trc": trace.format_trace_id(ctx.trace_id),
+        "spn": trace.format_span_id(ctx.span_id),
+    }
+
+
+def user_span(
+    name: str, attributes: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> bool:
+    """Record a (zero-length) span ``name`` in the trace of the job whose
+    ``trc``/``spn`` are in ``metadata``; ``False`` when not traced."""
+    if not enabled() or (parent := _remote(metadata)) is None:
+        return False
+    attrs = {str(k): attribute(v) for k, v in attributes.items() if v is not None}
+    _tracer().start_span(name, context=parent, attributes=attrs).end()
+    return True
+
+
+#: characters kept of a non-scalar (JSON-encoded) or string attribute value
+MAX_VALUE = 1024
+
+
+def attribute(value: Any) -> Any:
+    """A span attribute value: scalars as they are (strings capped), anything
+    else JSON-encoded and capped."""
+    if isinstance(value, bool | int | float):
+        return value
+    if not isinstance(value, str):
+        try:
+            value = json.dumps(value, separators=(",", ":"), default=str)
+        except (TypeError, ValueError):  # a cycle, say
+            value = repr(value)
+    return value if len(value) <= MAX_VALUE else value[: MAX_VALUE - 1] + "…"
+
+
+def start_job(
+    app: str, topic: str, owner: str, data: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """Start a job's span under the caller's active span; the metadata that
     carries it (``trc``, ``spn``, and ``ngn`` so its completion is heard)."""
     if not enabled():
         return None
+    namer = _JOB_NAMERS.get(app)
+    name = (namer(topic, data or {}) if namer is not None else None) or f"job {topic}"
     span = _tracer().start_span(
-        f"job {topic}",
+        name,
         kind=trace.SpanKind.PRODUCER,
         attributes={"hotmesh.app": app, "hotmesh.topic": topic},
     )
@@ -169,8 +239,10 @@ class JobSpan:
     ``span.metadata`` goes into the job, ``span.opened(job_id)`` once it has
     an id; leaving the block with an exception ends it as not started."""
 
-    def __init__(self, app: str, topic: str, owner: str) -> None:
-        self.fields = start_job(app, topic, owner)
+    def __init__(
+        self, app: str, topic: str, owner: str, data: Mapping[str, Any] | None = None
+    ) -> None:
+        self.fields = start_job(app, topic, owner, data)
         self.metadata = carried(self.fields)
 
     def __enter__(self) -> JobSpan:
@@ -207,28 +279,6 @@ def job_done(job_id: str, output: Mapping[str, Any] | None) -> None:
     span.end()
 
 
-def error_code(err: Any) -> tuple[str, str]:
-    """The code and message of a job's ``err`` (its JSON string)."""
-    try:
-        body = json.loads(err) if isinstance(err, str) else err
-    except ValueError:
-        return "500", str(err)
-    if not isinstance(body, dict):
-        return "500", str(err)
-    return str(body.get("code", 500)), str(body.get("message", ""))
-
-
-def stamp_ns(stamp: Any) -> int | None:
-    """Epoch ns of a compact ``YYYYMMDDHHMMSS.mmm`` stamp."""
-    if not isinstance(stamp, str):
-        return None
-    try:
-        moment = datetime.strptime(stamp, "%Y%m%d%H%M%S.%f").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return int(moment.timestamp() * 1000) * 1_000_000
-
-
 def activities(commit: StepCommit) -> None:
     """A span for each activity this committed step finished, in the job's trace,
     from its Leg 1 to its end (``ac`` to ``au``, the engine clock's stamps)."""
@@ -242,12 +292,21 @@ def activities(commit: StepCommit) -> None:
     events: dict[tuple[str, str], list[Any]] = {}
     for event in commit.span_events:
         events.setdefault((event.aid, event.dad), []).append(event)
+    namer = _NAMERS.get(str(metadata.get("app", "")))
+    stamp = metadata.get("ju")
     for row in commit.activities:
         if not row.done:
             continue
-        key = (row.activity_id, row.dimension)
         out = row.output if isinstance(row.output, dict) else {}
         md = out.get("metadata") or {}
+        if stamp is not None and md.get("au") != stamp:
+            continue  # finished before (a cycle pivot's entry count, rewritten)
+        key = (row.activity_id, row.dimension)
+        name, extra = row.activity_id, None
+        if namer is not None:
+            if (named := namer(row)) is None:
+                continue
+            name, extra = named
         attrs: dict[str, Any] = {
             "hotmesh.app": str(metadata.get("app", "")),
             "hotmesh.version": str(metadata.get("vrs", "")),
@@ -263,10 +322,15 @@ def activities(commit: StepCommit) -> None:
         if isinstance(md.get("try"), int):
             attrs["hotmesh.activity.attempt"] = md["try"] + 1
         # the manifest's own attributes first: ours win a clash
-        attrs = {**commit.span_attributes.get(key, {}), **attrs}
+        attrs = {**commit.span_attributes.get(key, {}), **(extra or {}), **attrs}
         start, end = stamp_ns(md.get("ac")), stamp_ns(md.get("au"))
+        sender = span_context(commit.span_links.get(key))
         span = tracer.start_span(
-            row.activity_id, context=parent, attributes=attrs, start_time=start
+            name,
+            context=parent,
+            attributes=attrs,
+            start_time=start,
+            links=[trace.Link(sender)] if sender is not None else None,
         )
         for event in events.get(key, ()):
             span.add_event(event.name, event.attributes, event.at or None)
@@ -308,7 +372,7 @@ _OFF: AbstractContextManager[None] = nullcontext()
 
 def worker_span(topic: str, metadata: Mapping[str, Any]) -> AbstractContextManager[Any]:
     """A span around one worker callback, in the job's trace (no-op when off)."""
-    if not enabled() or (parent := _remote(metadata)) is None:
+    if not enabled() or topic in _QUIET or (parent := _remote(metadata)) is None:
         return _OFF
     return _worker_span(topic, metadata, parent)
 
@@ -333,91 +397,7 @@ def _worker_span(topic: str, metadata: Mapping[str, Any], parent: Any) -> Iterat
         yield span
 
 
-# ---------------------------------------------------------------------------
-# Metrics (OpenTelemetry metrics API, the global meter provider)
-
-_METERING = False
-_UNMETERED_SINCE = -1e9
-_INSTRUMENTS: dict[str, Any] = {}
-
-
-def metering() -> bool:
-    """True when the API is installed and an SDK meter provider is set (asked
-    again at most once a second while unset, as :func:`enabled`)."""
-    global _METERING, _UNMETERED_SINCE
-    if _METERING:
-        return True
-    if metrics is None:
-        return False
-    now = time.monotonic()
-    if now - _UNMETERED_SINCE < RECHECK:
-        return False
-    provider = metrics.get_meter_provider()
-    # the API's default is a proxy (a private class) until a provider is set
-    _METERING = not isinstance(provider, metrics.NoOpMeterProvider) and (
-        type(provider).__name__ != "_ProxyMeterProvider"
-    )
-    if not _METERING:
-        _UNMETERED_SINCE = now
-    return _METERING
-
-
-def _instruments() -> dict[str, Any]:
-    if not _INSTRUMENTS:
-        meter = metrics.get_meter("hotmesh", _VERSION or "")
-        _INSTRUMENTS.update(
-            started=meter.create_counter(
-                "hotmesh.jobs.started", unit="{job}", description="Jobs created"
-            ),
-            completed=meter.create_counter(
-                "hotmesh.jobs.completed",
-                unit="{job}",
-                description="Jobs ended, by status (success, error) and code",
-            ),
-            job_duration=meter.create_histogram(
-                "hotmesh.job.duration", unit="s", description="Job creation to end"
-            ),
-            activity_duration=meter.create_histogram(
-                "hotmesh.activity.duration",
-                unit="s",
-                description="Activity start to end, by activity id",
-            ),
-        )
-    return _INSTRUMENTS
-
-
-def _measure(commit: StepCommit) -> None:
-    job = commit.job
-    md = job.metadata
-    base = {"hotmesh.app": str(md.get("app", "")), "hotmesh.topic": job.topic}
-    ins = _instruments()
-    if commit.new_job:
-        ins["started"].add(1, base)
-    for row in commit.activities:
-        out = row.output if isinstance(row.output, dict) else {}
-        stamps = out.get("metadata") or {}
-        start, end = stamp_ns(stamps.get("ac")), stamp_ns(stamps.get("au"))
-        if row.done and start is not None and end is not None:
-            ins["activity_duration"].record(
-                (end - start) / 1e9,
-                {
-                    **base,
-                    "hotmesh.activity.id": row.activity_id,
-                    "hotmesh.activity.type": row.type,
-                    "hotmesh.activity.status": "error" if row.error else "success",
-                },
-            )
-    if commit.completion is not None:
-        code = error_code(job.err)[0] if job.err else "200"
-        done = {**base, "hotmesh.job.status": "error" if job.err else "success"}
-        ins["completed"].add(1, {**done, "hotmesh.job.code": code})
-        start, end = stamp_ns(md.get("jc")), stamp_ns(md.get("ju"))
-        if start is not None and end is not None:
-            ins["job_duration"].record((end - start) / 1e9, done)
-
-
 def committed(commit: StepCommit) -> None:
     """After a step commits: its spans and its measures (each only when on)."""
     activities(commit)
-    if metering():
-        _measure(commit)
+    meters.measure(commit)

@@ -403,6 +403,16 @@ class WorkflowFailedError(WorkflowError):
         super().__init__(f"workflow '{workflow_id}' failed: {error_type}: {message}")
 
 
+class WorkflowCancelledError(WorkflowFailedError):
+    """The workflow was cancelled (``handle.cancel()``) and let the
+    ``CancelledError`` end it."""
+
+
+class WorkflowTerminatedError(WorkflowFailedError):
+    """The workflow was terminated (``handle.terminate()`` / ``interrupt``):
+    stopped at once, no cleanup ran (code 410 unless another was given)."""
+
+
 class UnknownHandlerError(WorkflowError):
     """A query, update or signal named a handler the workflow has not registered."""
 

@@ -37,7 +37,13 @@ def _remote_error(workflow_id: str, output: dict[str, Any]) -> errors.WorkflowEr
     message = str(detail.get("message") or err.get("message") or "")
     if kind == "NondeterminismError":
         return errors.NondeterminismError(message)
-    failed = errors.WorkflowFailedError(workflow_id, kind, message)
+    failed: errors.WorkflowFailedError
+    if kind == "CancelledError":
+        failed = errors.WorkflowCancelledError(workflow_id, kind, message)
+    elif kind == "Interrupted":
+        failed = errors.WorkflowTerminatedError(workflow_id, kind, message)
+    else:
+        failed = errors.WorkflowFailedError(workflow_id, kind, message)
     failed.code = err.get("code")  # type: ignore[attr-defined]
     return failed
 
@@ -226,7 +232,16 @@ class WorkflowHandle(Generic[R]):
             **options,
         )
 
-    terminate = interrupt
+    async def terminate(self, reason: str | None = None, **options: Any) -> None:
+        """Stop the workflow at once, no cleanup (``interrupt``): its result
+        raises ``WorkflowTerminatedError``."""
+        await self.interrupt(reason, **options)
+
+    async def cancel(self, reason: str | None = None) -> None:
+        """Ask the workflow to cancel: ``asyncio.CancelledError`` is raised in it
+        at its next await point, so ``try``/``finally`` cleanup runs (see
+        ``MemFlow.workflow.shielded``). ``JobInactiveError`` once it ended."""
+        await _updates.cancel(self, reason)
 
     async def export(self) -> dict[str, Any]:
         """The job's execution history."""

@@ -65,6 +65,13 @@ def replay_map(
     return out
 
 
+class ActivationEnded(BaseException):
+    """Raised where the workflow's tasks wait when an activation is over: not a
+    ``CancelledError`` (which means a workflow cancellation) nor an
+    ``Exception``, so user ``except`` blocks pass it; ``finally`` blocks run,
+    and any durable call they make raises it again at once."""
+
+
 class ContinueAsNew(BaseException):
     """Raised by ``continue_as_new``; a BaseException so user ``except`` blocks pass it."""
 
@@ -112,6 +119,33 @@ class WorkflowContext:
     query: bool = False
     #: the job's W3C trace and span ids (``trc``/``spn``), when it is traced
     trace_ids: dict[str, Any] = field(default_factory=dict)
+    #: the workflow function's task (what a cancellation cancels)
+    main: asyncio.Task[Any] | None = None
+    #: ``shielded()`` blocks open; a cancellation waits for the last to close
+    shield: int = 0
+    #: a cancellation was applied (``cancel_reason``); still held by a shield
+    cancelled: bool = False
+    cancel_pending: bool = False
+    cancel_reason: str | None = None
+    #: the activation is over: cancelled tasks keep their interruptions
+    ending: bool = False
+    #: every future a workflow task waits on (failed with ActivationEnded at the end)
+    waits: list[asyncio.Future[Any]] = field(default_factory=list)
+
+    def wait_on(self) -> asyncio.Future[Any]:
+        """A future for a workflow task to wait on (``ActivationEnded`` once over)."""
+        if self.ending:
+            raise ActivationEnded()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waits.append(fut)
+        return fut
+
+    def end(self) -> None:
+        """The activation is over: wake every waiting task with ``ActivationEnded``."""
+        self.ending = True
+        for fut in self.waits:
+            if not fut.done():
+                fut.set_exception(ActivationEnded())
 
     def next_index(self) -> int:
         """Take the next replay index."""
@@ -122,7 +156,7 @@ class WorkflowContext:
         """Hold a durable call while a recorded event before it is replayed: the
         event was applied when this call had not returned yet."""
         while self.gate is not None and index > self.gate:
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            fut: asyncio.Future[None] = self.wait_on()
             self.gated.append(fut)
             self.progress += 1
             self.changed.set()
@@ -161,14 +195,33 @@ class WorkflowContext:
 
     async def suspend(self, item: dict[str, Any]) -> NoReturn:
         """Register an interruption and wait forever (the activation ends instead)."""
+        fut = self.wait_on()
         self.interruptions.append(item)
         self.progress += 1
         task = asyncio.current_task()
         if task is not None:
             self.tasks.append(task)
         self.changed.set()
-        await asyncio.get_running_loop().create_future()
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if not self.ending and item in self.interruptions:
+                # a workflow cancellation: this call is abandoned, not run
+                self.interruptions.remove(item)
+            raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def cancel_main(self, reason: str | None) -> None:
+        """Cancel the workflow function at its await point, or when the last
+        ``shielded()`` block closes."""
+        if self.cancelled or self.main is None or self.main.done():
+            return
+        self.cancelled, self.cancel_reason = True, reason
+        if self.shield:
+            self.cancel_pending = True
+        else:
+            self.main.cancel(reason)
+        self.progress += 1
 
 
 _CURRENT: contextvars.ContextVar[WorkflowContext] = contextvars.ContextVar(

@@ -26,7 +26,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.durations import seconds
 from hotmesh.engine.payload import json_problem
-from hotmesh.memflow.context import WorkflowContext, bind, current
+from hotmesh.memflow.context import ActivationEnded, WorkflowContext, bind, current
 
 #: job data: names of the signal handlers registered (the client then skips
 #: the ``wait_for`` copy of such a signal)
@@ -222,7 +222,7 @@ async def wait_condition(
         else:
             deadline = time.time() + seconds(timeout)
             ctx.markers[key] = {"deadline": deadline}
-    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    fut: asyncio.Future[None] = ctx.wait_on()
     cond = Condition(cid, predicate, fut, deadline)
     reg.conditions.append(cond)
     task = asyncio.current_task()
@@ -282,7 +282,9 @@ def _run_signal(
     if isinstance(result, asyncio.Task):
 
         def done(task: asyncio.Task[Any]) -> None:
-            if not task.cancelled() and task.exception() is not None:
+            if task.cancelled() or isinstance(task.exception(), ActivationEnded):
+                return  # the activation ended first: a later one goes on
+            if task.exception() is not None:
                 reg.failure = reg.failure or task.exception()
 
         result.add_done_callback(done)
@@ -319,7 +321,7 @@ def _run_update(ctx: WorkflowContext, reg: Handlers, event: dict[str, Any]) -> N
         return
 
     def done(task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
+        if task.cancelled() or isinstance(task.exception(), ActivationEnded):
             return  # the activation ended first: a later one finishes it
         exc = task.exception()
         if exc is not None:
@@ -347,7 +349,10 @@ def apply(ctx: WorkflowContext, event: dict[str, Any]) -> None:
                 break
         _moved(ctx)
         return
-    if event.get("kind") == "update":
+    if event.get("kind") == "cancel":
+        reason = (event.get("args") or [None])[0]
+        ctx.cancel_main(None if reason is None else str(reason))
+    elif event.get("kind") == "update":
         _run_update(ctx, reg, event)
     else:
         fn = reg.signals.get(str(event.get("name")))
@@ -426,12 +431,19 @@ def _record(ctx: WorkflowContext, reg: Handlers, event: dict[str, Any]) -> None:
     reg.event_count += 1
 
 
-async def _take(ctx: WorkflowContext, reader: Reader, front: int | None) -> None:
+async def _take(
+    ctx: WorkflowContext,
+    reader: Reader,
+    front: int | None,
+    messages: list[dict[str, Any]] | None = None,
+) -> None:
     """Apply the inbox's new messages in arrival order, each recorded with its
     point (``front``, or where the workflow stands when it is applied)."""
     reg = of(ctx)
     last = int(ctx.state.get(SEQ_KEY) or 0)
-    for message in await reader(last):
+    if messages is None:
+        messages = await reader(last)
+    for message in messages:
         event = {
             "at": frontier(ctx) if front is None else front,
             "seq": int(message["seq"]),
@@ -459,7 +471,9 @@ def _front(ctx: WorkflowContext) -> int | None:
     return None
 
 
-async def live(ctx: WorkflowContext, reader: Reader | None) -> None:
+async def live(
+    ctx: WorkflowContext, reader: Reader | None, cancel_told: bool = False
+) -> None:
     """After the recorded events: apply new messages (where the previous
     activation stopped, before the results that came since: a signal sent
     before an activity finished is seen before its result), let every call
@@ -475,7 +489,14 @@ async def live(ctx: WorkflowContext, reader: Reader | None) -> None:
     ctx.open_gate(None)
     await settle(ctx)
     if ctx.msg is None:
-        return
+        if reader is None or ctx.query or not cancel_told:
+            return
+        # no handler, no condition: only a cancellation concerns it
+        messages = await reader(int(ctx.state.get(SEQ_KEY) or 0))
+        if not any(m.get("kind") == "cancel" for m in messages):
+            return
+        await _take(ctx, reader, None, messages)
+        taken = True
     reg = of(ctx)
     if reader is not None and not taken:
         await _take(ctx, reader, None)
@@ -558,3 +579,18 @@ def validate(ctx: WorkflowContext, name: str, args: list[Any]) -> None:
             raise errors.UpdateRejectedError(
                 ctx.workflow_id, name, f"{type(exc).__name__}: {exc}"
             ) from exc
+
+
+class shielded:
+    """``async with wf.shielded():`` a cancellation that arrives inside waits
+    until the block ends, so cleanup may call activities and sleep."""
+
+    async def __aenter__(self) -> None:
+        current().shield += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        ctx = current()
+        ctx.shield -= 1
+        if ctx.shield == 0 and ctx.cancel_pending and ctx.main is not None:
+            ctx.cancel_pending = False
+            ctx.main.cancel(ctx.cancel_reason)

@@ -129,6 +129,7 @@ async def _replayed(
         handlers.of(ctx)
         ctx.gate = int(events[0].get("at", 0))  # before the function runs at all
     task = asyncio.get_running_loop().create_task(_call(fn, args), context=bind(ctx))
+    ctx.main = task
 
     def ended(_t: asyncio.Task[Any]) -> None:
         ctx.progress += 1
@@ -142,21 +143,34 @@ async def _replayed(
 
 
 async def _unwind(ctx: WorkflowContext, task: asyncio.Task[Any]) -> None:
-    """Cancel what is still blocked (the activation is over)."""
-    pending = [t for t in ctx.tasks if not t.done()]
-    if not task.done():
-        pending.append(task)
+    """End what is still blocked (the activation is over): tasks waiting on a
+    durable call, the gate or a condition get ``ActivationEnded``, which user
+    code does not catch; anything else is cancelled."""
+    ctx.end()
+    tasks = [*ctx.tasks, task]
+    pending = [t for t in tasks if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=0)  # let them unwind a turn
+        await asyncio.sleep(0)
+    pending = [t for t in tasks if not t.done()]
     for t in pending:
         t.cancel()
     if pending:
         await asyncio.wait(pending, timeout=CANCEL_WAIT)
+    for t in tasks:
+        if t.done() and not t.cancelled():
+            t.exception()  # retrieved: an ended activation's failure is no news
 
 
 async def activate(
-    namespace: str, message: dict[str, Any], reader: handlers.Reader | None = None
+    namespace: str,
+    message: dict[str, Any],
+    reader: handlers.Reader | None = None,
+    cancel_told: bool = False,
 ) -> dict[str, Any]:
     """Run the workflow function from the top, replaying recorded results;
-    ``reader`` reads the job's inbox for handlers."""
+    ``reader`` reads the job's inbox for handlers (and, ``cancel_told``, for a
+    cancellation of a workflow without handlers)."""
     data = message.get("data") or {}
     ctx = _context(namespace, data)
     md = message.get("metadata") or {}
@@ -171,7 +185,7 @@ async def activate(
         return _answer(ctx, FAILED, {"error": _failure(missing)}, error=True)
     args = list(data.get("arguments") or [])
     task = await _replayed(ctx, fn, args)
-    await handlers.live(ctx, None if ctx.scope else reader)
+    await handlers.live(ctx, None if ctx.scope else reader, cancel_told)
     # What this activation asks for is fixed now, whatever the cancelled tasks
     # still do (a user ``except BaseException`` could swallow the cancellation).
     items = sorted(ctx.interruptions, key=lambda i: int(i["index"]))
@@ -181,6 +195,10 @@ async def activate(
     await _unwind(ctx, task)
     if failure is not None:
         return _answer(ctx, FAILED, {"error": _failure(failure)}, error=True)
+    if finished and task.cancelled() and ctx.cancelled:
+        # the cancellation was not caught: the workflow ends cancelled
+        cancelled = asyncio.CancelledError(ctx.cancel_reason or "cancelled")
+        return _answer(ctx, FAILED, {"error": _failure(cancelled)}, error=True)
     if finished and not task.cancelled() and ctx.scope:
         return _hook_end(ctx, task)
     if finished and not task.cancelled():

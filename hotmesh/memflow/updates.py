@@ -13,6 +13,7 @@ from hotmesh.engine.payload import json_problem
 from hotmesh.memflow import handlers, registry, runner
 from hotmesh.memflow.classes import handler_name
 from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
+from hotmesh.memflow.worker import cancel_topic
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
 from hotmesh.store.messages import MessageRows
@@ -215,3 +216,25 @@ async def start_update(
             raise errors.JobInactiveError(handle.workflow_id)
     await wake(hm, ns, handle.workflow_id)
     return ours
+
+
+async def cancel(handle: WorkflowHandle[Any], reason: str | None) -> None:
+    """Add a cancellation request to the inbox (once: a second one adds
+    nothing) and wake the workflow."""
+    ns = handle.client.namespace
+    hm, job = await _job(handle, live=False)
+    if finished(job):
+        raise errors.JobInactiveError(
+            handle.workflow_id, "nothing to cancel (the workflow has ended)"
+        )
+    added = await MessageRows(hm.store).add(
+        ns, handle.workflow_id, "cancel", "cancel", [reason], "$cancel"
+    )
+    if added is None:
+        raise errors.JobInactiveError(
+            handle.workflow_id, "nothing to cancel (the workflow has ended)"
+        )
+    # a workflow without handlers reads its inbox only when told (every
+    # process hears this; one that starts later reads the pending ones)
+    await hm.publish(cancel_topic(ns), {"id": handle.workflow_id})
+    await wake(hm, ns, handle.workflow_id)

@@ -29,6 +29,8 @@ DEFAULT_NAMESPACE = "memflow"
 GRAPH_VERSION = "4"
 
 
+#: tries of an activation's inbox read while the database is away (about 35 s)
+INBOX_TRIES = 20
 #: the keys of ``Client(config)``
 CLIENT_KEYS = ("connection", "namespace")
 #: the keys of ``Worker.create(config)`` and ``register_activity_worker(config)``
@@ -96,6 +98,9 @@ class Connection:
     users: int = 0
     #: worker topics -> number of users that asked for them
     topics: dict[str, int] = field(default_factory=dict)
+    #: workflows with a cancellation in their inbox (told by NOTIFY, or read
+    #: at start): an activation of one without handlers reads its inbox
+    cancels: set[str] = field(default_factory=set)
 
     def add(self, workers: list[dict[str, Any]]) -> list[str]:
         """Consume these worker topics (once per topic); returns the topics."""
@@ -136,6 +141,17 @@ async def _open(config: Mapping[str, Any], key: tuple[Any, ...]) -> Connection:
         await hm.stop()
         raise
     conn = Connection(hm, namespace, key)
+
+    def cancel_told(_topic: str, message: Any) -> None:
+        if isinstance(message, dict) and isinstance(message.get("id"), str):
+            conn.cancels.add(message["id"])
+
+    try:
+        await hm.sub(cancel_topic(namespace), cancel_told)
+        conn.cancels.update(await MessageRows(hm.store).cancels_pending(namespace))
+    except BaseException:
+        await hm.stop()
+        raise
     conn.add([system_worker(namespace, hm)])
     conn.topics[system_topic(namespace)] = 1 << 30  # lives as long as the mesh
     return conn
@@ -168,6 +184,11 @@ async def connect(
         raise
     conn.users += 1
     return conn, conn.add(workers or [])
+
+
+def cancel_topic(namespace: str) -> str:
+    """The topic a cancellation is announced on, to every process."""
+    return f"{namespace}.cancel.requested"
 
 
 def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
@@ -324,8 +345,18 @@ class Worker(_Part):
             )
 
         inbox: list[MessageRows] = []  # set once connected, before any activation
+        told: list[set[str]] = []  # the connection's cancellations
 
         async def read_inbox(job_id: str, seq: int) -> list[dict[str, Any]]:
+            # the database away: wait for it as the router does for a step
+            # (a failed read would fail the workflow)
+            delay = 0.05
+            for _ in range(INBOX_TRIES - 1):
+                try:
+                    return await inbox[0].after(namespace, job_id, seq)
+                except errors.RETRYABLE:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
             return await inbox[0].after(namespace, job_id, seq)
 
         async def activation(message: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +365,8 @@ class Worker(_Part):
             async def reader(seq: int) -> list[dict[str, Any]]:
                 return await read_inbox(job_id, seq)
 
-            return await runner.activate(namespace, message, reader)
+            cancels = told[0] if told else set()
+            return await runner.activate(namespace, message, reader, job_id in cancels)
 
         topic = activity_topic(queue)
 
@@ -356,6 +388,7 @@ class Worker(_Part):
         spans.quiet(queue)  # an activation replays: its calls have their spans
         conn, _ = await connect(config)
         inbox.append(MessageRows(conn.mesh.store))
+        told.append(conn.cancels)
         topics = conn.add(workers)
         if limits:
             await conn.mesh.set_topic_limits(topic, **limits)

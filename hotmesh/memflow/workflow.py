@@ -22,7 +22,12 @@ from hotmesh.memflow.classes import query as query
 from hotmesh.memflow.classes import run as run
 from hotmesh.memflow.classes import signal_handler, workflow_function
 from hotmesh.memflow.classes import update as update
-from hotmesh.memflow.context import ContinueAsNew, WorkflowContext, current
+from hotmesh.memflow.context import (
+    ActivationEnded,
+    ContinueAsNew,
+    WorkflowContext,
+    current,
+)
 from hotmesh.memflow.handlers import (
     set_query_handler as set_query_handler,
 )
@@ -31,6 +36,9 @@ from hotmesh.memflow.handlers import (
 )
 from hotmesh.memflow.handlers import (
     set_update_handler as set_update_handler,
+)
+from hotmesh.memflow.handlers import (
+    shielded as shielded,
 )
 from hotmesh.memflow.handlers import (
     wait_condition as wait_condition,
@@ -538,7 +546,7 @@ async def enrich(fields: Mapping[str, Any]) -> None:
 
 def did_interrupt(error: BaseException) -> bool:
     """Whether ``error`` is MemFlow control flow that user code must re-raise."""
-    return isinstance(error, ContinueAsNew)
+    return isinstance(error, ContinueAsNew | ActivationEnded)
 
 
 # camelCase spellings of upstream MemFlow / Durable

@@ -48,16 +48,19 @@ class MessageRows:
         self, app_id: str, job_id: str, seq: int, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """Messages after ``seq``, oldest first: ``seq, kind, name, args, msg_id``."""
-        async with self.store.transaction() as tx:
-            rows = await tx._conn.fetch(
-                self._q["messages_after"], app_id, job_id, seq, limit
-            )
+        rows = await self.store._pool.fetch(
+            self._q["messages_after"], app_id, job_id, seq, limit
+        )
         return [dict(row) for row in rows]
+
+    async def cancels_pending(self, app_id: str, limit: int = 100_000) -> list[str]:
+        """Ids of running jobs with a cancellation in their inbox."""
+        rows = await self.store._pool.fetch(self._q["cancels_pending"], app_id, limit)
+        return [str(row["job_id"]) for row in rows]
 
     async def find(self, app_id: str, job_id: str, msg_id: str) -> int | None:
         """The seq of message ``msg_id`` in the job's inbox, None if absent."""
-        async with self.store.transaction() as tx:
-            seq = await tx._conn.fetchval(
-                self._q["message_find"], app_id, job_id, msg_id
-            )
+        seq = await self.store._pool.fetchval(
+            self._q["message_find"], app_id, job_id, msg_id
+        )
         return None if seq is None else int(seq)

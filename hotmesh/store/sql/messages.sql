@@ -34,3 +34,12 @@ SELECT m.seq
   FROM __SCHEMA__.job_messages m
   JOIN __SCHEMA__.jobs j ON j.id = m.job
  WHERE j.app_id = $1 AND j.job_id = $2 AND m.msg_id = $3;
+
+-- name: cancels_pending
+-- Running jobs of app $1 with a cancellation in their inbox (a process that
+-- starts learns of cancellations it missed; at most $2).
+SELECT DISTINCT j.job_id
+  FROM __SCHEMA__.job_messages m
+  JOIN __SCHEMA__.jobs j ON j.id = m.job
+ WHERE j.app_id = $1 AND j.status > 0 AND m.kind = 'cancel'
+ LIMIT $2;

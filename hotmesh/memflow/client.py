@@ -14,6 +14,7 @@ from hotmesh.engine.engine import finished
 from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
+from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import updates as _updates
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.classes import workflow_function
@@ -242,6 +243,12 @@ class WorkflowHandle(Generic[R]):
         at its next await point, so ``try``/``finally`` cleanup runs (see
         ``MemFlow.workflow.shielded``). ``JobInactiveError`` once it ended."""
         await _updates.cancel(self, reason)
+
+    async def describe(self) -> dict[str, Any]:
+        """``status`` (running, completed, failed, cancelled, terminated),
+        ``started_at``, ``updated_at``, ``pending`` (steps still open),
+        ``search`` fields, ``error``, name and task queue."""
+        return await _manage.describe(self)
 
     async def export(self) -> dict[str, Any]:
         """The job's execution history."""
@@ -474,6 +481,39 @@ class Client:
             if self._conn is None:
                 self._conn, _ = await _worker.connect(self.config)
             return self._conn.mesh
+
+    async def list_workflows(
+        self,
+        workflow_name: str | None = None,
+        status: str | None = None,
+        task_queue: str | None = None,
+        started_after: Any = None,
+        started_before: Any = None,
+        search: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> _manage.WorkflowPage:
+        """Workflows newest first, each with its ``status`` (running, completed,
+        failed, cancelled, terminated); ``page.cursor`` gives the next page."""
+        filters = {
+            "workflow_name": workflow_name,
+            "status": status,
+            "task_queue": task_queue,
+            "started_after": started_after,
+            "started_before": started_before,
+            "search": search,
+        }
+        return await _manage.list_workflows(self, filters, limit, cursor)
+
+    async def cancel_workflows(self, filters: Mapping[str, Any]) -> dict[str, int]:
+        """Cancel every running workflow matching ``filters`` (the keyword
+        filters of ``list_workflows``): ``{matched, cancelled, skipped}``."""
+        return await _manage.bulk(self, filters, "cancel")
+
+    async def terminate_workflows(self, filters: Mapping[str, Any]) -> dict[str, int]:
+        """Terminate every running workflow matching ``filters``:
+        ``{matched, terminated, skipped}``."""
+        return await _manage.bulk(self, filters, "terminate")
 
     async def close(self) -> None:
         """Give up this client's share of the connection."""

@@ -126,6 +126,33 @@ class ListingVerbs:
         )
         return [str(r["job_id"]) for r in rows]
 
+    async def list_workflows(
+        self,
+        app_id: str,
+        topic: str,
+        filters: dict[str, Any],
+        after: tuple[Any, int] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """MemFlow workflows, newest first, with their outcome (``list_workflows``
+        in search.sql); ``filters``: ``workflow_name``, ``task_queue``,
+        ``status``, ``started_after``, ``started_before``, ``search``."""
+        rows = await self._pool.fetch(
+            self._q["list_workflows"],
+            app_id,
+            topic,
+            filters.get("workflow_name"),
+            filters.get("task_queue"),
+            filters.get("status"),
+            filters.get("started_after"),
+            filters.get("started_before"),
+            filters.get("search"),
+            None if after is None else after[0],
+            None if after is None else after[1],
+            limit,
+        )
+        return [dict(r) for r in rows]
+
     # -- tooling ---------------------------------------------------------------
     async def xact_commits(self) -> int:
         """``pg_stat_database.xact_commit`` for this database (benchmarks)."""

@@ -13,3 +13,31 @@ SELECT job_id
    AND data @> $5::jsonb
  ORDER BY created_at, id
  LIMIT $6;
+
+-- name: list_workflows
+-- MemFlow workflows (jobs of app $1 on topic $2), newest first, with their
+-- outcome: running, completed, failed, cancelled (the workflow let a
+-- cancellation end it) or terminated (interrupted, code 410). Filters when
+-- given: workflow name $3, task queue $4, outcome $5, created at or after $6
+-- and before $7, search fields containing the JSONB object $8; after the
+-- keyset cursor ($9 created_at, $10 id); at most $11.
+SELECT w.*
+  FROM (SELECT j.id, j.job_id, j.data->>'workflowName' AS workflow_name,
+               j.data->>'taskQueue' AS task_queue, j.created_at, j.updated_at,
+               CASE WHEN j.status > 0 THEN 'running'
+                    WHEN j.err IS NULL THEN 'completed'
+                    WHEN j.data->'error'->>'type' = 'CancelledError' THEN 'cancelled'
+                    WHEN j.err ~ '"code": ?410[,}]' THEN 'terminated'
+                    ELSE 'failed' END AS status
+          FROM __SCHEMA__.jobs j
+         WHERE j.app_id = $1
+           AND j.topic = $2
+           AND ($3::text IS NULL OR j.data->>'workflowName' = $3)
+           AND ($4::text IS NULL OR j.data->>'taskQueue' = $4)
+           AND ($6::timestamptz IS NULL OR j.created_at >= $6)
+           AND ($7::timestamptz IS NULL OR j.created_at < $7)
+           AND ($8::jsonb IS NULL OR j.data @> $8::jsonb)
+           AND ($9::timestamptz IS NULL OR (j.created_at, j.id) < ($9, $10))) w
+ WHERE ($5::text IS NULL OR w.status = $5)
+ ORDER BY w.created_at DESC, w.id DESC
+ LIMIT $11;

@@ -17,6 +17,7 @@ wrapped with ``raise ... from exc``.
     │   └── EvaluationError          a function failed at run time
     ├── CompileError                 a plan that cannot be built or decoded
     ├── ConfigError                  bad settings, or the embedded database unavailable
+    │   └── FilterError              a console query parameter that cannot be read
     ├── StoreError
     │   ├── StoreUnavailableError    the database cannot be reached (retried by consumers)
     │   ├── DuplicateJobError        a live job already has this id
@@ -36,11 +37,20 @@ wrapped with ``raise ... from exc``.
     │   ├── ActivityTimeoutError     an activity attempt outran start_to_close_timeout
     │   └── JobTimeoutError          pubsub gave up waiting (code 504); the job runs on
     ├── UnknownTopicError            no graph subscribes to the topic (no hook listens)
+    ├── ActionRefusedError           the console refused an action (CSRF, read-only)
+    ├── NotFoundError                the console has no such page (app, job, escalation)
     └── WorkflowError
         ├── NondeterminismError      replay diverged from the recorded history
         ├── DuplicateWorkflowError   a live workflow already has this id (also a DuplicateJobError)
         ├── ActivityFailedError      an activity failed after its retries
+        ├── UnknownHandlerError      no handler of that name; the message lists the known ones
+        ├── UpdateRejectedError      an update's validator refused it; nothing was applied
+        ├── UpdateFailedError        an update's handler raised, or the workflow ended first
+        ├── QueryFailedError         a query handler raised, or the replay for it failed
+        ├── ConditionTimeoutError    wait_condition ran out (also a TimeoutError)
         └── WorkflowFailedError      a workflow raised; carries the remote type/message
+            ├── WorkflowCancelledError   cancelled (handle.cancel()), cleanup ran
+            └── WorkflowTerminatedError  terminated: stopped at once, no cleanup
 
 ``Problem`` (not an exception) is one located problem of a ``ManifestError``.
 ``RETRYABLE`` names the errors after which a one-transaction step may run

@@ -380,6 +380,12 @@ def status(
 @cli.command()
 @click.argument("job_id")
 @_json_flag("history")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Also show why each activity run took its branch: every transition, "
+    "whether it fired, and the values its conditions compared.",
+)
 @app_option()
 @db_options
 @click.pass_context
@@ -387,6 +393,7 @@ def history(
     ctx: click.Context,
     job_id: str,
     as_json: bool,
+    explain: bool,
     app_id: str | None,
     dsn: str | None,
     schema: str | None,
@@ -398,13 +405,13 @@ def history(
     async def go() -> Any:
         async with store(url, schema_name) as opened:
             app = await app_of_job(opened, job_id, app_id)
-            return await load_history(opened, app, job_id)
+            return await load_history(opened, app, job_id, explain=explain)
 
     found = run(go())
     if as_json:
         click.echo(dumps(history_document(found)))
     else:
-        console().print(render_history(found))
+        console().print(render_history(found, explain=explain))
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from rich.tree import Tree
 
 from hotmesh import errors
 from hotmesh.cli.common import job_state, when
+from hotmesh.engine.explain import lines as why_lines
 from hotmesh.engine.history import export_job
 from hotmesh.engine.waiting import WAITING_FOR_ANSWER
 from hotmesh.store.postgres import PostgresStore
@@ -38,9 +39,14 @@ class JobHistory:
 
 
 async def load_history(
-    opened: PostgresStore, app_id: str, job_id: str, depth: int = 0
+    opened: PostgresStore,
+    app_id: str,
+    job_id: str,
+    depth: int = 0,
+    explain: bool = False,
 ) -> JobHistory:
-    """Read a job, its activity rows, and (recursively) its child jobs."""
+    """Read a job, its activity rows, and (recursively) its child jobs;
+    ``explain`` adds each run's transitions record (``why``) to its activity."""
     # Finished jobs expire (``expire`` seconds) but keep their rows; the
     # history of an expired job is still worth showing.
     job = await opened.read_job(
@@ -49,13 +55,19 @@ async def load_history(
     if job is None:
         raise errors.JobNotFoundError(job_id)
     export = export_job(job)
+    if explain:  # export's activities are the rows, in the same order
+        for entry, row in zip(export["activities"], job.activities, strict=True):
+            if row.why is not None:
+                entry["why"] = row.why
     summary = await opened.job_summary(app_id, job_id) or {}
     node = JobHistory(summary, export)
     if depth < MAX_DEPTH:
         for child in await opened.child_jobs(app_id, job_id):
             try:
                 node.children.append(
-                    await load_history(opened, app_id, child["job_id"], depth + 1)
+                    await load_history(
+                        opened, app_id, child["job_id"], depth + 1, explain
+                    )
                 )
             except errors.HotMeshError:  # scrubbed meanwhile: show its row only
                 node.children.append(JobHistory(child, {"activities": []}))
@@ -158,9 +170,31 @@ def _add_children(tree: Tree, history: JobHistory) -> None:
         _add_children(branch, child)
 
 
-def render_history(history: JobHistory) -> RenderableType:
-    """The job's timeline, then its child jobs as a tree (when it has any)."""
+def why_tree(history: JobHistory) -> Tree:
+    """Why this branch: per activity run, each transition, whether it fired
+    and the values its conditions compared."""
+    job_id = str(history.summary.get("job_id", "?"))
+    tree = Tree(f"why this branch: {escape(job_id)}")
+    for row in _in_order(history.export.get("activities", [])):
+        text = why_lines(row.get("why"))
+        if not text:
+            continue
+        branch = tree.add(
+            f"{escape(str(row['name']))} [dim]{escape(str(row.get('dimension') or ''))}"
+            f"  code {escape(str(row['why'].get('code')))}[/]"
+        )
+        for line in text:
+            style = "green" if ": fired" in line else "dim"
+            branch.add(f"[{style}]{escape(line)}[/]")
+    return tree
+
+
+def render_history(history: JobHistory, explain: bool = False) -> RenderableType:
+    """The job's timeline, then (``explain``) why each run took its branch,
+    then its child jobs as a tree (when it has any)."""
     parts: list[RenderableType] = [timeline(history)]
+    if explain:
+        parts.append(why_tree(history))
     if history.children:
         job_id = str(history.summary.get("job_id", "?"))
         tree = Tree(f"child jobs of {escape(job_id)}")

@@ -23,7 +23,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.engine import guards, spans
+from hotmesh.engine import explain, guards, spans
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -168,7 +168,10 @@ class Run:
     def transitions(
         self, act: ActivityPlan, dad: str, code: int, ctx: dict[str, Any], pending: bool
     ) -> int:
-        children = [t.to for t in act.transitions if t.passes(code, ctx)]
+        children, why = explain.take(act.transitions, code, ctx)
+        row = self.rows.get((act.id, dad))
+        if row is not None and why is not None:
+            row.why = why  # written with the row (already put by this leg)
         for child in children:
             self.queue.append((child, dad + ",0"))
         self.commit.delta += len(children) if pending else len(children) - 1

@@ -16,7 +16,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import GraphPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.engine import guards, spans
+from hotmesh.engine import explain, guards, spans
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -189,7 +189,7 @@ def trigger(
         run.commit.delta = 1
         return run.commit
     with _part(graph, act.id, "transitions"):
-        children = [t.to for t in act.transitions if t.passes(200, ctx)]
+        children, row.why = explain.take(act.transitions, 200, ctx)
     emit = act.field_rule("emit")
     with _part(graph, act.id, "emit"):
         run.emitted = emit is not None and truthy(emit.evaluate(ctx))

@@ -92,6 +92,7 @@ def activity_row(row: asyncpg.Record) -> ActivityRow:
         error=row["error"],
         started_at=row["started_at"] if "started_at" in keys else None,
         ended_at=row["ended_at"] if "ended_at" in keys else None,
+        why=row["why"] if "why" in keys else None,
     )
 
 
@@ -109,6 +110,7 @@ def activity_doc(rows: Sequence[ActivityRow]) -> list[dict[str, Any]]:
             "o": r.output,
             "h": r.hook,
             "e": r.error,
+            **({"w": r.why} if r.why is not None else {}),
         }
         for r in rows
     ]

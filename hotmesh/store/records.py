@@ -76,6 +76,9 @@ class ActivityRow:
     error: Any = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    #: why this branch: the transitions' record (``engine.explain``), written
+    #: with the row; not read back by a step
+    why: Any = None
 
 
 @dataclass(slots=True)

@@ -135,7 +135,7 @@ SELECT id, app_id, job_id, key, topic, version, status, metadata, data, err,
 -- name: dash_activities
 -- The activity rows of job pk $1, in the order they started.
 SELECT activity_id, dimension, type, leg, done, input, output, hook, error,
-       started_at, ended_at
+       started_at, ended_at, why
   FROM __SCHEMA__.activities
  WHERE job = $1
  ORDER BY started_at, length(dimension), dimension, activity_id

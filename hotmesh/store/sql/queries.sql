@@ -77,7 +77,7 @@ SELECT id, job_id, gid, key, topic, version, status, metadata, data, err
 -- name: read_activities
 -- The activity rows of job pk $1, in the order they started.
 SELECT activity_id, dimension, type, leg, done, input, output, hook, error,
-       started_at, ended_at
+       started_at, ended_at, why
   FROM __SCHEMA__.activities WHERE job = $1
  ORDER BY started_at, activity_id, dimension;
 
@@ -105,7 +105,8 @@ INSERT INTO __SCHEMA__.apps (app_id, active_version) VALUES ($1, $2)
 ON CONFLICT (app_id) DO UPDATE SET active_version = EXCLUDED.active_version, updated_at = now();
 
 -- name: write_step
--- $7: [{a: activity, d: dimension, t: type, l: leg, dn: done, i, o, h, e}] (absent: NULL)
+-- $7: [{a: activity, d: dimension, t: type, l: leg, dn: done, i, o, h, e, w: why}]
+--     (absent: NULL; a row written without w keeps the why it has)
 -- $9: messages as in insert_messages
 -- A step from cached state also acks $13 (held by $14) and applies only if the
 -- job row is still at version $15, its xmin; step_check raises HM409 otherwise.
@@ -122,16 +123,18 @@ WITH acked AS (
     RETURNING status, xmin::text AS x
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
-                                       output, hook, error, ended_at)
-    SELECT $1, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END
+                                       output, hook, error, ended_at, why)
+    SELECT $1, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END,
+           x.w
       FROM jsonb_to_recordset($7::jsonb)
-           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
+           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb,
+                w jsonb)
      WHERE EXISTS (SELECT 1 FROM u)
     ON CONFLICT (job, activity_id, dimension) DO UPDATE
        SET leg = EXCLUDED.leg, done = EXCLUDED.done,
            input = coalesce(EXCLUDED.input, activities.input),
            output = EXCLUDED.output, hook = EXCLUDED.hook, error = EXCLUDED.error,
-           ended_at = EXCLUDED.ended_at
+           ended_at = EXCLUDED.ended_at, why = coalesce(EXCLUDED.why, activities.why)
 ), granted AS (
     SELECT i FROM __SCHEMA__.flow_grant($8, $9::jsonb) AS g(i)
 ), m AS (
@@ -167,10 +170,12 @@ WITH j AS (
     RETURNING id, xmin::text AS x
 ), a AS (
     INSERT INTO __SCHEMA__.activities (job, activity_id, dimension, type, leg, done, input,
-                                       output, hook, error, ended_at)
-    SELECT j.id, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END
+                                       output, hook, error, ended_at, why)
+    SELECT j.id, x.a, x.d, x.t, x.l, x.dn, x.i, x.o, x.h, x.e, CASE WHEN x.dn THEN now() END,
+           x.w
       FROM j, jsonb_to_recordset($13::jsonb)
-           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb)
+           AS x(a text, d text, t text, l int2, dn bool, i jsonb, o jsonb, h jsonb, e jsonb,
+                w jsonb)
 ), granted AS (
     -- only for a job inserted now (a duplicate's messages are not inserted):
     -- the argument depends on j, so the function runs once per inserted row

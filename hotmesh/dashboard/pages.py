@@ -15,6 +15,7 @@ from hotmesh import errors
 from hotmesh.dashboard import filters, svg
 from hotmesh.dashboard.app import Console, job_state
 from hotmesh.dashboard.security import AUTH_COOKIE, same, session_value
+from hotmesh.engine.explain import detail
 
 #: jobs the per-activity statistics of an app page look at
 STATS_JOBS = 1000
@@ -197,7 +198,35 @@ async def job(console: Console, request: Request) -> Response:
         escalations=await reads.job_escalations(app_id, job_id),
         job_input=None if trigger is None else trigger["input"],
         rerun_of=rerun_of,
+        why=_why(activities),
     )
+
+
+def _why(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Why this branch: per activity run with transitions, each transition,
+    whether it fired and what its conditions compared (as text)."""
+    out = []
+    for a in activities:
+        record = a.get("why")
+        if not isinstance(record, dict):
+            continue
+        code = record.get("code")
+        out.append(
+            {
+                "activity_id": a["activity_id"],
+                "dimension": a["dimension"],
+                "code": code,
+                "transitions": [
+                    {
+                        "to": t.get("to"),
+                        "fired": bool(t.get("fired")),
+                        "detail": detail(t, code),
+                    }
+                    for t in record.get("transitions") or []
+                ],
+            }
+        )
+    return out
 
 
 async def workflows(console: Console, request: Request) -> Response:

@@ -108,16 +108,18 @@ def lines(record: Any) -> list[str]:
     out = []
     for t in record.get("transitions") or []:
         mark = "fired" if t.get("fired") else "not fired"
-        text = f"-> {t.get('to')}: {mark}"
-        if "codes" in t:
-            text += f" (code {record.get('code')} not in {t['codes']})"
-        elif "match" in t:
-            gate = f" {t.get('gate', 'and')} "
-            text += " (" + gate.join(_condition(m) for m in t["match"]) + ")"
-        else:
-            text += " (no conditions)"
-        out.append(text)
+        out.append(f"-> {t.get('to')}: {mark} ({detail(t, record.get('code'))})")
     return out
+
+
+def detail(transition: Mapping[str, Any], code: Any) -> str:
+    """What one recorded transition compared, as text."""
+    if "codes" in transition:
+        return f"code {code} not in {transition['codes']}"
+    if "match" in transition:
+        gate = f" {transition.get('gate', 'and')} "
+        return gate.join(_condition(m) for m in transition["match"])
+    return "no conditions"
 
 
 def _condition(m: Mapping[str, Any]) -> str:

@@ -398,7 +398,13 @@ def history(
     dsn: str | None,
     schema: str | None,
 ) -> None:
-    """A timeline of every activity a job ran, with its child jobs as a tree."""
+    """A timeline of every activity a job ran, with its child jobs as a tree.
+
+    With --explain, also why the job went the way it did: for each activity
+    run, every transition out of it, whether it fired, and the values its
+    conditions compared (as recorded by the step that ran it; values longer
+    than 120 characters are cut).
+    """
     check_id(job_id, "job id")
     url, schema_name = settings(ctx, dsn, schema)
 

@@ -6,7 +6,7 @@ entry per transition in manifest order::
 
     {"to": "b", "fired": true}                               # unconditional
     {"to": "b", "fired": false, "codes": [200]}              # code not listed
-    {"to": "b", "fired": true, "gate": "and",
+    {"to": "b", "fired": true, "gate": "or",                 # gate only for "or"
      "match": [{"expected": 1, "actual": 1, "ok": true}]}     # compared
     {"expected": 2, "skipped": true}                         # not evaluated
 
@@ -92,7 +92,8 @@ def take(
             fired = True
         else:
             fired, matched = _matches(t, context)
-            entry["gate"] = t.gate
+            if t.gate == "or":  # "and" is the default, left out
+                entry["gate"] = t.gate
             entry["match"] = matched
         entry["fired"] = fired
         entries.append(entry)

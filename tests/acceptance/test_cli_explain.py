@@ -81,7 +81,6 @@ def test_history_explain_shows_the_fired_branch_and_the_other(
     assert trigger["why"]["transitions"][0] == {
         "to": "gold",
         "fired": True,
-        "gate": "and",
         "match": [{"expected": "gold", "actual": "gold", "ok": True}],
     }
     assert trigger["why"]["transitions"][1]["fired"] is False

@@ -34,7 +34,9 @@ app:
 
 def _rows(page: str) -> dict[str, str]:
     """``{target: row html}`` of the why table."""
-    found = re.findall(r'<tr class="why-row ([a-z-]+)" [^>]*data-to="([^"]+)">(.*?)</tr>', page)
+    found = re.findall(
+        r'<tr class="why-row ([a-z-]+)" [^>]*data-to="([^"]+)">(.*?)</tr>', page
+    )
     return {to: f"{cls} {body}" for cls, to, body in found}
 
 

@@ -58,13 +58,11 @@ async def test_the_fired_branch_and_the_other_with_the_compared_values(
             {
                 "to": "reserve",
                 "fired": True,
-                "gate": "and",
                 "match": [{"expected": True, "actual": True, "ok": True}],
             },
             {
                 "to": "backorder",
                 "fired": False,
-                "gate": "and",
                 "match": [
                     {"expected": False, "actual": True, "ok": False},
                     {"expected": "eu", "skipped": True},

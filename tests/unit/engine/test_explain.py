@@ -81,8 +81,7 @@ def test_record_holds_the_compared_values() -> None:
     by = _by_target(record)
     assert by["big"] == {
         "to": "big",
-        "fired": False,
-        "gate": "and",
+        "fired": False,  # no "gate": "and" is the default
         "match": [
             {"expected": True, "actual": True, "ok": True},
             {"expected": "eu", "actual": "us", "ok": False},
@@ -139,7 +138,9 @@ def test_lines_read_the_record() -> None:
 
 
 def test_the_trigger_step_records_why_on_its_row() -> None:
-    commit = step.trigger(PLAN, PLAN.graphs[0], {"big": False, "n": 2}, NOW, job_id="j1")
+    commit = step.trigger(
+        PLAN, PLAN.graphs[0], {"big": False, "n": 2}, NOW, job_id="j1"
+    )
     row = next(r for r in commit.activities if r.activity_id == "t")
     by = _by_target(row.why)
     assert by["small"]["fired"] is True

@@ -207,7 +207,8 @@ async def test_screenshots_of_every_page(
                 "apps": ("/apps", "#apps"),
                 "app": ("/apps/dash", "figure.diagram svg"),
                 "jobs": ("/jobs", "table#jobs"),
-                "job": (f"/jobs/{waiting}", "#timeline svg"),
+                # the why table: the trigger's run and its one edge, fired
+                "job": (f"/jobs/{waiting}", "table#why tr.why-row.fired"),
                 "job-failed": (f"/jobs/{done[3]}", "#job-error"),
                 "workflows": ("/workflows", "table#workflows"),
                 "workflow": ("/workflows/wf-docs", "#events"),

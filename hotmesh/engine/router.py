@@ -128,8 +128,16 @@ class Consumer:
         """Run a message this process already holds (inserted reserved by us)."""
         if self._stopping:
             return  # stop() releases our reservations; another consumer takes it
-        self.held[msg.id] = msg
         loop = asyncio.get_running_loop()
+        if msg.id in self.held:
+            # Claimed again by this very process: its claim lapsed while the
+            # first run was still here (heartbeats lost to a cut connection,
+            # or a starved loop) and the claim query took it back for us. The
+            # first run goes on and acks it; a second would run the callback
+            # twice in one living process.
+            self._until[msg.id] = loop.time() + min(self.lease, 5.0)
+            return
+        self.held[msg.id] = msg
         # claimed (or inserted for us) with a claim of at most 5 s
         self._until[msg.id] = loop.time() + min(self.lease, 5.0)
         task = loop.create_task(self._one(msg))

@@ -494,7 +494,7 @@ class HotMesh(JobControl):
         job_id = commit.job.job_id
         # The engine that waits (as upstream's ``ngn``): whoever completes the
         # job elsewhere must NOTIFY; completed here, no NOTIFY is needed.
-        commit.job.metadata["ngn"] = self.engine.owner
+        commit = commit.with_metadata(ngn=self.engine.owner)
         fut: asyncio.Future[dict[str, Any] | None] = (
             asyncio.get_running_loop().create_future()
         )

@@ -16,6 +16,7 @@ from hotmesh import clock, errors, telemetry
 from hotmesh.compiler import Plan, plan_from_document
 from hotmesh.engine import step
 from hotmesh.engine.cache import StateCache
+from hotmesh.engine.commit import Written
 from hotmesh.engine.options import EngineOptions
 from hotmesh.engine.ports import Store, Transaction
 from hotmesh.engine.retry import RetryPolicy
@@ -162,35 +163,34 @@ class EngineBase:
         graph = plan.graph_for_topic(commit.job.topic) if plan else None
         return (graph.publishes if graph else None) or ""
 
-    def _remember(self, commit: step.StepCommit) -> None:
+    def _remember(self, written: Written) -> None:
         """After commit: cache the states written. A job written twice in one
         transaction has one row version for both writes: forget it instead."""
-        written: list[step.StepCommit] = []
-        todo = [commit]
+        every: list[Written] = []
+        todo = [written]
         while todo:
-            c = todo.pop()
-            written.append(c)
-            todo.extend(chained for chained, _ in c.chained)
-        ids = [c.job.job_id for c in written]
-        for c in written:
-            if ids.count(c.job.job_id) > 1:
-                self.states.drop(c.job.job_id)
+            w = todo.pop()
+            every.append(w)
+            todo.extend(w.chained)
+        ids = [w.commit.job.job_id for w in every]
+        for w in every:
+            if ids.count(w.commit.job.job_id) > 1:
+                self.states.drop(w.commit.job.job_id)
             else:
-                self.states.remember(c, c.version)
+                self.states.remember(w.commit, w.version, w.status, w.pk)
 
-    def _woken(
-        self, commit: step.StepCommit, reserved: list[Message], top: bool = True
-    ) -> None:
+    def _woken(self, written: Written, top: bool = True) -> None:
         """After commit: hand reserved messages to local consumers, wake the others."""
         if top:
-            self._remember(commit)
+            self._remember(written)
+        commit = written.commit
         telemetry.committed(commit)
-        for chained, chained_reserved in commit.chained:
-            self._woken(chained, chained_reserved, top=False)
-        handed = {msg.payload.get("guid") for msg in reserved}
-        for msg in reserved:
+        for chained in written.chained:
+            self._woken(chained, top=False)
+        handed = {msg.payload.get("guid") for msg in written.reserved}
+        for msg in written.reserved:
             self.events.dispatch(msg.stream, msg)
-        for new in commit.messages:
+        for new in written.messages:
             # Asked for reserved but not handed over: its topic's flow limits
             # had no room, so it waits for a claim (which counts it); wake ours
             # to make one, and announce the topic's next work for a while.

@@ -15,9 +15,9 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler import Plan
 from hotmesh.engine import step
-from hotmesh.engine.commit import advance, combine
+from hotmesh.engine.commit import Written, advance, combine
 from hotmesh.engine.effects import SideEffects
-from hotmesh.store.records import JobRow, Message
+from hotmesh.store.records import JobRow
 from hotmesh.telemetry import logs
 
 log = logs.get("hotmesh.engine")
@@ -140,16 +140,14 @@ class Batcher(SideEffects):
             job = advance(job, commit)
         combined = combine(commits)
         ids = [item[0] for item in batch]
-        reserved = await self._write(None, combined, (ids, version))
-        self._woken(combined, reserved)
+        self._woken(await self._write(None, combined, (ids, version)))
         return True
 
     async def _apply_many(
         self, job_id: str, batch: list[tuple[int, str, dict[str, Any], Any]]
     ) -> None:
         commits: list[step.StepCommit] = []
-        reserved: list[Message] = []
-        combined: step.StepCommit | None = None
+        written: Written | None = None
         async with self.store.transaction() as tx:
             ids = [item[0] for item in batch]
             job, acked = await tx.ack_and_lock_many(
@@ -180,10 +178,9 @@ class Batcher(SideEffects):
                 commits.append(commit)
                 job = advance(job, commit)
             if commits:
-                combined = combine(commits)
-                reserved = await self._write(tx, combined)
-        if combined is not None:
-            self._woken(combined, reserved)
+                written = await self._write(tx, combine(commits))
+        if written is not None:
+            self._woken(written)
 
     async def _apply_one(
         self,
@@ -193,8 +190,7 @@ class Batcher(SideEffects):
         payload: dict[str, Any],
         known: _StepFailed | None = None,
     ) -> None:
-        commit: step.StepCommit | None = None
-        reserved: list[Message] = []
+        written: Written | None = None
         try:
             async with self.store.transaction() as tx:
                 job = await tx.ack_and_lock(self.app_id, job_id, message_id, self.owner)
@@ -213,21 +209,20 @@ class Batcher(SideEffects):
                     self.max_steps,
                 )
                 if commit.dropped is None:
-                    reserved = await self._write(tx, commit)
+                    written = await self._write(tx, commit)
         except errors.RETRYABLE:
             raise  # not the step's fault: the consumer runs it again
         except errors.HotMeshError as exc:
             log.error("job %s: %s step failed: %s", job_id, kind, exc)
             await self._fail(message_id, job_id, exc)
             return
-        if commit is not None and commit.dropped is None:
-            self._woken(commit, reserved)
+        if written is not None:
+            self._woken(written)
 
     async def _fail(self, message_id: int, job_id: str, exc: Exception) -> None:
         """Ack the message and close its job with error 500, in one transaction."""
         error = {"message": str(exc), "code": 500, "job_id": job_id}
-        commit: step.StepCommit | None = None
-        reserved: list[Message] = []
+        written: Written | None = None
         try:
             async with self.store.transaction() as tx:
                 job = await tx.ack_and_lock(self.app_id, job_id, message_id, self.owner)
@@ -236,7 +231,7 @@ class Batcher(SideEffects):
                 plan = await self.plan(job.version, tx)
                 commit = step.fail(plan, job, error, self.clock.now())
                 if commit.dropped is None:
-                    reserved = await self._write(tx, commit)
+                    written = await self._write(tx, commit)
         except errors.RETRYABLE:
             raise  # the consumer runs the failed step, and this, again
         except errors.HotMeshError:
@@ -245,8 +240,8 @@ class Batcher(SideEffects):
             )
             await self.store.ack(message_id, self.owner)
             return
-        if commit is not None and commit.dropped is None:
-            self._woken(commit, reserved)
+        if written is not None:
+            self._woken(written)
 
 
 class _StepFailed(errors.HotMeshError):

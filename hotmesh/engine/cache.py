@@ -33,15 +33,23 @@ class StateCache:
         """Forget a job (its state may have changed elsewhere)."""
         self._jobs.pop(job_id, None)
 
-    def remember(self, commit: StepCommit, version: str) -> None:
-        """The job after ``commit`` (written at row ``version``); a finished job
-        is forgotten: nothing more will step it."""
+    def remember(
+        self,
+        commit: StepCommit,
+        version: str,
+        status: int | None = None,
+        pk: int | None = None,
+    ) -> None:
+        """The job after ``commit``, written at row ``version`` with semaphore
+        ``status`` and key ``pk`` (as the write returned them; by default the
+        job's own); a finished job is forgotten: nothing more will step it."""
         job = commit.job
         if self.size <= 0 or not version or commit.completion is not None:
             self.drop(job.job_id)
             return
-        # commit.job holds the rows before the step and the status written
-        self._jobs[job.job_id] = (advance(job, commit, job.status), version)
+        # commit.job holds the rows before the step
+        state = advance(job, commit, job.status if status is None else status, pk)
+        self._jobs[job.job_id] = (state, version)
         self._jobs.move_to_end(job.job_id)
         while len(self._jobs) > self.size:
             self._jobs.popitem(last=False)

@@ -7,6 +7,7 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.engine import step
+from hotmesh.engine.commit import Written
 from hotmesh.engine.effects import SideEffects
 from hotmesh.engine.metadata import ParentRef
 from hotmesh.engine.ports import Transaction
@@ -26,6 +27,7 @@ class Children(SideEffects):
         payload = msg.payload
         parent = dict(payload.get("parent") or {})
         commit: step.StepCommit | None = None
+        written: Written | None = None
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
                 return
@@ -59,15 +61,13 @@ class Children(SideEffects):
             else:
                 try:
                     async with tx.savepoint():
-                        reserved = await self._write(tx, commit)
+                        written = await self._write(tx, commit)
                 except errors.DuplicateJobError:
                     return  # replayed await: the child already exists
-        if commit is None or failure is not None:
-            self.events.wake(
-                ENGINE_STREAM, 0.0
-            )  # after the commit: the answer is visible
+        if written is None:  # after the commit: the parent's answer is visible
+            self.events.wake(ENGINE_STREAM, 0.0)
             return
-        self._woken(commit, reserved)
+        self._woken(written)
 
     async def _answer_parent(
         self, tx: Transaction, parent: dict[str, Any], code: int, message: str

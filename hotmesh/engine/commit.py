@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Any
 
 from hotmesh.engine import context as cx
 from hotmesh.engine.spans import SpanEvent
-from hotmesh.store.records import ActivityRow, JobRow, NewMessage
+from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 
 #: Message priorities: higher is claimed first.
 PRIORITY = {
@@ -43,6 +44,17 @@ def new_job_id() -> str:
 def err_string(error: dict[str, Any]) -> str:
     """A job error as upstream stores it in ``metadata.err`` (compact JSON)."""
     return json.dumps(error, separators=(",", ":"), ensure_ascii=False)
+
+
+def read_err(text: str | None) -> dict[str, Any] | None:
+    """A stored job error as a dict (text that is not a JSON object: its message)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {"message": text}
 
 
 @dataclass(slots=True)
@@ -82,8 +94,70 @@ class SignalOut:
 
 
 @dataclass(slots=True)
+class StepDraft:
+    """What a step is building (mutable, inside the pure step only); the step
+    returns it frozen, as a :class:`StepCommit` (:meth:`freeze`)."""
+
+    job: JobRow
+    new_job: bool = False
+    delta: int = 0
+    activities: list[ActivityRow] = field(default_factory=list)
+    messages: list[NewMessage] = field(default_factory=list)
+    completion: Completion | None = None
+    emit: dict[str, Any] | None = None
+    parent: str | None = None
+    dropped: str | None = None
+    register: list[HookRegistration] = field(default_factory=list)
+    unregister: list[str] = field(default_factory=list)
+    signals: list[SignalOut] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    expired_escalations: list[tuple[str, str]] = field(default_factory=list)
+    cancel_escalations: bool = False
+    interrupts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    descend: dict[str, Any] | None = None
+    facets: list[str] = field(default_factory=list)
+    expire: float | None = None
+    span_attributes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    span_events: list[SpanEvent] = field(default_factory=list)
+    span_links: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def freeze(self) -> StepCommit:
+        """The finished step, as the shell receives it."""
+        return StepCommit(
+            self.job,
+            self.new_job,
+            self.delta,
+            self.activities,
+            self.messages,
+            self.completion,
+            self.emit,
+            self.parent,
+            self.dropped,
+            self.register,
+            self.unregister,
+            self.signals,
+            self.escalations,
+            self.expired_escalations,
+            self.cancel_escalations,
+            self.interrupts,
+            self.descend,
+            self.facets,
+            self.expire,
+            self.span_attributes,
+            self.span_events,
+            self.span_links,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StepCommit:
-    """Everything one step writes, committed in one transaction by the shell."""
+    """Everything one step writes, committed in one transaction by the shell.
+
+    Frozen: the shell reads it and never writes into it. What the write
+    learns (status, row version, reserved messages) and the messages its side
+    effects add come back as a :class:`Written`. The lists are the step's own
+    (not copied, for speed): nobody appends to them after the step returns.
+    """
 
     job: JobRow
     new_job: bool = False
@@ -106,16 +180,12 @@ class StepCommit:
     cancel_escalations: bool = False
     #: other jobs to interrupt: ``(job id, options)``
     interrupts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    #: steps of other jobs committed in this transaction (interrupted targets)
-    chained: list[tuple[StepCommit, list[Any]]] = field(default_factory=list)
     #: interrupt every descendant job too (``descend``), with these options
     descend: dict[str, Any] | None = None
     #: ``field:value`` index entries of a new job (trigger ``measure: index``)
     facets: list[str] = field(default_factory=list)
     #: ``expired_at`` override in seconds (``pending`` jobs)
     expire: float | None = None
-    #: the job row's version (``xmin``) once written, for the state cache
-    version: str = ""
     #: traced jobs only: evaluated ``telemetry`` maps by ``(activity, dimension)``
     span_attributes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     #: traced jobs only: span events of the activities this step touched
@@ -137,6 +207,35 @@ class StepCommit:
             or self.descend is not None
             or self.facets
         )
+
+    def with_metadata(self, **extra: Any) -> StepCommit:
+        """This step with ``extra`` added to the job metadata it writes
+        (``pubsub``'s waiting engine, ``ngn``), the original left as it was."""
+        job = dataclasses.replace(self.job, metadata={**self.job.metadata, **extra})
+        return dataclasses.replace(self, job=job)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What committing a :class:`StepCommit` learned, for the after-commit work.
+
+    ``messages`` are the step's messages as inserted (a reservation asked for
+    a local consumer) followed by the messages its side effects added (hooks
+    resumed by a signal, early signals, descendant interrupts); ``chained``
+    are the steps of other jobs written in the same transaction.
+    """
+
+    commit: StepCommit
+    #: the job's semaphore once written
+    status: int
+    #: the job row's version (``xmin``), for the state cache
+    version: str
+    #: the job row's key (new for a created job)
+    pk: int
+    #: messages inserted already reserved for this process
+    reserved: list[Message]
+    messages: list[NewMessage]
+    chained: tuple[Written, ...] = ()
 
 
 def job_output(job: JobRow) -> dict[str, Any]:
@@ -166,15 +265,20 @@ def copy_job(job: JobRow) -> JobRow:
     return JobRow(**fields)
 
 
-def advance(job: JobRow, commit: StepCommit, status: int | None = None) -> JobRow:
+def advance(
+    job: JobRow, commit: StepCommit, status: int | None = None, pk: int | None = None
+) -> JobRow:
     """The job as it stands after ``commit`` (for the next step of a batch):
     ``job``'s rows with the step's over them; the semaphore is ``job``'s plus
-    the step's delta unless the database already said (``status``)."""
+    the step's delta unless the database already said (``status``), and
+    ``pk`` the row's key when the write learnt it (a created job)."""
     rows = {(r.activity_id, r.dimension): r for r in job.activities}
     rows.update({(r.activity_id, r.dimension): r for r in commit.activities})
     fields = job_fields(commit.job)
     fields["status"] = job.status + commit.delta if status is None else status
     fields["activities"] = list(rows.values())
+    if pk is not None:
+        fields["pk"] = pk
     return JobRow(**fields)
 
 
@@ -188,7 +292,7 @@ def combine(commits: list[StepCommit]) -> StepCommit:
     if len(commits) == 1:
         return commits[0]
     last = commits[-1]
-    out = StepCommit(job=last.job, delta=sum(c.delta for c in commits))
+    out = StepDraft(job=last.job, delta=sum(c.delta for c in commits))
     rows: dict[tuple[str, str], ActivityRow] = {}
     for c in commits:
         rows.update({(r.activity_id, r.dimension): r for r in c.activities})
@@ -206,7 +310,7 @@ def combine(commits: list[StepCommit]) -> StepCommit:
         out.descend = c.descend if c.descend is not None else out.descend
         out.expire = c.expire if c.expire is not None else out.expire
     out.activities = list(rows.values())
-    return out
+    return out.freeze()
 
 
 def escalation_row(spec: Any, aid: str, topic: str, key: str) -> dict[str, Any] | None:

@@ -37,3 +37,10 @@ def with_entries(row: ActivityRow, count: int) -> ActivityRow:
     fields = {k: getattr(row, k) for k in ActivityRow.__slots__}
     fields["output"] = out
     return ActivityRow(**fields)
+
+
+def done_row(row: ActivityRow) -> ActivityRow:
+    """A copy of ``row`` with Leg 2 done."""
+    fields = {k: getattr(row, k) for k in ActivityRow.__slots__}
+    fields.update(leg=2, done=True)
+    return ActivityRow(**fields)

@@ -16,10 +16,11 @@ from hotmesh import errors, telemetry
 from hotmesh.compiler import Plan
 from hotmesh.engine import notes, step
 from hotmesh.engine.base import EngineBase
+from hotmesh.engine.commit import Written
 from hotmesh.engine.ports import Transaction
 from hotmesh.engine.routing import signal_key, webhook
 from hotmesh.store import StepWrite
-from hotmesh.store.records import ENGINE_STREAM, Message, NewMessage
+from hotmesh.store.records import ENGINE_STREAM, NewMessage
 from hotmesh.store.signals import KeepRules, Taken
 from hotmesh.telemetry import logs
 
@@ -41,7 +42,8 @@ class SideEffects(EngineBase):
     """Commits a step's writes and its side effects."""
 
     def _prepare_write(self, commit: step.StepCommit) -> StepWrite:
-        """Reserve locally-consumed messages for us and build the NOTIFY payloads."""
+        """The statement's input: the step's messages, those for a local
+        consumer asking to be inserted reserved for us, and the NOTIFYs."""
         job = commit.job
         # A deferred leg ("transition") is left to the claim, which takes
         # messages by priority: a fan-out's rest or a cycle's next lap waits
@@ -56,7 +58,6 @@ class SideEffects(EngineBase):
             else m
             for m in commit.messages
         ]
-        commit.messages = messages
         me = self.owner
         wire = sorted(
             {
@@ -90,9 +91,7 @@ class SideEffects(EngineBase):
             self.insert_lease,
         )
 
-    async def commit_in(
-        self, tx: Transaction, commit: step.StepCommit
-    ) -> list[Message]:
+    async def commit_in(self, tx: Transaction, commit: step.StepCommit) -> Written:
         """Write a prepared step inside a caller's transaction (a schedule
         starting its tick's job); call ``after_commit`` once it commits."""
         return await self._write(tx, commit)
@@ -101,18 +100,19 @@ class SideEffects(EngineBase):
         """Insert engine-stream messages in a caller's transaction (woken on commit)."""
         await self._enqueue(tx, messages)
 
-    def after_commit(self, commit: step.StepCommit, reserved: list[Message]) -> None:
+    def after_commit(self, written: Written) -> None:
         """Wake local consumers and waiters for a step committed by ``commit_in``."""
-        self._woken(commit, reserved)
+        self._woken(written)
 
     async def _write(
         self,
         tx: Transaction | None,
         commit: step.StepCommit,
         cas: tuple[list[int], str] | None = None,
-    ) -> list[Message]:
+    ) -> Written:
         """Commit a step's writes: one statement (inside ``tx`` or autocommitted),
-        plus its side effects (signals, hook registrations) in the same transaction.
+        plus its side effects (signals, hook registrations) in the same transaction;
+        returns what the write learnt.
 
         With ``cas`` (message ids, row version) the step was computed from cached
         state: the statement also acks the messages, and raises
@@ -124,37 +124,46 @@ class SideEffects(EngineBase):
         w = self._prepare_write(commit)
         job = commit.job
         target = tx if tx is not None else self.store
+        pk = job.pk
         if commit.new_job:
-            job.status = commit.delta
-            pk, reserved, commit.version = await target.create_job(w)
-            if pk is None:
+            created = await target.create_job(w)
+            if created.pk is None:
                 raise errors.DuplicateJobError(job.job_id)
-            job.pk = pk
-        elif cas is not None:
-            ids, version = cas
-            job.status, reserved, commit.version = await target.write_step_cas(
-                w, ids, self.owner, version
-            )
+            pk, status = created.pk, commit.delta
+            reserved, version = created.reserved, created.version
         else:
-            assert tx is not None
-            job.status, reserved, commit.version = await tx.write_step(w)
+            if cas is not None:
+                ids, cached = cas
+                wrote = await target.write_step_cas(w, ids, self.owner, cached)
+            else:
+                assert tx is not None
+                wrote = await tx.write_step(w)
+            status, reserved, version = wrote
+        messages = list(w.messages)
+        chained: tuple[Written, ...] = ()
         if commit.side_effects:
             assert tx is not None
-            await self._side_effects(tx, commit)
-        return reserved
+            extra, chained = await self._side_effects(tx, commit, pk)
+            messages.extend(extra)  # woken locally after the commit
+        return Written(commit, status, version, pk, reserved, messages, chained)
 
-    async def _side_effects(self, tx: Transaction, commit: step.StepCommit) -> None:
-        """Hook registrations, signals and descendant interrupts of a step."""
+    async def _side_effects(
+        self, tx: Transaction, commit: step.StepCommit, pk: int
+    ) -> tuple[list[NewMessage], tuple[Written, ...]]:
+        """Hook registrations, signals and descendant interrupts of a step (the
+        job's row key is ``pk``); returns the messages they inserted and the
+        steps of other jobs they wrote."""
         job = commit.job
         plan = await self.plan(job.version, tx)
         extra: list[NewMessage] = []
+        chained: list[Written] = []
         if commit.facets:
-            await tx.add_facets(self.app_id, job.pk, job.job_id, commit.facets)
+            await tx.add_facets(self.app_id, pk, job.job_id, commit.facets)
         if commit.unregister:
-            await tx.unregister_hooks(self.app_id, commit.unregister, job.pk)
+            await tx.unregister_hooks(self.app_id, commit.unregister, pk)
         for reg in commit.register:
             target = {"jid": job.job_id, "gid": job.gid, "aid": reg.aid, "dad": reg.dad}
-            for early in await tx.register_hook(self.app_id, reg.key, job.pk, target):
+            for early in await tx.register_hook(self.app_id, reg.key, pk, target):
                 extra.append(webhook(target, early))
                 telemetry.meters.add(
                     "hotmesh.signals.delivered",
@@ -185,10 +194,9 @@ class SideEffects(EngineBase):
             if other is None or other.status <= 0:
                 continue  # gone or finished: nothing to interrupt
             other_plan = await self.plan(other.version, tx)
-            chained = step.interrupt(other_plan, other, options, self.clock.now())
-            if chained.dropped is None:
-                chained_reserved = await self._write(tx, chained)
-                commit.chained.append((chained, chained_reserved))
+            stepped = step.interrupt(other_plan, other, options, self.clock.now())
+            if stepped.dropped is None:
+                chained.append(await self._write(tx, stepped))
         if commit.descend is not None:
             for child in await tx.active_children(self.app_id, job.job_id):
                 payload = {"metadata": {"jid": child}, "options": commit.descend}
@@ -203,7 +211,7 @@ class SideEffects(EngineBase):
                 )
         if extra:
             await self._enqueue(tx, extra)
-            commit.messages.extend(extra)  # woken locally after the commit
+        return extra, tuple(chained)
 
     async def _enqueue(self, tx: Transaction, messages: list[NewMessage]) -> None:
         """Insert engine-stream messages in ``tx``; other processes are woken on commit

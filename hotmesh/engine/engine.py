@@ -90,8 +90,7 @@ class Engine(Batcher, Children):
 
     async def start(self, commit: step.StepCommit) -> None:
         """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
-        reserved = await self._write(None, commit)  # one autocommitted statement
-        self._woken(commit, reserved)
+        self._woken(await self._write(None, commit))  # one autocommitted statement
 
     async def start_once(self, commit: step.StepCommit, key: str, window: float) -> str:
         """Commit a trigger step unless a job took dedupe ``key`` less than
@@ -100,8 +99,8 @@ class Engine(Batcher, Children):
             holder = await tx.dedupe(self.app_id, key, commit.job.job_id, window)
             if holder != commit.job.job_id:
                 return holder
-            reserved = await self._write(tx, commit)
-        self._woken(commit, reserved)
+            written = await self._write(tx, commit)
+        self._woken(written)
         return commit.job.job_id
 
     async def signal(
@@ -140,7 +139,6 @@ class Engine(Batcher, Children):
         self, job_id: str, options: dict[str, Any], suppress: bool = False
     ) -> bool:
         """Interrupt a running job now; ``False`` (with ``suppress``) if it is not running."""
-        commit: step.StepCommit | None = None
         async with self.store.transaction() as tx:
             job = await tx.lock_job(self.app_id, job_id)
             if job is None:
@@ -153,8 +151,8 @@ class Engine(Batcher, Children):
                 if suppress:
                     return False
                 raise errors.JobInactiveError(job_id)
-            reserved = await self._write(tx, commit)
-        self._woken(commit, reserved)
+            written = await self._write(tx, commit)
+        self._woken(written)
         return True
 
     async def add(self, response: dict[str, Any]) -> None:

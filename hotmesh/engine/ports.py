@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from hotmesh.store.records import Claimed, JobRow, Message, NewMessage
 from hotmesh.store.signals import KeepRules, Taken
-from hotmesh.store.tx import StepWrite
+from hotmesh.store.tx import JobCreated, StepWrite, StepWritten
 
 
 class SignalLookup(Protocol):
@@ -35,15 +35,15 @@ class Transaction(Protocol):
     async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
         """The stored plan document of an app version."""
 
-    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
+    async def create_job(self, w: StepWrite) -> JobCreated:
         """Insert a new job with its first step; ``None`` pk for a live duplicate."""
 
-    async def write_step(self, w: StepWrite) -> tuple[int, list[Message], str]:
+    async def write_step(self, w: StepWrite) -> StepWritten:
         """Write a step of a locked job: new status, reserved messages, row version."""
 
     async def write_step_cas(
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
-    ) -> tuple[int, list[Message], str]:
+    ) -> StepWritten:
         """Write a step from cached state, acking its messages, if still at ``version``."""
 
     async def ack(self, message_id: int, owner: str) -> bool:
@@ -137,12 +137,12 @@ class Store(Protocol):
     async def active_version(self, app_id: str) -> str | None:
         """The app's active version."""
 
-    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
+    async def create_job(self, w: StepWrite) -> JobCreated:
         """A new job in one autocommitted statement."""
 
     async def write_step_cas(
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
-    ) -> tuple[int, list[Message], str]:
+    ) -> StepWritten:
         """A step from cached state in one autocommitted statement."""
 
     async def ack(self, message_id: int, owner: str) -> bool:

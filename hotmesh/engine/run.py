@@ -15,7 +15,7 @@ entry is kept apart. The entry count lives in the activity's first row, in
 
 from __future__ import annotations
 
-import json
+import copy
 from collections import deque
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.engine import explain, guards, spans
+from hotmesh.engine import dimensions, explain, guards, spans
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -33,10 +33,12 @@ from hotmesh.engine.commit import (
     HookRegistration,
     SignalOut,
     StepCommit,
+    StepDraft,
     err_string,
     escalation_row,
     job_fields,
     job_output,
+    read_err,
 )
 from hotmesh.engine.dimensions import dad_of, dims, entries, reentry_dad, with_entries
 from hotmesh.engine.limits import worker_fields
@@ -80,7 +82,11 @@ class Run:
         #: legs (at most guards.FANOUT_BATCH) and cycle laps run inline in this step
         self.legs = self.laps = 0
         self.rows = {(r.activity_id, r.dimension): r for r in job.activities}
-        self.commit = StepCommit(job=job, new_job=new)
+        self.draft = StepDraft(job=job, new_job=new)
+        #: the job's error, a dict while the step runs (``job.err`` is its
+        #: stored text, written back when the step returns)
+        self.error = read_err(job.err)
+        self._read_error = self.error
         self.queue: deque[tuple[str, str]] = deque()
         #: set by an activity whose ``emit`` resolved true during this step
         self.emitted = False
@@ -94,7 +100,7 @@ class Run:
     # -- helpers ---------------------------------------------------------
     def status(self) -> int:
         """The semaphore as it stands in this step."""
-        return self.job.status + self.commit.delta
+        return self.job.status + self.draft.delta
 
     def ctx(
         self, aid: str | None, dad: str, self_node: dict[str, Any] | None = None
@@ -106,10 +112,10 @@ class Run:
     def put(self, row: ActivityRow) -> None:
         key = (row.activity_id, row.dimension)
         self.rows[key] = row
-        self.commit.activities = [
-            r for r in self.commit.activities if (r.activity_id, r.dimension) != key
+        self.draft.activities = [
+            r for r in self.draft.activities if (r.activity_id, r.dimension) != key
         ]
-        self.commit.activities.append(row)
+        self.draft.activities.append(row)
 
     def send(
         self,
@@ -119,7 +125,7 @@ class Run:
         delay: float = 0.0,
         job_id: str | None = None,
     ) -> None:
-        self.commit.messages.append(
+        self.draft.messages.append(
             NewMessage(
                 stream=stream,
                 type=kind,
@@ -156,7 +162,7 @@ class Run:
     def event(self, act: ActivityPlan, dad: str, name: str, **attrs: Any) -> None:
         """A span event for this activity, now (traced jobs only)."""
         if self.traced:
-            spans.event(self.commit, act.id, dad, name, self.now, attrs)
+            spans.event(self.draft, act.id, dad, name, self.now, attrs)
 
     def open_row(
         self, act: ActivityPlan, dad: str, data: Any = None, **meta: Any
@@ -174,7 +180,7 @@ class Run:
             row.why = why  # written with the row (already put by this leg)
         for child in children:
             self.queue.append((child, dad + ",0"))
-        self.commit.delta += len(children) if pending else len(children) - 1
+        self.draft.delta += len(children) if pending else len(children) - 1
         return len(children)
 
     # -- Leg 1 -----------------------------------------------------------
@@ -183,17 +189,17 @@ class Run:
         if (aid, dad) in self.rows:
             # Entered already in this dimension (a replayed transition):
             # dropped, giving back the obligation counted for it.
-            self.commit.delta -= 1
+            self.draft.delta -= 1
             return
         if self.closing:
-            self.commit.delta -= 1
+            self.draft.delta -= 1
             return
         ctx = self.ctx(aid, dad, {})
         threshold = self.value(act, "statusThreshold", ctx)
         if is_number(threshold) and not self.status() > threshold:
             # Dynamic activation control: the job is closed here
             # instead of running this activity.
-            self.commit.delta -= 1
+            self.draft.delta -= 1
             self.close()
             return
         handler = getattr(self, f"leg1_{act.type}", None)
@@ -221,7 +227,7 @@ class Run:
         priority, ckey, rkey = worker_fields(
             act, lambda name: self.value(act, name, ctx), self.job.metadata
         )
-        self.commit.messages.append(
+        self.draft.messages.append(
             NewMessage(
                 worker_stream(topic),
                 "worker",
@@ -269,7 +275,7 @@ class Run:
             value = rule.expected.evaluate(ctx)
             key = f"{rule.topic}:{'' if value is UNDEFINED else value}"
             extra["sk"] = key
-            self.commit.register.append(HookRegistration(key, act.id, dad))
+            self.draft.register.append(HookRegistration(key, act.id, dad))
             if act.escalation is not None:
                 self.escalate(act, rule.topic, key[len(rule.topic) + 1 :], ctx)
             # Upstream runs a webhook's maps in Leg 1 too (no hook data yet).
@@ -292,7 +298,7 @@ class Run:
         assert act.escalation is not None
         row = escalation_row(cx.plain(act.escalation.evaluate(ctx)), act.id, topic, key)
         if row is not None:
-            self.commit.escalations.append(row)
+            self.draft.escalations.append(row)
 
     def leg1_signal(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         data = cx.plain(act.signal_maps.evaluate(ctx)) if act.signal_maps else {}
@@ -318,7 +324,7 @@ class Run:
             out = SignalOut(
                 out.topic, out.data, out.status, out.code, f"{name}:{value}", scrub
             )
-        self.commit.signals.append(out)
+        self.draft.signals.append(out)
         self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "signal"))
 
     def leg1_cycle(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
@@ -362,7 +368,7 @@ class Run:
         else:
             # Another job: interrupted in this step's transaction by the shell,
             # so it stops before any of its own messages that are already due.
-            self.commit.interrupts.append((str(target), options))
+            self.draft.interrupts.append((str(target), options))
 
     # -- Leg 2 / completion of an activity -------------------------------
     def finish(
@@ -418,10 +424,10 @@ class Run:
             self.apply_job_maps(act, ctx)
             ctx = self.ctx(act.id, dad, self_node)  # transitions see the new data
         if self.traced and not pending:
-            spans.done(self.commit, act, dad, ctx, old)
+            spans.done(self.draft, act, dad, ctx, old)
         taken = self.transitions(act, dad, code, ctx, pending)
-        if error is not None and taken == 0 and self.job.err is None:
-            self.job.err = err_string({**error, "is_stream_error": True})
+        if error is not None and taken == 0 and self.error is None:
+            self.error = {**error, "is_stream_error": True}
         if truthy(self.value(act, "emit", ctx)) or truthy(
             self.value(act, "persist", ctx)
         ):
@@ -446,7 +452,7 @@ class Run:
             self.put(
                 with_entries(row, count)
                 if status == "pending"
-                else _done(with_entries(row, count))
+                else dimensions.done_row(with_entries(row, count))
             )
             dad = reentry_dad(row.dimension, count - 1)
             target = ActivityRow(
@@ -458,7 +464,7 @@ class Run:
     def fail_now(self, message: str) -> None:
         """End the job in this step with error ``message`` (a limit it ran into)."""
         error = {"message": message, "code": 500, "job_id": self.job.job_id}
-        self.job.err = self.job.err or err_string(error)
+        self.error = self.error or error
         self.queue.clear()
         self.close()
 
@@ -472,25 +478,23 @@ class Run:
         if not _falsy_flag(options.get("throw", True)):
             code = options.get("code", 410)
             reason = options.get("reason")
-            self.job.err = err_string(
-                {
-                    "code": int(code) if is_number(code) else 410,
-                    "message": reason
-                    if isinstance(reason, str) and reason
-                    else f"job [{jid}] interrupted",
-                    "stack": str(options.get("stack") or ""),
-                    "job_id": jid,
-                }
-            )
+            self.error = {
+                "code": int(code) if is_number(code) else 410,
+                "message": reason
+                if isinstance(reason, str) and reason
+                else f"job [{jid}] interrupted",
+                "stack": str(options.get("stack") or ""),
+                "job_id": jid,
+            }
         expire = guards.expire_seconds("interrupt", options.get("expire"))
         if expire is not None:
-            self.commit.expire = expire
+            self.draft.expire = expire
         if truthy(options.get("descend")):
-            self.commit.descend = {**options, "descend": True}
-        self.commit.cancel_escalations = True
+            self.draft.descend = {**options, "descend": True}
+        self.draft.cancel_escalations = True
         self.closing = True
         self.queue.clear()
-        self.commit.delta += INTERRUPTED - self.status()
+        self.draft.delta += INTERRUPTED - self.status()
 
     def defer(self, aid: str, dad: str) -> None:
         """Run Leg 1 of ``aid`` in ``dad`` as a step of its own (a message)."""
@@ -511,20 +515,20 @@ class Run:
     def complete(self) -> StepCommit:
         """Close the job when its semaphore reaches zero, or when it is closing."""
         self.drain()
-        commit = self.commit
+        draft = self.draft
         self.job.metadata = {**self.job.metadata, "ju": self.stamp}
         runaway = guards.count_step(self.job.metadata, self.max_steps)
         if runaway is not None and not self.closing:
             self.fail_now(runaway)
         if self.closing and self.status() > 0:
-            commit.delta -= self.status()
+            draft.delta -= self.status()
         status = self.status()
         if status != 0 and not (self.closing and status <= 0):
             if self.emitted:
                 self.publish_interim(status)
-            return commit
+            return self.result()
         graph = self.plan.graph_for_topic(self.job.topic)
-        expire = commit.expire
+        expire = draft.expire
         if expire is None and graph is not None and graph.expire is not None:
             value = graph.expire.evaluate(self.ctx(None, ",0"))
             try:
@@ -532,18 +536,30 @@ class Run:
             except errors.InvalidDataError as exc:  # ends with the error instead
                 self.fail_now(str(exc))
         expire = DEFAULT_EXPIRE if expire is None else expire
-        final = JobRow(**{**job_fields(self.job), "status": status})
-        commit.completion = Completion(
+        final = JobRow(**{**job_fields(self.row()), "status": status})
+        draft.completion = Completion(
             job_output(final), graph.publishes if graph else None, expire
         )
         self.notify_parent(200)
         self.signal_join(final)
-        return commit
+        return self.result()
+
+    def row(self) -> JobRow:
+        """The job as stored: its error encoded (once, and only if it changed)."""
+        if self.error is not self._read_error:
+            self.job.err = None if self.error is None else err_string(self.error)
+            self._read_error = self.error
+        return self.job
+
+    def result(self) -> StepCommit:
+        """What the step returns: the draft, frozen, over the stored job."""
+        self.row()
+        return self.draft.freeze()
 
     def publish_interim(self, status: int) -> None:
         """``emit``: publish the job's current output, tell an awaiting parent 202."""
-        self.commit.emit = job_output(
-            JobRow(**{**job_fields(self.job), "status": status})
+        self.draft.emit = job_output(
+            JobRow(**{**job_fields(self.row()), "status": status})
         )
         self.notify_parent(202)
 
@@ -557,9 +573,9 @@ class Run:
             "status": final.status,
             "data": cx.public_data(self.job.data),
         }
-        if self.job.err is not None:
-            outcome["err"] = json.loads(self.job.err)
-        self.commit.signals.append(
+        if self.error is not None:
+            outcome["err"] = copy.deepcopy(self.error)
+        self.draft.signals.append(
             SignalOut(str(md["jt"]), {"id": md["jk"], "data": outcome}, keep=JOIN_KEEP)
         )
 
@@ -576,13 +592,7 @@ class Run:
             "code": code,
             "data": cx.public_data(self.job.data),
         }
-        if code != 202 and self.job.err is not None:
-            parsed = json.loads(self.job.err)
-            payload.update(status="error", code=parsed.get("code", 500), data=parsed)
+        if code != 202 and self.error is not None:
+            error = copy.deepcopy(self.error)
+            payload.update(status="error", code=error.get("code", 500), data=error)
         self.send(ENGINE_STREAM, "result", payload, job_id=str(md["pj"]))
-
-
-def _done(row: ActivityRow) -> ActivityRow:
-    fields = {k: getattr(row, k) for k in ActivityRow.__slots__}
-    fields.update(leg=2, done=True)
-    return ActivityRow(**fields)

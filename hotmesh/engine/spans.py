@@ -22,7 +22,7 @@ from hotmesh.telemetry import logs
 
 if TYPE_CHECKING:
     from hotmesh.compiler.plan import ActivityPlan
-    from hotmesh.engine.commit import StepCommit
+    from hotmesh.engine.commit import StepDraft
 
 log = logs.get("hotmesh.engine.telemetry")
 
@@ -108,7 +108,7 @@ def attributes(
 
 
 def event(
-    commit: StepCommit,
+    commit: StepDraft,
     aid: str,
     dad: str,
     name: str,
@@ -121,7 +121,7 @@ def event(
 
 
 def done(
-    commit: StepCommit,
+    commit: StepDraft,
     act: ActivityPlan,
     dad: str,
     ctx: Mapping[str, Any],

@@ -172,28 +172,28 @@ def trigger(
         run.apply_job_maps(act, run.ctx(act.id, ",0", cx.node(row)))
     ctx = run.ctx(act.id, ",0", cx.node(row))
     if run.traced:
-        spans.done(run.commit, act, ",0", ctx, {})
+        spans.done(run.draft, act, ",0", ctx, {})
     with _part(graph, act.id, "stats.measures"):
-        run.commit.facets = _facets(plan, graph, base)
+        run.draft.facets = _facets(plan, graph, base)
     if parent and parent.get("pj"):
         _link_parent(run, parent, job_id, stamp)
     if pending is not None:
-        run.commit.delta = -1
-        run.commit.expire = guards.expire_seconds("pub", pending, "pending")
-        if run.commit.expire is None:
+        run.draft.delta = -1
+        run.draft.expire = guards.expire_seconds("pub", pending, "pending")
+        if run.draft.expire is None:
             raise errors.InvalidDataError(f"pub: pending {pending!r} is not a number")
-        return run.commit
+        return run.result()
     if start_at is not None:
         run.job.metadata[SCHEDULED_AT] = start_at.astimezone(UTC).isoformat()
         run.job.metadata[WAITING] = 1
-        run.commit.delta = 1
-        return run.commit
+        run.draft.delta = 1
+        return run.result()
     with _part(graph, act.id, "transitions"):
         children, row.why = explain.take(act.transitions, 200, ctx)
     emit = act.field_rule("emit")
     with _part(graph, act.id, "emit"):
         run.emitted = emit is not None and truthy(emit.evaluate(ctx))
-    run.commit.delta = len(children)
+    run.draft.delta = len(children)
     run.queue.extend((child, ",0,0") for child in children)
     try:
         return run.complete()
@@ -210,7 +210,7 @@ def trigger(
 
 def _link_parent(run: Run, parent: dict[str, Any], job_id: str, stamp: str) -> None:
     """A child job: remember its parent; ``await: false`` tells it the id at once."""
-    run.commit.parent = str(parent["pj"])
+    run.draft.parent = str(parent["pj"])
     if parent.get("px"):
         md = ParentRef.from_metadata(parent).address.to_metadata()
         run.send(
@@ -232,8 +232,8 @@ def _start(run: Run) -> StepCommit:
     graph = run.plan.graph_for_topic(run.job.topic)
     row = run.rows.get((graph.trigger, ",0")) if graph is not None else None
     if graph is None or row is None or not meta.get(WAITING):
-        run.commit.dropped = "job is not waiting for its start"
-        return run.commit
+        run.draft.dropped = "job is not waiting for its start"
+        return run.result()
     run.job.metadata = {k: v for k, v in meta.items() if k != WAITING}
     run.job.metadata[STARTED_AT] = run.stamp
     act = run.plan.activity(graph.trigger)
@@ -255,9 +255,9 @@ def fail(plan: Plan, job: JobRow, error: dict[str, Any], now: datetime) -> StepC
     job = copy_job(job)
     run = Run(plan, job, now, new=False)
     if job.status <= 0:
-        run.commit.dropped = "job is not active"
-        return run.commit
-    job.err = err_string(error)
+        run.draft.dropped = "job is not active"
+        return run.result()
+    run.error = error
     run.close()
     return run.complete()
 
@@ -269,8 +269,8 @@ def interrupt(
     job = copy_job(job)
     run = Run(plan, job, now, new=False)
     if job.status <= 0:
-        run.commit.dropped = f"job {job.job_id} is not active"
-        return run.commit
+        run.draft.dropped = f"job {job.job_id} is not active"
+        return run.result()
     run.interrupt(options)
     return run.complete()
 
@@ -291,11 +291,11 @@ def apply(
     md = payload.get("metadata", {})
     aid, dad = str(md.get("aid")), str(md.get("dad"))
     if md.get("gid") not in (None, job.gid):
-        run.commit.dropped = "generation mismatch"
-        return run.commit
+        run.draft.dropped = "generation mismatch"
+        return run.result()
     if job.status <= 0:
-        run.commit.dropped = "job is not active"
-        return run.commit
+        run.draft.dropped = "job is not active"
+        return run.result()
     if kind == "interrupt":
         run.interrupt(dict(payload.get("options") or {}))
         return run.complete()
@@ -307,8 +307,8 @@ def apply(
     act = plan.activities.get(aid)
     row = run.rows.get((aid, dad))
     if act is None or row is None or row.done:
-        run.commit.dropped = f"no open activity {aid}{dad}"
-        return run.commit
+        run.draft.dropped = f"no open activity {aid}{dad}"
+        return run.result()
     status = str(payload.get("status") or "success")
     code = payload.get("code")
     if not isinstance(code, int):
@@ -317,17 +317,17 @@ def apply(
     if kind == "timehook":
         if meta.get("sk"):
             key = str(meta["sk"])
-            run.commit.unregister.append(key)  # the timeout won the race
+            run.draft.unregister.append(key)  # the timeout won the race
             run.event(act, dad, "hotmesh.timeout", **{"hotmesh.signal.key": key})
             if act.escalation is not None and act.hook_topic:
                 value = key[len(act.hook_topic) + 1 :]
-                run.commit.expired_escalations.append((act.hook_topic, value))
+                run.draft.expired_escalations.append((act.hook_topic, value))
         hook = {"timestamp": int(now.timestamp() * 1000)}
         run.leg2(act, row, 200, {}, "success", hook=hook)
     elif kind == "webhook":
         data = payload.get("data")
         if run.traced and "lnk" in payload:
-            run.commit.span_links[(aid, dad)] = payload["lnk"]
+            run.draft.span_links[(aid, dad)] = payload["lnk"]
         if code == 202:
             status = "pending"  # a 202 signal keeps the hook open for more
         run.leg2(act, row, code, {}, status, hook=data if data is not None else {})

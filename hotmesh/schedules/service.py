@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
-from hotmesh.engine import step
+from hotmesh.engine.commit import Written
 from hotmesh.schedules import delayed, timing
 from hotmesh.schedules import spec as specs
-from hotmesh.store.records import ENGINE_STREAM, Message
+from hotmesh.store.records import ENGINE_STREAM
 from hotmesh.store.schedules import ScheduleRows
 from hotmesh.store.tx import StoreTx
 from hotmesh.telemetry import logs
@@ -37,7 +37,7 @@ _BUSY = 0.05
 #: jobs a transaction started, to hand to the engine once it commits
 Fired = list[str]
 Runs = list[tuple[datetime, str, str | None, datetime]]
-Started = list[tuple[step.StepCommit, list[Message]]]
+Started = list[Written]
 _TIMING = ("cron", "every", "timezone", "start_at", "end_at", "jitter")
 
 
@@ -272,10 +272,10 @@ class Schedules:
             topic, data, job_id=job_id, start_at=start_at, priority=priority
         )
         async with self._mesh.store.transaction() as tx:
-            reserved = await engine.commit_in(tx, commit)
+            written = await engine.commit_in(tx, commit)
             job = commit.job
             await self._rows.delay(tx, self._app, job.job_id, job.gid, start_at)
-        engine.after_commit(commit, reserved)
+        engine.after_commit(written)
         self._wake.set()
         return commit.job.job_id
 
@@ -364,13 +364,13 @@ class Schedules:
         meta = {"sch": spec.id, "sat": tick.astimezone(UTC).isoformat()}
         commit = await engine.prepare(spec.topic, data, job_id=job_id, metadata=meta)
         async with tx.savepoint():
-            reserved = await engine.commit_in(tx, commit)
-        started.append((commit, reserved))
+            written = await engine.commit_in(tx, commit)
+        started.append(written)
         return job_id
 
     def _woken(self, started: Started) -> None:
-        for commit, reserved in started:
-            self._mesh.engine.after_commit(commit, reserved)
+        for written in started:
+            self._mesh.engine.after_commit(written)
 
     async def run(self, poll: float) -> None:
         """The firing loop: a pass whenever the earliest schedule is due (or at

@@ -2,7 +2,8 @@
 
 The public face is small: :class:`PostgresStore` (a pool on one schema, opened
 with ``PostgresStore.open``), :class:`StoreTx` (the verbs of one open
-transaction), :class:`StepWrite` (what one step writes), the records the
+transaction), :class:`StepWrite` (what one step writes, and :class:`StepWritten` /
+:class:`JobCreated`, what the write learnt), the records the
 engine exchanges with it, and the one-shot helpers of the ``db`` commands and
 test fixtures. Everything else (codec, error mapping, kept connections, the
 LISTEN loop) is an implementation detail of its own module.
@@ -27,18 +28,20 @@ from hotmesh.store.records import (
     NewMessage,
     worker_stream,
 )
-from hotmesh.store.tx import StepWrite, StoreTx
+from hotmesh.store.tx import JobCreated, StepWrite, StepWritten, StoreTx
 
 __all__ = [
     "ENGINE_STREAM",
     "ActivityRow",
     "ConsoleReads",
+    "JobCreated",
     "JobFilter",
     "JobRow",
     "Message",
     "NewMessage",
     "PostgresStore",
     "StepWrite",
+    "StepWritten",
     "StoreTx",
     "create_database",
     "drop_database",

@@ -29,7 +29,7 @@ from hotmesh.store.migrate import migrate, quote_schema
 from hotmesh.store.records import ENGINE_STREAM, Claimed, JobRow, Message, NewMessage
 from hotmesh.store.signals import pending_signals
 from hotmesh.store.sql import queries
-from hotmesh.store.tx import StepWrite, StoreTx
+from hotmesh.store.tx import JobCreated, StepWrite, StepWritten, StoreTx
 
 
 class _Statements:
@@ -141,13 +141,13 @@ class PostgresStore(ListingVerbs):
                 async with conn.transaction():
                     yield StoreTx(conn, self._q, self.schema)
 
-    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
+    async def create_job(self, w: StepWrite) -> JobCreated:
         """``StoreTx.create_job`` as one autocommitted statement (one round trip)."""
         return await tx.create_job(_Statements(self.keeper), self._q, w)
 
     async def write_step_cas(
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
-    ) -> tuple[int, list[Message], str]:
+    ) -> StepWritten:
         """``StoreTx.write_step_cas`` as one autocommitted statement (one round trip)."""
         return await tx.write_step(
             _Statements(self.keeper), self._q, w, message_ids, owner, version

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -31,9 +31,25 @@ class StepWrite:
     lease: float
 
 
-async def create_job(
-    conn: Any, q: dict[str, str], w: StepWrite
-) -> tuple[int | None, list[Message], str]:
+class StepWritten(NamedTuple):
+    """What ``write_step`` learnt: the job's new semaphore, the messages
+    inserted already reserved for the writer, and the row's new version."""
+
+    status: int
+    reserved: list[Message]
+    version: str
+
+
+class JobCreated(NamedTuple):
+    """What ``create_job`` learnt: the new row's key (``None`` for a live
+    duplicate: nothing written), the reserved messages, the row's version."""
+
+    pk: int | None
+    reserved: list[Message]
+    version: str
+
+
+async def create_job(conn: Any, q: dict[str, str], w: StepWrite) -> JobCreated:
     job = w.job
     args = [
         w.app_id,
@@ -61,8 +77,8 @@ async def create_job(
             rows = await conn.fetch(q["create_job"], *args)
     pk = rows[0]["job_pk"]
     if pk is None:
-        return None, [], ""
-    return int(pk), reserved(rows, w.messages), str(rows[0]["x"])
+        return JobCreated(None, [], "")
+    return JobCreated(int(pk), reserved(rows, w.messages), str(rows[0]["x"]))
 
 
 def _step_args(w: StepWrite) -> list[Any]:
@@ -90,7 +106,7 @@ async def write_step(
     message_ids: Sequence[int],
     owner: str,
     version: str | None,
-) -> tuple[int, list[Message], str]:
+) -> StepWritten:
     try:
         with mapped():
             rows = await conn.fetch(
@@ -100,7 +116,8 @@ async def write_step(
         if getattr(exc, "sqlstate", None) == "HM409":
             raise errors.StaleStateError(f"job {w.job.job_id}: stale state") from None
         raise
-    return int(rows[0]["status"]), reserved(rows, w.messages), str(rows[0]["x"])
+    status, version = int(rows[0]["status"]), str(rows[0]["x"])
+    return StepWritten(status, reserved(rows, w.messages), version)
 
 
 @mapped_verbs
@@ -143,7 +160,7 @@ class StoreTx:
             return None, set()
         return locked_row(row), set(row["acked"] or ())
 
-    async def write_step(self, w: StepWrite) -> tuple[int, list[Message], str]:
+    async def write_step(self, w: StepWrite) -> StepWritten:
         """Semaphore delta, data, activity rows, messages and NOTIFYs in one
         statement (the job row locked); returns the new status, the reserved
         messages and the row's new version (xmin)."""
@@ -151,13 +168,13 @@ class StoreTx:
 
     async def write_step_cas(
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
-    ) -> tuple[int, list[Message], str]:
+    ) -> StepWritten:
         """``write_step`` from cached state: also acks ``message_ids``, and raises
         ``StaleStateError`` (writing nothing) unless the job row is still at
         ``version`` and every message was still held by ``owner``."""
         return await write_step(self._conn, self._q, w, message_ids, owner, version)
 
-    async def create_job(self, w: StepWrite) -> tuple[int | None, list[Message], str]:
+    async def create_job(self, w: StepWrite) -> JobCreated:
         """Insert a new job with its rows and messages; ``None`` for a live duplicate."""
         return await create_job(self._conn, self._q, w)
 

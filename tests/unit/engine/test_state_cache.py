@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hotmesh.engine.cache import StateCache
 from hotmesh.engine.commit import Completion, StepCommit
 from hotmesh.store.records import ActivityRow, JobRow
@@ -47,8 +49,7 @@ def test_the_least_recently_written_job_is_evicted() -> None:
 def test_finished_jobs_and_a_zero_size_are_not_kept() -> None:
     cache = StateCache(5)
     cache.remember(_commit("j"), "1")
-    done = _commit("j")
-    done.completion = Completion({}, None, 60.0)
+    done = dataclasses.replace(_commit("j"), completion=Completion({}, None, 60.0))
     cache.remember(done, "2")
     assert cache.get("j") is None
     off = StateCache(0)

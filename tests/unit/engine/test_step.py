@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from hotmesh.compiler import compile_source
 from hotmesh.engine import step
+from hotmesh.engine.commit import StepDraft
 from hotmesh.engine.context import public_data, write_job_data
 from hotmesh.expr.js import UNDEFINED
 from hotmesh.store.records import ENGINE_STREAM, JobRow
@@ -180,3 +184,32 @@ def test_generated_job_ids_have_upstream_shape_and_do_not_repeat() -> None:
     ids = {new_job_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(re.fullmatch(r"H[A-Za-z0-9_-]{22}", i) for i in ids)
+
+
+def test_the_step_returns_a_frozen_commit() -> None:
+    commit = step.trigger(PLAN, GRAPH, {"id": "j6"}, NOW)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        commit.delta = 0  # type: ignore[misc]
+    waiting = commit.with_metadata(ngn="engine-1")
+    assert waiting.job.metadata["ngn"] == "engine-1"
+    assert "ngn" not in commit.job.metadata  # the original is left as it was
+    assert waiting.messages is commit.messages and waiting.delta == commit.delta
+
+
+def test_a_failed_job_keeps_its_error_and_stores_it_once() -> None:
+    first = step.trigger(PLAN, GRAPH, {"id": "j7"}, NOW)
+    job = JobRow(1, "j7", first.job.gid, "", "go", "1", 2, first.job.metadata, {})
+    job.activities = list(first.activities)
+    failed = step.fail(PLAN, job, {"message": "bad", "code": 500}, NOW)
+    assert failed.job.err == '{"message":"bad","code":500}'
+    assert failed.completion is not None
+    assert failed.completion.output["metadata"]["err"] == failed.job.err
+    assert job.err is None  # the step works on a copy
+
+
+def test_freezing_a_draft_keeps_every_field() -> None:
+    names = [f.name for f in dataclasses.fields(StepDraft)]
+    assert names == [f.name for f in dataclasses.fields(step.StepCommit)]
+    values = {name: object() for name in names}
+    frozen = StepDraft(**values).freeze()  # type: ignore[arg-type]
+    assert all(getattr(frozen, name) is values[name] for name in names)

@@ -12,6 +12,11 @@ Two layers, as upstream:
 Upstream waits ``initial * coefficient ** k`` (so its first retry already
 waits ``initial * coefficient``); ours starts at ``initial_interval``, as
 Temporal does, so the policy reads the way it is written.
+
+Two sets of defaults, as upstream, both defined here: :data:`HOTMESH_RETRY`
+(a ``HotMesh`` worker's ``retry``: 3 attempts, x10, 1 s, 120 s) and
+:data:`MEMFLOW_RETRY` (MemFlow activities and workflows: 50 attempts, x5,
+1 s, 120 s). The key names, in both spellings, are :data:`RETRY_KEYS`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ from hotmesh.durations import seconds as seconds
 
 #: Upstream's cap on YAML retries (``HMSH_MAX_RETRIES``).
 YAML_MAX_RETRIES = 3
+#: each setting's snake_case name and upstream's camelCase one
+NAMES = {
+    "maximum_attempts": "maximumAttempts",
+    "backoff_coefficient": "backoffCoefficient",
+    "initial_interval": "initialInterval",
+    "maximum_interval": "maximumInterval",
+}
+#: every key a policy may be given with (``check_keys`` of its readers)
+RETRY_KEYS = (*NAMES, *NAMES.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +64,14 @@ class RetryPolicy:
         strings; a key not given keeps ``base``'s value (default: ours)."""
         base = base or cls()
 
-        def pick(snake: str, camel: str, default: Any) -> Any:
-            return options.get(snake, options.get(camel, default))
+        def pick(name: str) -> Any:
+            return options.get(name, options.get(NAMES[name], getattr(base, name)))
 
         policy = cls(
-            maximum_attempts=int(
-                pick("maximum_attempts", "maximumAttempts", base.maximum_attempts)
-            ),
-            backoff_coefficient=float(
-                pick(
-                    "backoff_coefficient",
-                    "backoffCoefficient",
-                    base.backoff_coefficient,
-                )
-            ),
-            initial_interval=seconds(
-                pick("initial_interval", "initialInterval", base.initial_interval),
-                "initial_interval",
-            ),
-            maximum_interval=seconds(
-                pick("maximum_interval", "maximumInterval", base.maximum_interval),
-                "maximum_interval",
-            ),
+            maximum_attempts=int(pick("maximum_attempts")),
+            backoff_coefficient=float(pick("backoff_coefficient")),
+            initial_interval=seconds(pick("initial_interval"), "initial_interval"),
+            maximum_interval=seconds(pick("maximum_interval"), "maximum_interval"),
         )
         if policy.maximum_attempts < 1:
             raise errors.ConfigError("maximum_attempts must be at least 1")
@@ -80,22 +80,13 @@ class RetryPolicy:
         return policy
 
     def to_options(self) -> dict[str, Any]:
-        """The snake_case form (MemFlow's recorded policy)."""
-        return {
-            "maximum_attempts": self.maximum_attempts,
-            "backoff_coefficient": self.backoff_coefficient,
-            "initial_interval": self.initial_interval,
-            "maximum_interval": self.maximum_interval,
-        }
+        """The snake_case form (MemFlow's recorded policy, and the keys its
+        graph passes on in a work message)."""
+        return {name: getattr(self, name) for name in NAMES}
 
     def to_message(self) -> dict[str, Any]:
-        """The camelCase form a work message carries (upstream's names)."""
-        return {
-            "maximumAttempts": self.maximum_attempts,
-            "backoffCoefficient": self.backoff_coefficient,
-            "initialInterval": self.initial_interval,
-            "maximumInterval": self.maximum_interval,
-        }
+        """The camelCase form (upstream's names in a work message)."""
+        return {camel: getattr(self, name) for name, camel in NAMES.items()}
 
     def delay(self, attempt: int) -> float | None:
         """Seconds before attempt ``attempt + 1`` after attempt ``attempt`` (1-based)
@@ -106,7 +97,9 @@ class RetryPolicy:
         return float(min(wait, self.maximum_interval))
 
 
-#: MemFlow activities' defaults: more attempts, a gentler back-off (as upstream)
+#: a ``HotMesh`` worker's defaults (a ``retry`` given with some keys only)
+HOTMESH_RETRY = RetryPolicy()
+#: MemFlow's defaults: more attempts, a gentler back-off (as upstream)
 MEMFLOW_RETRY = RetryPolicy(
     maximum_attempts=50,
     backoff_coefficient=5.0,
@@ -116,16 +109,11 @@ MEMFLOW_RETRY = RetryPolicy(
 
 
 def message_policy(data: Any) -> RetryPolicy | None:
-    """A policy carried in a work message's data (upstream's ``_streamRetryConfig``)."""
+    """A policy carried in a work message's data (upstream's ``_streamRetryConfig``),
+    in either spelling; a key not given has :data:`HOTMESH_RETRY`'s value."""
     if not isinstance(data, dict):
         return None
-    keys = (
-        "maximumAttempts",
-        "backoffCoefficient",
-        "maximumInterval",
-        "initialInterval",
-    )
-    if not any(k in data for k in keys):
+    if not any(k in data for k in RETRY_KEYS):
         return None
     try:
         return RetryPolicy.from_options(data)

@@ -28,6 +28,7 @@ from typing import Any
 
 from hotmesh import errors, ids, telemetry
 from hotmesh.engine.options import check_keys
+from hotmesh.engine.retry import RETRY_KEYS
 from hotmesh.engine.router import retrying
 from hotmesh.store.records import Message
 from hotmesh.telemetry import logs
@@ -296,17 +297,6 @@ def callback_handler(
     return handle
 
 
-#: the keys of a worker's ``retry`` policy (snake_case or upstream's camelCase)
-RETRY_KEYS = (
-    "maximum_attempts",
-    "backoff_coefficient",
-    "initial_interval",
-    "maximum_interval",
-    "maximumAttempts",
-    "backoffCoefficient",
-    "initialInterval",
-    "maximumInterval",
-)
 #: the keys of a ``workers`` entry
 WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout")
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, overload
 from hotmesh import errors, flow
 from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
-from hotmesh.engine.retry import MEMFLOW_RETRY, RetryPolicy
+from hotmesh.engine.retry import MEMFLOW_RETRY, RETRY_KEYS, RetryPolicy
 from hotmesh.memflow import registry
 from hotmesh.memflow.context import WorkflowContext, current
 
@@ -41,12 +41,9 @@ def make_policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
     return {**structured.to_options(), **flags}
 
 
-_BACKOFF_KEYS = frozenset(
-    {
-        *MEMFLOW_RETRY.to_options(),
-        *MEMFLOW_RETRY.to_message(),
-    }
-)
+_BACKOFF_KEYS = frozenset(RETRY_KEYS)
+#: the policy of MemFlow's built-in side effects (signal, interrupt...)
+SYSTEM_RETRY = RetryPolicy(3, MEMFLOW_RETRY.backoff_coefficient, 0.1, 120.0)
 
 
 def activity_topic(task_queue: str) -> str:

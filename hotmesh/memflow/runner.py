@@ -15,6 +15,7 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.engine.payload import json_problem
+from hotmesh.engine.retry import RetryPolicy
 from hotmesh.memflow import handlers, registry
 from hotmesh.memflow.context import (
     ACTIVITY,
@@ -343,7 +344,7 @@ async def run_activity(
         failure = _failure(exc)
         final = (
             fn is None
-            or attempt >= int(policy["maximum_attempts"])
+            or attempt >= RetryPolicy.from_options(policy).maximum_attempts
             or bool(getattr(exc, "non_retryable", False))
         )
         if not final:

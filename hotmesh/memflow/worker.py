@@ -26,7 +26,7 @@ from hotmesh.store.messages import MessageRows
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
-GRAPH_VERSION = "4"
+GRAPH_VERSION = "5"
 
 
 #: tries of an activation's inbox read while the database is away (about 35 s)

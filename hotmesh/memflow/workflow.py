@@ -47,13 +47,16 @@ from hotmesh.memflow.proxy import (
     DEFAULT_RETRY as DEFAULT_RETRY,
 )
 from hotmesh.memflow.proxy import (
+    SYSTEM_RETRY,
     _error_from,
     _proxy,
-    make_policy,
     system_topic,
 )
 from hotmesh.memflow.proxy import (
     activity_topic as activity_topic,
+)
+from hotmesh.memflow.proxy import (
+    make_policy as make_policy,
 )
 from hotmesh.memflow.proxy import (
     proxy_activities as proxy_activities,
@@ -299,7 +302,7 @@ execute_child = exec_child
 
 async def _system(kind: str, name: str, args: list[Any]) -> Any:
     ctx = current()
-    policy = make_policy({"maximum_attempts": 3, "initial_interval": 0.1})
+    policy = SYSTEM_RETRY.to_options()
     topic = system_topic(ctx.namespace)
     return await _proxy(ctx, kind, name, args, topic, policy)
 

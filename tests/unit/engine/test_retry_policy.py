@@ -7,8 +7,14 @@ import pytest
 
 from hotmesh import errors
 from hotmesh.durations import seconds
-from hotmesh.engine.retry import MEMFLOW_RETRY, RetryPolicy, message_policy
-from hotmesh.memflow.proxy import DEFAULT_RETRY, make_policy
+from hotmesh.engine.retry import (
+    HOTMESH_RETRY,
+    MEMFLOW_RETRY,
+    RETRY_KEYS,
+    RetryPolicy,
+    message_policy,
+)
+from hotmesh.memflow.proxy import DEFAULT_RETRY, SYSTEM_RETRY, make_policy
 
 
 def test_options_round_trip_in_both_spellings() -> None:
@@ -47,3 +53,20 @@ def test_the_duration_parser_is_neutral() -> None:
     assert seconds("1.5 minutes") == 90.0 and seconds(3) == 3.0
     with pytest.raises(errors.ConfigError, match="timeout"):
         seconds("later", "timeout")
+
+
+def test_a_message_carries_a_policy_in_either_spelling() -> None:
+    # MemFlow's graph passes its recorded (snake_case) policy on unrenamed
+    policy = RetryPolicy(4, 2.0, 0.5, 30.0)
+    assert message_policy({"payload": {}, **policy.to_options()}) == policy
+    assert message_policy({"maximum_attempts": 2}) == RetryPolicy(2)
+    assert set(RETRY_KEYS) == {*policy.to_options(), *policy.to_message()}
+
+
+def test_one_place_holds_each_set_of_defaults() -> None:
+    assert HOTMESH_RETRY == RetryPolicy(3, 10.0, 1.0, 120.0)
+    assert MEMFLOW_RETRY == RetryPolicy(50, 5.0, 1.0, 120.0)
+    assert make_policy(None) == MEMFLOW_RETRY.to_options()
+    assert SYSTEM_RETRY.to_options() == make_policy(
+        {"maximum_attempts": 3, "initial_interval": 0.1}
+    )

@@ -161,14 +161,19 @@ app:
 """
 
 
-async def test_a_two_second_sleep_resumes_within_100_ms(mesh: MeshFactory) -> None:
-    hm = await mesh("sleepy")
+async def test_a_two_second_sleep_resumes_on_its_timer_not_a_poll(
+    mesh: MeshFactory,
+) -> None:
+    # A poll of 60 s: a wake-up that waited for the poll instead of the
+    # sleep's own timer would miss pubsub's timeout. How late the timer fires
+    # is measured in bench/, not bounded here (the machine may be loaded).
+    hm = await mesh("sleepy", poll=60)
     await hm.deploy(SLEEPY)
     await hm.activate("1")
     started = time.monotonic()
-    out = await hm.pubsub("nap", {"seconds": 2}, timeout=5)
+    out = await hm.pubsub("nap", {"seconds": 2}, timeout=30)
     elapsed = time.monotonic() - started
-    assert 2.0 <= elapsed < 2.1, elapsed
+    assert 2.0 <= elapsed < 30, elapsed
     assert isinstance(out["data"]["woke"], int)
 
 

@@ -69,6 +69,7 @@ async def cluster(pg_dsn: str) -> AsyncIterator[Cluster]:
 EXPECTED_STEPS = {"chaos.seq": 2, "chaos.fan": 5, "chaos.order": 2}
 
 
+@pytest.mark.timeout(900 if LONG else 300)
 async def test_sigkill_chaos_loses_and_doubles_nothing(
     pg_dsn: str, cluster: Cluster
 ) -> None:
@@ -100,7 +101,9 @@ async def test_sigkill_chaos_loses_and_doubles_nothing(
                 await client.pub(topic, {"id": job_id, "n": n})
 
         await asyncio.gather(*(publish(j, t, n) for j, (t, n) in jobs.items()))
-        deadline = asyncio.get_running_loop().time() + (600 if LONG else 60)
+        # Generous: a node is killed every second and a loaded machine takes
+        # seconds to start its replacement; the loop ends once all are done.
+        deadline = asyncio.get_running_loop().time() + (600 if LONG else 180)
         conn = await asyncpg.connect(pg_dsn)
         try:
             while True:

@@ -348,9 +348,15 @@ UPDATE __SCHEMA__.escalations
 RETURNING topic, signal_key;
 
 -- name: extend_leases
--- Extend owner $2's claims on messages $1 by $3 seconds (the heartbeat).
+-- Extend owner $2's claims on messages $1 by $3 seconds (the heartbeat). A row locked
+-- by a transaction (its answer being written, its ack) is skipped: the heartbeat
+-- never waits for it, so it lasts one round trip (waiting, a cut connection lost it
+-- and the claims lapsed); the next beat extends it if that transaction rolled back.
 UPDATE __SCHEMA__.messages SET reserved_until = now() + make_interval(secs => $3)
- WHERE id = ANY($1::bigint[]) AND reserved_by = $2;
+ WHERE id IN (SELECT id FROM __SCHEMA__.messages
+               WHERE id = ANY($1::bigint[]) AND reserved_by = $2
+                 FOR UPDATE SKIP LOCKED)
+   AND reserved_by = $2;
 
 -- name: renew_claims
 -- Extend claims that `owner` ($2) still holds; their ids (a lapsed claim may be another's).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from hotmesh import errors
@@ -12,6 +13,10 @@ from hotmesh.store.records import Claimed, Message
 from hotmesh.telemetry import logs
 
 log = logs.get("hotmesh.router")
+
+#: how many ids of messages whose handler ended a consumer remembers (ids are
+#: never reused): enough to cover the replies of the claims in flight
+ENDED_KEPT = 4096
 
 
 async def retrying(
@@ -84,6 +89,8 @@ class Consumer:
         self.held: dict[int, Message] = {}
         #: when each held claim runs out, as far as this process knows (loop time)
         self._until: dict[int, float] = {}
+        #: ids of messages whose handler ended here lately, oldest first
+        self._ended: OrderedDict[int, None] = OrderedDict()
         self._beat: asyncio.Task[None] | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -109,9 +116,11 @@ class Consumer:
         expire, other processes would take them, and claim counts would look
         like poison. A crashed process stops beating, so its claims expire.
         """
+        # at most 1.5 s: messages inserted for us start with a 5 s claim
+        period = min(self.lease / 3, 1.5)
+        pause, failed = period, False
         while not self._stopping:
-            # at most 1.5 s: messages inserted for us start with a 5 s claim
-            await asyncio.sleep(min(self.lease / 3, 1.5))
+            await asyncio.sleep(pause)
             if not self.held:
                 continue
             began = asyncio.get_running_loop().time()
@@ -121,11 +130,17 @@ class Consumer:
                 for mid in ids:
                     if mid in self._until:
                         self._until[mid] = began + self.lease
-            except Exception as exc:  # the database is away: the next beat retries
+                pause, failed = period, False
+            except Exception as exc:  # the database is away: beat again soon
                 log.warning("stream %s: could not extend claims: %s", self.stream, exc)
+                # a lost connection must not cost a whole period of the
+                # short first claim: retry from 0.1 s, doubling up to it
+                pause = min(pause * 2, period) if failed else min(0.1, period)
+                failed = True
 
-    def submit(self, msg: Message) -> None:
-        """Run a message this process already holds (inserted reserved by us)."""
+    def submit(self, msg: Message, checked: bool = False) -> None:
+        """Run a message this process already holds (inserted reserved by us);
+        ``checked``: only if its row is still there and ours (see ``_claimed``)."""
         if self._stopping:
             return  # stop() releases our reservations; another consumer takes it
         loop = asyncio.get_running_loop()
@@ -140,9 +155,18 @@ class Consumer:
         self.held[msg.id] = msg
         # claimed (or inserted for us) with a claim of at most 5 s
         self._until[msg.id] = loop.time() + min(self.lease, 5.0)
-        task = loop.create_task(self._one(msg))
+        task = loop.create_task(self._one(msg, checked))
         self.inflight.add(task)
         task.add_done_callback(self._done)
+
+    def _claimed(self, msg: Message) -> None:
+        """Run a message our claim returned (``submit`` skips one still running here).
+
+        A message whose handler ended here while the claim's reply was on its
+        way was acked, or its answer could not be written: only a check of its
+        row tells which, so it runs again only if the row is still ours.
+        """
+        self.submit(msg, checked=msg.id in self._ended)
 
     def wake(self, delay: float = 0.0) -> None:
         """Claim now, or after ``delay`` seconds (a message that becomes visible later)."""
@@ -191,9 +215,9 @@ class Consumer:
         await asyncio.wait(late, timeout=1.0)
         return abandoned
 
-    async def _one(self, msg: Message) -> None:
+    async def _one(self, msg: Message, checked: bool = False) -> None:
         try:
-            if not await self._still_ours(msg):
+            if not await self._still_ours(msg, checked):
                 return
             give_up = self.give_up
             await retrying(
@@ -205,22 +229,31 @@ class Consumer:
         finally:
             self.held.pop(msg.id, None)
             self._until.pop(msg.id, None)
+            self._ended[msg.id] = None
+            if len(self._ended) > ENDED_KEPT:
+                self._ended.popitem(last=False)
 
-    async def _still_ours(self, msg: Message) -> bool:
+    async def _still_ours(self, msg: Message, checked: bool = False) -> bool:
         """False when the claim lapsed (the process was paused, or starved, past
         its lease) and another consumer has taken the message since: then it
-        is not started here a second time. Costs a query only after a lapse."""
-        if asyncio.get_running_loop().time() <= self._until.get(msg.id, float("inf")):
+        is not started here a second time. Costs a query only after a lapse,
+        or when ``checked`` (its handler already ended here once)."""
+        now = asyncio.get_running_loop().time()
+        if not checked and now <= self._until.get(msg.id, float("inf")):
             return True
         try:
             kept = await self.store.renew_claims([msg.id], self.owner, self.lease)
-        except Exception as exc:  # the database is away: the step's own ack decides
+        except Exception as exc:  # the database is away
             log.warning(
                 "stream %s: could not check a lapsed claim: %s", self.stream, exc
             )
-            return True
+            # Ended here already: its claim lapses and it is checked again.
+            # Otherwise the step's own ack decides.
+            return not checked
         if msg.id in kept:
             return True
+        if checked:
+            return False  # acked by its first run here: nothing to run
         log.warning(
             "stream %s: message %d not started: its claim lapsed and another "
             "process took it",
@@ -267,7 +300,7 @@ class Consumer:
                     log.warning("stream %s: claim failed: %s", self.stream, exc)
                     claimed = Claimed([])
                 for msg in claimed.messages:
-                    self.submit(msg)
+                    self._claimed(msg)
                 full = len(claimed.messages) == free
                 # A limited stream may hold messages back that no notification
                 # will announce again: claim when one of ours ends, and when a

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg
+
+from hotmesh.engine.router import Consumer
+from hotmesh.store.records import Message
 from tests.integration.conftest import MeshFactory
 
 APP = """
@@ -81,3 +85,113 @@ async def test_a_message_claimed_too_often_becomes_a_job_error(
     state = done.result()
     assert "poison message: claimed 4 times" in state["metadata"]["err"]
     assert calls == []  # the callback is not run a fourth time
+
+
+async def _insert(conn: asyncpg.Connection, stream: str) -> int:
+    return int(
+        await conn.fetchval(
+            "INSERT INTO hotmesh.messages (app_id, stream, type, payload) "
+            "VALUES ('lease', $1, 'work', '{}') RETURNING id",
+            stream,
+        )
+    )
+
+
+async def test_a_message_reclaimed_by_its_own_process_while_it_runs_runs_once(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    """The heartbeat could not reach the database for a whole lease (a cut
+    connection): the claim of a message still running here lapses, and this
+    consumer's own next claim takes it back. It must not start it again (the
+    chaos test's activities ran twice so); the unit test of this is
+    tests/unit/engine/test_reclaimed_by_self.py, this one runs the real claim."""
+    hm = await mesh("lease")
+    calls: list[int] = []
+    release = asyncio.Event()
+
+    async def handle(msg: Message) -> None:
+        calls.append(msg.id)
+        await release.wait()
+
+    conn = await asyncpg.connect(pg_dsn)
+    consumer = Consumer(hm.store, "lease", "w:own", "own-owner", handle, poll=0.05)
+    try:
+        first = await _insert(conn, "w:own")
+        consumer.start()
+
+        async def attempts(mid: int) -> int:
+            return int(
+                await conn.fetchval(
+                    "SELECT attempts FROM hotmesh.messages WHERE id = $1", mid
+                )
+            )
+
+        async def reclaimed() -> None:
+            while calls != [first]:
+                await asyncio.sleep(0.02)
+            # the lapse: its claim ran out while it runs here (kept lapsed
+            # until our claim took it back, whatever the heartbeat does)
+            while await attempts(first) < 2:
+                await conn.execute(
+                    "UPDATE hotmesh.messages SET reserved_until = now() - "
+                    "interval '1 s' WHERE id = $1",
+                    first,
+                )
+                consumer.wake()
+                await asyncio.sleep(0.02)
+            # a message sent after that claim: once it runs, the claim loop
+            # has handled the reply that took the first one back
+            second = await _insert(conn, "w:own")
+            consumer.wake()
+            while second not in calls:
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(reclaimed(), 30)
+        assert calls.count(first) == 1
+    finally:
+        release.set()
+        await consumer.stop(grace=5)
+        await conn.close()
+
+
+async def test_a_claim_reply_racing_the_ack_does_not_run_the_message_again(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    """Our claim takes back a lapsed message, and its handler here acks it
+    before the claim's reply is read: the message is gone, not run again. One
+    whose answer could not be written (still there, ours) is run again."""
+    hm = await mesh("lease")
+    calls: list[int] = []
+    done: asyncio.Queue[int] = asyncio.Queue()
+
+    async def handle(msg: Message) -> None:
+        calls.append(msg.id)
+        if msg.payload.get("ack", True):
+            await hm.store.ack(msg.id, "race-owner")
+        done.put_nowait(msg.id)
+
+    conn = await asyncpg.connect(pg_dsn)
+    consumer = Consumer(hm.store, "lease", "w:race", "race-owner", handle)
+    try:
+        acked = await _insert(conn, "w:race")
+        kept = int(
+            await conn.fetchval(
+                "INSERT INTO hotmesh.messages (app_id, stream, type, payload) "
+                """VALUES ('lease', 'w:race', 'work', '{"ack": false}') RETURNING id"""
+            )
+        )
+        # the claim's reply, read only after both handlers ended here
+        stale = await hm.store.claim("lease", "w:race", "race-owner", 30.0, 2)
+        assert sorted(m.id for m in stale.messages) == [acked, kept]
+        for msg in stale.messages:
+            consumer.submit(msg)
+        for _ in range(2):
+            await asyncio.wait_for(done.get(), 30)
+        for msg in stale.messages:
+            consumer._claimed(msg)
+        assert await asyncio.wait_for(done.get(), 30) == kept
+        await asyncio.wait_for(asyncio.gather(*consumer.inflight), 30)
+        assert sorted(calls) == sorted([acked, kept, kept])
+    finally:
+        await consumer.stop(grace=5)
+        await conn.close()

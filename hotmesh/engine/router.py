@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -89,8 +90,11 @@ class Consumer:
         self.held: dict[int, Message] = {}
         #: when each held claim runs out, as far as this process knows (loop time)
         self._until: dict[int, float] = {}
-        #: ids of messages whose handler ended here lately, oldest first
-        self._ended: OrderedDict[int, None] = OrderedDict()
+        #: ids of messages whose handler ended here lately, oldest first, with
+        #: how often our own claim took each back while it ran (see _claimed)
+        self._ended: OrderedDict[int, int] = OrderedDict()
+        #: held messages our own claim took back while they ran: how often
+        self._retaken: dict[int, int] = {}
         self._beat: asyncio.Task[None] | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -164,9 +168,17 @@ class Consumer:
 
         A message whose handler ended here while the claim's reply was on its
         way was acked, or its answer could not be written: only a check of its
-        row tells which, so it runs again only if the row is still ours.
+        row tells which, so it runs again only if the row is still ours. Each
+        time our claim took a message back while it ran here counted a claim
+        (``attempts``) that was no new attempt: those are not counted towards
+        poison when it runs here again.
         """
-        self.submit(msg, checked=msg.id in self._ended)
+        if msg.id in self.held:
+            self._retaken[msg.id] = self._retaken.get(msg.id, 0) + 1
+        retaken = self._ended.get(msg.id)
+        if retaken:
+            msg = dataclasses.replace(msg, attempts=max(1, msg.attempts - retaken))
+        self.submit(msg, checked=retaken is not None)
 
     def wake(self, delay: float = 0.0) -> None:
         """Claim now, or after ``delay`` seconds (a message that becomes visible later)."""
@@ -229,7 +241,10 @@ class Consumer:
         finally:
             self.held.pop(msg.id, None)
             self._until.pop(msg.id, None)
-            self._ended[msg.id] = None
+            # (moved to the newest end; the counts add up over its runs here)
+            self._ended[msg.id] = self._ended.pop(msg.id, 0) + self._retaken.pop(
+                msg.id, 0
+            )
             if len(self._ended) > ENDED_KEPT:
                 self._ended.popitem(last=False)
 

@@ -195,3 +195,53 @@ async def test_a_claim_reply_racing_the_ack_does_not_run_the_message_again(
     finally:
         await consumer.stop(grace=5)
         await conn.close()
+
+
+async def test_claims_of_a_message_taken_back_while_it_ran_here_are_not_poison(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    """Each time our own claim took back a message still running here counted a
+    claim in the database; when its answer could not be written and it runs
+    here again, those claims are not attempts: it is not taken for poison."""
+    hm = await mesh("lease")
+    seen: list[tuple[int, int]] = []
+    release = asyncio.Event()
+
+    async def handle(msg: Message) -> None:
+        seen.append((msg.id, msg.attempts))
+        if len(seen) == 1:
+            await release.wait()  # then ends without an answer (never acked)
+
+    conn = await asyncpg.connect(pg_dsn)
+    consumer = Consumer(hm.store, "lease", "w:retaken", "retaken-owner", handle)
+    try:
+        mid = await _insert(conn, "w:retaken")
+        first = await hm.store.claim("lease", "w:retaken", "retaken-owner", 30.0, 1)
+        consumer.submit(first.messages[0])
+        while not seen:
+            await asyncio.sleep(0.02)
+        for _ in range(3):  # the claim lapsed three times; our claim took it back
+            await conn.execute(
+                "UPDATE hotmesh.messages SET reserved_until = now() - interval "
+                "'1 s' WHERE id = $1",
+                mid,
+            )
+            again = await hm.store.claim("lease", "w:retaken", "retaken-owner", 30.0, 1)
+            consumer._claimed(again.messages[0])
+        assert seen == [(mid, 1)]  # not started again while it runs
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*consumer.inflight), 30)
+        await conn.execute(
+            "UPDATE hotmesh.messages SET reserved_until = now() - interval '1 s' "
+            "WHERE id = $1",
+            mid,
+        )
+        last = await hm.store.claim("lease", "w:retaken", "retaken-owner", 30.0, 1)
+        assert last.messages[0].attempts == 5  # in the database: every claim
+        consumer._claimed(last.messages[0])
+        await asyncio.wait_for(asyncio.gather(*consumer.inflight), 30)
+        assert seen == [(mid, 1), (mid, 2)]  # its second attempt here
+    finally:
+        release.set()
+        await consumer.stop(grace=5)
+        await conn.close()

@@ -218,15 +218,6 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def job_state(row: dict[str, Any]) -> str:
-    """``scheduled``, ``running``, ``done`` or ``error`` for a job summary row."""
-    if row.get("err") is not None:
-        return "error"
-    if int(row["status"]) <= 0:
-        return "done"
-    return "scheduled" if row.get("scheduled") else "running"
-
-
 def when(value: datetime | None, date: bool = True) -> str:
     """A timestamp for tables: UTC, millisecond precision (time of day only if not *date*)."""
     if value is None:

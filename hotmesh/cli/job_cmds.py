@@ -29,7 +29,6 @@ from hotmesh.cli.common import (
     data_option,
     db_options,
     dumps,
-    job_state,
     parse_data,
     pick_app,
     run,
@@ -42,6 +41,7 @@ from hotmesh.compiler import plan_from_document
 from hotmesh.engine.step import job_output
 from hotmesh.engine.waiting import waits
 from hotmesh.mesh import HotMesh
+from hotmesh.store import job_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")

@@ -12,10 +12,11 @@ from rich.table import Table
 from rich.tree import Tree
 
 from hotmesh import errors
-from hotmesh.cli.common import job_state, when
+from hotmesh.cli.common import when
 from hotmesh.engine.explain import lines as why_lines
 from hotmesh.engine.history import export_job
 from hotmesh.engine.waiting import WAITING_FOR_ANSWER
+from hotmesh.store import job_state
 from hotmesh.store.postgres import PostgresStore
 
 #: How deep ``history`` follows child jobs (a guard against cyclic parent ids).

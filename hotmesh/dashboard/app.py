@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from hotmesh import MemFlow, config, errors, ids
 from hotmesh.dashboard.security import CSRF_COOKIE, Guard
 from hotmesh.mesh import HotMesh
-from hotmesh.store import ConsoleReads, PostgresStore
+from hotmesh.store import ConsoleReads, PostgresStore, job_state
 from hotmesh.telemetry import logs
 
 _HERE = resources.files(__package__)
@@ -49,15 +49,6 @@ def _age(seconds: Any) -> str:
     if s < 7200:
         return f"{s / 60:.0f} min"
     return f"{s / 3600:.1f} h"
-
-
-def job_state(row: dict[str, Any]) -> str:
-    """``scheduled``, ``running``, ``done`` or ``error`` for a job row."""
-    if row.get("err") is not None:
-        return "error"
-    if int(row["status"]) <= 0:
-        return "done"
-    return "scheduled" if row.get("scheduled") else "running"
 
 
 def _environment() -> jinja2.Environment:

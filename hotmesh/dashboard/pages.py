@@ -13,9 +13,10 @@ from starlette.responses import RedirectResponse, Response
 
 from hotmesh import errors
 from hotmesh.dashboard import filters, svg
-from hotmesh.dashboard.app import Console, job_state
+from hotmesh.dashboard.app import Console
 from hotmesh.dashboard.security import AUTH_COOKIE, same, session_value
 from hotmesh.engine.explain import detail
+from hotmesh.store import job_state
 
 #: jobs the per-activity statistics of an app page look at
 STATS_JOBS = 1000

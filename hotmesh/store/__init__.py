@@ -26,6 +26,7 @@ from hotmesh.store.records import (
     JobRow,
     Message,
     NewMessage,
+    job_state,
     worker_stream,
 )
 from hotmesh.store.tx import JobCreated, StepWrite, StepWritten, StoreTx
@@ -45,6 +46,7 @@ __all__ = [
     "StoreTx",
     "create_database",
     "drop_database",
+    "job_state",
     "migrate_database",
     "schema_summary",
     "server_version",

@@ -96,3 +96,13 @@ class JobRow:
     data: dict[str, Any]
     err: str | None = None
     activities: list[ActivityRow] = field(default_factory=list)
+
+
+def job_state(row: dict[str, Any]) -> str:
+    """``scheduled``, ``running``, ``done`` or ``error`` for a job summary row
+    (the CLI's and the console's one word for where a job is)."""
+    if row.get("err") is not None:
+        return "error"
+    if int(row["status"]) <= 0:
+        return "done"
+    return "scheduled" if row.get("scheduled") else "running"

@@ -77,8 +77,9 @@ class ActivityRow:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     #: why this branch: the transitions' record (``engine.explain``), written
-    #: with the row; not read back by a step
-    why: Any = None
+    #: with the row; not read back by a step, so not part of the state a step
+    #: compares (a cached row carries it, the locked row read does not)
+    why: Any = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

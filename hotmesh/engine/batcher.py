@@ -9,7 +9,6 @@ fails.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 from hotmesh import errors
@@ -107,6 +106,14 @@ class Batcher(SideEffects):
             )
             await self._apply_one(message_id, job_id, kind, payload, known)
 
+    def _step(
+        self, plan: Plan, job: JobRow, kind: str, payload: dict[str, Any]
+    ) -> step.StepCommit:
+        """One step of ``job``, at the engine's clock and within its budgets."""
+        return step.apply(
+            plan, job, kind, payload, self.clock.now(), self.max_cycles, self.max_steps
+        )
+
     async def _apply_cached(
         self,
         batch: list[tuple[int, str, dict[str, Any], Any]],
@@ -124,16 +131,14 @@ class Batcher(SideEffects):
             return False
         commits: list[step.StepCommit] = []
         for message_id, kind, payload, _fut in batch:
-            commit = _evaluate(
-                message_id,
-                plan,
-                job,
-                kind,
-                payload,
-                self.clock.now(),
-                self.max_cycles,
-                self.max_steps,
-            )
+            try:
+                commit = self._step(plan, job, kind, payload)
+            except errors.RETRYABLE:
+                raise
+            except errors.HotMeshError as exc:
+                # tagged with the state, so the locking path need not evaluate
+                # the same step on the same state a second time
+                raise _StepFailed(message_id, job, exc) from exc
             if commit.dropped is not None:
                 return False
             commits.append(commit)
@@ -160,19 +165,10 @@ class Batcher(SideEffects):
                 if message_id not in acked:
                     continue
                 try:
-                    commit = step.apply(
-                        plan,
-                        job,
-                        kind,
-                        payload,
-                        self.clock.now(),
-                        self.max_cycles,
-                        self.max_steps,
-                    )
+                    commit = self._step(plan, job, kind, payload)
                 except errors.HotMeshError as exc:
                     log.error("job %s: %s step failed: %s", job_id, kind, exc)
-                    error = {"message": str(exc), "code": 500, "job_id": job_id}
-                    commit = step.fail(plan, job, error, self.clock.now())
+                    commit = step.fail(plan, job, _error(exc, job_id), self.clock.now())
                 if commit.dropped is not None:
                     continue
                 commits.append(commit)
@@ -199,15 +195,7 @@ class Batcher(SideEffects):
                 if known is not None and known.job == job:
                     raise known.error  # failed on this very state already
                 plan = await self.plan(job.version, tx)
-                commit = step.apply(
-                    plan,
-                    job,
-                    kind,
-                    payload,
-                    self.clock.now(),
-                    self.max_cycles,
-                    self.max_steps,
-                )
+                commit = self._step(plan, job, kind, payload)
                 if commit.dropped is None:
                     written = await self._write(tx, commit)
         except errors.RETRYABLE:
@@ -221,7 +209,7 @@ class Batcher(SideEffects):
 
     async def _fail(self, message_id: int, job_id: str, exc: Exception) -> None:
         """Ack the message and close its job with error 500, in one transaction."""
-        error = {"message": str(exc), "code": 500, "job_id": job_id}
+        error = _error(exc, job_id)
         written: Written | None = None
         try:
             async with self.store.transaction() as tx:
@@ -254,23 +242,9 @@ class _StepFailed(errors.HotMeshError):
         self.message_id, self.job, self.error = message_id, job, error
 
 
-def _evaluate(
-    message_id: int,
-    plan: Plan,
-    job: JobRow,
-    kind: str,
-    payload: dict[str, Any],
-    now: datetime,
-    max_cycles: int,
-    max_steps: int,
-) -> step.StepCommit:
-    """``step.apply``, its failure tagged with the message and the state."""
-    try:
-        return step.apply(plan, job, kind, payload, now, max_cycles, max_steps)
-    except errors.RETRYABLE:
-        raise
-    except errors.HotMeshError as exc:
-        raise _StepFailed(message_id, job, exc) from exc
+def _error(exc: Exception, job_id: str) -> dict[str, Any]:
+    """The job error recorded for a step that failed to evaluate."""
+    return {"message": str(exc), "code": 500, "job_id": job_id}
 
 
 def _settle(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,30 +124,7 @@ class StepDraft:
 
     def freeze(self) -> StepCommit:
         """The finished step, as the shell receives it."""
-        return StepCommit(
-            self.job,
-            self.new_job,
-            self.delta,
-            self.activities,
-            self.messages,
-            self.completion,
-            self.emit,
-            self.parent,
-            self.dropped,
-            self.register,
-            self.unregister,
-            self.signals,
-            self.escalations,
-            self.expired_escalations,
-            self.cancel_escalations,
-            self.interrupts,
-            self.descend,
-            self.facets,
-            self.expire,
-            self.span_attributes,
-            self.span_events,
-            self.span_links,
-        )
+        return StepCommit(*_draft_values(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,3 +317,9 @@ def escalation_row(spec: Any, aid: str, topic: str, key: str) -> dict[str, Any] 
         "metadata": spec.get("metadata"),
         "envelope": spec.get("envelope"),
     }
+
+
+#: a draft's values in :class:`StepCommit`'s field order: the two classes
+#: declare the same fields (tests/unit/engine/test_step.py holds them equal),
+#: and ``freeze`` need not list them a third time
+_draft_values = operator.attrgetter(*(f.name for f in dataclasses.fields(StepCommit)))

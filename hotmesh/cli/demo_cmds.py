@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -101,5 +103,18 @@ def demo(
     run(go())
     out.print(
         "\nInspect them again with: hotmesh jobs --app orders; hotmesh history JOB_ID"
-        "\nOr in the browser (the web console): hotmesh dashboard"
+        f"\nOr in the browser (the web console): {dashboard_hint()}"
+    )
+
+
+def dashboard_hint(
+    installed: Callable[[str], bool] = lambda name: find_spec(name) is not None,
+) -> str:
+    """The command that opens the console, with its install step when the
+    ``dashboard`` extra is missing (a first run must not end in an error)."""
+    if all(installed(m) for m in ("starlette", "uvicorn", "jinja2")):
+        return "hotmesh dashboard"
+    return (
+        "pip install 'hotmesh[dashboard]' (in a clone: pip install -e '.[dashboard]'),"
+        " then: hotmesh dashboard"
     )

@@ -42,3 +42,17 @@ async def test_memflow_example_runs_every_pattern(pg_dsn: str) -> None:
     assert results["reminder"] == "item-123 has 5 in stock"
     assert results["quote"] == 22.0
     assert results["with_quote"] == {"total": 19.0, "outcome": "reserved 2 of item-123"}
+
+
+async def test_memflow_messages_example_prints_what_temporals_samples_print(
+    pg_dsn: str,
+) -> None:
+    # the lines Temporal's hello_signal, hello_query and hello_update print
+    example = _load("memflow_messages")
+    assert await example.main(pg_dsn, pause=0.2) == [
+        "Result: ['Hello, user1', 'Hello, user2', 'Hello, user3']",
+        "First greeting result: Hello, World!",
+        "Second greeting result: Goodbye, World!",
+        "Update Result: Workflow status updated",
+        "Workflow Result: Hello, World!",
+    ]

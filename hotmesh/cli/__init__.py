@@ -113,6 +113,7 @@ def _register() -> None:
         schedule_cmds,
         stats_cmds,
         worker_cmds,
+        workflow_cmds,
     )
 
 

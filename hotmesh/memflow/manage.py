@@ -148,6 +148,24 @@ def _stamp(value: Any) -> datetime | None:
         return None
 
 
+def _error(job: JobRow) -> dict[str, Any] | None:
+    """The failure ``describe`` shows: the workflow's own, else the job's
+    (a termination carries only the reason it was given)."""
+    if job.status > 0 or job.err is None:
+        return None
+    own = job.data.get("error")
+    if isinstance(own, dict):
+        return own
+    try:
+        err = json.loads(job.err)
+    except ValueError:
+        err = {"message": job.err}
+    if not isinstance(err, dict):
+        err = {"message": str(err)}
+    kind = "Terminated" if err.get("code") == 410 else "Error"
+    return {"type": kind, "message": str(err.get("message") or "")}
+
+
 async def describe(handle: WorkflowHandle[Any]) -> dict[str, Any]:
     """Status, times, the steps still open, search fields and the error."""
     hm = await handle.client.mesh()
@@ -167,7 +185,7 @@ async def describe(handle: WorkflowHandle[Any]) -> dict[str, Any]:
         for act in job.activities
         if not act.done
     ]
-    error = data.get("error") if outcome(job) != "completed" else None
+    error = _error(job)
     return {
         "workflow_id": handle.workflow_id,
         "workflow_name": data.get("workflowName"),

@@ -189,6 +189,7 @@ async def start_update(
     _check_args("update", name, args)
     ns = handle.client.namespace
     hm, job = await _job(handle, live=False)
+    retry = update_id is not None
     update_id = update_id or uuid.uuid4().hex
     ours = UpdateHandle(handle, name, update_id)
     if update_key(update_id) in job.data:
@@ -196,7 +197,8 @@ async def start_update(
     rows = MessageRows(hm.store)
     if finished(job):
         raise errors.JobInactiveError(handle.workflow_id)
-    seen = await rows.find(ns, handle.workflow_id, update_id)
+    # an id made here now cannot be in the inbox yet: one round trip saved
+    seen = await rows.find(ns, handle.workflow_id, update_id) if retry else None
     if seen is None:
         fn = registry.workflow(
             ns, str(job.data.get("taskQueue")), str(job.data.get("workflowName"))

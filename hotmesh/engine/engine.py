@@ -8,6 +8,7 @@ one transaction; its parts live in ``base``, ``effects``, ``batcher`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -257,7 +258,7 @@ class Engine(Batcher, Children):
             return
         status = response.get("status") or "success"
         code = response.get("code")
-        if status == "error" and await self._retry(msg, md, code):
+        if status == "error" and await self._retry(msg, md, code, response):
             return
         metadata = {**md, **(response.get("metadata") or {})}
         metadata.update({k: md[k] for k in ADDRESS_KEYS if k in md})
@@ -269,11 +270,18 @@ class Engine(Batcher, Children):
         }
         await self.run_step(msg.id, str(md.get("jid")), "response", payload)
 
-    async def _retry(self, msg: Message, md: dict[str, Any], code: Any) -> bool:
+    async def _retry(
+        self,
+        msg: Message,
+        md: dict[str, Any],
+        code: Any,
+        response: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Republish a failed work message after its back-off.
 
         A structured policy (the worker's, or one carried by the message) wins
-        over the activity's YAML ``retry`` map.
+        over the activity's YAML ``retry`` map. The message carries this
+        attempt's failure (``lastFailure``) for whoever describes the job.
         """
         topic = str(md.get("topic"))
         tries = int(md.get("try") or 0)
@@ -307,7 +315,14 @@ class Engine(Batcher, Children):
         again = NewMessage(
             worker_stream(topic),
             "worker",
-            {**msg.payload, "metadata": {**md, "try": tries + 1}},
+            {
+                **msg.payload,
+                "metadata": {
+                    **md,
+                    "try": tries + 1,
+                    LAST_FAILURE: last_failure(code, response),
+                },
+            },
             str(md.get("jid")),
             msg.priority,
             delay,
@@ -330,6 +345,21 @@ class Engine(Batcher, Children):
         return await self.store.read_job(
             self.app_id, job_id, with_activities, include_expired
         )
+
+
+#: work-message metadata: the failure of the attempt before this one
+LAST_FAILURE = "lastFailure"
+
+
+def last_failure(code: Any, response: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{code, type?, message?}`` of a failed attempt, its text capped."""
+    data = (response or {}).get("data")
+    out: dict[str, Any] = {"code": code}
+    if isinstance(data, Mapping):
+        for key in ("type", "message"):
+            if isinstance(data.get(key), str):
+                out[key] = data[key][:1000]
+    return out
 
 
 def finished(job: JobRow) -> bool:

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
+from hotmesh.engine.engine import LAST_FAILURE
 from hotmesh.engine.options import check_keys
 from hotmesh.store.records import JobRow
 
 if TYPE_CHECKING:
     from hotmesh.memflow.client import Client, WorkflowHandle
+    from hotmesh.mesh import HotMesh
 
 #: the outcomes a workflow has (``list_workflows(status=)``, ``describe()``)
 STATUSES = ("running", "completed", "failed", "cancelled", "terminated")
@@ -167,7 +169,8 @@ def _error(job: JobRow) -> dict[str, Any] | None:
 
 
 async def describe(handle: WorkflowHandle[Any]) -> dict[str, Any]:
-    """Status, times, the steps still open, search fields and the error."""
+    """Status, times, the steps still open (activities with their attempts and
+    last failure, children), search fields and the error."""
     hm = await handle.client.mesh()
     job = await hm.engine.read(
         handle.workflow_id, include_expired=True, with_activities=True
@@ -175,6 +178,7 @@ async def describe(handle: WorkflowHandle[Any]) -> dict[str, Any]:
     if job is None:
         raise errors.JobNotFoundError(handle.workflow_id)
     data = job.data
+    running = job.status > 0
     pending = [
         {
             "activity": act.activity_id,
@@ -185,7 +189,10 @@ async def describe(handle: WorkflowHandle[Any]) -> dict[str, Any]:
         for act in job.activities
         if not act.done
     ]
-    error = _error(job)
+    activities: list[dict[str, Any]] = []
+    children: list[dict[str, Any]] = []
+    if running:
+        activities, children = await _open_work(hm, handle.client.namespace, job)
     return {
         "workflow_id": handle.workflow_id,
         "workflow_name": data.get("workflowName"),
@@ -194,10 +201,75 @@ async def describe(handle: WorkflowHandle[Any]) -> dict[str, Any]:
         "started_at": _stamp(job.metadata.get("jc")),
         "updated_at": _stamp(job.metadata.get("ju")),
         "generation": data.get("generation"),
-        "pending": pending if job.status > 0 else [],
+        "pending": pending if running else [],
+        "pending_activities": activities,
+        "pending_children": children,
         "search": {k[1:]: v for k, v in data.items() if k.startswith("_")},
-        "error": error,
+        "error": _error(job),
     }
+
+
+#: children listed by ``describe`` at most
+MAX_CHILDREN = 100
+
+
+async def _open_work(
+    hm: HotMesh, namespace: str, job: JobRow
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The running activities (the workflow's own and those of its open
+    ``gather`` jobs) with their attempt, and the running child workflows."""
+    kids = await hm.store.child_jobs(namespace, job.job_id)
+    open_kids = [k for k in kids if k["status"] > 0]
+    jobs = [job]
+    children: list[dict[str, Any]] = []
+    for kid in open_kids:
+        if kid["topic"] == f"{namespace}.collator.execute":
+            row = await hm.engine.read(kid["job_id"], with_activities=True)
+            if row is not None:
+                jobs.append(row)
+        elif kid["topic"] == f"{namespace}.execute" and len(children) < MAX_CHILDREN:
+            row = await hm.engine.read(kid["job_id"])
+            children.append(
+                {
+                    "workflow_id": kid["job_id"],
+                    "workflow_name": None
+                    if row is None
+                    else row.data.get("workflowName"),
+                    "task_queue": None if row is None else row.data.get("taskQueue"),
+                    "started_at": kid["created_at"],
+                }
+            )
+    work = await hm.store.job_work(namespace, [j.job_id for j in jobs])
+    by_step: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for queued in work:
+        raw = queued["metadata"]
+        meta = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+        key = (str(queued["job_id"]), str(meta.get("aid")), str(meta.get("dad")))
+        by_step[key] = {**queued, "metadata": meta}
+    activities = []
+    for row in jobs:
+        for act in row.activities:
+            payload = (act.input or {}).get("payload") if not act.done else None
+            if not isinstance(payload, dict) or "name" not in payload:
+                continue
+            msg = by_step.get((row.job_id, act.activity_id, act.dimension))
+            md: dict[str, Any] = {} if msg is None else msg["metadata"]
+            activities.append(
+                {
+                    "activity": payload.get("name"),
+                    "marker": payload.get("marker"),
+                    "args": payload.get("args"),
+                    "scheduled_at": act.started_at,
+                    # None: its answer is being written (no message waits)
+                    "attempt": None if msg is None else int(md.get("try") or 0) + 1,
+                    "last_failure": md.get(LAST_FAILURE),
+                    "running": None if msg is None else bool(msg["claimed"]),
+                    "next_attempt_at": None
+                    if msg is None or msg["claimed"]
+                    else msg["visible_at"],
+                }
+            )
+    return activities, children
 
 
 async def bulk(

@@ -126,6 +126,11 @@ class ListingVerbs:
         )
         return [str(r["job_id"]) for r in rows]
 
+    async def job_work(self, app_id: str, job_ids: list[str]) -> list[dict[str, Any]]:
+        """The queued work messages of these jobs (``job_work`` in search.sql)."""
+        rows = await self._pool.fetch(self._q["job_work"], app_id, job_ids)
+        return [dict(r) for r in rows]
+
     async def list_workflows(
         self,
         app_id: str,

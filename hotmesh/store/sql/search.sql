@@ -41,3 +41,14 @@ SELECT w.*
  WHERE ($5::text IS NULL OR w.status = $5)
  ORDER BY w.created_at DESC, w.id DESC
  LIMIT $11;
+
+-- name: job_work
+-- The work messages of jobs $2 (ids) of app $1 waiting or running now: their
+-- job, metadata (``try``: attempts before this one, ``lastFailure``) and when
+-- they become visible. No index has job_id first (a queue's inserts stay
+-- cheap): this scans the app's queued messages, fine for an operator's call.
+SELECT job_id, payload->'metadata' AS metadata, visible_at,
+       reserved_by IS NOT NULL AS claimed
+  FROM __SCHEMA__.messages
+ WHERE app_id = $1 AND type = 'worker' AND job_id = ANY($2::text[])
+ ORDER BY id;

@@ -105,3 +105,56 @@ async def test_bad_filters_are_named(mf: Env) -> None:
         await client.terminate_workflows({"status": "failed"})
     with pytest.raises(errors.ConfigError, match="cursor"):
         await client.list_workflows(cursor="nonsense")
+
+
+SECOND_TRY = asyncio.Event()
+RELEASE = asyncio.Event()
+TRIES: list[str] = []
+
+
+async def stocked(item: str) -> str:
+    TRIES.append(item)
+    if len(TRIES) == 1:
+        raise ValueError(f"no stock for {item}")
+    SECOND_TRY.set()
+    await RELEASE.wait()
+    return f"{item} in stock"
+
+
+async def parked() -> str:
+    await wf.wait_condition(lambda: False)
+    return "never"
+
+
+async def busy(item: str) -> str:
+    await wf.start_child(parked, workflow_id=f"{item}-kid")
+    acts = wf.proxy_activities(
+        activities={"stocked": stocked},
+        retry_policy={"maximum_attempts": 3, "initial_interval": 0.2},
+    )
+    return await acts.stocked(item)
+
+
+async def test_describe_shows_attempts_last_failure_and_children(mf: Env) -> None:
+    SECOND_TRY.clear()
+    RELEASE.clear()
+    TRIES.clear()
+    await mf.worker("busy-q", busy)
+    await mf.worker("busy-q", parked)
+    handle = await mf.client.workflow.start(
+        args=["ski"], task_queue="busy-q", workflow_name=busy, workflow_id="busy-1"
+    )
+    await asyncio.wait_for(SECOND_TRY.wait(), 30)  # the retry is running
+    about = await handle.describe()
+    [act] = about["pending_activities"]
+    assert act["activity"] == "stocked" and act["args"] == ["ski"]
+    assert act["attempt"] == 2 and act["running"] is True
+    assert act["last_failure"]["type"] == "ValueError"
+    assert act["last_failure"]["message"] == "no stock for ski"
+    [kid] = about["pending_children"]
+    assert kid["workflow_id"] == "ski-kid" and kid["workflow_name"] == "parked"
+    RELEASE.set()
+    assert await asyncio.wait_for(handle.result(), 30) == "ski in stock"
+    after = await handle.describe()
+    assert after["pending_activities"] == [] and after["pending_children"] == []
+    await mf.client.workflow.get_handle("busy-q", "parked", "ski-kid").terminate()

@@ -1,4 +1,5 @@
-"""A MemFlow chaos node: workflows with an activity, a sleep and a signal wait.
+"""A MemFlow chaos node: workflows with an activity, a sleep and a signal wait,
+and workflows steered by updates, signals and cancellations.
 
 Usage: python -m tests.chaos.mf_node DSN LEASE
 Each activity call is recorded in ``mf_calls`` (workflow, step, pid) before it
@@ -43,25 +44,72 @@ async def chaotic(workflow_id: str, base: int) -> int:
     return int(base + first + second + signal["k"])
 
 
+#: the ``step`` number the cleanup activity records in ``mf_calls``
+CLEANUP = 99
+
+
+async def cleanup(workflow_id: str) -> str:
+    return f"cleaned {await step(workflow_id, CLEANUP)}"
+
+
+wf = MemFlow.workflow
+
+
+@wf.defn(name="steered")
+class Steered:
+    """Applies ``add`` updates until ``finish``, then runs an activity; a
+    cancellation runs a shielded cleanup activity, then ends the workflow."""
+
+    def __init__(self) -> None:
+        self.applied: list[int] = []
+        self.finished = False
+
+    @wf.run
+    async def run(self, workflow_id: str) -> list[int]:
+        acts = wf.proxy_activities(activities={"step": step, "cleanup": cleanup})
+        try:
+            await wf.wait_condition(lambda: self.finished)
+            await acts.step(workflow_id, 1)
+            return list(self.applied)
+        except asyncio.CancelledError:
+            async with wf.shielded():
+                await acts.cleanup(workflow_id)
+            raise
+
+    @wf.update
+    async def add(self, n: int) -> int:
+        self.applied.append(n)
+        return len(self.applied)
+
+    @wf.signal
+    def finish(self) -> None:
+        self.finished = True
+
+
 async def main(dsn: str, lease: float) -> None:
     POOL["pool"] = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-    worker = await MemFlow.Worker.create(
-        {
-            # see tests/chaos/node.py: every claim a kill cuts counts as poison
-            "connection": {
-                "dsn": dsn,
-                "lease": lease,
-                "poll": 0.2,
-                "options": {"poison_threshold": 50},
-            },
-            "task_queue": "chaos",
-            "workflow": chaotic,
-            "activities": {"step": step},
-        }
-    )
+    # see tests/chaos/node.py: every claim a kill cuts counts as poison
+    connection = {
+        "dsn": dsn,
+        "lease": lease,
+        "poll": 0.2,
+        "options": {"poison_threshold": 50},
+    }
+    workers = [
+        await MemFlow.Worker.create(
+            {
+                "connection": connection,
+                "task_queue": queue,
+                "workflow": workflow,
+                "activities": {"step": step, "cleanup": cleanup},
+            }
+        )
+        for queue, workflow in (("chaos", chaotic), ("steered", Steered))
+    ]
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await worker.stop()
+    for worker in workers:
+        await worker.stop()
     await POOL["pool"].close()
 
 

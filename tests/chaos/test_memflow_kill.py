@@ -1,9 +1,11 @@
-"""MemFlow under kill chaos: workflows with activities, sleeps and signals in flight.
+"""MemFlow under kill chaos: workflows with activities, sleeps and signals in
+flight, and workflows steered by updates, signals and cancellations.
 
-Three node processes run the workflow and its activities; one is SIGKILLed
+Three node processes run the workflows and their activities; one is SIGKILLed
 about every second and restarted. Every workflow must finish with the right
-result, and an activity may run twice only when a kill cut its first run off.
-``HOTMESH_LONG=1``: 600 workflows instead of 60.
+result, no update may be applied twice, every cancellation runs its cleanup,
+and an activity may run twice only when a kill cut its first run off.
+``HOTMESH_LONG=1``: 600 workflows instead of 60, 60 steered instead of 16.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
 
-from hotmesh import MemFlow
-from tests.chaos.mf_node import LEDGER
+from hotmesh import MemFlow, errors
+from tests.chaos.mf_node import CLEANUP, LEDGER
 from tests.chaos.test_kill import Cluster
 from tests.long import LONG
 
@@ -103,4 +106,101 @@ async def test_memflow_survives_sigkills_with_sleeps_and_signals(
         rerun += len(pids) > 1
     print(
         f"\nmemflow chaos: {WORKFLOWS} workflows, {kills} kills, lost 0, cut-off re-runs {rerun}"
+    )
+
+
+STEERED = 60 if LONG else 16
+UPDATES = 3
+
+
+async def _update(handle: Any, workflow_id: str, k: int) -> int:
+    """``add(k)`` with a fixed update id, retried as a client would: a retry
+    with the same id must not apply it a second time."""
+    for _ in range(5):
+        try:
+            return int(
+                await handle.execute_update(
+                    "add", k, update_id=f"{workflow_id}-u{k}", timeout=30
+                )
+            )
+        except errors.TimeoutError:
+            continue
+    raise AssertionError(f"update {k} of {workflow_id} never answered")
+
+
+@pytest.mark.timeout(600 if LONG else 240)
+async def test_updates_and_cancellations_survive_sigkills(
+    pg_dsn: str, cluster: Cluster
+) -> None:
+    """Updates, cancellations and their cleanup in flight while nodes are killed:
+    no update is applied twice, and every cancellation runs its cleanup once."""
+    for _ in range(NODES):
+        await cluster.start()
+    client = MemFlow.Client({"connection": {"dsn": pg_dsn}})
+    stop_killing = asyncio.Event()
+
+    async def killer() -> int:
+        kills = 0
+        while not stop_killing.is_set():
+            await cluster.kill_one()
+            kills += 1
+            try:
+                await asyncio.wait_for(stop_killing.wait(), random.uniform(0.8, 1.4))
+            except TimeoutError:
+                pass
+        return kills
+
+    async def steer(i: int) -> tuple[list[int], Any]:
+        wid = f"st-{i}"
+        handle = await client.workflow.start(
+            args=[wid], task_queue="steered", workflow_name="steered", workflow_id=wid
+        )
+        answers = [await _update(handle, wid, k) for k in range(UPDATES)]
+        if i % 2:
+            await handle.signal("finish")
+        else:
+            await handle.cancel("chaos test")
+        try:
+            return answers, await handle.result()
+        except errors.WorkflowCancelledError as exc:
+            return answers, exc
+
+    chaos = asyncio.get_running_loop().create_task(killer())
+    try:
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(steer(i) for i in range(STEERED))), 500 if LONG else 200
+        )
+    finally:
+        stop_killing.set()
+        kills = await chaos
+        await client.close()
+    for i, (answers, outcome) in enumerate(outcomes):
+        # each update answered with the count after it: applied once, in order
+        assert answers == list(range(1, UPDATES + 1)), (i, answers)
+        if i % 2:
+            assert outcome == list(range(UPDATES)), (i, outcome)
+        else:
+            assert isinstance(outcome, errors.WorkflowCancelledError), (i, outcome)
+    assert kills >= 1
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        calls = await conn.fetch(
+            "SELECT workflow_id, step, pid FROM mf_calls WHERE workflow_id LIKE 'st-%'"
+            " ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    runs: dict[tuple[str, int], list[int]] = {}
+    for call in calls:
+        runs.setdefault((call["workflow_id"], call["step"]), []).append(call["pid"])
+    # the cancelled ran their cleanup and only it; the finished their step only
+    assert set(runs) == {(f"st-{i}", 1 if i % 2 else CLEANUP) for i in range(STEERED)}
+    rerun = 0
+    for pids in runs.values():
+        # a cleanup (or step) ran twice only when a kill cut its first run off
+        assert all(pid in cluster.killed for pid in pids[:-1]), pids
+        rerun += len(pids) > 1
+    print(
+        f"\nmemflow steering chaos: {STEERED} workflows, {STEERED * UPDATES} updates,"
+        f" {kills} kills, cut-off re-runs {rerun}"
     )

@@ -4,8 +4,9 @@ Everything that decides *when* (a job's timestamps, which schedule ticks are due
 how long the scheduler sleeps) asks ``Clock.now()`` and waits with
 ``Clock.sleep_until()``, so a test can move a ``ManualClock`` forward a day and
 see the day's ticks fire at once instead of waiting for them. Message
-visibility (timers, retries, delayed starts) still follows the database's
-``now()``: those run on real time.
+visibility (timers, retries) follows the database's ``now()``: the
+time-skipping test environment (``hotmesh.testing.WorkflowEnvironment``) runs
+on a ``SkippingClock`` and brings those messages closer by what it skips.
 """
 
 from __future__ import annotations
@@ -83,6 +84,47 @@ class ManualClock:
                 await asyncio.wait_for(self._moved.wait(), left)
             except TimeoutError:
                 return
+
+
+class SkippingClock:
+    """Real time plus the time a test skipped: ``skip`` jumps ahead at once.
+
+    Time runs on as it does for the database (so timers stored against the
+    database's ``now()`` keep their order), and a skip moves every reader of
+    this clock forward together; sleepers wake to check again.
+    """
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+        self._moved = asyncio.Event()
+
+    @property
+    def skipped(self) -> float:
+        """Seconds skipped so far."""
+        return self._skipped
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self._skipped)
+
+    def skip(self, seconds: float) -> None:
+        """Jump ``seconds`` ahead (never back)."""
+        if seconds < 0:
+            raise ValueError(f"cannot skip back in time ({seconds} s)")
+        self._skipped += seconds
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    async def sleep_until(self, when: datetime, cap: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, cap)
+        while True:
+            left = min((when - self.now()).total_seconds(), deadline - loop.time())
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._moved.wait(), left)
+            except TimeoutError:
+                pass
 
 
 #: the clock every ``HotMesh`` uses unless given another

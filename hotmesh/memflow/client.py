@@ -263,6 +263,10 @@ class WorkflowHandle(Generic[R]):
 class WorkflowClient:
     """``client.workflow``: start, get_handle, signal, hook."""
 
+    #: the handle class this client makes (the time-skipping test environment
+    #: gives its own, whose ``result()`` lets time skip)
+    handle_type: type[WorkflowHandle[Any]] = WorkflowHandle
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
@@ -358,7 +362,7 @@ class WorkflowClient:
             payload["parentWorkflowId"] = parent_workflow_id
         if origin_job_id:
             payload["originJobId"] = origin_job_id
-        handle: WorkflowHandle[Any] = WorkflowHandle(
+        handle: WorkflowHandle[Any] = self.handle_type(
             self._client, task_queue, str(workflow_name), workflow_id
         )
         handle._watch(hm)
@@ -384,7 +388,7 @@ class WorkflowClient:
         self, task_queue: str, workflow_name: str, workflow_id: str
     ) -> WorkflowHandle[Any]:
         """A handle on an existing workflow (any process may have started it)."""
-        return WorkflowHandle(self._client, task_queue, workflow_name, workflow_id)
+        return self.handle_type(self._client, task_queue, workflow_name, workflow_id)
 
     async def signal(
         self, signal_id: str, data: Any = None, workflow_id: str | None = None
@@ -455,7 +459,9 @@ class WorkflowClient:
             limit,
         )
         return [
-            WorkflowHandle(self._client, task_queue or "", workflow_name or "", job_id)
+            self.handle_type(
+                self._client, task_queue or "", workflow_name or "", job_id
+            )
             for job_id in ids
         ]
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from hotmesh import errors
+from hotmesh.clock import SYSTEM, Clock
 
 _MARKER = re.compile(r"^-([a-z]+)(?:\$(\d+))?(?:@([A-Za-z0-9]+))?-(\d+)-$")
 
@@ -131,6 +132,12 @@ class WorkflowContext:
     ending: bool = False
     #: every future a workflow task waits on (failed with ActivationEnded at the end)
     waits: list[asyncio.Future[Any]] = field(default_factory=list)
+    #: the worker's clock (a test's time-skipping clock): ``now()``, deadlines
+    clock: Clock = SYSTEM
+
+    def time(self) -> float:
+        """The worker clock's time, in seconds since the epoch."""
+        return self.clock.now().timestamp()
 
     def wait_on(self) -> asyncio.Future[Any]:
         """A future for a workflow task to wait on (``ActivationEnded`` once over)."""

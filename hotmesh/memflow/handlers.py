@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,7 +219,7 @@ async def wait_condition(
         if isinstance(recorded, dict) and "deadline" in recorded:
             deadline = float(recorded["deadline"])
         else:
-            deadline = time.time() + seconds(timeout)
+            deadline = ctx.time() + seconds(timeout)
             ctx.markers[key] = {"deadline": deadline}
     fut: asyncio.Future[None] = ctx.wait_on()
     cond = Condition(cid, predicate, fut, deadline)
@@ -506,7 +505,7 @@ async def live(
         if cond is not None:
             _record(ctx, reg, {"at": at, "cond": cond.cid})
         else:
-            now = time.time()
+            now = ctx.time()
             due = [c for c in reg.conditions if c.deadline is not None]
             due = [c for c in due if c.deadline is not None and c.deadline <= now]
             if not due or ctx.query:
@@ -531,7 +530,7 @@ def idle_item(ctx: WorkflowContext) -> dict[str, Any] | None:
     deadlines = [c.deadline for c in reg.conditions if c.deadline is not None]
     if deadlines:
         # the timer may fire a little early by this process's clock
-        wait["timeout"] = max(min(deadlines) - time.time(), 0.0) + 0.05
+        wait["timeout"] = max(min(deadlines) - ctx.time(), 0.0) + 0.05
     return {
         "type": "wait",
         "kind": "idle",

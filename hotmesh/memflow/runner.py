@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.clock import SYSTEM, Clock
 from hotmesh.engine.payload import json_problem
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.memflow import handlers, registry
@@ -168,12 +169,14 @@ async def activate(
     message: dict[str, Any],
     reader: handlers.Reader | None = None,
     cancel_told: bool = False,
+    clock: Clock = SYSTEM,
 ) -> dict[str, Any]:
     """Run the workflow function from the top, replaying recorded results;
     ``reader`` reads the job's inbox for handlers (and, ``cancel_told``, for a
-    cancellation of a workflow without handlers)."""
+    cancellation of a workflow without handlers); ``clock`` is the worker's."""
     data = message.get("data") or {}
     ctx = _context(namespace, data)
+    ctx.clock = clock
     md = message.get("metadata") or {}
     ctx.trace_ids = {k: md[k] for k in TRACE_IDS if k in md}  # workflow.trace()
     name, queue = ctx.workflow_name, ctx.task_queue

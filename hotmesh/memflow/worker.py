@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from hotmesh import errors, flow
+from hotmesh.clock import Clock
 from hotmesh.engine.options import check_keys
 from hotmesh.memflow import registry, runner, spans
 from hotmesh.memflow.classes import workflow_function
@@ -346,6 +347,7 @@ class Worker(_Part):
 
         inbox: list[MessageRows] = []  # set once connected, before any activation
         told: list[set[str]] = []  # the connection's cancellations
+        clocks: list[Clock] = []  # the connection's clock
 
         async def read_inbox(job_id: str, seq: int) -> list[dict[str, Any]]:
             # the database away: wait for it as the router does for a step
@@ -366,7 +368,9 @@ class Worker(_Part):
                 return await read_inbox(job_id, seq)
 
             cancels = told[0] if told else set()
-            return await runner.activate(namespace, message, reader, job_id in cancels)
+            return await runner.activate(
+                namespace, message, reader, job_id in cancels, clocks[0]
+            )
 
         topic = activity_topic(queue)
 
@@ -389,6 +393,7 @@ class Worker(_Part):
         conn, _ = await connect(config)
         inbox.append(MessageRows(conn.mesh.store))
         told.append(conn.cancels)
+        clocks.append(conn.mesh.clock)
         topics = conn.add(workers)
         if limits:
             await conn.mesh.set_topic_limits(topic, **limits)
@@ -426,10 +431,11 @@ async def register_activity_worker(
     return ActivityWorker(conn, topics)
 
 
-async def shutdown() -> None:
-    """Stop every MemFlow connection of this process."""
-    futures = list(_SHARED.values())
-    _SHARED.clear()
+async def shutdown(dsn: str | None = None) -> None:
+    """Stop every MemFlow connection of this process (those on ``dsn`` only,
+    when given)."""
+    keys = [key for key in _SHARED if dsn is None or key[0] == dsn]
+    futures = [_SHARED.pop(key) for key in keys]
     for fut in futures:
         if fut.done() and not fut.cancelled() and fut.exception() is None:
             await fut.result().mesh.stop()

@@ -8,7 +8,6 @@ engine what to run (see ``hotmesh.memflow.context``).
 from __future__ import annotations
 
 import random as _random
-import time
 import uuid as _uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -402,7 +401,7 @@ def now() -> datetime:
     index = ctx.next_index()
     value = ctx.recorded(index, "now", "now")
     if value is None:
-        stamp = time.time()
+        stamp = ctx.time()
         ctx.markers[ctx.marker("now", index)] = {"data": stamp}
     else:
         stamp = float(value["data"])

@@ -101,7 +101,8 @@ def duration(value: Any, where: str, name: str) -> float:
     return seconds
 
 
-def _key(value: Any, where: str, name: str) -> Any:
+def key_expr(value: Any, where: str, name: str) -> Any:
+    """A key option: a non-empty mapping expression (or ``None``)."""
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
@@ -124,7 +125,7 @@ def concurrency(value: Any, where: str = "") -> tuple[int | None, int | None, An
         if "limit" not in value:
             raise _fail(where, "concurrency.limit", "is required")
         limit = positive_int(value["limit"], where, "concurrency.limit")
-        key = _key(value.get("key"), where, "concurrency.key")
+        key = key_expr(value.get("key"), where, "concurrency.key")
         return (None, limit, key) if key is not None else (limit, None, None)
     return positive_int(value, where, "concurrency"), None, None
 
@@ -143,7 +144,7 @@ def rate(value: Any, where: str = "") -> tuple[int | None, float | None, Any]:
             raise _fail(where, f"rate.{name}", "is required")
     limit = positive_int(value["limit"], where, "rate.limit")
     period = duration(value["period"], where, "rate.period")
-    return limit, period, _key(value.get("key"), where, "rate.key")
+    return limit, period, key_expr(value.get("key"), where, "rate.key")
 
 
 def limits(
@@ -185,6 +186,12 @@ def key_text(value: Any) -> str | None:
     return None
 
 
+def key_only(value: Any) -> bool:
+    """``{"key": expr}`` without a limit: the worker activity's work carries
+    this key for a keyed limit set elsewhere (``set_topic_limits``, MemFlow)."""
+    return isinstance(value, Mapping) and set(value) == {"key"}
+
+
 def literal_topic(config: Mapping[str, Any]) -> str | None:
     """A worker activity's topic when it is plain text (no mapping expression)."""
     topic = config.get("subtype") if config.get("subtype") is not None else None
@@ -199,11 +206,22 @@ def declared(configs: list[tuple[str, Mapping[str, Any]]]) -> dict[str, TopicLim
     ``{topic: limits}`` (the compiler has refused conflicts and dynamic topics)."""
     out: dict[str, TopicLimits] = {}
     for aid, config in configs:
-        if config.get("concurrency") is None and config.get("rate") is None:
+        if not any(_limiting(config.get(name)) for name in ("concurrency", "rate")):
             continue
         topic = literal_topic(config)
         if topic is not None:
-            out[topic] = limits(
-                config.get("concurrency"), config.get("rate"), f"activity '{aid}'"
-            )[0]
+            where = f"activity '{aid}'"
+            conc, rate_value = (
+                _limit_of(config.get(n)) for n in ("concurrency", "rate")
+            )
+            out[topic] = limits(conc, rate_value, where)[0]
     return out
+
+
+def _limiting(value: Any) -> bool:
+    return value is not None and not key_only(value)
+
+
+def _limit_of(value: Any) -> Any:
+    """A limit option as declared, or ``None`` for a key-only one."""
+    return None if key_only(value) else value

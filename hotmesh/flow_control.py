@@ -46,6 +46,10 @@ class FlowControl:
         await self.rows.set(self.app_id, worker_stream(topic), limits)
         return limits
 
+    async def put(self, topic: str, limits: flow.TopicLimits) -> None:
+        """Set ``topic``'s limits, already checked (MemFlow's task queues)."""
+        await self.rows.set(self.app_id, worker_stream(topic), limits)
+
     async def list(self) -> dict[str, dict[str, Any]]:
         """``{topic: {concurrency, key_concurrency, rate, source, running, waiting}}``."""
         out: dict[str, dict[str, Any]] = {}

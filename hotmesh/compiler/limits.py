@@ -1,6 +1,7 @@
 """Flow limits on worker activities (``concurrency``, ``rate``): values the
 schema cannot judge (a zero period), a topic that is plain text, and one set
-of limits per topic across the app."""
+of limits per topic across the app. A key-only option (``{key: expr}``)
+declares no limit, so it may go on any topic."""
 
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ def check_limits(activities: dict[str, ActivityInfo], report: Reporter) -> None:
         if act.type != "worker":
             continue
         where = f"activity '{aid}'"
-        if not _valid(act, where, report) or (
-            config.get("concurrency") is None and config.get("rate") is None
-        ):
+        limiting = [
+            name
+            for name in ("concurrency", "rate")
+            if config.get(name) is not None and not flow.key_only(config.get(name))
+        ]
+        if not _valid(act, where, report) or not limiting:
             continue
-        field = "concurrency" if config.get("concurrency") is not None else "rate"
+        field = limiting[0]
         here = act.pointer + pointer(field)
         topic = flow.literal_topic(config)
         if topic is None:
@@ -36,7 +40,7 @@ def check_limits(activities: dict[str, ActivityInfo], report: Reporter) -> None:
                 f"once per topic), not {config.get('topic')!r}",
             )
             continue
-        limits = flow.limits(config.get("concurrency"), config.get("rate"), where)[0]
+        limits = flow.declared([(aid, config)])[topic]
         seen = first.get(topic)
         if seen is None:
             first[topic] = (limits, here)
@@ -51,8 +55,12 @@ def check_limits(activities: dict[str, ActivityInfo], report: Reporter) -> None:
 def _valid(act: ActivityInfo, where: str, report: Reporter) -> bool:
     ok = True
     for name, check in (("concurrency", flow.concurrency), ("rate", flow.rate)):
+        value = act.config.get(name)
         try:
-            check(act.config.get(name), where)
+            if isinstance(value, dict) and flow.key_only(value):
+                flow.key_expr(value["key"], where, f"{name}.key")
+                continue
+            check(value, where)
         except errors.ConfigError as exc:
             report(act.pointer + pointer(name), str(exc))
             ok = False

@@ -30,7 +30,8 @@ def worker_fields(
     ``value(name)`` evaluates the activity's field ``name`` in the job's
     context. A key that resolves to nothing usable, or a priority that is not
     an integer in range, is the job's failure (a ``HotMeshError``), not a
-    message that would wait under a wrong key.
+    message that would wait under a wrong key; only a key-only option
+    (``{key: expr}``, no limit of its own) may give nothing: no key.
     """
     keys: list[str | None] = []
     for name in ("concurrency.key", "rate.key"):
@@ -39,8 +40,16 @@ def worker_fields(
             continue
         resolved = value(name)
         text = flow.key_text(resolved)
+        option = act.config.get(name.split(".")[0]) or {}
+        if (
+            text is None
+            and flow.key_only(option)
+            and (resolved is UNDEFINED or resolved is None)
+        ):
+            keys.append(None)
+            continue
         if text is None:
-            expr = (act.config.get(name.split(".")[0]) or {}).get("key")
+            expr = option.get("key")
             raise errors.HotMeshError(
                 f"activity '{act.id}': {name} {expr!r} resolved to {_shown(resolved)}; "
                 "a keyed limit needs a non-empty string or a number"

@@ -3,6 +3,7 @@ retry policy (``MemFlow.workflow.proxy_activities``)."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import types
@@ -13,7 +14,7 @@ from hotmesh import errors, flow
 from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import MEMFLOW_RETRY, RETRY_KEYS, RetryPolicy
-from hotmesh.memflow import registry
+from hotmesh.memflow import limits, registry
 from hotmesh.memflow.context import WorkflowContext, current
 
 #: Activity retry defaults (``RetryPolicy`` with MemFlow's values), snake_case.
@@ -83,12 +84,14 @@ async def _proxy(
     topic: str,
     policy: dict[str, Any],
     priority: int | None = None,
+    keys: Callable[[], dict[str, str]] | None = None,
 ) -> Any:
     index = ctx.next_index()
     await ctx.admit(index)
     value = ctx.recorded(index, kind, name)
     if value is None:
         marker = ctx.marker(kind, index)
+        keyed = keys() if keys is not None else {}  # the call's ckey/rkey
         await ctx.suspend(
             {
                 "type": "proxy",
@@ -105,6 +108,7 @@ async def _proxy(
                     "workflowName": ctx.workflow_name,
                     "taskQueue": ctx.task_queue,
                     **({"priority": priority} if priority is not None else {}),
+                    **keyed,
                 },
             }
         )
@@ -125,11 +129,13 @@ class ActivityProxy:
         task_queue: str | None,
         policy: dict[str, Any],
         priority: int | None = None,
+        keyed: limits.ProxyLimits | None = None,
     ) -> None:
         self._names = names
         self._task_queue = task_queue
         self._policy = policy
         self._priority = priority
+        self._keyed = keyed
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -140,9 +146,18 @@ class ActivityProxy:
         async def call(*args: Any) -> Any:
             ctx = current()
             topic = activity_topic(self._task_queue or ctx.task_queue)
+            keys = None
+            if (
+                self._keyed is not None
+            ):  # taken only when the call is made, not replayed
+                fn = registry.activity(ctx.namespace, topic, name)
+                where = "proxy_activities"
+                keys = functools.partial(self._keyed.keys, where, name, list(args), fn)
+
             return await _proxy(
-                ctx, "proxy", name, list(args), topic, self._policy, self._priority
-            )
+                ctx, "proxy", name, list(args), topic, self._policy, self._priority,
+                keys,
+            )  # fmt: skip
 
         call.__name__ = name
         return call
@@ -176,6 +191,8 @@ _PROXY_OPTIONS = {
     "start_to_close_timeout",
     "startToCloseTimeout",
     "priority",
+    "concurrency",
+    "rate",
 }
 
 
@@ -218,17 +235,12 @@ def proxy_activities(
     runs longer; the failure is retried by the policy like any other (a plain
     function's thread cannot be stopped, so it runs on, unheard).
     ``priority`` (an integer) orders these activities' work among the task
-    queue's waiting work: higher first.
+    queue's waiting work: higher first. ``concurrency`` (``N`` or ``{"limit":
+    N, "key": k}``) and ``rate`` (``{"limit": N, "period": "1m", "key"?: k}``)
+    are the task queue's limits, enforced in the database across every
+    process; a key ``k`` is an activity parameter's name, an argument
+    position, or a function of the call's arguments.
     """
-    for name in ("concurrency", "rate"):
-        if name in options:
-            # a per-call key would need its limit on the topic row; only the
-            # task queue's topic-wide limits exist for MemFlow so far
-            raise errors.ConfigError(
-                f"proxy_activities: '{name}' is set for the whole task queue with "
-                f"Worker.create(options={{'{name}': ...}}); per-key limits for "
-                "MemFlow activities are not supported yet"
-            )
     priority = options.get("priority")
     if priority is not None:
         priority = flow.priority(priority, "proxy_activities")
@@ -236,14 +248,21 @@ def proxy_activities(
     task_queue = task_queue or options.get("taskQueue")
     retry_policy = retry_policy or options.get("retryPolicy") or options.get("retry")
     funcs = _functions(activities)
+    flow_options = limits.options(
+        options.get("concurrency"), options.get("rate"), "proxy_activities", funcs
+    )
     ctx = current()
     queue = task_queue or ctx.task_queue
     if funcs:
         registry.add_activities(ctx.namespace, activity_topic(queue), funcs)
+    if flow_options.declared:
+        # written to the database before this activation's calls are sent
+        limits.declare(ctx.namespace, activity_topic(queue), flow_options.declared)
     names = set(funcs) if funcs else None
     policy = make_policy(retry_policy)
     timeout = options.get("start_to_close_timeout", options.get("startToCloseTimeout"))
     if timeout is not None:
         # rides in the work message with the retry policy (the shape upstream HotMesh uses)
         policy["start_to_close_timeout"] = seconds(timeout)
-    return ActivityProxy(names, task_queue, policy, priority)
+    keyed = flow_options if flow_options.ckey or flow_options.rkey else None
+    return ActivityProxy(names, task_queue, policy, priority, keyed)

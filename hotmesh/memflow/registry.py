@@ -36,6 +36,9 @@ def activity(namespace: str, topic: str, name: str) -> Callable[..., Any] | None
 
 
 def clear() -> None:
-    """Forget every registration (tests)."""
+    """Forget every registration and flow-limit declaration (tests)."""
+    from hotmesh.memflow import limits
+
+    limits.clear()
     _WORKFLOWS.clear()
     _ACTIVITIES.clear()

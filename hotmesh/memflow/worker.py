@@ -17,7 +17,7 @@ from typing import Any, Self
 from hotmesh import errors, flow
 from hotmesh.clock import Clock
 from hotmesh.engine.options import check_keys
-from hotmesh.memflow import registry, runner, spans
+from hotmesh.memflow import limits, registry, runner, spans
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
@@ -27,7 +27,7 @@ from hotmesh.store.messages import MessageRows
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
-GRAPH_VERSION = "5"
+GRAPH_VERSION = "6"
 
 
 #: tries of an activation's inbox read while the database is away (about 35 s)
@@ -99,6 +99,8 @@ class Connection:
     users: int = 0
     #: worker topics -> number of users that asked for them
     topics: dict[str, int] = field(default_factory=dict)
+    #: activity topics' limits this process wrote (MemFlow's flow options)
+    written: dict[str, flow.TopicLimits] = field(default_factory=dict)
     #: workflows with a cancellation in their inbox (told by NOTIFY, or read
     #: at start): an activation of one without handlers reads its inbox
     cancels: set[str] = field(default_factory=set)
@@ -113,6 +115,25 @@ class Connection:
             self.topics[topic] = self.topics.get(topic, 0) + 1
             added.append(topic)
         return added
+
+    async def write_limits(self) -> None:
+        """Write the task queue limits declared in this process since the last
+        write (``proxy_activities``, ``Worker.create``); the database waits
+        out an outage as a step's write does."""
+        for topic, wanted in limits.declared(self.namespace).items():
+            if self.written.get(topic) == wanted:
+                continue
+            delay = 0.05
+            for attempt in range(INBOX_TRIES):
+                try:
+                    await self.mesh.flow.put(topic, wanted)
+                    break
+                except errors.RETRYABLE:
+                    if attempt == INBOX_TRIES - 1:
+                        raise
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            self.written[topic] = wanted
 
     async def release(self, topics: list[str]) -> None:
         """A user is done: stop its topics nobody else uses; the last one closes."""
@@ -330,22 +351,18 @@ class Worker(_Part):
         if activities:
             registry.add_activities(namespace, activity_topic(queue), activities)
         options = dict(config.get("options") or {})
-        # topic limits of the task queue's activities, every process alike
-        limits = {k: options[k] for k in ("concurrency", "rate") if k in options}
-        _, keys = flow.limits(
-            limits.get("concurrency"), limits.get("rate"), "Worker.create"
+        # the task queue's limits, every process alike; a key is the proxy's
+        given = limits.options(
+            options.get("concurrency"),
+            options.get("rate"),
+            "Worker.create",
+            keyed=False,
         )
-        if keys.concurrency is not None or keys.rate is not None:
-            # refused before anything connects (set_topic_limits would refuse
-            # it too, after the worker had started)
-            raise errors.ConfigError(
-                "Worker.create: a 'key' in options.concurrency or options.rate is not "
-                "supported for MemFlow activities: the task queue's limits are "
-                "topic-wide ({'concurrency': 3} or {'rate': {'limit': N, 'period': "
-                "'1m'}})"
-            )
+        topic = activity_topic(queue)
+        limits.declare(namespace, topic, given.declared)
 
         inbox: list[MessageRows] = []  # set once connected, before any activation
+        opened: list[Connection] = []  # likewise
         told: list[set[str]] = []  # the connection's cancellations
         clocks: list[Clock] = []  # the connection's clock
 
@@ -368,11 +385,12 @@ class Worker(_Part):
                 return await read_inbox(job_id, seq)
 
             cancels = told[0] if told else set()
-            return await runner.activate(
+            answer = await runner.activate(
                 namespace, message, reader, job_id in cancels, clocks[0]
             )
-
-        topic = activity_topic(queue)
+            # limits its proxies declared: in the database before their calls are sent
+            await opened[0].write_limits()
+            return answer
 
         async def activity(message: dict[str, Any]) -> dict[str, Any]:
             return await runner.run_activity(namespace, topic, message)
@@ -394,9 +412,9 @@ class Worker(_Part):
         inbox.append(MessageRows(conn.mesh.store))
         told.append(conn.cancels)
         clocks.append(conn.mesh.clock)
+        opened.append(conn)
+        await conn.write_limits()
         topics = conn.add(workers)
-        if limits:
-            await conn.mesh.set_topic_limits(topic, **limits)
         worker = cls(conn, topics)
         worker.task_queue, worker.workflow_name = queue, name
         return worker

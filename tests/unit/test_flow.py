@@ -150,3 +150,37 @@ def test_a_topic_declares_its_limits_once() -> None:
     )
     same = manifest("          concurrency: 2", other="          concurrency: 2")
     assert validate(same.replace("topic: lim.other", "topic: lim.work")) == []
+
+
+def test_a_key_only_option_carries_a_key_on_any_topic_and_declares_nothing() -> None:
+    text = manifest(
+        "          concurrency: {key: '{$job.data.c}'}\n"
+        "          rate: {key: '{$job.data.r}'}",
+        topic="'lim.{$job.data.q}'",
+    )
+    assert validate(text) == []
+    configs = [
+        ("a", {"topic": "lim.work", "concurrency": {"key": "{$job.data.c}"}}),
+        ("b", {"topic": "lim.b", "concurrency": {"key": "{x}"}, "rate": RATE}),
+    ]
+    assert flow.declared(configs) == {"lim.b": flow.TopicLimits(None, None, 5, 1.0)}
+    assert flow.key_only({"key": "{x}"}) and not flow.key_only(
+        {"key": "{x}", "limit": 1}
+    )
+
+
+RATE = {"limit": 5, "period": "1s"}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "          concurrency: {key: ''}",
+        "          rate: {key: '{x}', limit: 5}",
+        "          rate: {key: '{x}', period: 1s}",
+    ],
+)
+def test_a_bad_key_only_option_is_refused(options: str) -> None:
+    problems = [p for p in validate(manifest(options)) if p.severity == "error"]
+    assert problems, options
+    assert all(p.line > 0 for p in problems)

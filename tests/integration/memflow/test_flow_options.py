@@ -1,5 +1,8 @@
-"""MemFlow's Worker.create takes the flow options of its task queue's
-activities (issue 17): topic limits every process obeys, checked at create."""
+"""MemFlow's flow options (issue 17): Worker.create and proxy_activities set
+the limits of a task queue's activities, which every process obeys; a
+proxy's key is taken from each call's arguments and rides on its work
+message. Bad options are ConfigErrors naming the option. The cross-process
+properties are in test_flow_processes.py."""
 
 from __future__ import annotations
 
@@ -53,18 +56,18 @@ async def test_worker_create_refuses_bad_limits_naming_the_field(mf: Env) -> Non
         )
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {"concurrency": {"limit": 1, "key": "{$job.data.customer}"}},
-        {"rate": {"limit": 5, "period": "1s", "key": "{$job.data.customer}"}},
-    ],
-)
+@pytest.mark.parametrize("option", ["concurrency", "rate"])
 async def test_worker_create_refuses_a_key_before_it_connects(
-    mf: Env, options: dict[str, Any]
+    mf: Env, option: str
 ) -> None:
-    with pytest.raises(errors.ConfigError, match=r"Worker.create: a 'key'"):
-        await mf.worker("keyed", limited_flow, options=options)
+    value: dict[str, Any] = {"limit": 1, "key": "customer"}
+    if option == "rate":
+        value["period"] = "1s"
+    with pytest.raises(errors.ConfigError) as caught:
+        await mf.worker("keyed", limited_flow, options={option: value})
+    message = str(caught.value)
+    assert f"Worker.create: a 'key' in options.{option}" in message
+    assert f"proxy_activities({option}=" in message  # where a key goes instead
 
 
 STARTED: asyncio.Event | None = None
@@ -109,10 +112,31 @@ async def test_proxy_activities_priority_rides_on_the_work_message(
     ("options", "message"),
     [
         ({"priority": "high"}, "proxy_activities: 'priority' must be an integer"),
-        ({"concurrency": 2}, "'concurrency' is set for the whole task queue"),
+        ({"concurrency": 0}, "proxy_activities: 'concurrency' must be an integer"),
         (
-            {"rate": {"limit": 1, "period": "1s"}},
-            "'rate' is set for the whole task queue",
+            {"concurrency": {"limit": 2, "key": "{$job.data.customer}"}},
+            "'concurrency.key' must be an activity parameter's name",
+        ),
+        (
+            {"concurrency": {"limt": 2}},
+            "'concurrency.limt' is not an option (did you mean 'limit'?)",
+        ),
+        (
+            {"rate": {"limit": 1, "period": "soon"}},
+            "proxy_activities: 'rate.period' must be a duration",
+        ),
+        ({"rate": {"limit": 1}}, "proxy_activities: 'rate.period' is required"),
+        (
+            {"rate": {"limit": 1, "period": "1s", "key": -1}},
+            "'rate.key' must be an activity parameter's name",
+        ),
+        (
+            {"concurency": 2},
+            "unknown option 'concurency' (did you mean 'concurrency'?)",
+        ),
+        (
+            {"activities": {"double": double}, "concurrency": {"limit": 1, "key": "m"}},
+            "'concurrency.key' names parameter 'm', which activity 'double' does not have",
         ),
     ],
 )
@@ -123,3 +147,118 @@ def test_proxy_activities_refuses_bad_flow_options(
     with pytest.raises(errors.ConfigError) as caught:
         workflow.proxy_activities(task_queue="bad", **options)
     assert message in str(caught.value)
+
+
+RUNNING: dict[str, int] = {}
+PEAK: dict[str, int] = {}
+ALL_PEAK = {"now": 0, "peak": 0}
+GO: asyncio.Event | None = None
+
+
+async def charge(customer: str, n: int) -> int:
+    assert GO is not None
+    RUNNING[customer] = RUNNING.get(customer, 0) + 1
+    PEAK[customer] = max(PEAK.get(customer, 0), RUNNING[customer])
+    ALL_PEAK["now"] += 1
+    ALL_PEAK["peak"] = max(ALL_PEAK["peak"], ALL_PEAK["now"])
+    # every key's first call runs at once (they do not hold each other back)
+    await asyncio.wait_for(GO.wait(), 20)
+    RUNNING[customer] -= 1
+    ALL_PEAK["now"] -= 1
+    return n
+
+
+async def keyed_flow(customer: str, n: int) -> int:
+    acts = workflow.proxy_activities(
+        activities={"charge": charge},
+        concurrency={"limit": 1, "key": "customer"},
+    )
+    return int(await acts.charge(customer, n))
+
+
+async def test_a_per_key_limit_of_1_runs_keys_side_by_side_never_a_key_twice(
+    mf: Env, pg_dsn: str
+) -> None:
+    global GO
+    GO = asyncio.Event()
+    RUNNING.clear(), PEAK.clear()
+    ALL_PEAK.update(now=0, peak=0)
+    w = await mf.worker("keyed", keyed_flow, activities={"charge": charge})
+    handles = [
+        await mf.client.workflow.start(
+            args=[f"c{i % 4}", i],
+            task_queue="keyed",
+            workflow_name="keyed_flow",
+            workflow_id=f"k-{i}",
+        )
+        for i in range(12)
+    ]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while ALL_PEAK["peak"] < 4 and loop.time() < deadline:
+        await asyncio.sleep(0.02)  # until each key's first call runs (bounded)
+    conn = await asyncpg.connect(pg_dsn)
+    try:  # the keys ride on the work messages (deleted once acked: read now)
+        keys = await conn.fetch(
+            "SELECT DISTINCT ckey FROM hotmesh.messages WHERE stream = 'w:keyed-activity'"
+        )
+    finally:
+        await conn.close()
+    GO.set()
+    assert sorted([await h.result() for h in handles]) == list(range(12))
+    assert {r["ckey"] for r in keys} == {"c0", "c1", "c2", "c3"}
+    assert PEAK == {f"c{k}": 1 for k in range(4)}
+    assert ALL_PEAK["peak"] == 4  # the four keys at once, never more
+    limits = await w.mesh.topic_limits()
+    assert limits["keyed-activity"]["key_concurrency"] == 1
+    assert limits["keyed-activity"]["concurrency"] is None
+
+
+async def bad_key_flow(n: int) -> str:
+    acts = workflow.proxy_activities(
+        activities={"double": double},
+        concurrency={"limit": 1, "key": lambda n: None if n < 0 else n},
+    )
+    try:
+        await acts.double(n)
+    except errors.ConfigError as exc:
+        return str(exc)
+    return "no error"
+
+
+async def test_a_key_that_gives_nothing_raises_in_the_workflow_naming_it(
+    mf: Env,
+) -> None:
+    await mf.worker("badkey", bad_key_flow, activities={"double": double})
+    handle = await mf.client.workflow.start(
+        args=[-1], task_queue="badkey", workflow_name="bad_key_flow", workflow_id="bk"
+    )
+    message = await handle.result()
+    assert message == (
+        "proxy_activities: concurrency.key of double() gave None; "
+        "a key is a non-empty string or a number"
+    )
+
+
+async def conflicting_flow(n: int) -> int:
+    acts = workflow.proxy_activities(activities={"double": double}, concurrency=3)
+    return int(await acts.double(n))
+
+
+async def test_two_different_limits_for_one_task_queue_are_refused(
+    mf: Env,
+) -> None:
+    await mf.worker(
+        "twice", conflicting_flow, activities={"double": double},
+        options={"concurrency": 2},
+    )  # fmt: skip
+    handle = await mf.client.workflow.start(
+        args=[1], task_queue="twice", workflow_name="conflicting_flow",
+        workflow_id="tw",
+    )  # fmt: skip
+    with pytest.raises(errors.WorkflowFailedError) as caught:
+        await handle.result()
+    assert "'concurrency' of task queue activities 'twice-activity'" in str(
+        caught.value
+    )
+    assert "concurrency 3 here but concurrency 2 in Worker.create" in str(caught.value)

@@ -6,8 +6,10 @@ Usage: ``python bench/dashboard_bench.py [--dsn DSN] [--jobs 1000000]
 In a scratch database (dropped afterwards unless ``--keep``): one deployed
 app, ``--jobs`` job rows with two activity rows each, filled through COPY
 (90 % done, 8 % running, 2 % failed, created over 30 days, the newest
-minutes busiest), 2,000 waiting messages and 1,000 pending escalations; then
-ANALYZE. The console is served by uvicorn in this process, and each page is
+minutes busiest), 2,000 waiting messages and 1,000 pending escalations, the
+jobs finished in the last day tallied per minute (``job_minutes``, as the
+processes that ended them write it with their heartbeats) and 8 registered
+processes; then ANALYZE. The console is served by uvicorn in this process, and each page is
 fetched ``--requests`` times (after 3 untimed) one after another over HTTP;
 the table gives p50/p95/max per page in milliseconds, as the client sees it.
 """
@@ -86,6 +88,28 @@ def _activity_rows(count: int, now: datetime) -> Any:
             )  # fmt: skip
 
 
+async def _live(conn: asyncpg.Connection) -> None:
+    """What running processes would have written: their registry rows and the
+    per-minute tally of the jobs they finished in the last day."""
+    await conn.execute(
+        """INSERT INTO hotmesh.job_minutes (app_id, minute, done, failed)
+           SELECT app_id, date_trunc('minute', updated_at),
+                  count(*) FILTER (WHERE err IS NULL), count(*) FILTER (WHERE err IS NOT NULL)
+             FROM hotmesh.jobs
+            WHERE updated_at >= now() - interval '1 day' AND (status <= 0 OR err IS NOT NULL)
+            GROUP BY 1, 2
+           ON CONFLICT DO NOTHING"""
+    )
+    await conn.execute(
+        """INSERT INTO hotmesh.processes (owner, app_id, host, pid, version, engine,
+                  topics, held, every)
+           SELECT 'bench:' || g, 'bench', 'node-' || g, 1000 + g, 'bench', true,
+                  ARRAY['bench.work'], g, 10
+             FROM generate_series(1, 8) g
+           ON CONFLICT (owner) DO UPDATE SET beat_at = now()"""
+    )
+
+
 async def fill(dsn: str, jobs: int) -> str:
     """Fill the scratch database; returns the id of a job to open."""
     store = await PostgresStore.open(dsn, "hotmesh", pool_size=4)
@@ -125,6 +149,7 @@ async def fill(dsn: str, jobs: int) -> str:
                       'job-' || lpad(g::text, 8, '0'), 'w', 'approver', 'check ' || g
                  FROM generate_series(1, 1000) g"""
         )
+        await _live(conn)
         await conn.execute("ANALYZE")
         print(
             f"filled {jobs} jobs in {time.perf_counter() - started:.1f} s", flush=True
@@ -213,6 +238,11 @@ async def _prepare(server: str, name: str, jobs: int) -> tuple[str, str]:
     if there:  # --keep NAME of an earlier run: measure again (after a migration)
         store = await PostgresStore.open(dsn, "hotmesh", pool_size=2)
         await store.close()
+        conn = await asyncpg.connect(dsn)
+        try:
+            await _live(conn)
+        finally:
+            await conn.close()
         return dsn, f"job-{jobs - 10:08d}"
     await create_database(server, name)
     return dsn, await fill(dsn, jobs)

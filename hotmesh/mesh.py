@@ -18,7 +18,6 @@ from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.options import EngineOptions
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.router import Consumer
-from hotmesh.engine.waiting import waits
 from hotmesh.engine.workers import (
     Callback,
     TopicCallbacks,
@@ -29,6 +28,7 @@ from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, pub_options
 from hotmesh.job_control import JobControl, job_result
 from hotmesh.opening import Opening
+from hotmesh.presence import Presence
 from hotmesh.schedules import Schedules, delayed
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
@@ -62,6 +62,7 @@ class _Events:
     def completed(
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
+        self._mesh.presence.finished(output, self._mesh.clock.now())
         self._mesh._completed(job_id, output, publishes)
 
 
@@ -107,6 +108,8 @@ class HotMesh(JobControl):
         self.flow = FlowControl(store, app_id)
         self._firing = opts.schedules
         self._scheduler: asyncio.Task[None] | None = None
+        #: this process's row in the process registry (beating after ``init``)
+        self.presence = Presence(store, app_id, self.engine.owner, opts.heartbeat)
 
     # -- lifecycle -----------------------------------------------------------
     @classmethod
@@ -161,6 +164,7 @@ class HotMesh(JobControl):
                 mesh.schedules.run(mesh._poll)
             )
         mesh._gauges = telemetry.meters.watch(app_id, store.stats)
+        await mesh.presence.start(mesh._streams)
         cls._instances.add(mesh)
         return mesh
 
@@ -242,6 +246,7 @@ class HotMesh(JobControl):
         report["stuck_threads"] = {
             t: c.stuck for t, c in self.callbacks.items() if c.stuck
         }
+        await self.presence.stop()
         if report["abandoned"] or report["stuck_threads"]:
             log.warning("stopped after %.3g s grace, abandoning %s", grace, report)
         await self.store.release(self.engine.owner)
@@ -271,6 +276,12 @@ class HotMesh(JobControl):
     def stopped(self) -> bool:
         """Whether ``stop`` was called."""
         return self._stopped
+
+    def _streams(self) -> tuple[bool, list[str], int]:
+        """The engine stream?, worker topics and claimed messages, for the registry."""
+        topics = [t for t in self.callbacks if worker_stream(t) in self._consumers]
+        held = sum(len(c.held) for c in self._consumers.values())
+        return ENGINE_STREAM in self._consumers, topics, held
 
     # -- notifications ---------------------------------------------------------
     def _wake(self, stream: str, delay: float) -> None:
@@ -517,18 +528,10 @@ class HotMesh(JobControl):
             if not waiters:
                 self._waiters.pop(job_id, None)
         if job is None or not finished(job):
-            raise errors.JobTimeoutError(job_id, timeout, await self._waits(job_id))
+            raise errors.JobTimeoutError(
+                job_id, timeout, await self.engine.waits(job_id)
+            )
         return job_result(job_id, step.job_output(job))
-
-    async def _waits(self, job_id: str) -> list[str]:
-        """What a running job waits on, for a timeout's message (best effort)."""
-        try:
-            job = await self.engine.read(job_id, with_activities=True)
-            if job is None:
-                return []
-            return waits(await self.engine.plan(job.version), job)
-        except errors.HotMeshError:  # the message still says the job runs
-            return []
 
     async def sub(self, topic: str, callback: SubCallback) -> None:
         """Call ``callback(topic, job_output)`` when a job publishes to ``topic``."""
@@ -568,6 +571,7 @@ class HotMesh(JobControl):
         if worker_stream(topic) in self._consumers:
             raise errors.ConfigError(f"a worker for '{topic}' already runs here")
         self._add_worker(worker)
+        self.presence.changed()
 
     async def remove_worker(self, topic: str) -> None:
         """Stop consuming a worker topic; its in-flight messages finish first."""
@@ -580,6 +584,7 @@ class HotMesh(JobControl):
         await self.store.release_stream(
             self.app_id, worker_stream(topic), self.engine.owner
         )
+        self.presence.changed()
 
     async def psub(self, pattern: str, callback: SubCallback) -> None:
         """``sub`` for every topic matching a glob ``pattern`` (``orders.*``)."""

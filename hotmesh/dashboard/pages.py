@@ -52,7 +52,7 @@ async def overview(console: Console, request: Request) -> Response:
         finished=sum(int(r["done"]) for r in per_minute),
         failed=sum(int(r["failed"]) for r in per_minute),
         backlog=await reads.backlog(),
-        holders=await reads.claim_holders(),
+        processes=await reads.processes(),
         failures=await reads.failures(10),
     )
 

@@ -20,6 +20,7 @@ from hotmesh.engine.effects import KeepRequest
 from hotmesh.engine.metadata import ADDRESS_KEYS, Address
 from hotmesh.engine.payload import json_problem, worker_response
 from hotmesh.engine.retry import message_policy, yaml_delay
+from hotmesh.engine.waiting import waits
 from hotmesh.graph.inputs import input_problem
 from hotmesh.store.records import (
     ENGINE_STREAM,
@@ -337,6 +338,16 @@ class Engine(Batcher, Children):
             await tx.notify(self.store.channel, [notes.encode(note)])
         self.events.wake(again.stream, again.delay)
         return True
+
+    async def waits(self, job_id: str) -> list[str]:
+        """What a running job waits on, for a timeout's message (best effort)."""
+        try:
+            job = await self.read(job_id, with_activities=True)
+            if job is None:
+                return []
+            return waits(await self.plan(job.version), job)
+        except errors.HotMeshError:  # the message still says the job runs
+            return []
 
     async def read(
         self, job_id: str, include_expired: bool = False, with_activities: bool = False

@@ -75,6 +75,7 @@ class EngineOptions:
     state_cache: int = 10_000
     retention: float | None = DEFAULT_RETENTION
     prune_interval: float = 60.0
+    heartbeat: float = 10.0
     poison_threshold: int = 5
     max_cycles: int = MAX_CYCLES
     max_steps: int = MAX_STEPS
@@ -140,7 +141,13 @@ _INTS = {
     "signal_max_pending": 1,
     "signal_max_bytes": 1,
 }
-_FLOATS = {"lease": 0.1, "poll": 0.001, "signal_ttl": 0.0, "prune_interval": 0.001}
+_FLOATS = {
+    "lease": 0.1,
+    "poll": 0.001,
+    "signal_ttl": 0.0,
+    "prune_interval": 0.001,
+    "heartbeat": 0.01,
+}
 
 
 def _checked(key: str, value: Any) -> Any:

@@ -82,16 +82,17 @@ class ConsoleReads:
         return counts, True
 
     async def per_minute(self, since: datetime) -> list[dict[str, Any]]:
-        """``{minute, done, failed}`` for each minute since ``since`` with any."""
+        """``{minute, done, failed}`` for each minute since ``since`` with any
+        (as the processes' heartbeats tallied them)."""
         return _rows(await self._pool.fetch(self._q["dash_per_minute"], since))
 
     async def backlog(self) -> list[dict[str, Any]]:
         """Waiting messages per app and stream, with the oldest one's age."""
         return _rows(await self._pool.fetch(self._q["dash_backlog"]))
 
-    async def claim_holders(self) -> list[dict[str, Any]]:
-        """Processes holding claims now, their streams and lease."""
-        return _rows(await self._pool.fetch(self._q["dash_claim_holders"]))
+    async def processes(self) -> list[dict[str, Any]]:
+        """The process registry, live ones first, with ``stale`` and ``beat_age``."""
+        return _rows(await self._pool.fetch(self._q["dash_processes"]))
 
     async def failures(self, limit: int) -> list[dict[str, Any]]:
         """The newest failed jobs."""

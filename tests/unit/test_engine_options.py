@@ -44,7 +44,7 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
     with pytest.raises(errors.ConfigError) as caught:
         EngineOptions.from_dict({"turbo": True}, env={})
     assert str(caught.value) == (
-        "engine: unknown option 'turbo' (known: capacity, clock, connection, lease, "
+        "engine: unknown option 'turbo' (known: capacity, clock, connection, heartbeat, lease, "
         "max_cycles, max_steps, poison_threshold, poll, pool_size, prune_interval, "
         "retention, "
         "schedules, schema, signal_max_bytes, signal_max_pending, signal_ttl, "

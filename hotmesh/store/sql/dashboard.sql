@@ -31,16 +31,14 @@ SELECT CASE WHEN err IS NOT NULL THEN 'error'
  GROUP BY 1;
 
 -- name: dash_per_minute
--- Jobs that finished since $1, per minute: completed and failed. Only jobs
--- created in the hour before $1 or later (the created_at index bounds the scan).
-SELECT date_trunc('minute', updated_at) AS minute,
-       count(*) FILTER (WHERE err IS NULL) AS done,
-       count(*) FILTER (WHERE err IS NOT NULL) AS failed
-  FROM __SCHEMA__.jobs
- WHERE created_at >= $1::timestamptz - interval '1 hour'
-   AND updated_at >= $1 AND (status <= 0 OR err IS NOT NULL)
- GROUP BY 1
- ORDER BY 1;
+-- Jobs finished per minute since $1, completed and failed, every app: the
+-- tallies the processes that ended them add with each heartbeat (job_minutes,
+-- at most one row per app and minute), not a scan of the jobs.
+SELECT minute, sum(done)::bigint AS done, sum(failed)::bigint AS failed
+  FROM __SCHEMA__.job_minutes
+ WHERE minute >= date_trunc('minute', $1::timestamptz)
+ GROUP BY minute
+ ORDER BY minute;
 
 -- name: dash_backlog
 -- Messages waiting per app and stream, with the age in seconds of the oldest.
@@ -52,16 +50,17 @@ SELECT app_id, stream, count(*) AS messages,
  ORDER BY count(*) DESC, app_id, stream
  LIMIT 50;
 
--- name: dash_claim_holders
--- Processes holding claims now (the store keeps no process table): owner,
--- streams, claims and the latest lease renewal.
-SELECT reserved_by AS owner, array_agg(DISTINCT stream ORDER BY stream) AS streams,
-       count(*) AS claims, max(reserved_until) AS lease_until
-  FROM __SCHEMA__.messages
- WHERE reserved_by IS NOT NULL AND reserved_until > now()
- GROUP BY reserved_by
- ORDER BY reserved_by
- LIMIT 50;
+-- name: dash_processes
+-- The process registry: each HotMesh engine with its worker topics, claimed
+-- messages and last heartbeat; stale when three beats were missed (it died,
+-- or cannot reach the database). Live ones first, at most 100.
+SELECT owner, app_id, host, pid, version, engine, topics, held, every,
+       started_at, beat_at,
+       extract(epoch FROM now() - beat_at)::float8 AS beat_age,
+       now() - beat_at > make_interval(secs => every * 3) AS stale
+  FROM __SCHEMA__.processes
+ ORDER BY stale, app_id, started_at, owner
+ LIMIT 100;
 
 -- name: dash_failures
 -- The $1 failed jobs created last (index jobs_failed).

@@ -423,6 +423,11 @@ class WorkflowTerminatedError(WorkflowFailedError):
     stopped at once, no cleanup ran (code 410 unless another was given)."""
 
 
+class WorkflowTimedOutError(WorkflowFailedError):
+    """The workflow ran past its ``execution_timeout`` or ``run_timeout`` and
+    was ended (code 408): no cleanup ran."""
+
+
 class UnknownHandlerError(WorkflowError):
     """A query, update or signal named a handler the workflow has not registered."""
 

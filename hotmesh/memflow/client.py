@@ -15,6 +15,7 @@ from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import manage as _manage
+from hotmesh.memflow import timeouts as _timeouts
 from hotmesh.memflow import updates as _updates
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.classes import workflow_function
@@ -32,8 +33,12 @@ def _remote_error(workflow_id: str, output: dict[str, Any]) -> errors.WorkflowEr
     except ValueError:
         err = {"message": str(raw)}
     detail = (output.get("data") or {}).get("error") or {}
+    code = err.get("code")
     kind = str(
-        detail.get("type") or ("Interrupted" if err.get("code") == 410 else "Error")
+        detail.get("type")
+        or {410: "Interrupted", _timeouts.TIMED_OUT: "TimedOut"}.get(
+            code if isinstance(code, int) else 0, "Error"
+        )
     )
     message = str(detail.get("message") or err.get("message") or "")
     if kind == "NondeterminismError":
@@ -43,15 +48,44 @@ def _remote_error(workflow_id: str, output: dict[str, Any]) -> errors.WorkflowEr
         failed = errors.WorkflowCancelledError(workflow_id, kind, message)
     elif kind == "Interrupted":
         failed = errors.WorkflowTerminatedError(workflow_id, kind, message)
+    elif kind == "TimedOut":
+        failed = errors.WorkflowTimedOutError(workflow_id, kind, message)
     else:
         failed = errors.WorkflowFailedError(workflow_id, kind, message)
-    failed.code = err.get("code")  # type: ignore[attr-defined]
+    failed.code = code  # type: ignore[attr-defined]
     return failed
 
 
 def _camel_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     """A workflow retry policy as the engine reads it from a work message."""
     return RetryPolicy.from_options(make_policy(policy)).to_message()
+
+
+async def _arm_timeouts(
+    hm: HotMesh,
+    namespace: str,
+    payload: dict[str, Any],
+    execution: float | str | None,
+    run: float | str | None,
+    delay: float | str | None = None,
+) -> None:
+    """Create the timers of ``execution_timeout`` / ``run_timeout`` (before the
+    workflow: they end only the run whose token the payload gets)."""
+    limits = {
+        "execution": _timeouts.limit(execution, "execution_timeout"),
+        "run": _timeouts.limit(run, "run_timeout"),
+    }
+    if not any(limits.values()):
+        return
+    token = _timeouts.new_token()
+    payload[_timeouts.TOKEN_KEY] = token
+    wait = seconds(delay) if delay is not None else 0.0
+    for kind, limit in limits.items():
+        if limit:
+            payload[f"{kind}Timeout"] = limit
+            await _timeouts.arm(
+                hm, namespace, payload["workflowId"], token, kind, limit, 0, wait
+            )
 
 
 R = TypeVar("R")
@@ -78,6 +112,8 @@ START_OPTIONS = (
     "parent_workflow_id",
     "origin_job_id",
     "start_delay",
+    "execution_timeout",
+    "run_timeout",
     *START_ALIASES,
 )
 
@@ -245,7 +281,7 @@ class WorkflowHandle(Generic[R]):
         await _updates.cancel(self, reason)
 
     async def describe(self) -> dict[str, Any]:
-        """``status`` (running, completed, failed, cancelled, terminated),
+        """``status`` (running, completed, failed, cancelled, terminated, timed_out),
         ``started_at``, ``updated_at``, ``pending`` (steps still open),
         ``search`` fields, ``error``, name and task queue."""
         return await _manage.describe(self)
@@ -285,6 +321,8 @@ class WorkflowClient:
         parent_workflow_id: str | None = None,
         origin_job_id: str | None = None,
         start_delay: float | str | None = None,
+        execution_timeout: float | str | None = None,
+        run_timeout: float | str | None = None,
         **camel: Any,
     ) -> WorkflowHandle[R]: ...
 
@@ -303,6 +341,8 @@ class WorkflowClient:
         parent_workflow_id: str | None = None,
         origin_job_id: str | None = None,
         start_delay: float | str | None = None,
+        execution_timeout: float | str | None = None,
+        run_timeout: float | str | None = None,
         **camel: Any,
     ) -> WorkflowHandle[Any]: ...
 
@@ -320,12 +360,17 @@ class WorkflowClient:
         parent_workflow_id: str | None = None,
         origin_job_id: str | None = None,
         start_delay: float | str | None = None,
+        execution_timeout: float | str | None = None,
+        run_timeout: float | str | None = None,
         **camel: Any,
     ) -> WorkflowHandle[Any]:
         """Start ``workflow_name`` on ``task_queue``; ``DuplicateWorkflowError`` if live.
 
         ``start_delay`` (seconds or ``"10m"``) creates the workflow now, status
         "scheduled", and runs it after that long (``pub(..., delay=)``).
+        ``execution_timeout`` (from the start, over every retry and
+        ``continue_as_new``) and ``run_timeout`` (each run) end a workflow that
+        runs longer: status "timed_out", ``WorkflowTimedOutError``.
         Upstream's camelCase names (``taskQueue``, ``workflowId``, …) are
         accepted; any other keyword is a ``ConfigError`` ("did you mean").
         """
@@ -362,6 +407,14 @@ class WorkflowClient:
             payload["parentWorkflowId"] = parent_workflow_id
         if origin_job_id:
             payload["originJobId"] = origin_job_id
+        await _arm_timeouts(
+            hm,
+            self._client.namespace,
+            payload,
+            execution_timeout,
+            run_timeout,
+            start_delay,
+        )
         handle: WorkflowHandle[Any] = self.handle_type(
             self._client, task_queue, str(workflow_name), workflow_id
         )

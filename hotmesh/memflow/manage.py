@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from hotmesh import errors
 from hotmesh.engine.engine import LAST_FAILURE
 from hotmesh.engine.options import check_keys
+from hotmesh.memflow.timeouts import TIMED_OUT
 from hotmesh.store.records import JobRow
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from hotmesh.mesh import HotMesh
 
 #: the outcomes a workflow has (``list_workflows(status=)``, ``describe()``)
-STATUSES = ("running", "completed", "failed", "cancelled", "terminated")
+STATUSES = ("running", "completed", "failed", "cancelled", "terminated", "timed_out")
 #: the keys of a filter (``list_workflows`` and the bulk calls)
 FILTER_KEYS = (
     "workflow_name",
@@ -125,7 +126,7 @@ async def list_workflows(
 
 
 def outcome(job: JobRow) -> str:
-    """running, completed, failed, cancelled or terminated."""
+    """running, completed, failed, cancelled, terminated or timed_out."""
     if job.status > 0:
         return "running"
     if job.err is None:
@@ -138,6 +139,8 @@ def outcome(job: JobRow) -> str:
         err = {}
     if isinstance(err, dict) and err.get("code") == 410:
         return "terminated"
+    if isinstance(err, dict) and err.get("code") == TIMED_OUT:
+        return "timed_out"
     return "failed"
 
 
@@ -164,7 +167,10 @@ def _error(job: JobRow) -> dict[str, Any] | None:
         err = {"message": job.err}
     if not isinstance(err, dict):
         err = {"message": str(err)}
-    kind = "Terminated" if err.get("code") == 410 else "Error"
+    code = err.get("code")
+    kind = {410: "Terminated", TIMED_OUT: "TimedOut"}.get(
+        code if isinstance(code, int) else 0, "Error"
+    )
     return {"type": kind, "message": str(err.get("message") or "")}
 
 

@@ -17,7 +17,7 @@ from typing import Any, Self
 from hotmesh import errors, flow
 from hotmesh.clock import Clock
 from hotmesh.engine.options import check_keys
-from hotmesh.memflow import limits, registry, runner, spans
+from hotmesh.memflow import limits, registry, runner, spans, timeouts
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
@@ -27,7 +27,7 @@ from hotmesh.store.messages import MessageRows
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
-GRAPH_VERSION = "6"
+GRAPH_VERSION = "7"
 
 
 #: tries of an activation's inbox read while the database is away (about 35 s)
@@ -243,7 +243,16 @@ def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
         target, name, hook_args, queue, hook_id = args
         return await send_hook(mesh, namespace, target, name, hook_args, queue, hook_id)
 
-    return {"signal": signal, "interrupt": interrupt, "emit": emit, "hook": hook}
+    async def timeout(args: list[Any]) -> Any:
+        return await timeouts.fire(mesh, namespace, args)
+
+    return {
+        "signal": signal,
+        "interrupt": interrupt,
+        "emit": emit,
+        "hook": hook,
+        "timeout": timeout,
+    }
 
 
 async def send_hook(
@@ -388,6 +397,9 @@ class Worker(_Part):
             answer = await runner.activate(
                 namespace, message, reader, job_id in cancels, clocks[0]
             )
+            if answer.get("code") == runner.CONTINUE:
+                data = message.get("data") or {}
+                await timeouts.continued(opened[0].mesh, namespace, data, answer)
             # limits its proxies declared: in the database before their calls are sent
             await opened[0].write_limits()
             return answer

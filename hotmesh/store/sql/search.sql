@@ -17,7 +17,8 @@ SELECT job_id
 -- name: list_workflows
 -- MemFlow workflows (jobs of app $1 on topic $2), newest first, with their
 -- outcome: running, completed, failed, cancelled (the workflow let a
--- cancellation end it) or terminated (interrupted, code 410). Filters when
+-- cancellation end it), terminated (interrupted, code 410) or timed_out
+-- (ended by its execution or run timeout, code 408). Filters when
 -- given: workflow name $3, task queue $4, outcome $5, created at or after $6
 -- and before $7, search fields containing the JSONB object $8; after the
 -- keyset cursor ($9 created_at, $10 id); at most $11.
@@ -28,6 +29,7 @@ SELECT w.*
                     WHEN j.err IS NULL THEN 'completed'
                     WHEN j.data->'error'->>'type' = 'CancelledError' THEN 'cancelled'
                     WHEN j.err ~ '"code": ?410[,}]' THEN 'terminated'
+                    WHEN j.err ~ '"code": ?408[,}]' THEN 'timed_out'
                     ELSE 'failed' END AS status
           FROM __SCHEMA__.jobs j
          WHERE j.app_id = $1

@@ -17,6 +17,7 @@ from hotmesh.dashboard.app import Console
 from hotmesh.dashboard.security import AUTH_COOKIE, same, session_value
 from hotmesh.engine.explain import detail
 from hotmesh.store import job_state
+from hotmesh.store.console import DATA_SCAN
 
 #: jobs the per-activity statistics of an app page look at
 STATS_JOBS = 1000
@@ -100,28 +101,44 @@ async def app(console: Console, request: Request) -> Response:
     )
 
 
+def _after(request: Request, created_at: datetime, pk: int) -> str:
+    """This page's URL continuing after the row ``(created_at, pk)``."""
+    params = {k: v for k, v in _params(request).items() if k != "before"}
+    params["before"] = filters.cursor(created_at, pk)
+    return f"{request.url.path}?{urlencode(params)}"
+
+
 def _next_link(request: Request, rows: list[dict[str, Any]], limit: int) -> str | None:
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    params = {k: v for k, v in _params(request).items() if k != "before"}
-    params["before"] = filters.cursor(last["created_at"], int(last["id"]))
-    return f"{request.url.path}?{urlencode(params)}"
+    return _after(request, last["created_at"], int(last["id"]))
 
 
 async def jobs(console: Console, request: Request) -> Response:
     params = _params(request)
     where, page = filters.job_filter(params)
     reads = await console.reads()
-    rows = await reads.jobs(where, page.after, page.limit + 1)
+    scanned = None
+    if where.data is None:
+        rows = await reads.jobs(where, page.after, page.limit + 1)
+        next_link = _next_link(request, rows, page.limit)
+    else:  # a data filter reads a bounded number of jobs per page
+        rows, scanned, edge = await reads.jobs_scan(where, page.after, page.limit + 1)
+        next_link = _next_link(request, rows, page.limit)
+        if next_link is None and edge is not None and scanned >= DATA_SCAN:
+            next_link = _after(request, *edge)
     return console.render(
         request,
         "jobs.html",
         rows=rows[: page.limit],
         params=params,
         states=filters.STATES,
-        next_link=_next_link(request, rows, page.limit),
+        next_link=next_link,
         first_page=page.after is None,
+        scanned=scanned,
+        scan_size=DATA_SCAN,
+        limit=page.limit,
     )
 
 

@@ -32,6 +32,8 @@ class JobFilter:
 #: jobs counted exactly on the overview; past it, a sample
 EXACT_UP_TO = 200_000
 SAMPLE_PERCENT = 1.0
+#: jobs a data filter reads per page at most (job data has no index)
+DATA_SCAN = 5000
 #: MemFlow's workflow topics: ``<namespace>.execute`` (memflow.yaml)
 WORKFLOW_TOPICS = "%.execute"
 
@@ -118,6 +120,35 @@ class ConsoleReads:
                 limit,
             )
         return _rows(rows)
+
+    async def jobs_scan(
+        self, where: JobFilter, after: tuple[datetime, int] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int, tuple[datetime, int] | None]:
+        """Jobs whose data contains ``where.data``, newest first, among the next
+        ``DATA_SCAN`` jobs after the cursor that pass the other filters: the
+        matches (at most ``limit``), how many jobs were read, and the cursor of
+        the oldest read (``None`` when none was)."""
+        async with self._custom_plans() as conn:
+            rows = await conn.fetch(
+                self._q["dash_jobs_scan"],
+                where.app_id,
+                where.topic,
+                where.state,
+                where.since,
+                where.until,
+                like_prefix(where.job_prefix),
+                like_prefix(where.key_prefix),
+                where.data,
+                after[0] if after else None,
+                after[1] if after else None,
+                limit,
+                DATA_SCAN,
+            )
+        hits = [dict(r) for r in rows if not r["edge"]]
+        edge = next((r for r in rows if r["edge"]), None)
+        if edge is None:
+            return hits, 0, None
+        return hits, int(edge["scanned"]), (edge["created_at"], int(edge["id"]))
 
     async def workflows(
         self,

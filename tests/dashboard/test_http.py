@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from hotmesh import MemFlow
 from hotmesh.memflow import workflow as wf
+from hotmesh.store.console import DATA_SCAN
 from tests.dashboard.conftest import XSS, Shop, served
 
 TOKEN = "s3cret-token"
@@ -409,3 +411,36 @@ async def test_workflows_list_detail_signal_interrupt(pg_dsn: str) -> None:
     finally:
         await client.close()
         await worker.stop()
+
+
+async def test_a_data_filter_reads_a_bounded_number_of_jobs_per_page(
+    shop: Shop,
+) -> None:
+    """Past DATA_SCAN jobs without a match, the page says how many it read and
+    its "Older jobs" link searches on, where the match is found."""
+    old = await shop.order("the one", customer="c-rare")
+    conn = await asyncpg.connect(shop.dsn)
+    try:  # newer jobs without the value (rows as a COPY would write them)
+        await conn.execute(
+            """INSERT INTO hotmesh.jobs (app_id, job_id, gid, topic, version, status,
+                      metadata, data, created_at)
+               SELECT 'dash', 'bulk-' || g, 'g', 'dash.order', '1', 0, '{}',
+                      jsonb_build_object('customer', 'c-' || g),
+                      now() + g * interval '1 millisecond'
+                 FROM generate_series(1, $1::int) g""",
+            DATA_SCAN + 10,
+        )
+    finally:
+        await conn.close()
+    with served(shop.dsn) as console:
+        async with httpx.AsyncClient(base_url=console.url, timeout=60) as client:
+            first = await client.get("/jobs", params={"data": "customer = c-rare"})
+            assert first.status_code == 200
+            assert "No job matches" in first.text
+            assert f"read {DATA_SCAN:,} jobs newest first" in first.text
+            more = re.search(r'class="next" href="([^"]+)"', first.text)
+            assert more is not None
+            second = (await client.get(more.group(1).replace("&amp;", "&"))).text
+            assert re.findall(r'<a href="/jobs/([^?"]+)\?app=dash">', second) == [old]
+            assert "read 11 jobs from the cursor" in second
+            assert 'class="next"' not in second  # nothing older was left

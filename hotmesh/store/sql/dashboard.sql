@@ -94,6 +94,44 @@ SELECT id, app_id, job_id, key, topic, version, status, err, parent_job_id,
  ORDER BY created_at DESC, id DESC
  LIMIT $11;
 
+-- name: dash_jobs_scan
+-- A data filter: the newest $12 jobs after the keyset cursor ($9, $10) that
+-- pass the other filters (as dash_jobs), and of them those whose data contains
+-- $8, at most $11, newest first; then one more row, edge = true, for the
+-- oldest job read, with `scanned`, how many were read. Job data has no index
+-- (a step's update of its row stays HOT), so the containment test reads each
+-- row: bounding the rows read bounds the page's time, where "read until a page
+-- is found" read the whole table when matches were rare.
+WITH scanned AS MATERIALIZED (
+    SELECT id, app_id, job_id, key, topic, version, status, err, parent_job_id,
+           created_at, updated_at, expired_at, metadata ? 'dly' AS scheduled,
+           data @> $8::jsonb AS hit
+      FROM __SCHEMA__.jobs
+     WHERE ($1::text IS NULL OR app_id = $1)
+       AND ($2::text IS NULL OR topic = $2)
+       AND ($3::text IS NULL
+            OR ($3 = 'error' AND err IS NOT NULL)
+            OR ($3 = 'done' AND err IS NULL AND status <= 0)
+            OR ($3 = 'running' AND err IS NULL AND status > 0 AND NOT metadata ? 'dly')
+            OR ($3 = 'scheduled' AND err IS NULL AND status > 0 AND metadata ? 'dly'))
+       AND ($4::timestamptz IS NULL OR created_at >= $4)
+       AND ($5::timestamptz IS NULL OR created_at < $5)
+       AND ($6::text IS NULL OR job_id LIKE $6)
+       AND ($7::text IS NULL OR key LIKE $7)
+       AND ($9::timestamptz IS NULL OR (created_at, id) < ($9, $10::bigint))
+     ORDER BY created_at DESC, id DESC
+     LIMIT $12
+)
+(SELECT s.*, false AS edge, 0::bigint AS scanned
+   FROM scanned s WHERE hit
+  ORDER BY created_at DESC, id DESC
+  LIMIT $11)
+UNION ALL
+(SELECT s.*, true AS edge, (SELECT count(*) FROM scanned) AS scanned
+   FROM scanned s
+  ORDER BY created_at, id
+  LIMIT 1);
+
 -- name: dash_workflow_topics
 -- The topics MemFlow workflows start on: graph topics matching LIKE pattern $1
 -- (the namespace, then MemFlow's start suffix).

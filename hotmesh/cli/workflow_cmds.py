@@ -33,7 +33,8 @@ _STYLE = {
 
 @cli.group()
 def workflow() -> None:
-    """MemFlow workflows: list, describe, query, update, signal, cancel, terminate."""
+    """MemFlow workflows: list, describe, query, update, signal, cancel, terminate,
+    history."""
 
 
 def _options(fn: F) -> F:

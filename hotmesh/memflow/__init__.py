@@ -12,6 +12,7 @@ from typing import Any
 from hotmesh.memflow import workflow as _workflow
 from hotmesh.memflow.client import Client, WorkflowHandle
 from hotmesh.memflow.context import ACTIVITY, ActivityContext
+from hotmesh.memflow.replay import Replayed, Replayer
 from hotmesh.memflow.worker import (
     ActivityWorker,
     Worker,
@@ -38,6 +39,7 @@ class MemFlow:
     Worker = Worker
     Handle = WorkflowHandle
     ChildHandle = ChildHandle
+    Replayer = Replayer
     WorkflowHandle = WorkflowHandle
     workflow = _workflow
     activity: Any = activity
@@ -51,6 +53,8 @@ __all__ = [
     "ChildHandle",
     "Client",
     "MemFlow",
+    "Replayed",
+    "Replayer",
     "Worker",
     "WorkflowHandle",
     "register_activity_worker",

@@ -15,6 +15,7 @@ from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import manage as _manage
+from hotmesh.memflow import replay as _replay
 from hotmesh.memflow import timeouts as _timeouts
 from hotmesh.memflow import updates as _updates
 from hotmesh.memflow import worker as _worker
@@ -285,6 +286,11 @@ class WorkflowHandle(Generic[R]):
         ``started_at``, ``updated_at``, ``pending`` (steps still open),
         ``search`` fields, ``error``, name and task queue."""
         return await _manage.describe(self)
+
+    async def fetch_history(self) -> dict[str, Any]:
+        """The workflow's recorded history, as JSON-ready data, for
+        ``MemFlow.Replayer(workflows=[...]).replay(history)``."""
+        return await _replay.fetch(self)
 
     async def export(self) -> dict[str, Any]:
         """The job's execution history."""

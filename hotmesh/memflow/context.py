@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,6 +135,12 @@ class WorkflowContext:
     waits: list[asyncio.Future[Any]] = field(default_factory=list)
     #: the worker's clock (a test's time-skipping clock): ``now()``, deadlines
     clock: Clock = SYSTEM
+    #: replaying a recorded history (``Replayer``): each step's recorded call
+    #: (``{"kind", "name", "args"...}``) by replay index, checked by ``compare``
+    expected: dict[int, dict[str, Any]] | None = None
+    #: the first divergence from the recorded history (raised in the workflow,
+    #: where user code could catch it)
+    diverged: errors.NondeterminismError | None = None
 
     def time(self) -> float:
         """The worker clock's time, in seconds since the epoch."""
@@ -194,11 +201,40 @@ class WorkflowContext:
             recorded = have
             if isinstance(value, dict) and value.get("name"):
                 recorded = f"{have} '{value['name']}'"
-            raise errors.NondeterminismError(
-                f"workflow '{self.workflow_id}' step {index}: the history recorded "
-                f"{recorded}, but the code now calls {kind} '{label}'"
+            raise self.diverge(
+                index,
+                f"the history recorded {recorded}, but the code now calls "
+                f"{kind} '{label}'",
             )
         return value if value is not None else {}
+
+    def diverge(self, index: int, what: str) -> errors.NondeterminismError:
+        """The error of a divergence at step ``index`` (the first one is kept)."""
+        err = errors.NondeterminismError(
+            f"workflow '{self.workflow_id}' step {index}: {what}"
+        )
+        if self.diverged is None:
+            self.diverged = err
+        return err
+
+    def compare(self, index: int, kind: str, name: str, call: dict[str, Any]) -> None:
+        """Replaying a recorded history: ``call``'s details (arguments, a
+        duration) must be those recorded for step ``index``."""
+        if self.expected is None:
+            return
+        step = self.expected.get(index)
+        if step is None:
+            return  # not recorded: the replayer judges it once the run is over
+        for key, value in call.items():
+            if key not in step:
+                continue
+            now = plain(value)
+            if now != step[key]:
+                raise self.diverge(
+                    index,
+                    f"the history recorded {kind} '{name}' with {key} "
+                    f"{_show(step[key])}, but the code now passes {_show(now)}",
+                )
 
     async def suspend(self, item: dict[str, Any]) -> NoReturn:
         """Register an interruption and wait forever (the activation ends instead)."""
@@ -229,6 +265,19 @@ class WorkflowContext:
         else:
             self.main.cancel(reason)
         self.progress += 1
+
+
+def plain(value: Any) -> Any:
+    """``value`` as the history stores it (JSON: tuples are lists)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 _CURRENT: contextvars.ContextVar[WorkflowContext] = contextvars.ContextVar(

@@ -89,6 +89,7 @@ async def _proxy(
     index = ctx.next_index()
     await ctx.admit(index)
     value = ctx.recorded(index, kind, name)
+    ctx.compare(index, kind, name, {"args": args})
     if value is None:
         marker = ctx.marker(kind, index)
         keyed = keys() if keys is not None else {}  # the call's ckey/rkey

@@ -270,6 +270,29 @@ async def query(
             task.exception()  # retrieved: a replayed failure is the workflow's own
 
 
+async def replay(
+    namespace: str,
+    fields: dict[str, Any],
+    fn: Callable[..., Any],
+    args: list[Any],
+    expected: dict[int, dict[str, Any]],
+) -> tuple[WorkflowContext, bool, BaseException | None]:
+    """Run ``fn`` over a recorded history (``fields["state"]``) as an
+    activation would, recording nothing, each call checked against the
+    ``expected`` steps (``Replayer``): the context after, whether the
+    function ended, and what it raised."""
+    ctx = _context(namespace, fields, query=True)
+    ctx.expected = expected
+    task = await _replayed(ctx, fn, args)
+    await handlers.live(ctx, None)
+    ended = task.done()
+    await _unwind(ctx, task)
+    failure = None
+    if ended and not task.cancelled():
+        failure = task.exception()
+    return ctx, ended, failure
+
+
 def _hook_end(ctx: WorkflowContext, task: asyncio.Task[Any]) -> dict[str, Any]:
     """A hook function ended: its branch of the job closes; a failure is only logged
     (it must not fail the workflow it ran against)."""

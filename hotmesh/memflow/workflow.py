@@ -69,6 +69,7 @@ async def sleep_for(duration: float | int | str) -> float:
     index = ctx.next_index()
     await ctx.admit(index)
     value = ctx.recorded(index, "sleep", str(duration))
+    ctx.compare(index, "sleep", str(duration), {"duration": secs})
     if value is None:
         marker = ctx.marker("sleep", index)
         await ctx.suspend(
@@ -111,6 +112,7 @@ async def _wait(
     index = ctx.next_index()
     await ctx.admit(index)
     value = ctx.recorded(index, kind, label)
+    ctx.compare(index, kind, label, {"key": key})
     if value is None:
         wait: dict[str, Any] = {"key": key}
         if timeout is not None:
@@ -165,6 +167,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
     index = ctx.next_index()
     await ctx.admit(index)
     value = ctx.recorded(index, kind, name)
+    ctx.compare(index, kind, name, {"args": list(opts.get("args") or [])})
     if value is None:
         gen = f"{ctx.generation}-" if ctx.generation else ""
         if ctx.scope:

@@ -9,6 +9,7 @@ runs MemFlow on a clock that skips (``hotmesh.testing.environment``);
 
 from __future__ import annotations
 
+from hotmesh.testing.activity import ActivityEnvironment
 from hotmesh.testing.environment import WorkflowEnvironment
 from hotmesh.testing.plugin import (
     LOCAL_DSN,
@@ -24,6 +25,7 @@ from hotmesh.testing.plugin import (
 
 __all__ = [
     "LOCAL_DSN",
+    "ActivityEnvironment",
     "AppFactory",
     "WorkflowEnvironment",
     "hotmesh_app",

@@ -126,6 +126,22 @@ class JobControl:
             raise errors.JobNotFoundError(job_id)
         return export_job(job)
 
+    async def rerun(self, job_id: str) -> str:
+        """Run a job again: a new job on the same topic with the same input (its
+        trigger's), on the active version, linked to ``job_id`` in the
+        ``reruns`` table (the console shows the link on both job pages).
+        Returns the new job's id."""
+        ids.check(job_id, "job id")
+        job = await self.engine.read(job_id, include_expired=True, with_activities=True)
+        if job is None:
+            raise errors.JobNotFoundError(job_id)
+        trigger = next((a for a in job.activities if a.type == "trigger"), None)
+        given = trigger.input if trigger is not None else None
+        data = dict(given) if isinstance(given, dict) else {}
+        commit = await self.engine.prepare(job.topic, data)
+        await self.engine.start_rerun(commit, job_id)
+        return commit.job.job_id
+
     async def scrub(self, job_id: str) -> None:
         """Delete a job and its history."""
         ids.check(job_id, "job id")

@@ -109,14 +109,8 @@ async def job_action(console: Console, request: Request) -> Response:
         await hm.scrub(job_id)
         return _done(request, f"job {job_id} scrubbed", f"{base}/jobs")
     if verb == "rerun":
-        activities = await (await console.reads()).activities(int(row["id"]))
-        trigger = next((a for a in activities if a["type"] == "trigger"), None)
-        data = dict(trigger["input"] or {}) if trigger is not None else {}
-        new_id = await hm.pub(str(row["topic"]), data)
-        where = (
-            f"{base}/jobs/{quote(new_id, safe='')}?app={quote(app_id)}"
-            f"&from={quote(job_id, safe='')}"
-        )
+        new_id = await hm.rerun(job_id)  # linked to this job in the store
+        where = f"{base}/jobs/{quote(new_id, safe='')}?app={quote(app_id)}"
         return _done(request, f"started job {new_id}", where)
     raise errors.NotFoundError(f"no action {verb!r} (signal, interrupt, scrub, rerun)")
 

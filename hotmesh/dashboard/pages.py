@@ -202,7 +202,7 @@ async def job(console: Console, request: Request) -> Response:
         for h in await reads.open_hooks(int(row["id"]))
     ]
     trigger = next((a for a in activities if a["type"] == "trigger"), None)
-    rerun_of = params.get("from")
+    reruns = await reads.reruns(app_id, job_id)
     return console.render(
         request,
         "job.html",
@@ -215,7 +215,8 @@ async def job(console: Console, request: Request) -> Response:
         hooks=hooks,
         escalations=await reads.job_escalations(app_id, job_id),
         job_input=None if trigger is None else trigger["input"],
-        rerun_of=rerun_of,
+        rerun_of=next((r["job_id"] for r in reruns if r["way"] == "of"), None),
+        rerun_by=[r for r in reruns if r["way"] == "by"],
         why=_why(activities),
     )
 

@@ -105,6 +105,13 @@ class Engine(Batcher, Children):
         self._woken(written)
         return commit.job.job_id
 
+    async def start_rerun(self, commit: step.StepCommit, rerun_of: str) -> None:
+        """Commit a prepared trigger step with the link to the job it re-runs."""
+        async with self.store.transaction() as tx:
+            written = await self._write(tx, commit)
+            await tx.link_rerun(self.app_id, commit.job.job_id, rerun_of)
+        self._woken(written)
+
     async def signal(
         self,
         topic: str,

@@ -73,6 +73,9 @@ class Transaction(Protocol):
     async def dedupe(self, app_id: str, key: str, job_id: str, window: float) -> str:
         """Take a dedupe key; the holder's job id."""
 
+    async def link_rerun(self, app_id: str, job_id: str, rerun_of: str) -> None:
+        """Record that a job written in this transaction re-runs another."""
+
     async def register_hook(
         self, app_id: str, key: str, job_pk: int, target: dict[str, Any]
     ) -> list[dict[str, Any]]:

@@ -194,6 +194,11 @@ class ConsoleReads:
         """The signal keys a job waits on."""
         return _rows(await self._pool.fetch(self._q["dash_open_hooks"], pk))
 
+    async def reruns(self, app_id: str, job_id: str) -> list[dict[str, Any]]:
+        """``{way, job_id, created_at}``: the job this one re-ran (``of``) and
+        the jobs that re-ran it (``by``, newest first)."""
+        return _rows(await self._pool.fetch(self._q["dash_reruns"], app_id, job_id))
+
     async def job_escalations(self, app_id: str, job_id: str) -> list[dict[str, Any]]:
         """A job's escalations."""
         rows = await self._pool.fetch(self._q["dash_job_escalations"], app_id, job_id)

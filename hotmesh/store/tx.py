@@ -200,6 +200,10 @@ class StoreTx:
             return str(took)
         return str(await self._conn.fetchval(self._q["dedupe_holder"], app_id, key))
 
+    async def link_rerun(self, app_id: str, job_id: str, rerun_of: str) -> None:
+        """Record that job ``job_id`` (written in this transaction) re-runs ``rerun_of``."""
+        await self._conn.execute(self._q["rerun_link"], app_id, job_id, rerun_of)
+
     async def get_plan(self, app_id: str, version: str) -> dict[str, Any] | None:
         """The stored plan document, read on this transaction's connection."""
         doc = await self._conn.fetchval(self._q["get_version"], app_id, version)

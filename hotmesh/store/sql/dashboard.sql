@@ -203,6 +203,17 @@ SELECT key, created_at
  WHERE job = $1 AND kind = 'hook'
  ORDER BY created_at, key;
 
+-- name: dash_reruns
+-- "Run again" links of job $2 of app $1: the job it re-ran (way 'of'), and the
+-- newest 20 jobs that re-ran it (way 'by').
+(SELECT 'of' AS way, rerun_of AS job_id, created_at
+   FROM __SCHEMA__.reruns WHERE app_id = $1 AND job_id = $2)
+UNION ALL
+(SELECT 'by', job_id, created_at
+   FROM __SCHEMA__.reruns WHERE app_id = $1 AND rerun_of = $2
+  ORDER BY created_at DESC
+  LIMIT 20);
+
 -- name: dash_job_escalations
 -- The escalations of job $2 of app $1, newest first.
 SELECT id, topic, signal_key, activity_id, role, description, priority, status,

@@ -452,3 +452,7 @@ WITH acked AS (
     RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM acked) AS acked;
+
+-- name: rerun_link
+-- Job $2 of app $1 re-runs job $3 ("run again"): written with the new job.
+INSERT INTO __SCHEMA__.reruns (app_id, job_id, rerun_of) VALUES ($1, $2, $3);

@@ -137,3 +137,75 @@ async def test_time_skips_only_while_a_result_is_awaited(
         )
         assert await late.result(timeout=10) is False
     assert env.clock.skipped >= DAY - 60
+
+
+FAILS: dict[str, int] = {}
+
+
+async def flaky(key: str) -> str:
+    FAILS[key] = FAILS.get(key, 0) + 1
+    if FAILS[key] < 3:
+        raise RuntimeError(f"attempt {FAILS[key]} failed")
+    return f"{key} after {FAILS[key]} attempts"
+
+
+async def backs_off(key: str) -> str:
+    acts = MemFlow.workflow.proxy_activities(
+        activities=[flaky],
+        retry_policy={
+            "initial_interval": "1h",
+            "maximum_interval": "1d",
+            "maximum_attempts": 3,
+        },
+    )
+    return await acts.flaky(key)
+
+
+async def test_retry_back_offs_and_delayed_starts_are_skipped_too(
+    env: WorkflowEnvironment,
+) -> None:
+    async with MemFlow.Worker.create(
+        {"connection": env.connection, "task_queue": QUEUE, "workflow": backs_off}
+    ):
+        # an hour, then five hours between the attempts
+        handle = await env.client.workflow.start(
+            args=["k1"], task_queue=QUEUE, workflow_name=backs_off
+        )
+        assert await handle.result(timeout=30) == "k1 after 3 attempts"
+        assert env.clock.skipped >= 6 * 3600 - 60
+        before = env.clock.skipped
+        later = await env.client.workflow.start(
+            args=["k2"],
+            task_queue=QUEUE,
+            workflow_name=backs_off,
+            start_delay="2d",
+        )
+        assert await later.result(timeout=30) == "k2 after 3 attempts"
+        assert env.clock.skipped - before >= 2 * DAY + 6 * 3600 - 60
+
+
+async def waits_for_a_condition(limit: str) -> str:
+    ready: list[bool] = []
+    MemFlow.workflow.set_signal_handler("ready", lambda: ready.append(True))
+    try:
+        await MemFlow.workflow.wait_condition(lambda: bool(ready), timeout=limit)
+    except Exception as exc:
+        return type(exc).__name__
+    return "ready"
+
+
+async def test_a_condition_timeout_fires_on_the_skipped_clock(
+    env: WorkflowEnvironment,
+) -> None:
+    async with MemFlow.Worker.create(
+        {
+            "connection": env.connection,
+            "task_queue": QUEUE,
+            "workflow": waits_for_a_condition,
+        }
+    ):
+        handle = await env.client.workflow.start(
+            args=["3d"], task_queue=QUEUE, workflow_name=waits_for_a_condition
+        )
+        assert await handle.result(timeout=30) == "ConditionTimeoutError"
+    assert env.clock.skipped >= 3 * DAY - 60

@@ -80,7 +80,7 @@ class Batcher(SideEffects):
                 self.states.drop(job_id)
                 raise  # the database is away: the consumer retries
             except _StepFailed as exc:
-                failed = exc
+                failed = exc.untraced()
             except errors.HotMeshError:
                 pass  # stale: the locking path handles it
             except BaseException:
@@ -130,7 +130,9 @@ class Batcher(SideEffects):
         if plan is None:
             return False
         commits: list[step.StepCommit] = []
-        for message_id, kind, payload, _fut in batch:
+        for n, (message_id, kind, payload, _fut) in enumerate(batch):
+            if n:
+                await _yield()
             try:
                 commit = self._step(plan, job, kind, payload)
             except errors.RETRYABLE:
@@ -161,9 +163,11 @@ class Batcher(SideEffects):
             if job is None:
                 return  # claims lost, or the job is gone (the acks commit alone)
             plan = await self.plan(job.version, tx)
-            for message_id, kind, payload, _fut in batch:
+            for n, (message_id, kind, payload, _fut) in enumerate(batch):
                 if message_id not in acked:
                     continue
+                if n:
+                    await _yield()
                 try:
                     commit = self._step(plan, job, kind, payload)
                 except errors.HotMeshError as exc:
@@ -201,6 +205,9 @@ class Batcher(SideEffects):
         except errors.RETRYABLE:
             raise  # not the step's fault: the consumer runs it again
         except errors.HotMeshError as exc:
+            # ``known.error`` raised again above: its traceback would hold this
+            # frame, which holds ``known`` (a cycle; see _StepFailed.untraced).
+            exc.__traceback__ = None
             log.error("job %s: %s step failed: %s", job_id, kind, exc)
             await self._fail(message_id, job_id, exc)
             return
@@ -241,10 +248,38 @@ class _StepFailed(errors.HotMeshError):
         super().__init__(str(error))
         self.message_id, self.job, self.error = message_id, job, error
 
+    def untraced(self) -> _StepFailed:
+        """This failure without tracebacks, to keep in a local variable.
+
+        A traceback holds its frames (and those their callers): kept in a local
+        of a frame it passes through, it makes a reference cycle, and the step's
+        whole state (a 900-deep parsed value, a job's rows) waited for a full
+        garbage collection, which held the event loop (issue 20 §3).
+        """
+        seen: set[int] = set()
+        todo: list[BaseException | None] = [self]
+        while todo:
+            exc = todo.pop()
+            if exc is None or id(exc) in seen:
+                continue
+            seen.add(id(exc))
+            exc.__traceback__ = None
+            todo += [exc.__cause__, exc.__context__]
+            if isinstance(exc, _StepFailed):
+                todo.append(exc.error)
+        return self
+
 
 def _error(exc: Exception, job_id: str) -> dict[str, Any]:
     """The job error recorded for a step that failed to evaluate."""
     return {"message": str(exc), "code": 500, "job_id": job_id}
+
+
+async def _yield() -> None:
+    """Let other jobs run between the steps of a batch: each step of a big job
+    (a fan-out's deferred legs) costs the job's size, and a batch of them in one
+    go held the event loop for tens of milliseconds (issue 20 §3)."""
+    await asyncio.sleep(0)
 
 
 def _settle(

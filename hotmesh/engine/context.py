@@ -61,7 +61,9 @@ def build(
     if self_id is not None:
         ctx[self_id] = self_node if self_node is not None else ctx.get(self_id, {})
         ctx["$self"] = ctx[self_id]
-    ctx["$job"] = ctx
+    # No ctx["$job"] = ctx: the evaluator reads {$job...} from the context itself.
+    # A self-reference made every context a cycle that only the garbage
+    # collector frees, and full collections of them held the event loop.
     return ctx
 
 

@@ -4,9 +4,9 @@ Each node compiles once into a closure ``fn(context, scope) -> value``.
 ``context`` is the job context::
 
     {"metadata": {...}, "data": {...}, "<activity id>": {"input": ..., "output": ...,
-     "hook": ...}, "$self": <this activity's node>, "$job": <the job context>}
+     "hook": ...}, "$self": <this activity's node>}
 
-``$job`` falls back to the whole context when absent. ``scope`` holds the
+``{$job...}`` reads the context itself (a ``$job`` key, if given, wins). ``scope`` holds the
 ``@reduce`` variables (``$input``, ``$output``, ``$item``, ``$key``,
 ``$index``) or is None outside a reduce.
 """

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from hotmesh import errors, ids, telemetry, upkeep
 from hotmesh.clock import Clock
 from hotmesh.config import resolve_dsn
-from hotmesh.engine import notes, step
+from hotmesh.engine import heap, notes, step
 from hotmesh.engine.engine import Engine, finished
 from hotmesh.engine.options import EngineOptions
 from hotmesh.engine.retry import RetryPolicy
@@ -166,6 +166,8 @@ class HotMesh(JobControl):
         mesh._gauges = telemetry.meters.watch(app_id, store.stats)
         await mesh.presence.start(mesh._streams)
         cls._instances.add(mesh)
+        if options.gc_freeze:
+            heap.engine_started()
         return mesh
 
     def _add_consumer(
@@ -252,6 +254,8 @@ class HotMesh(JobControl):
         await self.store.release(self.engine.owner)
         await self.store.close()
         HotMesh._instances.discard(self)
+        if self.engine.gc_freeze:
+            heap.engine_stopped()
         return report
 
     @classmethod

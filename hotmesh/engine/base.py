@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from hotmesh import clock, errors, telemetry
 from hotmesh.compiler import Plan, plan_from_document
-from hotmesh.engine import step
+from hotmesh.engine import heap, step
 from hotmesh.engine.cache import StateCache
 from hotmesh.engine.commit import Written
 from hotmesh.engine.options import EngineOptions
@@ -102,6 +102,8 @@ class EngineBase:
         self.max_cycles = opts.max_cycles
         #: cap on the steps of one job (a loop without end fails, issue 20 §3)
         self.max_steps = opts.max_steps
+        #: freeze long-lived objects out of full garbage collections (engine/heap.py)
+        self.gc_freeze = opts.gc_freeze
         #: structured retry policies per worker topic (they win over a YAML ``retry`` map)
         self.retry_policies: dict[str, RetryPolicy] = {}
         #: streams this process consumes: their new messages are inserted reserved by us
@@ -144,6 +146,8 @@ class EngineBase:
                 )
             plan = plan_from_document(doc)
             self._plans[version] = plan
+            if self.gc_freeze:
+                heap.settle()  # the plan lives as long as the engine
         return plan
 
     async def active_plan(self) -> Plan:

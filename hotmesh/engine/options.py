@@ -81,6 +81,8 @@ class EngineOptions:
     max_steps: int = MAX_STEPS
     clock: Clock = SYSTEM
     schedules: bool = True
+    #: keep long-lived objects out of full garbage collections (engine/heap.py)
+    gc_freeze: bool = True
 
     def __post_init__(self) -> None:
         validate_name(self.schema, "schema name")
@@ -160,7 +162,7 @@ def _checked(key: str, value: Any) -> Any:
         return _number(where, value, float, _FLOATS[key])
     if key == "retention":
         return None if value is None else _number(where, value, float, 0)
-    if key == "schedules":
+    if key in ("schedules", "gc_freeze"):
         if not isinstance(value, bool):
             raise errors.ConfigError(f"{where} must be True or False, not {value!r}")
         return value

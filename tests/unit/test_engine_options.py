@@ -44,7 +44,8 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
     with pytest.raises(errors.ConfigError) as caught:
         EngineOptions.from_dict({"turbo": True}, env={})
     assert str(caught.value) == (
-        "engine: unknown option 'turbo' (known: capacity, clock, connection, heartbeat, lease, "
+        "engine: unknown option 'turbo' (known: capacity, clock, connection, "
+        "gc_freeze, heartbeat, lease, "
         "max_cycles, max_steps, poison_threshold, poll, pool_size, prune_interval, "
         "retention, "
         "schedules, schema, signal_max_bytes, signal_max_pending, signal_ttl, "
@@ -59,6 +60,7 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
         ({"capacity": 0}, "engine.capacity must be at least 1, not 0"),
         ({"pool_size": 2.5}, "engine.pool_size must be a whole number, not 2.5"),
         ({"schedules": "no"}, "engine.schedules must be True or False, not 'no'"),
+        ({"gc_freeze": 1}, "engine.gc_freeze must be True or False, not 1"),
         ({"retention": -1}, "engine.retention must be at least 0, not -1"),
         ({"poll": True}, "engine.poll must be a number, not bool True"),
         (

@@ -60,15 +60,20 @@ class Meter:
 
     def result(self, value: Any, function: str) -> None:
         """Charge a call of ``function`` that returned ``value``; refuse it if too big."""
+        units = size(value, self.limits.max_result)
+        self.check_result(units, function)
+        self.spend(1 + units, function)
+
+    def check_result(self, units: int, function: str) -> None:
+        """Refuse a result of ``units`` size units: a function that knows the size
+        of its result calls this before building it (building it is the cost)."""
         limit = self.limits.max_result
-        units = size(value, limit)
         if units > limit:
             raise errors.EvaluationError(
                 f"@{function}: result larger than the evaluation budget of {limit:,} "
                 "units (characters or elements; see 'Evaluation budget' in "
                 "docs/reference/functions.md)"
             )
-        self.spend(1 + units, function)
 
 
 _SCALARS = (int, float, bool, type(None))

@@ -92,7 +92,11 @@ def char_at(s: Any = UNDEFINED, index: Any = UNDEFINED) -> str:
     "All arguments as strings, joined; null and undefined become ''.",
 )
 def concat(*parts: Any) -> str:
-    return "".join("" if is_nullish(p) else to_string(p) for p in parts)
+    texts = ["" if is_nullish(p) else to_string(p) for p in parts]
+    # Refused before it is built: a @reduce doubling a string spent most of
+    # its time building the one result over the budget.
+    budget.current().check_result(sum(map(len, texts)), "string.concat")
+    return "".join(texts)
 
 
 @register(

@@ -8,6 +8,7 @@ finishes in time linear in its input (regexes, on RE2) or fails at once with an
 from __future__ import annotations
 
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -81,6 +82,28 @@ def test_doubling_in_a_reduce_fails_naming_the_function() -> None:
     with pytest.raises(errors.EvaluationError, match=r"@string\.concat: result larger"):
         expr.resolve({"@pipe": rows}, {"xs": list(range(40))})
     assert time.perf_counter() - started < 2.0
+
+
+def test_concat_refuses_a_result_over_the_budget_before_building_it() -> None:
+    limits = budget.LIMITS
+    budget.LIMITS = budget.Limits(max_work=limits.max_work, max_result=1_000_000)
+    half = "x" * 600_000
+    try:
+        assert call("string.concat", "ab", None, 12) == "ab12"
+        tracemalloc.start()
+        try:
+            with pytest.raises(
+                errors.EvaluationError,
+                match=r"^@string\.concat: result larger than the evaluation budget "
+                "of 1,000,000 ",
+            ):
+                call("string.concat", half, half)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 600_000  # the 1.2 MB result was never allocated
+    finally:
+        budget.LIMITS = limits
 
 
 def test_nested_doubling_of_arrays_is_measured_not_just_its_length() -> None:

@@ -34,7 +34,7 @@ wrapped with ``raise ... from exc``.
     ├── TriggerError                 an expression failed while a job started: no job
     ├── JobError                     a job finished with an error (pubsub, results)
     ├── TimeoutError                 a wait ran out of time (also builtins.TimeoutError)
-    │   ├── ActivityTimeoutError     an activity attempt outran start_to_close_timeout
+    │   ├── ActivityTimeoutError     an activity ran out of a timeout (.timeout_type says which)
     │   └── JobTimeoutError          pubsub gave up waiting (code 504); the job runs on
     ├── UnknownTopicError            no graph subscribes to the topic (no hook listens)
     ├── ActionRefusedError           the console refused an action (CSRF, read-only)
@@ -43,6 +43,7 @@ wrapped with ``raise ... from exc``.
         ├── NondeterminismError      replay diverged from the recorded history
         ├── DuplicateWorkflowError   a live workflow already has this id (also a DuplicateJobError)
         ├── ActivityFailedError      an activity failed after its retries
+        ├── ActivityTokenError       complete/fail_activity: not a task token, or a stale one
         ├── UnknownHandlerError      no handler of that name; the message lists the known ones
         ├── UpdateRejectedError      an update's validator refused it; nothing was applied
         ├── UpdateFailedError        an update's handler raised, or the workflow ended first
@@ -63,7 +64,7 @@ import builtins
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 
 class HotMeshError(Exception):
@@ -338,16 +339,35 @@ class TimeoutError(HotMeshError, builtins.TimeoutError):
 
 
 class ActivityTimeoutError(TimeoutError):
-    """An activity attempt ran longer than its ``start_to_close_timeout``; the
-    attempt failed, and the retry policy decides what happens next."""
+    """An activity ran out of one of its ``proxy_activities`` timeouts.
 
-    def __init__(self, activity: str, seconds: float) -> None:
+    ``timeout_type`` says which: ``start_to_close`` (an attempt ran too long)
+    and ``heartbeat`` (an attempt did not heartbeat in time) fail the attempt,
+    and the retry policy decides what happens next; ``schedule_to_start`` (the
+    first attempt was picked up too late) and ``schedule_to_close`` (the
+    activity, retries included, ran past its time) fail the activity.
+    """
+
+    #: what each kind of timeout says happened
+    _SAID: ClassVar[dict[str, str]] = {
+        "start_to_close": "ran longer than its start_to_close_timeout",
+        "heartbeat": "did not heartbeat within its heartbeat_timeout",
+        "schedule_to_start": "was not started within its schedule_to_start_timeout",
+        "schedule_to_close": "did not complete within its schedule_to_close_timeout",
+    }
+
+    def __init__(
+        self,
+        activity: str,
+        seconds: float,
+        timeout_type: str = "start_to_close",
+        detail: str = "",
+    ) -> None:
         self.activity = activity
         self.seconds = seconds
-        super().__init__(
-            f"activity '{activity}' ran longer than its start_to_close_timeout "
-            f"({seconds:g} s)"
-        )
+        self.timeout_type = timeout_type
+        said = self._SAID.get(timeout_type, f"ran out of its {timeout_type}_timeout")
+        super().__init__(f"activity '{activity}' {said} ({seconds:g} s){detail}")
 
 
 class JobTimeoutError(TimeoutError):
@@ -398,10 +418,24 @@ class DuplicateWorkflowError(WorkflowError, DuplicateJobError):
 class ActivityFailedError(WorkflowError):
     """An activity failed after its retry policy was exhausted."""
 
-    def __init__(self, activity: str, message: str, error_type: str = "Error") -> None:
+    def __init__(
+        self,
+        activity: str,
+        message: str,
+        error_type: str = "Error",
+        timeout_type: str | None = None,
+    ) -> None:
         self.activity = activity
         self.error_type = error_type
+        #: for an ``ActivityTimeoutError``: which timeout ran out
+        self.timeout_type = timeout_type
         super().__init__(f"activity '{activity}' failed: {error_type}: {message}")
+
+
+class ActivityTokenError(WorkflowError):
+    """``complete_activity`` / ``fail_activity`` got a task token that is not
+    one, or whose activity is no longer waiting (already completed, failed,
+    or its workflow ended)."""
 
 
 class WorkflowFailedError(WorkflowError):

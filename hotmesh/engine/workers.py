@@ -271,7 +271,13 @@ def callback_handler(
             await _handle(msg, md)
 
     async def _handle(msg: Message, md: dict[str, Any]) -> None:
-        message = {"metadata": md, "data": msg.payload.get("data", {})}
+        # ``claims``: 2+ when the message was taken back from a lapsed claim
+        # (its worker died mid-attempt): MemFlow counts that as an attempt
+        message = {
+            "metadata": md,
+            "data": msg.payload.get("data", {}),
+            "claims": msg.attempts,
+        }
         # The span covers the callback and its answer (a retry is an event of it).
         with telemetry.worker_span(topic, md) as span:
             response = await _answer(callbacks, message, msg.attempts, poison, span)

@@ -6,12 +6,11 @@ A workflow function runs as activations of the built-in graph
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
+from hotmesh.memflow import activity
 from hotmesh.memflow import workflow as _workflow
 from hotmesh.memflow.client import Client, WorkflowHandle
-from hotmesh.memflow.context import ACTIVITY, ActivityContext
 from hotmesh.memflow.replay import Replayed, Replayer
 from hotmesh.memflow.worker import (
     ActivityWorker,
@@ -20,16 +19,6 @@ from hotmesh.memflow.worker import (
     shutdown,
 )
 from hotmesh.memflow.workflow import ChildHandle
-
-
-def _activity_context() -> ActivityContext:
-    """Inside an activity: its name, arguments and workflow."""
-    return ACTIVITY.get()
-
-
-activity = types.SimpleNamespace(
-    get_context=_activity_context, getContext=_activity_context
-)
 
 
 class MemFlow:
@@ -57,6 +46,7 @@ __all__ = [
     "Replayer",
     "Worker",
     "WorkflowHandle",
+    "activity",
     "register_activity_worker",
     "shutdown",
 ]

@@ -14,6 +14,7 @@ from hotmesh.engine.engine import finished
 from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
+from hotmesh.memflow import completion as _completion
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import replay as _replay
 from hotmesh.memflow import timeouts as _timeouts
@@ -579,6 +580,22 @@ class Client:
         """Terminate every running workflow matching ``filters``:
         ``{matched, terminated, skipped}``."""
         return await _manage.bulk(self, filters, "terminate")
+
+    async def complete_activity(
+        self, task_token: bytes | str, result: Any = None
+    ) -> None:
+        """Answer an activity that called ``activity.raise_complete_async()``
+        with ``result``, from any process; ``ActivityTokenError`` when the
+        token is not one, or its activity is no longer waiting."""
+        hm = await self.mesh()
+        await _completion.answer(hm, self.namespace, task_token, {"data": result})
+
+    async def fail_activity(self, task_token: bytes | str, error: Any) -> None:
+        """Fail such an activity with ``error`` (an exception or a message):
+        the workflow's call raises ``ActivityFailedError`` (not retried)."""
+        hm = await self.mesh()
+        failure = {"error": _completion.failure_of(error)}
+        await _completion.answer(hm, self.namespace, task_token, failure)
 
     async def close(self) -> None:
         """Give up this client's share of the connection."""

@@ -257,7 +257,13 @@ class WorkflowContext:
     def cancel_main(self, reason: str | None) -> None:
         """Cancel the workflow function at its await point, or when the last
         ``shielded()`` block closes."""
-        if self.cancelled or self.main is None or self.main.done():
+        if self.cancelled or self.main is None:
+            return
+        if self.main.done():
+            if self.main.cancelled():
+                # it ended with the CancelledError of an activity that learned
+                # of this cancellation at its heartbeat: the workflow is cancelled
+                self.cancelled, self.cancel_reason = True, reason
             return
         self.cancelled, self.cancel_reason = True, reason
         if self.shield:
@@ -304,7 +310,8 @@ def bind(ctx: WorkflowContext) -> contextvars.Context:
 
 @dataclass
 class ActivityContext:
-    """What ``MemFlow.activity.get_context()`` returns inside an activity."""
+    """What ``MemFlow.activity.get_context()`` returns inside an activity
+    (``activity.info()`` gives the Temporal-shaped view of it)."""
 
     activity_name: str
     arguments: list[Any]
@@ -312,6 +319,24 @@ class ActivityContext:
     workflow_name: str
     task_queue: str
     attempt: int = 1
+    #: the activity's place in its workflow's history (its marker)
+    activity_id: str = ""
+    #: what ``complete_activity`` / ``fail_activity`` need to answer this activity
+    task_token: bytes = b""
+    #: the details of the last heartbeat of an earlier attempt
+    heartbeat_details: list[Any] = field(default_factory=list)
+    #: the ``proxy_activities`` timeouts (seconds), where set
+    timeouts: dict[str, float] = field(default_factory=dict)
+    scheduled_time: datetime | None = None
+    started_time: datetime | None = None
+    #: this attempt's heartbeats (``attempts.Beats``)
+    beats: Any = None
+
+
+class CompleteAsync(BaseException):
+    """Raised by ``activity.raise_complete_async()``: the attempt returns
+    without an answer, which ``complete_activity`` / ``fail_activity`` give
+    later. A BaseException, so an activity's ``except Exception`` passes it."""
 
 
 ACTIVITY: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(

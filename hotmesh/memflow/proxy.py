@@ -3,11 +3,13 @@ retry policy (``MemFlow.workflow.proxy_activities``)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import re
 import types
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from hotmesh import errors, flow
@@ -73,7 +75,13 @@ def _error_from(value: Mapping[str, Any], label: str) -> errors.ActivityFailedEr
         stack = str(err.get("stack") or "").strip().splitlines()
         match = _STACK_TYPE.match(stack[-1]) if stack else None
         kind = match.group(1) if match else "Error"
-    return errors.ActivityFailedError(label, str(err.get("message", "")), str(kind))
+    timeout = err.get("timeoutType")
+    return errors.ActivityFailedError(
+        label,
+        str(err.get("message", "")),
+        str(kind),
+        None if timeout is None else str(timeout),
+    )
 
 
 async def _proxy(
@@ -93,6 +101,9 @@ async def _proxy(
     if value is None:
         marker = ctx.marker(kind, index)
         keyed = keys() if keys is not None else {}  # the call's ckey/rkey
+        if any(k in policy for k in SCHEDULED_TIMEOUTS):
+            # the schedule-time timeouts count from now, across every attempt
+            policy = {**policy, "scheduled_at": ctx.time()}
         await ctx.suspend(
             {
                 "type": "proxy",
@@ -114,11 +125,20 @@ async def _proxy(
             }
         )
     if "error" in value:
+        if kind == "proxy" and _cancelled(value):
+            # the activity stopped at a heartbeat because this workflow is
+            # being cancelled: the cancellation reaches the workflow here
+            raise asyncio.CancelledError(str(value["error"].get("message") or ""))
         failure = _error_from(value, name)
         if policy.get("throw_on_error", True):
             raise failure
         return {"error": value["error"]}
     return value.get("data")
+
+
+def _cancelled(value: Mapping[str, Any]) -> bool:
+    err = value.get("error")
+    return isinstance(err, Mapping) and err.get("type") == "CancelledError"
 
 
 class ActivityProxy:
@@ -185,16 +205,25 @@ def _functions(activities: Any) -> dict[str, Callable[..., Any]]:
     }
 
 
+#: the timeouts of ``proxy_activities``: snake_case name -> camelCase alias
+TIMEOUTS = {
+    "start_to_close_timeout": "startToCloseTimeout",
+    "schedule_to_close_timeout": "scheduleToCloseTimeout",
+    "schedule_to_start_timeout": "scheduleToStartTimeout",
+    "heartbeat_timeout": "heartbeatTimeout",
+}
+#: the timeouts that count from when the workflow scheduled the activity
+SCHEDULED_TIMEOUTS = ("schedule_to_close_timeout", "schedule_to_start_timeout")
 _PROXY_OPTIONS = {
     "taskQueue",
     "retryPolicy",
     "retry",
-    "start_to_close_timeout",
-    "startToCloseTimeout",
     "priority",
     "concurrency",
     "rate",
+    *TIMEOUTS,
 }
+_PROXY_OPTIONS.update(TIMEOUTS.values())
 
 
 _Acts = TypeVar("_Acts")
@@ -235,6 +264,11 @@ def proxy_activities(
     ``start_to_close_timeout`` (seconds or ``"30s"``) fails an attempt that
     runs longer; the failure is retried by the policy like any other (a plain
     function's thread cannot be stopped, so it runs on, unheard).
+    ``heartbeat_timeout`` fails an attempt that goes that long without
+    ``activity.heartbeat()`` (retried); ``schedule_to_start_timeout`` fails
+    the activity when its first attempt starts later than that after the
+    workflow scheduled it, and ``schedule_to_close_timeout`` when it has not
+    completed that long after, retries included (neither is retried).
     ``priority`` (an integer) orders these activities' work among the task
     queue's waiting work: higher first. ``concurrency`` (``N`` or ``{"limit":
     N, "key": k}``) and ``rate`` (``{"limit": N, "period": "1m", "key"?: k}``)
@@ -261,9 +295,19 @@ def proxy_activities(
         limits.declare(ctx.namespace, activity_topic(queue), flow_options.declared)
     names = set(funcs) if funcs else None
     policy = make_policy(retry_policy)
-    timeout = options.get("start_to_close_timeout", options.get("startToCloseTimeout"))
-    if timeout is not None:
-        # rides in the work message with the retry policy (the shape upstream HotMesh uses)
-        policy["start_to_close_timeout"] = seconds(timeout)
+    for key, alias in TIMEOUTS.items():
+        timeout = options.get(key, options.get(alias))
+        if timeout is not None:
+            # rides in the work message with the retry policy (the shape
+            # upstream HotMesh uses for start_to_close_timeout)
+            if isinstance(timeout, timedelta):  # Temporal's spelling
+                timeout = timeout.total_seconds()
+            limit = seconds(timeout, f"proxy_activities {key}")
+            if not limit > 0:
+                raise errors.ConfigError(
+                    f"proxy_activities: {key} must be a positive duration, "
+                    f"not {timeout!r}"
+                )
+            policy[key] = limit
     keyed = flow_options if flow_options.ckey or flow_options.rkey else None
     return ActivityProxy(names, task_queue, policy, priority, keyed)

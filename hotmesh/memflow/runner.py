@@ -16,11 +16,11 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.engine.payload import json_problem
-from hotmesh.engine.retry import RetryPolicy
-from hotmesh.memflow import handlers, registry
+from hotmesh.memflow import attempts, completion, handlers, registry
 from hotmesh.memflow.context import (
     ACTIVITY,
     ActivityContext,
+    CompleteAsync,
     ContinueAsNew,
     WorkflowContext,
     bind,
@@ -58,18 +58,6 @@ async def _call(fn: Callable[..., Any], args: list[Any]) -> Any:
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
     result = fn(*args)
-    if inspect.isawaitable(result):
-        return await result
-    return result
-
-
-async def _call_activity(fn: Callable[..., Any], args: list[Any]) -> Any:
-    """An activity: a plain function runs in a worker thread (with this
-    context), so a blocking one does not stall the event loop, and with it
-    every other workflow and the claim heartbeats of this process."""
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args)
-    result = await asyncio.to_thread(fn, *args)
     if inspect.isawaitable(result):
         return await result
     return result
@@ -321,67 +309,91 @@ def _answer(
 
 
 async def run_activity(
-    namespace: str, topic: str, message: dict[str, Any]
-) -> dict[str, Any]:
-    """Run one attempt of a proxied activity.
+    namespace: str,
+    topic: str,
+    message: dict[str, Any],
+    env: attempts.Env | None = None,
+) -> dict[str, Any] | None:
+    """Run one attempt of a proxied activity (``attempts`` supervises it:
+    heartbeats, timeouts).
 
     A failed attempt with attempts left answers status ``error``: the engine
     re-publishes the work message after the policy's back-off (durably, the
     policy rides in the message). The last attempt's failure is recorded as
-    the marker and raised inside the workflow on replay.
+    the marker and raised inside the workflow on replay. None: the activity
+    called ``raise_complete_async()`` (``complete_activity`` answers later).
     """
+    env = env or attempts.Env()
     payload = (message.get("data") or {}).get("payload") or {}
+    md = message.get("metadata") or {}
     name = str(payload.get("name"))
     marker = str(payload.get("marker"))
     args = list(payload.get("args") or [])
+    workflow_id = str(payload.get("workflowId"))
     policy = {**DEFAULT_RETRY, **(payload.get("retry") or {})}
-    attempt = int((message.get("metadata") or {}).get("try") or 0) + 1
+    limits = attempts.limits_of(policy)
+    # a claim taken back from a killed worker is an attempt too
+    attempt = int(md.get("try") or 0) + max(1, int(message.get("claims") or 1))
+    now = env.clock.now().timestamp()
+    scheduled = policy.get("scheduled_at")
     fn = registry.activity(namespace, topic, name)
+    beats: attempts.Beats | None = None
+    retry = False
     try:
         if fn is None:
             raise errors.WorkflowError(
                 f"no activity '{name}' is registered for '{topic}' in this process"
             )
+        left = attempts.time_left(name, limits, scheduled, now, attempt == 1)
+        last = None
+        if attempt > 1 and env.rows is not None:
+            last = await env.rows.read(namespace, workflow_id, marker)
+        beats = attempts.Beats(env, namespace, workflow_id, marker, attempt, limits)
         token = ACTIVITY.set(
             ActivityContext(
                 name,
                 args,
-                str(payload.get("workflowId")),
+                workflow_id,
                 str(payload.get("workflowName")),
                 str(payload.get("taskQueue")),
                 attempt,
+                activity_id=marker,
+                task_token=completion.token(namespace, md, payload, attempt),
+                heartbeat_details=list(last[1]) if last else [],
+                timeouts=limits,
+                scheduled_time=attempts.stamp(scheduled),
+                started_time=attempts.stamp(now),
+                beats=beats,
             )
         )
         try:
-            limit = policy.get("start_to_close_timeout")
-            call = _call_activity(fn, args)
-            if limit is not None:
-                try:
-                    value = await asyncio.wait_for(call, float(limit))
-                except TimeoutError:
-                    raise errors.ActivityTimeoutError(name, float(limit)) from None
-            else:
-                value = await call
+            value = await attempts.supervise(name, fn, args, limits, beats, left)
             result = _json(value)
         finally:
             ACTIVITY.reset(token)
         record: dict[str, Any] = {"data": result, "name": name}
+    except CompleteAsync:
+        return None  # acked; the activity waits for complete_activity
+    except asyncio.CancelledError:
+        if beats is None or beats.stop_reason is None or attempts.ours():
+            raise
+        # stopped at a heartbeat: its workflow was cancelled (or ended)
+        cancelled = {"type": "CancelledError", "message": beats.stop_reason}
+        record = {"error": cancelled, "name": name, "attempts": attempt}
     except Exception as exc:
-        failure = _failure(exc)
-        final = (
-            fn is None
-            or attempt >= RetryPolicy.from_options(policy).maximum_attempts
-            or bool(getattr(exc, "non_retryable", False))
-        )
-        if not final:
+        failure = attempts.failure(exc)
+        delay = attempts.retry_delay(fn, exc, attempt, policy)
+        retry = delay is not None
+        if retry and attempts.past_close(limits, scheduled, env.clock, delay):
+            retry = False
+            failure = attempts.failure(attempts.closed(name, limits, attempt, failure))
+        if retry:
             log.info("activity %s attempt %d failed (%s)", name, attempt, exc)
-            return {
-                "status": "error",
-                "code": 599,
-                "data": {"message": failure["message"], "type": failure["type"]},
-            }
-        failure.pop("stack")
+            return {"status": "error", "code": 599, "data": failure}
         record = {"error": failure, "name": name, "attempts": attempt}
+    finally:
+        if beats is not None:
+            await beats.close(flush=retry)
     return {"data": {"markers": {marker: record}}}
 
 

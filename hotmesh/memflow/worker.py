@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from hotmesh import errors, flow
-from hotmesh.clock import Clock
 from hotmesh.engine.options import check_keys
-from hotmesh.memflow import limits, registry, runner, spans, timeouts
+from hotmesh.memflow import attempts, limits, registry, runner, spans, timeouts
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.opening import Opening
 from hotmesh.resources import package_file
+from hotmesh.store.heartbeats import HeartbeatRows
 from hotmesh.store.messages import MessageRows
 
 DEFAULT_NAMESPACE = "memflow"
@@ -104,6 +104,12 @@ class Connection:
     #: workflows with a cancellation in their inbox (told by NOTIFY, or read
     #: at start): an activation of one without handlers reads its inbox
     cancels: set[str] = field(default_factory=set)
+
+    def env(self) -> attempts.Env:
+        """What this process's activity attempts need (heartbeats, clock)."""
+        return attempts.Env(
+            HeartbeatRows(self.mesh.store), self.cancels, self.mesh.clock
+        )
 
     def add(self, workers: list[dict[str, Any]]) -> list[str]:
         """Consume these worker topics (once per topic); returns the topics."""
@@ -373,7 +379,7 @@ class Worker(_Part):
         inbox: list[MessageRows] = []  # set once connected, before any activation
         opened: list[Connection] = []  # likewise
         told: list[set[str]] = []  # the connection's cancellations
-        clocks: list[Clock] = []  # the connection's clock
+        env: list[attempts.Env] = []  # the connection's, for attempts
 
         async def read_inbox(job_id: str, seq: int) -> list[dict[str, Any]]:
             # the database away: wait for it as the router does for a step
@@ -395,7 +401,7 @@ class Worker(_Part):
 
             cancels = told[0] if told else set()
             answer = await runner.activate(
-                namespace, message, reader, job_id in cancels, clocks[0]
+                namespace, message, reader, job_id in cancels, env[0].clock
             )
             if answer.get("code") == runner.CONTINUE:
                 data = message.get("data") or {}
@@ -404,8 +410,8 @@ class Worker(_Part):
             await opened[0].write_limits()
             return answer
 
-        async def activity(message: dict[str, Any]) -> dict[str, Any]:
-            return await runner.run_activity(namespace, topic, message)
+        async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
+            return await runner.run_activity(namespace, topic, message, env[0])
 
         workers = [
             {
@@ -423,7 +429,7 @@ class Worker(_Part):
         conn, _ = await connect(config)
         inbox.append(MessageRows(conn.mesh.store))
         told.append(conn.cancels)
-        clocks.append(conn.mesh.clock)
+        env.append(conn.env())
         opened.append(conn)
         await conn.write_limits()
         topics = conn.add(workers)
@@ -451,13 +457,15 @@ async def register_activity_worker(
     topic = activity_topic(queue)
     registry.add_activities(namespace, topic, _functions(activities))
 
-    async def activity(message: dict[str, Any]) -> dict[str, Any]:
-        return await runner.run_activity(namespace, topic, message)
+    env: list[attempts.Env] = []  # set once connected
+
+    async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
+        return await runner.run_activity(namespace, topic, message, env[0])
 
     capacity = int(dict(config.get("options") or {}).get("capacity", 64))
-    conn, topics = await connect(
-        config, [{"topic": topic, "callback": activity, "capacity": capacity}]
-    )
+    conn, _ = await connect(config)
+    env.append(conn.env())
+    topics = conn.add([{"topic": topic, "callback": activity, "capacity": capacity}])
     return ActivityWorker(conn, topics)
 
 

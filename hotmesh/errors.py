@@ -51,7 +51,8 @@ wrapped with ``raise ... from exc``.
         ├── ConditionTimeoutError    wait_condition ran out (also a TimeoutError)
         └── WorkflowFailedError      a workflow raised; carries the remote type/message
             ├── WorkflowCancelledError   cancelled (handle.cancel()), cleanup ran
-            └── WorkflowTerminatedError  terminated: stopped at once, no cleanup
+            ├── WorkflowTerminatedError  terminated: stopped at once, no cleanup
+            └── WorkflowTimedOutError    ran past its execution_timeout or run_timeout
 
 ``Problem`` (not an exception) is one located problem of a ``ManifestError``.
 ``RETRYABLE`` names the errors after which a one-transaction step may run

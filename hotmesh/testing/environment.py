@@ -109,19 +109,29 @@ class WorkflowEnvironment:
         or on ``dsn`` as it is (its timers will be moved: give it a database
         of its own)."""
         stack = AsyncExitStack()
+        env: WorkflowEnvironment | None = None
         try:
             if dsn is None:
                 dsn = await stack.enter_async_context(
                     throwaway_database(server_dsn(), prefix="hm_env_")
                 )
             env = cls(dsn, namespace, stack)
-            stack.push_async_callback(_worker.shutdown, dsn)
             # opened first, the shared connection on this database runs on the
             # environment's clock for every part of this process
             hm = await env.client.mesh()
+            if hm.clock is not env.clock:
+                raise errors.ConfigError(
+                    "WorkflowEnvironment: a MemFlow connection to this database "
+                    "is already open in this process on another clock; start the "
+                    "environment first and give env.connection to the workers"
+                )
         except BaseException:
+            if env is not None:
+                await env.client.close()  # only our share: not another's parts
             await stack.aclose()
             raise
+        # at shutdown, every MemFlow part left open on the database stops
+        stack.push_async_callback(_worker.shutdown, dsn)
         env._skip = TimeSkip(hm.store)
         env._auto = asyncio.get_running_loop().create_task(env._auto_skip())
         return env
@@ -176,7 +186,7 @@ class WorkflowEnvironment:
             await self._wanted.wait()
             try:
                 idle = await self._idle()
-            except errors.StoreUnavailableError as exc:
+            except Exception as exc:  # the skipping must outlive a bad moment
                 log.warning("time skipping: cannot read the database (%s)", exc)
                 idle = None
             ahead = None if idle is None else _ahead(self.clock, idle)

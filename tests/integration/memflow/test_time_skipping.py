@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hotmesh import MemFlow
+from hotmesh import MemFlow, errors
 from hotmesh.memflow import registry
 from hotmesh.testing import WorkflowEnvironment
 
@@ -209,3 +209,14 @@ async def test_a_condition_timeout_fires_on_the_skipped_clock(
         )
         assert await handle.result(timeout=30) == "ConditionTimeoutError"
     assert env.clock.skipped >= 3 * DAY - 60
+
+
+async def test_a_connection_already_open_on_another_clock_is_refused(
+    pg_dsn: str,
+) -> None:
+    async with MemFlow.Client({"connection": {"dsn": pg_dsn}}) as client:
+        await client.mesh()
+        with pytest.raises(errors.ConfigError, match="another clock"):
+            await WorkflowEnvironment.start_time_skipping(pg_dsn)
+        # the refusal left the client's own connection open
+        assert not (await client.mesh()).stopped

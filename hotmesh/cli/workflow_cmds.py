@@ -34,7 +34,7 @@ _STYLE = {
 @cli.group()
 def workflow() -> None:
     """MemFlow workflows: list, describe, query, update, signal, cancel, terminate,
-    history."""
+    reset, history."""
 
 
 def _options(fn: F) -> F:
@@ -444,7 +444,7 @@ def workflow_update(
                 name, *args, update_id=update_id, timeout=timeout
             )
         except errors.JobInactiveError:
-            raise _ended(handle, "update") from None
+            raise await _ended_as(handle, "update") from None
 
     click.echo(dumps(_call(ctx, dsn, schema, namespace, work)))
 
@@ -472,7 +472,7 @@ def workflow_signal(
         try:
             await handle.signal(name, *args)
         except errors.JobInactiveError:
-            raise _ended(handle, "signal") from None
+            raise await _ended_as(handle, "signal") from None
 
     _call(ctx, dsn, schema, namespace, work)
     click.echo(f"signal '{name}' sent to workflow '{workflow_id}'")
@@ -482,14 +482,8 @@ def workflow_signal(
 # stopping
 
 
-def _ended(handle: WorkflowHandle[Any], what: str) -> click.ClickException:
-    return click.ClickException(
-        f"workflow '{handle.workflow_id}' has already ended: nothing to {what} "
-        f"(see `hotmesh workflow describe {handle.workflow_id}`)"
-    )
-
-
 async def _ended_as(handle: WorkflowHandle[Any], what: str) -> click.ClickException:
+    """A one-line error naming how the workflow ended."""
     status = (await handle.describe())["status"]
     return click.ClickException(
         f"workflow '{handle.workflow_id}' has already ended ({status}): "
@@ -556,3 +550,51 @@ def workflow_terminate(
 
     _call(ctx, dsn, schema, namespace, work)
     click.echo(f"workflow '{workflow_id}' terminated")
+
+
+@workflow.command("reset")
+@click.argument("workflow_id")
+@click.option(
+    "--to-step",
+    type=int,
+    metavar="N",
+    envvar="HOTMESH_TO_STEP",
+    show_envvar=True,
+    help="Re-run from recorded step N (1: from the start); steps before it are kept.",
+)
+@click.option(
+    "--to-last-failure",
+    is_flag=True,
+    envvar="HOTMESH_TO_LAST_FAILURE",
+    show_envvar=True,
+    help="Re-run from the last failed step.",
+)
+@_REASON
+@_options
+@click.pass_context
+def workflow_reset(
+    ctx: click.Context,
+    workflow_id: str,
+    to_step: int | None,
+    to_last_failure: bool,
+    reason: str | None,
+    namespace: str,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Re-run a workflow from a recorded step as a new run (a running one is
+    terminated first; the replaced run stays readable as ID:run:RUN)."""
+    if (to_step is None) == (not to_last_failure):
+        raise click.UsageError("give one of --to-step N or --to-last-failure")
+
+    async def work(client: Client) -> tuple[str, str]:
+        handle = await _handle(client, workflow_id)
+        old = str((await handle.describe())["run_id"])
+        new = await client.reset(workflow_id, to_step, to_last_failure, reason)
+        return old, str(new.run_id)
+
+    old, new = _call(ctx, dsn, schema, namespace, work)
+    click.echo(
+        f"workflow '{workflow_id}' reset: new run {new}; the replaced run is "
+        f"kept as '{workflow_id}:run:{old}'"
+    )

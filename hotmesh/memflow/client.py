@@ -17,6 +17,7 @@ from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import completion as _completion
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import replay as _replay
+from hotmesh.memflow import reset as _reset
 from hotmesh.memflow import timeouts as _timeouts
 from hotmesh.memflow import updates as _updates
 from hotmesh.memflow import worker as _worker
@@ -63,33 +64,6 @@ def _camel_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     return RetryPolicy.from_options(make_policy(policy)).to_message()
 
 
-async def _arm_timeouts(
-    hm: HotMesh,
-    namespace: str,
-    payload: dict[str, Any],
-    execution: float | str | None,
-    run: float | str | None,
-    delay: float | str | None = None,
-) -> None:
-    """Create the timers of ``execution_timeout`` / ``run_timeout`` (before the
-    workflow: they end only the run whose token the payload gets)."""
-    limits = {
-        "execution": _timeouts.limit(execution, "execution_timeout"),
-        "run": _timeouts.limit(run, "run_timeout"),
-    }
-    if not any(limits.values()):
-        return
-    token = _timeouts.new_token()
-    payload[_timeouts.TOKEN_KEY] = token
-    wait = seconds(delay) if delay is not None else 0.0
-    for kind, limit in limits.items():
-        if limit:
-            payload[f"{kind}Timeout"] = limit
-            await _timeouts.arm(
-                hm, namespace, payload["workflowId"], token, kind, limit, 0, wait
-            )
-
-
 R = TypeVar("R")
 #: camelCase spellings ``workflow.start`` also takes (upstream's names)
 START_ALIASES = {
@@ -134,6 +108,8 @@ class WorkflowHandle(Generic[R]):
         self.task_queue = task_queue
         self.workflow_name = workflow_name
         self.workflow_id = workflow_id
+        #: the run this handle follows, when known (``client.reset`` sets it)
+        self.run_id: str | None = None
         self._watching: tuple[asyncio.Future[dict[str, Any]], str, Any] | None = None
 
     async def _read(self) -> JobRow:
@@ -414,7 +390,7 @@ class WorkflowClient:
             payload["parentWorkflowId"] = parent_workflow_id
         if origin_job_id:
             payload["originJobId"] = origin_job_id
-        await _arm_timeouts(
+        await _timeouts.arm_start(
             hm,
             self._client.namespace,
             payload,
@@ -596,6 +572,17 @@ class Client:
         hm = await self.mesh()
         failure = {"error": _completion.failure_of(error)}
         await _completion.answer(hm, self.namespace, task_token, failure)
+
+    async def reset(
+        self,
+        workflow_id: str,
+        to_step: int | None = None,
+        to_last_failure: bool = False,
+        reason: str | None = None,
+    ) -> WorkflowHandle[Any]:
+        """Re-run a workflow from step ``to_step`` or its last failed step, as a
+        new run (``handle.run_id``); see ``hotmesh.memflow.reset``."""
+        return await _reset.reset(self, workflow_id, to_step, to_last_failure, reason)
 
     async def close(self) -> None:
         """Give up this client's share of the connection."""

@@ -207,6 +207,7 @@ async def describe(handle: WorkflowHandle[Any]) -> dict[str, Any]:
         "started_at": _stamp(job.metadata.get("jc")),
         "updated_at": _stamp(job.metadata.get("ju")),
         "generation": data.get("generation"),
+        "run_id": job.gid,
         "pending": pending if running else [],
         "pending_activities": activities,
         "pending_children": children,

@@ -82,6 +82,31 @@ async def arm(
         pass  # armed before (an activation that ran again)
 
 
+async def arm_start(
+    hm: HotMesh,
+    namespace: str,
+    payload: dict[str, Any],
+    execution: float | str | None,
+    run: float | str | None,
+    delay: float | str | None = None,
+) -> None:
+    """Create the timers of ``execution_timeout`` / ``run_timeout`` (before the
+    workflow: they end only the run whose token the payload gets)."""
+    limits = {
+        "execution": limit(execution, "execution_timeout"),
+        "run": limit(run, "run_timeout"),
+    }
+    if not any(limits.values()):
+        return
+    token = new_token()
+    payload[TOKEN_KEY] = token
+    wait = seconds(delay) if delay is not None else 0.0
+    for kind, secs in limits.items():
+        if secs:
+            payload[f"{kind}Timeout"] = secs
+            await arm(hm, namespace, payload["workflowId"], token, kind, secs, 0, wait)
+
+
 async def fire(hm: HotMesh, namespace: str, args: list[Any]) -> str:
     """A timer fired: end the workflow (timed out) if it still runs that run."""
     workflow_id, token, kind, generation, seconds_ = args

@@ -27,7 +27,7 @@ from hotmesh.store.messages import MessageRows
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
-GRAPH_VERSION = "7"
+GRAPH_VERSION = "8"
 
 
 #: tries of an activation's inbox read while the database is away (about 35 s)

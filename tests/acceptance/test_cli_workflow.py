@@ -126,6 +126,17 @@ def test_workflow_commands_against_a_running_worker(
     ids = [w["workflow_id"] for w in page["workflows"] + rest["workflows"]]
     assert sorted(ids) == ["wf-a", "wf-b", "wf-c", "wf-d"]
 
+    # reset: wf-a re-runs from its start, its recorded signals and update replayed
+    missing_step = cli("workflow", "reset", "wf-a", "--to-step", "5")
+    assert missing_step.returncode == 1
+    assert "has no step 5 to reset to" in missing_step.stderr.splitlines()[-1]
+    reset = ok(cli("workflow", "reset", "wf-a", "--to-step", "1")).stdout
+    assert "workflow 'wf-a' reset: new run" in reset
+    again = as_json(cli("memflow", "result", "wf-a", "-q", "cli-q", "-w", "approvals"))
+    assert again == {"approved": ["ann", "bob"], "qty": 3}
+    neither = cli("workflow", "reset", "wf-a")
+    assert neither.returncode == 2 and "--to-step" in neither.stderr
+
     about = as_json(cli("workflow", "describe", "wf-d", "--json"))
     assert about["status"] == "terminated" and about["task_queue"] == "cli-q"
     assert "incident 7" in json.dumps(about["error"])

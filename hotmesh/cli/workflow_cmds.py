@@ -483,7 +483,6 @@ def workflow_signal(
 
 
 async def _ended_as(handle: WorkflowHandle[Any], what: str) -> click.ClickException:
-    """A one-line error naming how the workflow ended."""
     status = (await handle.describe())["status"]
     return click.ClickException(
         f"workflow '{handle.workflow_id}' has already ended ({status}): "

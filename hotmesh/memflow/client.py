@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Self, TypeVar, cast, overload
 
@@ -16,6 +15,7 @@ from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import completion as _completion
 from hotmesh.memflow import manage as _manage
+from hotmesh.memflow import outcomes as _outcomes
 from hotmesh.memflow import replay as _replay
 from hotmesh.memflow import reset as _reset
 from hotmesh.memflow import timeouts as _timeouts
@@ -27,36 +27,6 @@ from hotmesh.memflow.schedules import ScheduleClient
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
 from hotmesh.store.records import JobRow
-
-
-def _remote_error(workflow_id: str, output: dict[str, Any]) -> errors.WorkflowError:
-    raw = output["metadata"].get("err")
-    try:
-        err = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
-    except ValueError:
-        err = {"message": str(raw)}
-    detail = (output.get("data") or {}).get("error") or {}
-    code = err.get("code")
-    kind = str(
-        detail.get("type")
-        or {410: "Interrupted", _timeouts.TIMED_OUT: "TimedOut"}.get(
-            code if isinstance(code, int) else 0, "Error"
-        )
-    )
-    message = str(detail.get("message") or err.get("message") or "")
-    if kind == "NondeterminismError":
-        return errors.NondeterminismError(message)
-    failed: errors.WorkflowFailedError
-    if kind == "CancelledError":
-        failed = errors.WorkflowCancelledError(workflow_id, kind, message)
-    elif kind == "Interrupted":
-        failed = errors.WorkflowTerminatedError(workflow_id, kind, message)
-    elif kind == "TimedOut":
-        failed = errors.WorkflowTimedOutError(workflow_id, kind, message)
-    else:
-        failed = errors.WorkflowFailedError(workflow_id, kind, message)
-    failed.code = code  # type: ignore[attr-defined]
-    return failed
 
 
 def _camel_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,7 +146,7 @@ class WorkflowHandle(Generic[R]):
             self._watching = None
             self._unwatch(hm, topic, done)
         if output["metadata"].get("err") is not None:
-            failure = _remote_error(self.workflow_id, output)
+            failure = _outcomes.remote_error(self.workflow_id, output)
             if throw_on_error:
                 raise failure
             # typed for the success path: without throw_on_error a failure is a dict
@@ -419,6 +389,30 @@ class WorkflowClient:
         """``start`` then ``result``: run a workflow and return its value."""
         handle = await self.start(*args, **kwargs)
         return await handle.result()
+
+    async def start_update_with_start(
+        self,
+        update: str | Callable[..., Any],
+        *args: Any,
+        update_id: str | None = None,
+        **start: Any,
+    ) -> _updates.UpdateHandle:
+        """Start the workflow ``start`` describes (``start``'s keywords, with a
+        ``workflow_id``) unless one with that id is live, then send it update
+        ``update``; ``await h.result()`` for the update's outcome."""
+        return await _updates.with_start(self, update, list(args), update_id, start)
+
+    async def execute_update_with_start(
+        self,
+        update: str | Callable[..., Any],
+        *args: Any,
+        update_id: str | None = None,
+        timeout: float | None = None,
+        **start: Any,
+    ) -> Any:
+        """``start_update_with_start``, then the update handler's value."""
+        sent = await _updates.with_start(self, update, list(args), update_id, start)
+        return await sent.result(timeout)
 
     def get_handle(
         self, task_queue: str, workflow_name: str, workflow_id: str

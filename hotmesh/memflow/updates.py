@@ -11,7 +11,7 @@ from hotmesh import errors
 from hotmesh.engine.engine import finished
 from hotmesh.engine.payload import json_problem
 from hotmesh.memflow import handlers, registry, runner
-from hotmesh.memflow.classes import handler_name
+from hotmesh.memflow.classes import handler_name, workflow_function
 from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
 from hotmesh.memflow.worker import cancel_topic
 from hotmesh.memflow.workflow import signal_key
@@ -20,7 +20,7 @@ from hotmesh.store.messages import MessageRows
 from hotmesh.store.records import JobRow
 
 if TYPE_CHECKING:
-    from hotmesh.memflow.client import WorkflowHandle
+    from hotmesh.memflow.client import WorkflowClient, WorkflowHandle
 
 #: polling an update's outcome: first and longest pause (seconds)
 POLL_FIRST, POLL_MAX = 0.002, 0.25
@@ -240,3 +240,32 @@ async def cancel(handle: WorkflowHandle[Any], reason: str | None) -> None:
     # process hears this; one that starts later reads the pending ones)
     await hm.publish(cancel_topic(ns), {"id": handle.workflow_id})
     await wake(hm, ns, handle.workflow_id)
+
+
+async def with_start(
+    workflows: WorkflowClient,
+    name: Any,
+    args: list[Any],
+    update_id: str | None,
+    start: dict[str, Any],
+) -> UpdateHandle:
+    """Update-with-start: start the workflow ``start`` describes (the keywords
+    of ``workflow.start``) unless one with its id is live, then send the
+    update to it. A refused update leaves a started workflow running (as
+    Temporal's)."""
+    workflow_id = start.get("workflow_id") or start.get("workflowId")
+    if not workflow_id:
+        raise errors.ConfigError(
+            "update-with-start needs the workflow_id of the workflow to start "
+            "or to update"
+        )
+    try:
+        handle = await workflows.start(**start)
+    except errors.DuplicateWorkflowError:  # live: the update goes to it
+        fn = start.get("workflow_name") or start.get("workflowName")
+        handle = workflows.get_handle(
+            str(start.get("task_queue") or start.get("taskQueue") or ""),
+            workflow_function(fn).__name__ if callable(fn) else str(fn or ""),
+            str(workflow_id),
+        )
+    return await start_update(handle, name, args, update_id)

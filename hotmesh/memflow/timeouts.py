@@ -139,28 +139,3 @@ async def continued(
         return
     generation = int((answer.get("data") or {}).get("generation") or 0)
     await arm(hm, namespace, str(data.get("workflowId")), token, "run", run, generation)
-
-
-async def arm_start(
-    hm: HotMesh,
-    namespace: str,
-    payload: dict[str, Any],
-    execution: float | str | None,
-    run: float | str | None,
-    delay: float | str | None = None,
-) -> None:
-    """Create the timers of ``execution_timeout`` / ``run_timeout`` (before the
-    workflow: they end only the run whose token the payload gets)."""
-    limits = {
-        "execution": limit(execution, "execution_timeout"),
-        "run": limit(run, "run_timeout"),
-    }
-    if not any(limits.values()):
-        return
-    token = new_token()
-    payload[TOKEN_KEY] = token
-    wait = seconds(delay) if delay is not None else 0.0
-    for kind, given in limits.items():
-        if given:
-            payload[f"{kind}Timeout"] = given
-            await arm(hm, namespace, payload["workflowId"], token, kind, given, 0, wait)

@@ -194,3 +194,47 @@ async def test_each_generation_of_a_workflow_that_continued_as_new_is_replayed(
     counts_double.__name__ = "counts"
     with pytest.raises(errors.NondeterminismError, match=r"step 1: .*\[1\].*\[2\]"):
         await Replayer(workflows=[counts_double]).replay(history)
+
+
+@MemFlow.workflow.defn(name="approval")
+class Approval:
+    def __init__(self) -> None:
+        self.approvers: list[str] = []
+
+    @MemFlow.workflow.signal
+    def approve(self, who: str) -> None:
+        self.approvers.append(who)
+
+    @MemFlow.workflow.run
+    async def run(self, needed: int) -> str:
+        acts = MemFlow.workflow.proxy_activities(activities=[charge])
+        await MemFlow.workflow.wait_condition(lambda: len(self.approvers) >= needed)
+        return await acts.charge(len(self.approvers))
+
+
+async def test_a_class_workflow_with_signals_replays_its_recorded_events(
+    pg_dsn: str,
+) -> None:
+    async with await WorkflowEnvironment.start_time_skipping(pg_dsn) as env:
+        async with MemFlow.Worker.create(
+            {"connection": env.connection, "task_queue": QUEUE, "workflow": Approval}
+        ):
+            handle = await env.client.workflow.start(
+                args=[2], task_queue=QUEUE, workflow_name=Approval
+            )
+            await handle.signal("approve", "ann")
+            await handle.signal("approve", "bob")
+            assert await handle.result(timeout=30) == "c-2"
+            history = await handle.fetch_history()
+    assert (await Replayer(workflows=[Approval]).replay(history)).steps >= 1
+
+    @MemFlow.workflow.defn(name="approval")
+    class ApprovalOneEnough(Approval):
+        @MemFlow.workflow.run
+        async def run(self, needed: int) -> str:
+            acts = MemFlow.workflow.proxy_activities(activities=[charge])
+            await MemFlow.workflow.wait_condition(lambda: len(self.approvers) >= 1)
+            return await acts.charge(len(self.approvers))
+
+    with pytest.raises(errors.NondeterminismError, match=r"\[2\].*\[1\]"):
+        await Replayer(workflows=[ApprovalOneEnough]).replay(history)

@@ -6,6 +6,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,4 +57,23 @@ async def test_memflow_messages_example_prints_what_temporals_samples_print(
         "Second greeting result: Goodbye, World!",
         "Update Result: Workflow status updated",
         "Workflow Result: Hello, World!",
+    ]
+
+
+async def test_memflow_cancellation_example_prints_what_temporals_sample_prints(
+    pg_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Temporal's hello_cancellation: heartbeats until cancelled, then the
+    # activity's CancelledError, the cleanup activity and the expected failure
+    example = _load("memflow_cancellation")
+    example.BEAT = 0.1  # the activity's work between heartbeats, shortened
+    text = await example.main(pg_dsn)
+    assert text.startswith("WorkflowCancelledError(")
+    lines = capsys.readouterr().out.splitlines()
+    beats = [line for line in lines if line == "Heartbeating activity"]
+    assert beats and lines[: len(beats)] == beats
+    assert lines[len(beats) :] == [
+        "Activity cancelled",
+        "Executing cleanup activity",
+        f"Got expected exception: {text}",
     ]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hotmesh.clock import ManualClock, SystemClock
+from hotmesh.clock import ManualClock, SkippingClock, SystemClock
 
 
 async def test_manual_clock_wakes_a_sleeper_when_moved_past_its_time() -> None:
@@ -49,3 +49,32 @@ async def test_system_clock_is_aware_utc_and_sleeps_at_most_its_cap() -> None:
     started = loop.time()
     await clock.sleep_until(clock.now() + timedelta(hours=1), cap=0.01)
     assert loop.time() - started < 1
+
+
+async def test_skipping_clock_runs_on_real_time_and_a_skip_wakes_its_sleepers() -> None:
+    clock = SkippingClock()
+    before = datetime.now(UTC)
+    target = clock.now() + timedelta(days=30)
+    sleeper = asyncio.create_task(clock.sleep_until(target, cap=60))
+    await asyncio.sleep(0)
+    clock.skip(15 * 86400)  # half-way: still asleep
+    await asyncio.sleep(0)
+    assert not sleeper.done()
+    clock.skip(15 * 86400)
+    await asyncio.wait_for(sleeper, 5)
+    assert clock.skipped == 30 * 86400
+    assert clock.now() - before >= timedelta(days=30)
+    assert clock.now().tzinfo is UTC
+
+
+async def test_skipping_clock_sleep_returns_at_its_real_cap_and_never_skips_back() -> (
+    None
+):
+    clock = SkippingClock()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await clock.sleep_until(clock.now() + timedelta(days=1), cap=0.05)
+    assert loop.time() - started < 1
+    assert clock.skipped == 0
+    with pytest.raises(ValueError, match="cannot skip back"):
+        clock.skip(-1)

@@ -37,6 +37,8 @@ wrapped with ``raise ... from exc``.
     │   ├── ActivityTimeoutError     an activity ran out of a timeout (.timeout_type says which)
     │   └── JobTimeoutError          pubsub gave up waiting (code 504); the job runs on
     ├── UnknownTopicError            no graph subscribes to the topic (no hook listens)
+    ├── DataConversionError          a MemFlow value not convertible to/from JSON (also a TypeError)
+    ├── PayloadCodecError            an encoded payload without its codec, or a codec failure
     ├── ActionRefusedError           the console refused an action (CSRF, read-only)
     ├── NotFoundError                the console has no such page (app, job, escalation)
     └── WorkflowError
@@ -392,6 +394,21 @@ class JobTimeoutError(TimeoutError):
 class UnknownTopicError(HotMeshError):
     """No graph of the active app version subscribes to the topic (or, for a
     signal, no graph ``hooks`` rule listens on it)."""
+
+
+# --------------------------------------------------------------------------
+# Payloads (MemFlow's data converter and codec)
+
+
+class DataConversionError(HotMeshError, builtins.TypeError):
+    """A value that the data converter cannot encode to JSON, or JSON that it
+    cannot decode into the declared type; the message names where (the
+    argument, field or result) and the type."""
+
+
+class PayloadCodecError(HotMeshError):
+    """A stored payload was encoded by a codec this process was not given, or
+    the codec failed to encode or decode it."""
 
 
 # --------------------------------------------------------------------------

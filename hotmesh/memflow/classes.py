@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from hotmesh import errors
 from hotmesh.memflow import handlers
+from hotmesh.memflow.signatures import TYPED
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,6 +125,8 @@ def _define(klass: type[T], name: str | None) -> type[T]:
 
     workflow.__name__ = workflow.__qualname__ = name or klass.__name__
     workflow.__doc__ = klass.__doc__
+    # its arguments and result are typed as the @run method declares them
+    setattr(workflow, TYPED, getattr(klass, run_attr))
     setattr(klass, WORKFLOW, workflow)
     return klass
 

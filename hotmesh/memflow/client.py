@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, Self, TypeVar, cast, overload
+from typing import Any, Self, TypeVar, overload
 
 from hotmesh import errors
 from hotmesh.durations import seconds
-from hotmesh.engine import step
-from hotmesh.engine.engine import finished
 from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import completion as _completion
 from hotmesh.memflow import manage as _manage
-from hotmesh.memflow import outcomes as _outcomes
-from hotmesh.memflow import replay as _replay
 from hotmesh.memflow import reset as _reset
 from hotmesh.memflow import timeouts as _timeouts
 from hotmesh.memflow import updates as _updates
 from hotmesh.memflow import worker as _worker
 from hotmesh.memflow.classes import workflow_function
+from hotmesh.memflow.handle import WorkflowHandle as WorkflowHandle
 from hotmesh.memflow.proxy import make_policy
 from hotmesh.memflow.schedules import ScheduleClient
+from hotmesh.memflow.signatures import encode_args
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
-from hotmesh.store.records import JobRow
 
 
 def _camel_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,191 +61,6 @@ START_OPTIONS = (
 )
 
 
-class WorkflowHandle(Generic[R]):
-    """A started workflow, from any process: result, status, state, signal, interrupt.
-
-    Started from a workflow function (``workflow_name=my_flow``), ``result()``
-    is typed as that function's return type.
-    """
-
-    def __init__(
-        self, client: Client, task_queue: str, workflow_name: str, workflow_id: str
-    ) -> None:
-        self.client = client
-        self.task_queue = task_queue
-        self.workflow_name = workflow_name
-        self.workflow_id = workflow_id
-        #: the run this handle follows, when known (``client.reset`` sets it)
-        self.run_id: str | None = None
-        self._watching: tuple[asyncio.Future[dict[str, Any]], str, Any] | None = None
-
-    async def _read(self) -> JobRow:
-        hm = await self.client.mesh()
-        job = await hm.engine.read(self.workflow_id, include_expired=True)
-        if job is None:
-            raise errors.JobNotFoundError(self.workflow_id)
-        return job
-
-    def _watch(self, hm: HotMesh) -> None:
-        """Subscribe to the completion (before starting: it cannot slip past)."""
-        if self._watching is not None:
-            return
-        topic = f"{self.client.namespace}.executed.{self.workflow_id}"
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-
-        def done(_topic: str, output: dict[str, Any]) -> None:
-            if not fut.done():
-                fut.set_result(output)
-            self._unwatch(hm, topic, done)
-
-        hm.subscriptions.add(topic, done)
-        self._watching = (fut, topic, done)
-
-    @staticmethod
-    def _unwatch(hm: HotMesh, topic: str, callback: Any) -> None:
-        hm.subscriptions.remove(topic, callback)
-
-    async def result(
-        self, timeout: float | None = None, throw_on_error: bool = True
-    ) -> R:
-        """The workflow's return value; its failure raises ``WorkflowFailedError``.
-
-        Waits on the completion notification, re-reading the job now and then
-        in case a notification was missed.
-        """
-        hm = await self.client.mesh()
-        fresh = self._watching is not None  # subscribed before the start
-        self._watch(hm)
-        assert self._watching is not None
-        fut, topic, done = self._watching
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        recheck = 0.5
-        try:
-            while True:
-                if not fresh:
-                    job = await self._read()
-                    if finished(job):
-                        output = step.job_output(job)
-                        break
-                fresh = False
-                wait = recheck
-                if deadline is not None:
-                    wait = min(wait, deadline - loop.time())
-                    if wait <= 0:
-                        raise errors.JobTimeoutError(self.workflow_id, timeout or 0)
-                try:
-                    output = await asyncio.wait_for(asyncio.shield(fut), wait)
-                    break
-                except TimeoutError:
-                    recheck = min(recheck * 2, 30.0)
-        finally:
-            self._watching = None
-            self._unwatch(hm, topic, done)
-        if output["metadata"].get("err") is not None:
-            failure = _outcomes.remote_error(self.workflow_id, output)
-            if throw_on_error:
-                raise failure
-            # typed for the success path: without throw_on_error a failure is a dict
-            return cast(R, {"error": str(failure)})
-        return cast(R, (output.get("data") or {}).get("response"))
-
-    async def status(self) -> int:
-        """The job semaphore: > 0 running, 0 done, < 0 interrupted."""
-        return (await self._read()).status
-
-    async def state(self) -> dict[str, Any]:
-        """The workflow job's public data (``response``, ``done``, …)."""
-        return step.job_output(await self._read()).get("data") or {}
-
-    async def query_state(self, fields: list[str]) -> dict[str, Any]:
-        """Selected job data fields; a search field may be named without its ``_``."""
-        data = (await self._read()).data
-        out: dict[str, Any] = {}
-        for name in fields:
-            out[name] = data.get(name, data.get(f"_{name}"))
-        return out
-
-    async def search_fields(self) -> dict[str, Any]:
-        """Every search field of this workflow (``search().set`` / ``enrich``)."""
-        data = (await self._read()).data
-        return {k[1:]: v for k, v in data.items() if k.startswith("_")}
-
-    async def signal(self, name: str | Callable[..., Any], *args: Any) -> None:
-        """Send signal ``name``: its handler runs with ``*args`` (kept until one is
-        registered), and a ``wait_for(name)`` gets the one argument (or None,
-        or the list of them)."""
-        await _updates.signal(self, name, list(args))
-
-    async def query(self, name: str | Callable[..., Any], *args: Any) -> Any:
-        """The query handler's answer on the state the recorded history rebuilds:
-        no side effects, nothing recorded, finished workflows too."""
-        return await _updates.query(self, name, list(args))
-
-    async def start_update(
-        self, name: str | Callable[..., Any], *args: Any, update_id: str | None = None
-    ) -> _updates.UpdateHandle:
-        """Send update ``name`` (validated first); ``await h.result()`` for its
-        outcome. The same ``update_id`` again adds nothing: one application."""
-        return await _updates.start_update(self, name, list(args), update_id)
-
-    async def execute_update(
-        self,
-        name: str | Callable[..., Any],
-        *args: Any,
-        update_id: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        """Apply update ``name`` and return its handler's value (its error raises
-        ``UpdateFailedError``; a validator's refusal ``UpdateRejectedError``)."""
-        update = await _updates.start_update(self, name, list(args), update_id)
-        return await update.result(timeout)
-
-    async def interrupt(self, reason: str | None = None, **options: Any) -> None:
-        """Terminate the workflow (its result then raises, code 410 by default)."""
-        hm = await self.client.mesh()
-        stop = getattr(hm, "interrupt", None)
-        if stop is None:
-            raise errors.WorkflowError("this engine cannot interrupt jobs yet")
-        await stop(
-            f"{self.client.namespace}.execute",
-            self.workflow_id,
-            reason=reason,
-            **options,
-        )
-
-    async def terminate(self, reason: str | None = None, **options: Any) -> None:
-        """Stop the workflow at once, no cleanup (``interrupt``): its result
-        raises ``WorkflowTerminatedError``."""
-        await self.interrupt(reason, **options)
-
-    async def cancel(self, reason: str | None = None) -> None:
-        """Ask the workflow to cancel: ``asyncio.CancelledError`` is raised in it
-        at its next await point, so ``try``/``finally`` cleanup runs (see
-        ``MemFlow.workflow.shielded``). ``JobInactiveError`` once it ended."""
-        await _updates.cancel(self, reason)
-
-    async def describe(self) -> dict[str, Any]:
-        """``status`` (running, completed, failed, cancelled, terminated, timed_out),
-        ``started_at``, ``updated_at``, ``pending`` (steps still open),
-        ``search`` fields, ``error``, name and task queue."""
-        return await _manage.describe(self)
-
-    async def fetch_history(self) -> dict[str, Any]:
-        """The workflow's recorded history, as JSON-ready data, for
-        ``MemFlow.Replayer(workflows=[...]).replay(history)``."""
-        return await _replay.fetch(self)
-
-    async def export(self) -> dict[str, Any]:
-        """The job's execution history."""
-        hm = await self.client.mesh()
-        return await hm.export(self.workflow_id)
-
-    queryState = query_state
-    executeUpdate = execute_update
-    startUpdate = start_update
-
-
 class WorkflowClient:
     """``client.workflow``: start, get_handle, signal, hook."""
 
@@ -262,6 +74,47 @@ class WorkflowClient:
     @overload
     async def start(
         self,
+        workflow: Callable[..., Awaitable[R]],
+        /,
+        *args: Any,
+        task_queue: str | None = None,
+        workflow_id: str | None = None,
+        expire: float | str | None = None,
+        search: Mapping[str, Any] | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+        signal_in: bool = False,
+        parent_workflow_id: str | None = None,
+        origin_job_id: str | None = None,
+        start_delay: float | str | None = None,
+        execution_timeout: float | str | None = None,
+        run_timeout: float | str | None = None,
+        **camel: Any,
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    async def start(
+        self,
+        workflow: str | type[Any],
+        /,
+        *args: Any,
+        task_queue: str | None = None,
+        workflow_id: str | None = None,
+        expire: float | str | None = None,
+        search: Mapping[str, Any] | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+        signal_in: bool = False,
+        parent_workflow_id: str | None = None,
+        origin_job_id: str | None = None,
+        start_delay: float | str | None = None,
+        execution_timeout: float | str | None = None,
+        run_timeout: float | str | None = None,
+        **camel: Any,
+    ) -> WorkflowHandle[Any]: ...
+
+    @overload
+    async def start(
+        self,
+        /,
         args: list[Any] | None = None,
         task_queue: str | None = None,
         *,
@@ -282,6 +135,7 @@ class WorkflowClient:
     @overload
     async def start(
         self,
+        /,
         args: list[Any] | None = None,
         task_queue: str | None = None,
         workflow_name: str | Callable[..., Any] | None = None,
@@ -299,9 +153,41 @@ class WorkflowClient:
         **camel: Any,
     ) -> WorkflowHandle[Any]: ...
 
-    async def start(
+    async def start(self, /, *given: Any, **options: Any) -> WorkflowHandle[Any]:
+        """Start a workflow: ``start(order_workflow, "item-1", 5, task_queue="q")``
+        (the function, or its name, then its arguments), or in the older form
+        ``start(args=[...], task_queue="q", workflow_name=order_workflow)``.
+
+        Started from the function, the handle is typed by its return type
+        and ``result()`` is decoded into it. Arguments and search fields go
+        through the client's data converter (``DataConversionError`` names
+        the argument a value of an unsupported type was given for).
+        ``DuplicateWorkflowError`` if a workflow with that id is live.
+        """
+        if given and (callable(given[0]) or isinstance(given[0], str)):
+            if "args" in options or "workflow_name" in options:
+                raise errors.ConfigError(
+                    "workflow.start(workflow, *args): the arguments follow the "
+                    "workflow; 'args=' and 'workflow_name=' belong to the form "
+                    "start(args=[...], task_queue=..., workflow_name=...)"
+                )
+            return await self._start(list(given[1:]), workflow_name=given[0], **options)
+        names = ("args", "task_queue", "workflow_name", "workflow_id")
+        if len(given) > len(names):
+            raise errors.ConfigError(
+                "workflow.start takes the workflow first, then its arguments: "
+                "start(order_workflow, 'item-1', 5, task_queue='q')"
+            )
+        for name, value in zip(names, given, strict=False):
+            if name in options:
+                raise errors.ConfigError(f"workflow.start: '{name}' given twice")
+            options[name] = value
+        args = options.pop("args", None)
+        return await self._start(list(args or []), **options)
+
+    async def _start(
         self,
-        args: list[Any] | None = None,
+        args: list[Any],
         task_queue: str | None = None,
         workflow_name: str | Callable[..., Any] | None = None,
         workflow_id: str | None = None,
@@ -317,7 +203,7 @@ class WorkflowClient:
         run_timeout: float | str | None = None,
         **camel: Any,
     ) -> WorkflowHandle[Any]:
-        """Start ``workflow_name`` on ``task_queue``; ``DuplicateWorkflowError`` if live.
+        """Start ``workflow_name`` on ``task_queue``.
 
         ``start_delay`` (seconds or ``"10m"``) creates the workflow now, status
         "scheduled", and runs it after that long (``pub(..., delay=)``).
@@ -337,21 +223,29 @@ class WorkflowClient:
         retry_policy = retry_policy or camel.get("retryPolicy")
         parent_workflow_id = parent_workflow_id or camel.get("parentWorkflowId")
         origin_job_id = origin_job_id or camel.get("originJobId")
-        if callable(workflow_name):
-            workflow_name = workflow_function(workflow_name).__name__
+        fn = workflow_function(workflow_name) if callable(workflow_name) else None
+        if fn is not None:
+            workflow_name = fn.__name__
         if not task_queue or not workflow_name:
             raise errors.ConfigError("start needs a task_queue and a workflow_name")
+        conv = self._client.converter
+        what = f"workflow '{workflow_name}'"
+        arguments = encode_args(conv, fn, list(args), what)
+        fields = {
+            f"_{k}": conv.to_json(v, f"{what} search field '{k}'")
+            for k, v in (search or {}).items()
+        }
         hm = await self._client.mesh()
         payload: dict[str, Any] = {
-            "arguments": list(args or []),
+            "arguments": arguments,
             "workflowName": workflow_name,
             "taskQueue": task_queue,
             "expire": seconds(expire) if expire is not None else 60.0,
         }
         workflow_id = workflow_id or new_job_id()
         payload["workflowId"] = workflow_id
-        if search:
-            payload["search"] = {f"_{k}": v for k, v in search.items()}
+        if fields:
+            payload["search"] = fields
         if retry_policy:
             payload["retry"] = _camel_policy(retry_policy)
         if signal_in or camel.get("signalIn"):
@@ -369,7 +263,7 @@ class WorkflowClient:
             start_delay,
         )
         handle: WorkflowHandle[Any] = self.handle_type(
-            self._client, task_queue, str(workflow_name), workflow_id
+            self._client, task_queue, str(workflow_name), workflow_id, fn
         )
         handle._watch(hm)
         try:
@@ -385,9 +279,17 @@ class WorkflowClient:
             raise
         return handle
 
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+    @overload
+    async def execute(
+        self, workflow: Callable[..., Awaitable[R]], /, *args: Any, **options: Any
+    ) -> R: ...
+
+    @overload
+    async def execute(self, *args: Any, **options: Any) -> Any: ...
+
+    async def execute(self, *args: Any, **options: Any) -> Any:
         """``start`` then ``result``: run a workflow and return its value."""
-        handle = await self.start(*args, **kwargs)
+        handle = await self.start(*args, **options)
         return await handle.result()
 
     async def start_update_with_start(
@@ -414,11 +316,28 @@ class WorkflowClient:
         sent = await _updates.with_start(self, update, list(args), update_id, start)
         return await sent.result(timeout)
 
+    @overload
     def get_handle(
-        self, task_queue: str, workflow_name: str, workflow_id: str
+        self,
+        task_queue: str,
+        workflow_name: Callable[..., Awaitable[R]],
+        workflow_id: str,
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    def get_handle(
+        self, task_queue: str, workflow_name: str | type[Any], workflow_id: str
+    ) -> WorkflowHandle[Any]: ...
+
+    def get_handle(
+        self, task_queue: str, workflow_name: Any, workflow_id: str
     ) -> WorkflowHandle[Any]:
-        """A handle on an existing workflow (any process may have started it)."""
-        return self.handle_type(self._client, task_queue, workflow_name, workflow_id)
+        """A handle on an existing workflow (any process may have started it);
+        given the workflow function, ``result()`` is typed and decoded as its
+        return type."""
+        fn = workflow_function(workflow_name) if callable(workflow_name) else None
+        name = fn.__name__ if fn is not None else str(workflow_name)
+        return self.handle_type(self._client, task_queue, name, workflow_id, fn)
 
     async def signal(
         self, signal_id: str, data: Any = None, workflow_id: str | None = None
@@ -434,6 +353,7 @@ class WorkflowClient:
             raise errors.WorkflowError("this engine cannot deliver signals yet")
         # Kept until the wait registers while the workflow runs; refused
         # (JobInactiveError) once it has ended.
+        data = self._client.converter.to_json(data, f"signal '{signal_id}' data")
         await send(
             f"{self._client.namespace}.wfs.wait",
             {"id": signal_key(workflow_id, signal_id), "data": data},
@@ -453,8 +373,12 @@ class WorkflowClient:
         The workflow must have been started with ``signal_in=True``; returns
         the hook id. The hook shares the workflow's search fields and signals.
         """
-        if callable(workflow_name):
-            workflow_name = workflow_name.__name__
+        fn = workflow_name if callable(workflow_name) else None
+        if fn is not None:
+            workflow_name = fn.__name__
+        sent = encode_args(
+            self._client.converter, fn, list(args or []), f"hook '{workflow_name}'"
+        )
         hm = await self._client.mesh()
         job = await hm.engine.read(workflow_id)
         if job is None:
@@ -465,7 +389,7 @@ class WorkflowClient:
             self._client.namespace,
             workflow_id,
             str(workflow_name),
-            list(args or []),
+            sent,
             queue,
             hook_id,
         )
@@ -479,7 +403,11 @@ class WorkflowClient:
     ) -> list[WorkflowHandle[Any]]:
         """Live workflows whose search fields equal ``fields`` (``search().set``)."""
         hm = await self._client.mesh()
-        wanted = {f"_{k}": v for k, v in (fields or {}).items()}
+        conv = self._client.converter
+        wanted = {
+            f"_{k}": conv.to_json(v, f"search field '{k}'")
+            for k, v in (fields or {}).items()
+        }
         ids = await hm.store.search_jobs(
             self._client.namespace,
             f"{self._client.namespace}.execute",
@@ -504,6 +432,8 @@ class Client:
     def __init__(self, config: Mapping[str, Any]) -> None:
         _worker.check_config(config, _worker.CLIENT_KEYS, "Client")
         self.config = dict(config)
+        #: values to JSON and back (``data_converter`` in the config)
+        self.converter = _worker.converter_of(config)
         self.namespace = _worker.namespace_of(config)
         self.workflow = WorkflowClient(self)
         #: durable cron/interval schedules that start workflows

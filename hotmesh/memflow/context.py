@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
+from hotmesh.memflow.converter import DEFAULT, DataConverter
 
 _MARKER = re.compile(r"^-([a-z]+)(?:\$(\d+))?(?:@([A-Za-z0-9]+))?-(\d+)-$")
 
@@ -119,6 +120,8 @@ class WorkflowContext:
     progress: int = 0
     #: answering a query: nothing this replay does is recorded
     query: bool = False
+    #: the worker's data converter (arguments, results, handler values)
+    converter: DataConverter = DEFAULT
     #: the job's W3C trace and span ids (``trc``/``spn``), when it is traced
     trace_ids: dict[str, Any] = field(default_factory=dict)
     #: the workflow function's task (what a cancellation cancels)

@@ -26,6 +26,7 @@ from hotmesh import errors
 from hotmesh.durations import seconds
 from hotmesh.engine.payload import json_problem
 from hotmesh.memflow.context import ActivationEnded, WorkflowContext, bind, current
+from hotmesh.memflow.signatures import decode_args
 
 #: job data: names of the signal handlers registered (the client then skips
 #: the ``wait_for`` copy of such a signal)
@@ -251,7 +252,12 @@ def _record_update(
         ctx.markers[key] = outcome
 
 
-def _value(ctx: WorkflowContext, update_id: str, value: Any) -> None:
+def _value(ctx: WorkflowContext, update_id: str, value: Any, name: str) -> None:
+    try:
+        value = ctx.converter.to_json(value, f"update '{name}' result")
+    except errors.DataConversionError as unconverted:
+        _record_update(ctx, update_id, _outcome(unconverted))
+        return
     problem = json_problem(value)
     if problem is not None:
         bad = TypeError(f"value at {problem[0] or '/'} cannot be stored: {problem[1]}")
@@ -273,8 +279,10 @@ def _spawn(ctx: WorkflowContext, fn: Callable[..., Any], args: list[Any]) -> Any
 def _run_signal(
     ctx: WorkflowContext, reg: Handlers, fn: Callable[..., Any], event: dict[str, Any]
 ) -> None:
+    what = f"signal '{event.get('name')}'"
     try:
-        result = _spawn(ctx, fn, list(event.get("args") or []))
+        args = decode_args(ctx.converter, fn, list(event.get("args") or []), what)
+        result = _spawn(ctx, fn, args)
     except Exception as exc:
         reg.failure = reg.failure or exc
         return
@@ -304,6 +312,11 @@ def _run_update(ctx: WorkflowContext, reg: Handlers, event: dict[str, Any]) -> N
         _record_update(ctx, update_id, _outcome(unknown, rejected=True))
         return
     fn, validator = entry
+    try:
+        args = decode_args(ctx.converter, fn, args, f"update '{name}'")
+    except errors.DataConversionError as bad:
+        _record_update(ctx, update_id, _outcome(bad, rejected=True))
+        return
     if validator is not None:
         try:
             bind(ctx).run(validator, *args)
@@ -316,7 +329,7 @@ def _run_update(ctx: WorkflowContext, reg: Handlers, event: dict[str, Any]) -> N
         _record_update(ctx, update_id, _outcome(exc))
         return
     if not isinstance(result, asyncio.Task):
-        _value(ctx, update_id, result)
+        _value(ctx, update_id, result, name)
         return
 
     def done(task: asyncio.Task[Any]) -> None:
@@ -326,7 +339,7 @@ def _run_update(ctx: WorkflowContext, reg: Handlers, event: dict[str, Any]) -> N
         if exc is not None:
             _record_update(ctx, update_id, _outcome(exc))
         else:
-            _value(ctx, update_id, task.result())
+            _value(ctx, update_id, task.result(), name)
 
     result.add_done_callback(done)
 
@@ -549,6 +562,7 @@ async def ask(ctx: WorkflowContext, name: str, args: list[Any]) -> Any:
         raise errors.UnknownHandlerError(
             ctx.workflow_id, "query", name, list(reg.queries)
         )
+    args = decode_args(ctx.converter, fn, args, f"query '{name}'")
     try:
         value = bind(ctx).run(fn, *args)
         if inspect.isawaitable(value):
@@ -558,7 +572,7 @@ async def ask(ctx: WorkflowContext, name: str, args: list[Any]) -> Any:
             f"query '{name}' of workflow '{ctx.workflow_id}' raised "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    return value
+    return ctx.converter.to_json(value, f"query '{name}' result")
 
 
 def validate(ctx: WorkflowContext, name: str, args: list[Any]) -> None:
@@ -570,6 +584,7 @@ def validate(ctx: WorkflowContext, name: str, args: list[Any]) -> None:
         raise errors.UnknownHandlerError(
             ctx.workflow_id, "update", name, list(reg.updates)
         )
+    args = decode_args(ctx.converter, entry[0], args, f"update '{name}'")
     validator = entry[1]
     if validator is not None:
         try:

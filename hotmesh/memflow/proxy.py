@@ -18,6 +18,7 @@ from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import MEMFLOW_RETRY, RETRY_KEYS, RetryPolicy
 from hotmesh.memflow import limits, registry
 from hotmesh.memflow.context import WorkflowContext, current
+from hotmesh.memflow.signatures import decode_result, encode_args
 
 #: Activity retry defaults (``RetryPolicy`` with MemFlow's values), snake_case.
 DEFAULT_RETRY: dict[str, Any] = MEMFLOW_RETRY.to_options()
@@ -93,6 +94,7 @@ async def _proxy(
     policy: dict[str, Any],
     priority: int | None = None,
     keys: Callable[[], dict[str, str]] | None = None,
+    decode: Callable[[Any], Any] | None = None,
 ) -> Any:
     index = ctx.next_index()
     await ctx.admit(index)
@@ -133,7 +135,8 @@ async def _proxy(
         if policy.get("throw_on_error", True):
             raise failure
         return {"error": value["error"]}
-    return value.get("data")
+    data = value.get("data")
+    return data if decode is None else decode(data)
 
 
 def _cancelled(value: Mapping[str, Any]) -> bool:
@@ -146,13 +149,13 @@ class ActivityProxy:
 
     def __init__(
         self,
-        names: set[str] | None,
+        funcs: dict[str, Callable[..., Any]] | None,
         task_queue: str | None,
         policy: dict[str, Any],
         priority: int | None = None,
         keyed: limits.ProxyLimits | None = None,
     ) -> None:
-        self._names = names
+        self._funcs = funcs
         self._task_queue = task_queue
         self._policy = policy
         self._priority = priority
@@ -161,24 +164,39 @@ class ActivityProxy:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
-        if self._names is not None and name not in self._names:
+        if self._funcs is not None and name not in self._funcs:
             raise AttributeError(f"no activity '{name}' in this proxy")
 
         async def call(*args: Any) -> Any:
             ctx = current()
             topic = activity_topic(self._task_queue or ctx.task_queue)
+            # the declared types: of the function given, else of the one
+            # registered in this process under that name (if any)
+            fn = (self._funcs or {}).get(name) or registry.activity(
+                ctx.namespace, topic, name
+            )
             keys = None
-            if (
-                self._keyed is not None
-            ):  # taken only when the call is made, not replayed
-                fn = registry.activity(ctx.namespace, topic, name)
+            if self._keyed is not None:  # taken only when the call is made
                 where = "proxy_activities"
                 keys = functools.partial(self._keyed.keys, where, name, list(args), fn)
+            what = f"activity '{name}'"
+            conv = ctx.converter
+            sent = encode_args(conv, fn, list(args), what)
+
+            def decode(value: Any) -> Any:
+                return decode_result(conv, fn, value, what)
 
             return await _proxy(
-                ctx, "proxy", name, list(args), topic, self._policy, self._priority,
+                ctx,
+                "proxy",
+                name,
+                sent,
+                topic,
+                self._policy,
+                self._priority,
                 keys,
-            )  # fmt: skip
+                decode,
+            )
 
         call.__name__ = name
         return call
@@ -293,7 +311,6 @@ def proxy_activities(
     if flow_options.declared:
         # written to the database before this activation's calls are sent
         limits.declare(ctx.namespace, activity_topic(queue), flow_options.declared)
-    names = set(funcs) if funcs else None
     policy = make_policy(retry_policy)
     for key, alias in TIMEOUTS.items():
         timeout = options.get(key, options.get(alias))
@@ -310,4 +327,4 @@ def proxy_activities(
                 )
             policy[key] = limit
     keyed = flow_options if flow_options.ckey or flow_options.rkey else None
-    return ActivityProxy(names, task_queue, policy, priority, keyed)
+    return ActivityProxy(funcs or None, task_queue, policy, priority, keyed)

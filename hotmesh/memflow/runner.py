@@ -16,6 +16,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.engine.payload import json_problem
+from hotmesh.errors import DataConversionError
 from hotmesh.memflow import attempts, completion, handlers, registry
 from hotmesh.memflow.context import (
     ACTIVITY,
@@ -26,7 +27,9 @@ from hotmesh.memflow.context import (
     bind,
     replay_map,
 )
+from hotmesh.memflow.converter import DEFAULT, DataConverter
 from hotmesh.memflow.proxy import DEFAULT_RETRY
+from hotmesh.memflow.signatures import decode_args, encode_args
 from hotmesh.telemetry import logs
 
 log = logs.get("hotmesh.memflow")
@@ -85,7 +88,10 @@ def _when(value: Any) -> datetime | None:
 
 
 def _context(
-    namespace: str, data: dict[str, Any], query: bool = False
+    namespace: str,
+    data: dict[str, Any],
+    query: bool = False,
+    converter: DataConverter = DEFAULT,
 ) -> WorkflowContext:
     state = data.get("state") or {}
     generation = int(data.get("generation") or 0)
@@ -104,6 +110,7 @@ def _context(
         state=state,
         replay=replay_map(state, generation, scope),
         query=query,
+        converter=converter,
     )
 
 
@@ -158,12 +165,13 @@ async def activate(
     reader: handlers.Reader | None = None,
     cancel_told: bool = False,
     clock: Clock = SYSTEM,
+    converter: DataConverter = DEFAULT,
 ) -> dict[str, Any]:
     """Run the workflow function from the top, replaying recorded results;
     ``reader`` reads the job's inbox for handlers (and, ``cancel_told``, for a
     cancellation of a workflow without handlers); ``clock`` is the worker's."""
     data = message.get("data") or {}
-    ctx = _context(namespace, data)
+    ctx = _context(namespace, data, converter=converter)
     ctx.clock = clock
     md = message.get("metadata") or {}
     ctx.trace_ids = {k: md[k] for k in TRACE_IDS if k in md}  # workflow.trace()
@@ -175,7 +183,11 @@ async def activate(
             f"no workflow '{name}' is registered on task queue '{queue}' in this process"
         )
         return _answer(ctx, FAILED, {"error": _failure(missing)}, error=True)
-    args = list(data.get("arguments") or [])
+    what = f"workflow '{name}'"
+    try:
+        args = decode_args(converter, fn, list(data.get("arguments") or []), what)
+    except DataConversionError as bad:
+        return _answer(ctx, FAILED, {"error": _failure(bad)}, error=True)
     task = await _replayed(ctx, fn, args)
     await handlers.live(ctx, None if ctx.scope else reader, cancel_told)
     # What this activation asks for is fixed now, whatever the cancelled tasks
@@ -197,7 +209,9 @@ async def activate(
         exc = task.exception()
         if exc is None:
             try:
-                result = _json(task.result())
+                result = _json(converter.to_json(task.result(), f"{what} result"))
+            except DataConversionError as bad:
+                return _answer(ctx, FAILED, {"error": _failure(bad)}, error=True)
             except (TypeError, ValueError) as bad:
                 failure = errors.WorkflowError(
                     f"workflow '{name}' returned a value that is not JSON: {bad}"
@@ -205,10 +219,12 @@ async def activate(
                 return _answer(ctx, FAILED, {"error": _failure(failure)}, error=True)
             return _answer(ctx, DONE, {"done": True, "response": result})
         if isinstance(exc, ContinueAsNew):
+            try:
+                again = encode_args(converter, fn, exc.args_list, what)
+            except DataConversionError as bad:
+                return _answer(ctx, FAILED, {"error": _failure(bad)}, error=True)
             return _answer(
-                ctx,
-                CONTINUE,
-                {"continueArgs": exc.args_list, "generation": generation + 1},
+                ctx, CONTINUE, {"continueArgs": again, "generation": generation + 1}
             )
         return _answer(ctx, FAILED, {"error": _failure(exc)}, error=True)
     if not items:
@@ -230,6 +246,7 @@ async def query(
     args: list[Any],
     update: bool = False,
     reader: handlers.Reader | None = None,
+    converter: DataConverter = DEFAULT,
 ) -> Any:
     """Replay a workflow (job ``data``) and answer query ``name`` from its state,
     with the inbox's new messages (``reader``) applied as the next activation
@@ -244,8 +261,10 @@ async def query(
         "generation": data.get("generation"),
         "state": data,
     }
-    ctx = _context(namespace, fields, query=True)
-    task = await _replayed(ctx, fn, list(data.get("args") or []))
+    ctx = _context(namespace, fields, query=True, converter=converter)
+    what = f"workflow '{ctx.workflow_name}'"
+    stored = list(data.get("args") or [])
+    task = await _replayed(ctx, fn, decode_args(converter, fn, stored, what))
     await handlers.live(ctx, reader)
     try:
         if update:
@@ -313,6 +332,7 @@ async def run_activity(
     topic: str,
     message: dict[str, Any],
     env: attempts.Env | None = None,
+    converter: DataConverter = DEFAULT,
 ) -> dict[str, Any] | None:
     """Run one attempt of a proxied activity (``attempts`` supervises it:
     heartbeats, timeouts).
@@ -349,6 +369,8 @@ async def run_activity(
         if attempt > 1 and env.rows is not None:
             last = await env.rows.read(namespace, workflow_id, marker)
         beats = attempts.Beats(env, namespace, workflow_id, marker, attempt, limits)
+        what = f"activity '{name}'"
+        args = decode_args(converter, fn, args, what)
         token = ACTIVITY.set(
             ActivityContext(
                 name,
@@ -368,7 +390,7 @@ async def run_activity(
         )
         try:
             value = await attempts.supervise(name, fn, args, limits, beats, left)
-            result = _json(value)
+            result = _json(converter.to_json(value, f"{what} result"))
         finally:
             ACTIVITY.reset(token)
         record: dict[str, Any] = {"data": result, "name": name}

@@ -13,6 +13,7 @@ from hotmesh.engine.payload import json_problem
 from hotmesh.memflow import handlers, registry, runner
 from hotmesh.memflow.classes import handler_name, workflow_function
 from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
+from hotmesh.memflow.signatures import decode_result, encode_args
 from hotmesh.memflow.worker import cancel_topic
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
@@ -24,6 +25,23 @@ if TYPE_CHECKING:
 
 #: polling an update's outcome: first and longest pause (seconds)
 POLL_FIRST, POLL_MAX = 0.002, 0.25
+
+
+def _encode(
+    handle: WorkflowHandle[Any], kind: str, name: Any, args: list[Any]
+) -> list[Any]:
+    """Arguments as JSON (with the client's converter), checked storable."""
+    fn = name if callable(name) else None
+    label = handler_name(name)
+    sent = encode_args(handle.client.converter, fn, args, f"{kind} '{label}'")
+    _check_args(kind, label, sent)
+    return sent
+
+
+def _decoded(handle: WorkflowHandle[Any], name: Any, value: Any, what: str) -> Any:
+    """A handler's answer as its declared type (when given the handler itself)."""
+    fn = name if callable(name) else None
+    return decode_result(handle.client.converter, fn, value, what)
 
 
 def _check_args(kind: str, name: str, args: list[Any]) -> None:
@@ -60,8 +78,8 @@ async def wake(hm: HotMesh, namespace: str, workflow_id: str) -> None:
 async def signal(handle: WorkflowHandle[Any], name: Any, args: list[Any]) -> None:
     """Deliver a signal: to the handler ``name`` (kept in the inbox until one is
     registered) and, as before handlers, to a ``wait_for(name)``."""
+    args = _encode(handle, "signal", name, args)
     name = handler_name(name)
-    _check_args("signal", name, args)
     ns = handle.client.namespace
     hm = await handle.client.mesh()
     job = await hm.engine.read(handle.workflow_id)
@@ -97,13 +115,21 @@ def _function(handle: WorkflowHandle[Any], job: JobRow, what: str) -> Any:
 
 async def query(handle: WorkflowHandle[Any], name: Any, args: list[Any]) -> Any:
     """Answer query ``name`` from the state the recorded history rebuilds."""
+    given, args = name, _encode(handle, "query", name, args)
     name = handler_name(name)
     hm, job = await _job(handle, live=False)
     fn = _function(handle, job, f"query '{name}'")
     ns = handle.client.namespace
-    return await runner.query(
-        ns, job.data, fn, name, list(args), reader=_reader(hm, ns, job)
+    value = await runner.query(
+        ns,
+        job.data,
+        fn,
+        name,
+        args,
+        reader=_reader(hm, ns, job),
+        converter=handle.client.converter,
     )
+    return _decoded(handle, given, value, f"query '{name}'")
 
 
 def _reader(hm: HotMesh, namespace: str, job: JobRow) -> handlers.Reader | None:
@@ -121,8 +147,11 @@ def _reader(hm: HotMesh, namespace: str, job: JobRow) -> handlers.Reader | None:
 class UpdateHandle:
     """An update sent to a workflow: ``await result()`` for its outcome."""
 
-    def __init__(self, handle: WorkflowHandle[Any], name: str, update_id: str) -> None:
+    def __init__(
+        self, handle: WorkflowHandle[Any], name: str, update_id: str, fn: Any = None
+    ) -> None:
         self.handle = handle
+        self._fn = fn
         self.name = name
         self.id = self.update_id = update_id
         self.workflow_id = handle.workflow_id
@@ -162,7 +191,8 @@ class UpdateHandle:
     def _outcome(self, outcome: dict[str, Any]) -> Any:
         error = outcome.get("error")
         if not error:
-            return outcome.get("data")
+            what = f"update '{self.name}'"
+            return _decoded(self.handle, self._fn, outcome.get("data"), what)
         kind = str(error.get("type") or "Error")
         message = str(error.get("message") or "")
         if outcome.get("rejected"):
@@ -185,13 +215,13 @@ async def start_update(
 ) -> UpdateHandle:
     """Validate (on a replay, when the workflow is registered here), then add the
     update to the inbox once per id, and wake the workflow."""
+    given, args = name, _encode(handle, "update", name, args)
     name = handler_name(name)
-    _check_args("update", name, args)
     ns = handle.client.namespace
     hm, job = await _job(handle, live=False)
     retry = update_id is not None
     update_id = update_id or uuid.uuid4().hex
-    ours = UpdateHandle(handle, name, update_id)
+    ours = UpdateHandle(handle, name, update_id, given if callable(given) else None)
     if update_key(update_id) in job.data:
         return ours  # done before: a retry gets the same outcome
     rows = MessageRows(hm.store)
@@ -212,6 +242,7 @@ async def start_update(
                 list(args),
                 update=True,
                 reader=_reader(hm, ns, job),
+                converter=handle.client.converter,
             )
         added = await rows.add(ns, handle.workflow_id, "update", name, args, update_id)
         if added is None:

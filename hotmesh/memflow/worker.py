@@ -18,6 +18,7 @@ from hotmesh import errors, flow
 from hotmesh.engine.options import check_keys
 from hotmesh.memflow import attempts, limits, registry, runner, spans, timeouts
 from hotmesh.memflow.classes import workflow_function
+from hotmesh.memflow.converter import DEFAULT, DataConverter
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.opening import Opening
@@ -33,7 +34,7 @@ GRAPH_VERSION = "8"
 #: tries of an activation's inbox read while the database is away (about 35 s)
 INBOX_TRIES = 20
 #: the keys of ``Client(config)``
-CLIENT_KEYS = ("connection", "namespace")
+CLIENT_KEYS = ("connection", "namespace", "data_converter")
 #: the keys of ``Worker.create(config)`` and ``register_activity_worker(config)``
 WORKER_KEYS = (
     *CLIENT_KEYS,
@@ -66,6 +67,19 @@ def check_config(config: Any, known: tuple[str, ...], where: str) -> None:
         )
     check_keys(connection, CONNECTION_KEYS, f"{where}: connection")
     check_keys(config.get("options") or {}, WORKER_OPTIONS, f"{where}: options")
+
+
+def converter_of(config: Mapping[str, Any]) -> DataConverter:
+    """The config's ``data_converter`` (the default one when not given)."""
+    conv = config.get("data_converter")
+    if conv is None:
+        return DEFAULT
+    if not all(callable(getattr(conv, m, None)) for m in ("to_json", "from_json")):
+        raise errors.ConfigError(
+            "data_converter must have to_json(value, where) and "
+            f"from_json(value, hint, where) methods, not {conv!r}"
+        )
+    return conv  # type: ignore[no-any-return]
 
 
 def namespace_of(config: Mapping[str, Any]) -> str:
@@ -360,6 +374,7 @@ class Worker(_Part):
         queue = config.get("task_queue") or config.get("taskQueue")
         if not isinstance(queue, str) or not queue:
             raise errors.ConfigError("Worker.create needs a task_queue")
+        converter = converter_of(config)
         fn = _workflow_fn(config.get("workflow"))
         name = registry.add_workflow(namespace, queue, fn)
         activities = _functions(config.get("activities"))
@@ -401,7 +416,12 @@ class Worker(_Part):
 
             cancels = told[0] if told else set()
             answer = await runner.activate(
-                namespace, message, reader, job_id in cancels, env[0].clock
+                namespace,
+                message,
+                reader,
+                job_id in cancels,
+                env[0].clock,
+                converter=converter,
             )
             if answer.get("code") == runner.CONTINUE:
                 data = message.get("data") or {}
@@ -411,7 +431,9 @@ class Worker(_Part):
             return answer
 
         async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
-            return await runner.run_activity(namespace, topic, message, env[0])
+            return await runner.run_activity(
+                namespace, topic, message, env[0], converter
+            )
 
         workers = [
             {
@@ -456,11 +478,12 @@ async def register_activity_worker(
         raise errors.ConfigError("register_activity_worker needs a task_queue")
     topic = activity_topic(queue)
     registry.add_activities(namespace, topic, _functions(activities))
+    converter = converter_of(config)
 
     env: list[attempts.Env] = []  # set once connected
 
     async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
-        return await runner.run_activity(namespace, topic, message, env[0])
+        return await runner.run_activity(namespace, topic, message, env[0], converter)
 
     capacity = int(dict(config.get("options") or {}).get("capacity", 64))
     conn, _ = await connect(config)

@@ -60,6 +60,7 @@ from hotmesh.memflow.proxy import (
 from hotmesh.memflow.proxy import (
     proxy_activities as proxy_activities,
 )
+from hotmesh.memflow.signatures import decode_result, encode_args
 
 
 async def sleep_for(duration: float | int | str) -> float:
@@ -164,6 +165,15 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
     ctx = current()
     opts = _child_options(workflow, options, kw)
     name = opts["workflow_name"]
+    given = workflow or opts.get("workflow_name") or opts.get("workflowName")
+    fn = workflow_function(given) if callable(given) else None
+    what = f"child workflow '{name}'"
+    conv = ctx.converter
+    arguments = encode_args(conv, fn, list(opts.get("args") or []), what)
+    search = {
+        f"_{k}": conv.to_json(v, f"{what} search field '{k}'")
+        for k, v in dict(opts.get("search") or {}).items()
+    }
     index = ctx.next_index()
     await ctx.admit(index)
     value = ctx.recorded(index, kind, name)
@@ -178,7 +188,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
             or f"{ctx.workflow_id}-{name}-{gen}{index}"
         )
         child = {
-            "arguments": list(opts.get("args") or []),
+            "arguments": arguments,
             "workflowId": child_id,
             "workflowName": name,
             "taskQueue": opts.get("task_queue")
@@ -189,8 +199,8 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
         }
         if opts.get("expire") is not None:
             child["expire"] = seconds(opts["expire"])
-        if opts.get("search"):
-            child["search"] = {f"_{k}": v for k, v in dict(opts["search"]).items()}
+        if search:
+            child["search"] = search
         item: dict[str, Any] = {
             "type": "child",
             "kind": kind,
@@ -210,7 +220,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
     data = value.get("data") or {}
     if kind == "start":
         return ChildHandle(str(data.get("job_id")), name, ctx.workflow_id)
-    return data.get("response")
+    return decode_result(conv, fn, data.get("response"), what)
 
 
 def join_key(workflow_id: str, child_id: str) -> str:
@@ -330,6 +340,7 @@ def signal(
 async def _send_signal(signal_id: str, data: Any, workflow_id: str | None) -> Any:
     ctx = current()
     target = workflow_id or ctx.workflow_id
+    data = ctx.converter.to_json(data, f"signal '{signal_id}' data")
     return await _system(
         "signal", "signal", [signal_key(target, signal_id), data, target]
     )
@@ -342,7 +353,8 @@ async def interrupt(workflow_id: str, reason: str | None = None, **options: Any)
 
 async def emit(events: Mapping[str, Any]) -> Any:
     """Publish ``{topic: message}`` user events to subscribers, once per workflow run."""
-    return await _system("emit", "emit", [dict(events)])
+    events = current().converter.to_json(dict(events), "emit events")
+    return await _system("emit", "emit", [events])
 
 
 async def hook(
@@ -368,7 +380,12 @@ async def hook(
             [
                 target,
                 opts["workflow_name"],
-                list(opts.get("args") or []),
+                encode_args(
+                    ctx.converter,
+                    workflow_function(workflow) if callable(workflow) else None,
+                    list(opts.get("args") or []),
+                    f"hook '{opts['workflow_name']}'",
+                ),
                 opts.get("task_queue") or opts.get("taskQueue") or ctx.task_queue,
                 hook_id,
             ],
@@ -508,8 +525,9 @@ class Search:
     async def set(self, fields: Mapping[str, Any] | str, value: Any = None) -> None:
         """Set fields (a mapping, or one name and value)."""
         items = fields.items() if isinstance(fields, Mapping) else [(fields, value)]
+        conv = self._ctx.converter
         for name, val in items:
-            self._ctx.search[f"_{name}"] = val
+            self._ctx.search[f"_{name}"] = conv.to_json(val, f"search field '{name}'")
 
     async def get(self, name: str) -> Any:
         """One field (None when unset)."""

@@ -283,14 +283,17 @@ async def replay(
     fn: Callable[..., Any],
     args: list[Any],
     expected: dict[int, dict[str, Any]],
+    converter: DataConverter = DEFAULT,
 ) -> tuple[WorkflowContext, bool, BaseException | None]:
     """Run ``fn`` over a recorded history (``fields["state"]``) as an
     activation would, recording nothing, each call checked against the
     ``expected`` steps (``Replayer``): the context after, whether the
-    function ended, and what it raised."""
-    ctx = _context(namespace, fields, query=True)
+    function ended, and what it raised. The stored ``args`` are decoded as
+    ``fn`` declares them (the steps compare as stored)."""
+    ctx = _context(namespace, fields, query=True, converter=converter)
     ctx.expected = expected
-    task = await _replayed(ctx, fn, args)
+    what = f"workflow '{ctx.workflow_name}'"
+    task = await _replayed(ctx, fn, decode_args(converter, fn, args, what))
     await handlers.live(ctx, None)
     ended = task.done()
     await _unwind(ctx, task)

@@ -488,7 +488,8 @@ class Client:
         with ``result``, from any process; ``ActivityTokenError`` when the
         token is not one, or its activity is no longer waiting."""
         hm = await self.mesh()
-        await _completion.answer(hm, self.namespace, task_token, {"data": result})
+        value = self.converter.to_json(result, "complete_activity result")
+        await _completion.answer(hm, self.namespace, task_token, {"data": value})
 
     async def fail_activity(self, task_token: bytes | str, error: Any) -> None:
         """Fail such an activity with ``error`` (an exception or a message):

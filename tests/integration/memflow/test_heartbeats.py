@@ -323,7 +323,7 @@ async def test_a_running_activity_learns_of_the_cancel_at_its_heartbeat(
 # -- completion from outside -----------------------------------------------------
 
 
-async def approval(what: str) -> str:
+async def approval(what: str) -> Any:  # completed from outside: any JSON
     TOKENS.append(activity.info().task_token)
     STARTED[0].set()
     activity.raise_complete_async()

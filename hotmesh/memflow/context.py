@@ -232,6 +232,8 @@ class WorkflowContext:
             if key not in step:
                 continue
             now = plain(value)
+            if now is UNCOMPARABLE:
+                continue  # not JSON: the caller passes what it records (encoded)
             if now != step[key]:
                 raise self.diverge(
                     index,
@@ -276,12 +278,17 @@ class WorkflowContext:
         self.progress += 1
 
 
+#: what ``plain`` gives for a value that is not JSON (nothing to compare)
+UNCOMPARABLE = object()
+
+
 def plain(value: Any) -> Any:
-    """``value`` as the history stores it (JSON: tuples are lists)."""
+    """``value`` as the history stores it (JSON: tuples are lists), or
+    ``UNCOMPARABLE``."""
     try:
         return json.loads(json.dumps(value))
     except (TypeError, ValueError):
-        return repr(value)
+        return UNCOMPARABLE
 
 
 def _show(value: Any) -> str:

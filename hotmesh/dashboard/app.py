@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hotmesh import MemFlow, config, errors, ids
+from hotmesh.dashboard import svg
 from hotmesh.dashboard.security import CSRF_COOKIE, Guard
 from hotmesh.mesh import HotMesh
 from hotmesh.store import ConsoleReads, PostgresStore, job_state
@@ -63,6 +64,7 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["age"] = _age
     env.globals["job_state"] = job_state
+    env.globals["attempts"] = svg.attempts
     return env
 
 

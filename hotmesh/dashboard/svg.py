@@ -81,6 +81,15 @@ def per_minute_chart(
 
 
 # -- a job's timeline ---------------------------------------------------------------
+def attempts(row: Mapping[str, Any]) -> int:
+    """How many attempts an activity run took: 1, plus the failed ones its row
+    records (``output.metadata.try``, written when a retried worker answered)."""
+    output = row.get("output")
+    meta = output.get("metadata") if isinstance(output, dict) else None
+    tries = meta.get("try") if isinstance(meta, dict) else None
+    return 1 + tries if isinstance(tries, int) and tries > 0 else 1
+
+
 def gantt(rows: Sequence[Mapping[str, Any]], now: datetime) -> Markup:
     """One bar per activity run, from its start to its end (running: to now)."""
     if not rows:
@@ -108,7 +117,10 @@ def gantt(rows: Sequence[Mapping[str, Any]], now: datetime) -> Markup:
             else ("done" if row.get("ended_at") else "open")
         )
         name = f"{row['activity_id']} {row['dimension']}"
+        tries = attempts(row)
         tip = f"{name} ({row['type']}): {seconds * 1000:.1f} ms, {state}"
+        if tries > 1:  # the bar spans every attempt: from the first start
+            name, tip = f"{name} ×{tries}", f"{tip}, {tries} attempts"
         body.append(
             f'<g class="run run-{state}" data-activity="{_t(row["activity_id"])}">'
             f'<text class="label" x="{label_w - 8}" y="{y + 14:.0f}" '

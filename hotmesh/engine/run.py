@@ -388,7 +388,7 @@ class Run:
             "ac": old.get("ac", self.stamp),
             "au": self.stamp,
         }
-        for key in ("l2", "sk"):
+        for key in ("l2", "sk", "try"):
             if key in old:
                 meta[key] = old[key]
         error: dict[str, Any] | None = None

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -333,5 +334,12 @@ def apply(
         run.leg2(act, row, code, {}, status, hook=data if data is not None else {})
     else:
         data = payload.get("data")
+        tries = md.get("try")
+        if kind == "response" and isinstance(tries, int) and tries > 0:
+            # retried: the run's row keeps how many attempts failed before this
+            # answer (output.metadata.try), for the console's timeline
+            out = dict(row.output) if isinstance(row.output, dict) else {}
+            out["metadata"] = {**meta, "try": tries}
+            row = dataclasses.replace(row, output=out)
         run.leg2(act, row, code, data if data is not None else {}, status)
     return run.complete()

@@ -40,6 +40,7 @@ KINDS = (
     "search",
     "random",
     "trace",
+    "entity",
 )
 
 
@@ -136,6 +137,8 @@ class WorkflowContext:
     ending: bool = False
     #: every future a workflow task waits on (failed with ActivationEnded at the end)
     waits: list[asyncio.Future[Any]] = field(default_factory=list)
+    #: the entity document as this activation rebuilt it (``entity.py``)
+    entity: Any = None
     #: the worker's clock (a test's time-skipping clock): ``now()``, deadlines
     clock: Clock = SYSTEM
     #: replaying a recorded history (``Replayer``): each step's recorded call

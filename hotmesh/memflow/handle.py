@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.engine import finished
+from hotmesh.memflow import entity as _entity
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import outcomes as _outcomes
 from hotmesh.memflow import replay as _replay
@@ -210,6 +211,10 @@ class WorkflowHandle(Generic[R]):
         """The job's execution history."""
         hm = await self.client.mesh()
         return await hm.export(self.workflow_id)
+
+    async def entity(self) -> dict[str, Any]:
+        """The workflow's ``wf.entity()`` document as last recorded."""
+        return _entity.stored_document((await self._read()).data)
 
     async def fetch_history(self) -> dict[str, Any]:
         """The workflow's recorded history, as JSON-ready data, for

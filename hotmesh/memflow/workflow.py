@@ -27,6 +27,7 @@ from hotmesh.memflow.context import (
     WorkflowContext,
     current,
 )
+from hotmesh.memflow.entity import entity as entity
 from hotmesh.memflow.handlers import (
     set_query_handler as set_query_handler,
 )

@@ -25,7 +25,9 @@ from hotmesh.engine.options import check_keys
 from hotmesh.memflow import runner
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.context import ContinueAsNew, replay_map
+from hotmesh.memflow.converter import DataConverter
 from hotmesh.memflow.manage import outcome
+from hotmesh.memflow.worker import converter_of
 from hotmesh.store.records import JobRow
 
 if TYPE_CHECKING:
@@ -160,14 +162,17 @@ class Replayer:
     ``await Replayer(workflows=[order_flow]).replay(history)`` returns a
     ``Replayed`` when the code asks for what the history recorded, step by
     step; else raises ``NondeterminismError`` naming the step. ``workflows``
-    may also map workflow names to functions (``{"order": new_order}``).
+    may also map workflow names to functions (``{"order": new_order}``);
+    ``data_converter=`` is the workers' (when they have their own).
     """
 
     def __init__(
         self, workflows: Iterable[Any] | Mapping[str, Any], **options: Any
     ) -> None:
-        check_keys(options, ("namespace",), "Replayer")
+        check_keys(options, ("namespace", "data_converter"), "Replayer")
         self.namespace: str | None = options.get("namespace")
+        #: the workers' ``data_converter`` (arguments are decoded with it)
+        self.converter = converter_of(options)
         named = (
             list(workflows.items())
             if isinstance(workflows, Mapping)
@@ -207,7 +212,7 @@ class Replayer:
             # next activation has not seen yet: its new steps are not judged
             complete = not (running and number == last)
             checked += await _replay_generation(
-                namespace, recorded, state, fn, gen, expected, complete
+                namespace, recorded, state, fn, gen, expected, complete, self.converter
             )
         return Replayed(
             str(recorded.get("workflow_id")), name, checked, len(generations)
@@ -222,6 +227,7 @@ async def _replay_generation(
     gen: Mapping[str, Any],
     expected: dict[int, dict[str, Any]],
     complete: bool,
+    converter: DataConverter,
 ) -> int:
     number = int(gen["generation"])
     fields = {
@@ -233,7 +239,7 @@ async def _replay_generation(
         "state": state,
     }
     ctx, ended, exc = await runner.replay(
-        namespace, fields, fn, list(gen.get("arguments") or []), expected
+        namespace, fields, fn, list(gen.get("arguments") or []), expected, converter
     )
     if ctx.diverged is not None:
         raise ctx.diverged

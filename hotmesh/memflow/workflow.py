@@ -178,7 +178,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
     index = ctx.next_index()
     await ctx.admit(index)
     value = ctx.recorded(index, kind, name)
-    ctx.compare(index, kind, name, {"args": list(opts.get("args") or [])})
+    ctx.compare(index, kind, name, {"args": arguments})
     if value is None:
         gen = f"{ctx.generation}-" if ctx.generation else ""
         if ctx.scope:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +239,42 @@ async def test_a_class_workflow_with_signals_replays_its_recorded_events(
 
     with pytest.raises(errors.NondeterminismError, match=r"\[2\].*\[1\]"):
         await Replayer(workflows=[ApprovalOneEnough]).replay(history)
+
+
+@dataclass
+class Line:
+    sku: str
+    qty: int
+
+
+async def price(line: Line) -> int:
+    return line.qty * 3
+
+
+async def child_total(line: Line) -> int:
+    acts = MemFlow.workflow.proxy_activities(activities=[price])
+    return await acts.price(line)
+
+
+async def typed(line: Line) -> int:
+    return await MemFlow.workflow.exec_child(
+        child_total, args=[line], workflow_id=f"child-{line.sku}"
+    )
+
+
+async def test_typed_arguments_compare_as_recorded_and_a_changed_field_is_caught(
+    mf: Env,
+) -> None:
+    await mf.worker(QUEUE, child_total)
+    history = await recorded(mf, typed, Line("pen", 4))
+    assert history["steps"][0]["args"] == [{"sku": "pen", "qty": 4}]
+    assert (await Replayer(workflows=[typed]).replay(history)).steps == 1
+
+    async def typed_more(line: Line) -> int:
+        bigger = Line(line.sku, line.qty + 1)
+        return await MemFlow.workflow.exec_child(
+            child_total, args=[bigger], workflow_id=f"child-{line.sku}"
+        )
+
+    with pytest.raises(errors.NondeterminismError, match=r"step 1: .*\"qty\": 5"):
+        await Replayer(workflows={"typed": typed_more}).replay(history)

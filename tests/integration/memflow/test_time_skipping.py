@@ -220,3 +220,26 @@ async def test_a_connection_already_open_on_another_clock_is_refused(
             await WorkflowEnvironment.start_time_skipping(pg_dsn)
         # the refusal left the client's own connection open
         assert not (await client.mesh()).stopped
+
+
+async def naps(hours: int) -> str:
+    await MemFlow.workflow.sleep_for(f"{hours}h")
+    return "woke"
+
+
+async def test_a_workflow_execution_timeout_fires_on_the_skipped_clock(
+    env: WorkflowEnvironment,
+) -> None:
+    async with MemFlow.Worker.create(
+        {"connection": env.connection, "task_queue": QUEUE, "workflow": naps}
+    ):
+        handle = await env.client.workflow.start(
+            args=[48],
+            task_queue=QUEUE,
+            workflow_name=naps,
+            execution_timeout="1d",
+        )
+        with pytest.raises(errors.WorkflowTimedOutError):
+            await handle.result(timeout=30)
+    # the timeout came first: a day skipped, not the two of the sleep
+    assert DAY - 60 <= env.clock.skipped < 2 * DAY - 60

@@ -243,3 +243,35 @@ async def test_a_workflow_execution_timeout_fires_on_the_skipped_clock(
             await handle.result(timeout=30)
     # the timeout came first: a day skipped, not the two of the sleep
     assert DAY - 60 <= env.clock.skipped < 2 * DAY - 60
+
+
+async def remind(user: str) -> str:
+    return f"reminded {user}"
+
+
+async def weekly(user: str) -> list[str]:
+    acts = MemFlow.workflow.proxy_activities(task_queue="reminders")
+    sent = []
+    for _ in range(3):
+        await MemFlow.workflow.sleep_for("7 days")
+        sent.append(await acts.remind(user))
+    return sent
+
+
+async def test_an_activity_worker_on_the_environment_connection_serves_the_workflow(
+    env: WorkflowEnvironment,
+) -> None:
+    acts = await MemFlow.register_activity_worker(
+        {"connection": env.connection, "task_queue": "reminders"}, [remind]
+    )
+    try:
+        async with MemFlow.Worker.create(
+            {"connection": env.connection, "task_queue": QUEUE, "workflow": weekly}
+        ):
+            handle = await env.client.workflow.start(
+                args=["ana"], task_queue=QUEUE, workflow_name=weekly
+            )
+            assert await handle.result(timeout=30) == ["reminded ana"] * 3
+    finally:
+        await acts.stop()
+    assert env.clock.skipped >= 21 * DAY - 60

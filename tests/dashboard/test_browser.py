@@ -169,7 +169,10 @@ async def test_screenshots_of_every_page(
         await shop.hm.escalations.resolve(str(row["id"]), {"by": "ann"})
         await shop.finished(job_id)
     await shop.hm.interrupt("dash.order", done[3], reason="out of stock")
-    waiting = await shop.order("waiting for approval", customer="c-9")
+    # the job page shown is a "run again" of a first job: it says which
+    waiting = await shop.hm.rerun(
+        await shop.order("waiting for approval", customer="c-9")
+    )
     await shop.order("needs a second look", customer="c-7")
     claimed = await shop.hm.escalations.get_by_signal_key(waiting)
     assert claimed is not None

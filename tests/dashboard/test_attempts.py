@@ -11,7 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
-from hotmesh import HotMesh
+from hotmesh import HotMesh, MemFlow
+from hotmesh.memflow import registry
+from hotmesh.memflow import workflow as wf
 from tests.dashboard.conftest import served
 
 APP = """
@@ -91,3 +93,52 @@ async def test_a_retried_run_shows_its_attempts(flaky: HotMesh, pg_dsn: str) -> 
     assert "w ,0,0 ×3" in page and "3 attempts" in page  # the Gantt bar
     assert '<td class="num attempts">1</td>' in plain
     assert "retried" not in plain and "×" not in plain
+
+
+FLAKY_CALLS: list[str] = []
+
+
+async def shaky(name: str) -> str:
+    """An activity whose first call fails."""
+    FLAKY_CALLS.append(name)
+    if len(FLAKY_CALLS) == 1:
+        raise RuntimeError("first call fails")
+    return f"hello {name}"
+
+
+async def greets(name: str) -> str:
+    acts = wf.proxy_activities(
+        activities={"shaky": shaky},
+        retry_policy={
+            "maximum_attempts": 3,
+            "initial_interval": 0.01,
+            "backoff_coefficient": 1,
+        },
+    )
+    return str(await acts.shaky(name))
+
+
+async def test_a_retried_memflow_activity_shows_its_attempts(pg_dsn: str) -> None:
+    FLAKY_CALLS.clear()
+    conn = {"dsn": pg_dsn}
+    worker = await MemFlow.Worker.create(
+        {"connection": conn, "task_queue": "shaky", "workflow": greets}
+    )
+    client = MemFlow.Client({"connection": conn})
+    try:
+        handle = await client.workflow.start(
+            args=["ann"],
+            task_queue="shaky",
+            workflow_name="greets",
+            workflow_id="wf-shaky",
+        )
+        assert await handle.result() == "hello ann"
+        assert len(FLAKY_CALLS) == 2
+        with served(pg_dsn) as console:
+            async with httpx.AsyncClient(base_url=console.url, timeout=60) as http:
+                page = (await http.get("/workflows/wf-shaky")).text
+        assert "×2" in page and "2 attempts" in page
+    finally:
+        await client.close()
+        await worker.stop()
+        registry.clear()

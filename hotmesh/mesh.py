@@ -25,7 +25,7 @@ from hotmesh.engine.workers import (
     check_worker,
 )
 from hotmesh.escalations import Escalations
-from hotmesh.flow_control import FlowControl, pub_options
+from hotmesh.flow_control import FlowControl, FlowVerbs, pub_options
 from hotmesh.job_control import JobControl, job_result
 from hotmesh.opening import Opening
 from hotmesh.presence import Presence
@@ -66,7 +66,7 @@ class _Events:
         self._mesh._completed(job_id, output, publishes)
 
 
-class HotMesh(JobControl):
+class HotMesh(JobControl, FlowVerbs):
     """One app on one database: an engine, its workers, and the client API."""
 
     _instances: ClassVar[set[HotMesh]] = set()
@@ -151,6 +151,7 @@ class HotMesh(JobControl):
         try:
             await store.listen(mesh._on_notify, mesh._on_reconnect)
             mesh.engine.active = await store.active_version(app_id)
+            mesh.engine.topic_keys = await mesh.flow.rows.key_exprs(app_id)
         except BaseException:
             await store.close()
             raise
@@ -341,6 +342,7 @@ class HotMesh(JobControl):
         every ``pubsub`` waiter, since notifications may have been missed."""
         for consumer in self._consumers.values():
             self._spawn(consumer.resync())
+        self._spawn(self.flow.read_keys(self.engine))  # a change may be unheard
         if self._waiters:
             self._spawn(self._recheck_waiters())
 
@@ -358,8 +360,10 @@ class HotMesh(JobControl):
         note = notes.decode(payload)
         if note is None or note.app != self.app_id:
             return  # another app's, or a kind this version does not know
-        if isinstance(note, notes.Activated):
-            self.engine.active = note.version
+        if isinstance(note, notes.Activated | notes.LimitsChanged):
+            if isinstance(note, notes.Activated):
+                self.engine.active = note.version
+            self._spawn(self.flow.read_keys(self.engine))  # topic keys may change
             return
         if note.origin == self.engine.owner:
             return  # we already acted on our own commit (or published it)
@@ -423,7 +427,7 @@ class HotMesh(JobControl):
         """Make ``version`` active in every connected process (NOTIFY, no restart)."""
         version = str(version)
         plan = await self.engine.plan(version)
-        await self.flow.activate(plan)  # the topic limits its workers declare
+        await self.flow.activate(plan, self.engine)  # its workers' topic limits
         self.engine.limited_streams.clear()
         await self.schedules.activate_version(version)  # its schedules start from now
         await self.store.activate(self.app_id, version)
@@ -484,17 +488,6 @@ class HotMesh(JobControl):
                 return holder
             await self.engine.start(commit)
         return commit.job.job_id
-
-    async def set_topic_limits(self, topic: str, **options: Any) -> None:
-        """Limit worker ``topic`` across every process: ``concurrency=N`` (at
-        most N callbacks at once) and/or ``rate={"limit": N, "period": "1m"}``
-        (at most N starts in any period). No option removes its limits."""
-        await self.flow.set(ids.check(topic, "topic"), options)
-        self.engine.limited_streams.clear()  # learnt again from the next writes
-
-    async def topic_limits(self) -> dict[str, dict[str, Any]]:
-        """Every limited topic with its limits and its running/waiting counts."""
-        return await self.flow.list()
 
     async def pubsub(
         self, topic: str, data: dict[str, Any] | None = None, timeout: float = 10.0

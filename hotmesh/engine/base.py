@@ -20,6 +20,7 @@ from hotmesh.engine.commit import Written
 from hotmesh.engine.options import EngineOptions
 from hotmesh.engine.ports import Store, Transaction
 from hotmesh.engine.retry import RetryPolicy
+from hotmesh.flow import Keys
 from hotmesh.store.records import Message
 
 #: seconds a refused hand-over sends a stream's work out announced instead
@@ -115,6 +116,9 @@ class EngineBase:
         #: ours; then the hand-over is asked for again (a hint, not a clock the
         #: semantics read: real time, so a test's manual clock cannot pin it)
         self.limited_streams: dict[str, float] = {}
+        #: the key expressions of API-set keyed limits, by stream, read at
+        #: start and again when a process says they changed (``set_topic_limits``)
+        self.topic_keys: dict[str, Keys] = {}
         #: the host told of commits (wake-ups, dispatches, completions)
         self.events: EngineEvents = events or NoEvents()
 

@@ -111,8 +111,9 @@ class Batcher(SideEffects):
     ) -> step.StepCommit:
         """One step of ``job``, at the engine's clock and within its budgets."""
         return step.apply(
-            plan, job, kind, payload, self.clock.now(), self.max_cycles, self.max_steps
-        )
+            plan, job, kind, payload, self.clock.now(), self.max_cycles, self.max_steps,
+            self.topic_keys,
+        )  # fmt: skip
 
     async def _apply_cached(
         self,

@@ -52,6 +52,7 @@ class Children(SideEffects):
                         parent=parent,
                         max_cycles=self.max_cycles,
                         max_steps=self.max_steps,
+                        topic_keys=self.topic_keys,
                     )
                 except errors.HotMeshError as exc:
                     failure = (500, f"child '{topic}' could not start: {exc}")

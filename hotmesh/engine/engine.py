@@ -88,6 +88,7 @@ class Engine(Batcher, Children):
             start_at=start_at,
             extra=metadata,
             priority=priority,
+            topic_keys=self.topic_keys,
         )
 
     async def start(self, commit: step.StepCommit) -> None:

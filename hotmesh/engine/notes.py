@@ -11,6 +11,7 @@ versions understand each other):
 ``e|app|job id|publishes|origin``   :class:`Emitted`: a job emitted output
 ``u|app|topic|json|origin``         :class:`UserMessage`: ``HotMesh.publish``
 ``a|app|version``                   :class:`Activated`: a version became active
+``l|app|origin``                    :class:`LimitsChanged`: topic keys changed
 ==================================  =======================================
 
 ``origin`` is the sending engine's owner id: a process ignores its own notes
@@ -70,7 +71,15 @@ class Activated:
     version: str
 
 
-Note = Messages | Done | Emitted | UserMessage | Activated
+@dataclass(frozen=True, slots=True)
+class LimitsChanged:
+    """``set_topic_limits`` changed a topic of ``app``: read its key expressions again."""
+
+    app: str
+    origin: str
+
+
+Note = Messages | Done | Emitted | UserMessage | Activated | LimitsChanged
 
 
 def encode(note: Note) -> str:
@@ -86,6 +95,8 @@ def encode(note: Note) -> str:
             return f"u|{app}|{topic}|{body}|{origin}"
         case Activated(app, version):
             return f"a|{app}|{version}"
+        case LimitsChanged(app, origin):
+            return f"l|{app}|{origin}"
 
 
 def decode(payload: str) -> Note | None:
@@ -100,6 +111,8 @@ def decode(payload: str) -> Note | None:
     parts = rest.split("|")
     if kind == "a" and len(parts) == 2:
         return Activated(parts[0], parts[1])
+    if kind == "l" and len(parts) == 2:
+        return LimitsChanged(parts[0], parts[1])
     if len(parts) != 4:
         return None
     app, first, second, origin = parts

@@ -2,8 +2,7 @@
 
 Leg 1 of every activity a step reaches is applied in the same step ("run
 ahead"), so a chain of passthroughs, dispatches and sleeps commits in one
-transaction. Leg 2 arrives later as an engine message (``response``,
-``result``, ``timehook``, ``webhook``).
+transaction. Leg 2 arrives later as an engine message (``response``, ...).
 
 Dimensions: an execution at ``,0,0`` spawns its children at
 ``,0,0,0``. An activity entered again (a 202 pending answered by a second
@@ -41,7 +40,7 @@ from hotmesh.engine.commit import (
     read_err,
 )
 from hotmesh.engine.dimensions import dad_of, dims, entries, reentry_dad, with_entries
-from hotmesh.engine.limits import worker_fields
+from hotmesh.engine.limits import NO_KEYS, TopicKeys, worker_fields
 from hotmesh.engine.metadata import ParentRef
 from hotmesh.expr.js import UNDEFINED, is_number, truthy
 from hotmesh.store.records import (
@@ -63,6 +62,8 @@ def _falsy_flag(value: Any) -> bool:
 
 class Run:
     """Mutable state of one step over a copied job snapshot."""
+
+    topic_keys: TopicKeys = NO_KEYS  # API-set key expressions by stream (step's)
 
     def __init__(
         self,
@@ -225,7 +226,7 @@ class Run:
             **cx.trace_ids(self.job.metadata),  # the job's trace, to the worker
         }
         priority, ckey, rkey = worker_fields(
-            act, lambda name: self.value(act, name, ctx), self.job.metadata
+            act, ctx, self.job.metadata, self.topic_keys.get(worker_stream(topic))
         )
         self.draft.messages.append(
             NewMessage(

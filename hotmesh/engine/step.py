@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ from hotmesh.engine.limits import JOB_PRIORITY
 from hotmesh.engine.metadata import ParentRef
 from hotmesh.engine.run import Run
 from hotmesh.expr.js import UNDEFINED, truthy
+from hotmesh.flow import Keys
 from hotmesh.store.records import ENGINE_STREAM, ActivityRow, JobRow
 
 #: job metadata of a delayed start: when it was to start (ISO, UTC), a flag
@@ -103,6 +104,7 @@ def trigger(
     start_at: datetime | None = None,
     priority: int | None = None,
     extra: dict[str, Any] | None = None,
+    topic_keys: Mapping[str, Keys] | None = None,
 ) -> StepCommit:
     """Create a job: trigger state, job maps, children (run ahead), maybe completion.
 
@@ -159,6 +161,7 @@ def trigger(
         0, job_id, metadata["gid"], key, graph.subscribes, plan.version, 0, metadata, {}
     )
     run = Run(plan, job, now, new=True, max_cycles=max_cycles, max_steps=max_steps)
+    run.topic_keys = topic_keys or run.topic_keys
     row = ActivityRow(
         act.id,
         ",0",
@@ -284,11 +287,13 @@ def apply(
     now: datetime,
     max_cycles: int = MAX_CYCLES,
     max_steps: int = guards.MAX_STEPS,
+    topic_keys: Mapping[str, Keys] | None = None,
 ) -> StepCommit:
     """Apply an engine message (``response``, ``result``, ``timehook``, ``webhook``,
     ``transition``, ``interrupt``, ``start``) to a job."""
     job = copy_job(job)
     run = Run(plan, job, now, new=False, max_cycles=max_cycles, max_steps=max_steps)
+    run.topic_keys = topic_keys or run.topic_keys
     md = payload.get("metadata", {})
     aid, dad = str(md.get("aid")), str(md.get("dad"))
     if md.get("gid") not in (None, job.gid):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hotmesh.flow import TopicLimits
+from hotmesh.flow import Keys, TopicLimits
 from hotmesh.store.faults import mapped_verbs
 from hotmesh.store.migrate import quote_schema
 from hotmesh.store.postgres import PostgresStore
@@ -32,17 +32,25 @@ class FlowRows:
         )
 
     async def set(
-        self, app_id: str, stream: str, limits: TopicLimits, source: str = ""
+        self,
+        app_id: str,
+        stream: str,
+        limits: TopicLimits,
+        source: str = "",
+        keys: Keys | None = None,
     ) -> None:
-        """Set (or, for empty limits, remove) one stream's limits."""
+        """Set (or, for empty limits, remove) one stream's limits, with the
+        key expressions of its keyed limits when set through the API."""
+        keys = keys or Keys()
         async with self.store.transaction() as tx:
             conn = tx._conn  # same package: the transaction's connection
             if limits.empty:
                 await conn.execute(self._q["clear_limits"], app_id, stream)
             else:
                 await conn.execute(
-                    self._q["set_limits"], app_id, stream, *self._args(limits), source
-                )
+                    self._q["set_limits"], app_id, stream, *self._args(limits), source,
+                    keys.concurrency, keys.rate,
+                )  # fmt: skip
 
     async def declare(
         self, app_id: str, version: str, streams: Mapping[str, TopicLimits]
@@ -54,8 +62,15 @@ class FlowRows:
             await conn.execute(self._q["clear_manifest_limits"], app_id, list(streams))
             for stream, limits in streams.items():
                 await conn.execute(
-                    self._q["set_limits"], app_id, stream, *self._args(limits), version
-                )
+                    self._q["set_limits"], app_id, stream, *self._args(limits), version,
+                    None, None,
+                )  # fmt: skip
+
+    async def key_exprs(self, app_id: str) -> dict[str, Keys]:
+        """The key expressions of API-set keyed limits, by stream."""
+        async with self.store.transaction() as tx:
+            rows = await tx._conn.fetch(self._q["key_exprs"], app_id)
+        return {r["stream"]: Keys(r["ckey_expr"], r["rkey_expr"]) for r in rows}
 
     async def list(self, app_id: str) -> list[dict[str, Any]]:
         """Every limited stream of the app, with its running and waiting counts."""

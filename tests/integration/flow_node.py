@@ -46,6 +46,17 @@ app:
       transitions:
         h: [{to: first}]
         first: [{to: then}]
+    - subscribes: fl.keyed
+      expire: 600
+      activities:
+        kt:
+          type: trigger
+          job: {maps: {customer: '{$self.output.data.customer}'}}
+        kfirst: {type: worker, topic: fl.kfirst}
+        kthen: {type: worker, topic: fl.keyed}
+      transitions:
+        kt: [{to: kfirst}]
+        kfirst: [{to: kthen}]
     - subscribes: fl.rated
       expire: 600
       activities:

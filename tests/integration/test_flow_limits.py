@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hotmesh import HotMesh, errors
+from hotmesh import HotMesh, errors, flow
 from hotmesh.store.records import worker_stream
 from tests.integration.conftest import MeshFactory
 
@@ -61,6 +61,18 @@ app:
       transitions:
         l: [{to: first}]
         first: [{to: second}]
+    - subscribes: apikey.start
+      expire: 300
+      activities:
+        a:
+          type: trigger
+          job: {maps: {customer: '{$self.output.data.customer}'}}
+        aw:
+          type: worker
+          topic: apikey.work
+          input: {maps: {customer: '{a.output.data.customer}'}}
+      transitions:
+        a: [{to: aw}]
     - subscribes: urgent.start
       expire: 300
       activities:
@@ -164,6 +176,54 @@ async def test_per_key_limit_one_runs_keys_in_parallel_never_one_key_twice(
     listed = await client.topic_limits()
     assert listed["keyed.work"]["key_concurrency"] == 1
     assert listed["keyed.work"]["source"] == "1"  # declared by version 1
+
+
+async def test_a_per_key_limit_set_through_the_api_holds_in_every_instance(
+    mesh: MeshFactory,
+) -> None:
+    ledger = Ledger()
+    ledger.expected = 30
+    early = await _deployed(mesh)  # running before the limit is set: told by NOTIFY
+    client = await mesh("flow")
+    key = "{$job.data.customer}"
+    await client.set_topic_limits("apikey.work", concurrency={"limit": 1, "key": key})
+    stream = worker_stream("apikey.work")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while stream not in early.engine.topic_keys and loop.time() < deadline:
+        await asyncio.sleep(0.01)  # until the NOTIFY is heard (bounded)
+    assert early.engine.topic_keys[stream] == flow.Keys(key, None)
+    for _ in range(3):  # started after: read the keys at start
+        await mesh(
+            "flow",
+            workers=[
+                {"topic": "apikey.work", "callback": ledger.worker("customer", 0.1)}
+            ],
+            poll=0.2,
+        )
+    jobs = [{"customer": f"c{n % 10}"} for n in range(30)]
+    senders = [early, client]  # both send the work: both resolve the key
+    await asyncio.gather(
+        *(senders[n % 2].pub("apikey.start", d) for n, d in enumerate(jobs))
+    )
+    await asyncio.wait_for(ledger.finished.wait(), 30)
+    assert ledger.key_peak == 1
+    assert ledger.keys_at_once >= 5
+    listed = (await client.topic_limits())["apikey.work"]
+    assert listed["key_concurrency"] == 1 and listed["concurrency_key"] == key
+    # a key that resolves to nothing is an error naming the topic's expression
+    # (here the work is sent by the trigger, so pub raises it: no job is made)
+    with pytest.raises(errors.HotMeshError) as caught:
+        await client.pubsub("apikey.start", {"n": 1}, timeout=10)
+    assert f"concurrency.key '{key}' of its topic (set_topic_limits)" in str(
+        caught.value
+    )
+    assert "resolved to undefined" in str(caught.value)
+    await client.set_topic_limits("apikey.work")  # removed: no key any more
+    deadline = loop.time() + 10
+    while stream in early.engine.topic_keys and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    assert stream not in early.engine.topic_keys
 
 
 async def test_a_key_waits_first_in_first_out_without_holding_back_other_keys(
@@ -295,8 +355,16 @@ async def test_a_key_that_resolves_to_nothing_fails_that_job_clearly(
             "'concurency' is not an option (did you mean 'concurrency'?)",
         ),
         (
-            {"concurrency": {"limit": 1, "key": "{$job.data.c}"}},
-            "'key' is declared where the work is sent",
+            {"concurrency": {"limit": 1, "key": "customer"}},
+            "'concurrency.key' must be a mapping expression that reads the job",
+        ),
+        (
+            {"rate": {"limit": 1, "period": "1s", "key": "{$job.data.c"}},
+            "'rate.key' '{$job.data.c': unclosed '{'",
+        ),
+        (
+            {"concurrency": {"limit": 1, "key": "{@nope.fn}"}},
+            "'concurrency.key' '{@nope.fn}': unknown function",
         ),
     ],
 )

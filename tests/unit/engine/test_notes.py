@@ -19,6 +19,7 @@ NOTES: list[tuple[notes.Note, str]] = [
         "e|shop|order-1|order.tick|o",
     ),
     (notes.Activated("shop", "2"), "a|shop|2"),
+    (notes.LimitsChanged("shop", "shop:ab12"), "l|shop|shop:ab12"),
     (
         notes.UserMessage("shop", "news", '{"a":"x|y","b":[1]}', "shop:ab12"),
         'u|shop|news|{"a":"x|y","b":[1]}|shop:ab12',

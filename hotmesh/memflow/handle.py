@@ -219,7 +219,7 @@ class WorkflowHandle(Generic[R]):
     async def fetch_history(self) -> dict[str, Any]:
         """The workflow's recorded history, as JSON-ready data, for
         ``MemFlow.Replayer(workflows=[...]).replay(history)``."""
-        return await _replay.fetch(self)
+        return await _replay.recorded_history(self)
 
     queryState = query_state
     executeUpdate = execute_update

@@ -110,7 +110,7 @@ def history_of(namespace: str, job: JobRow) -> dict[str, Any]:
     }
 
 
-async def fetch(handle: WorkflowHandle[Any]) -> dict[str, Any]:
+async def recorded_history(handle: WorkflowHandle[Any]) -> dict[str, Any]:
     """``handle.fetch_history()``: the workflow's history (JSON-ready)."""
     hm = await handle.client.mesh()
     job = await hm.engine.read(

@@ -1,5 +1,6 @@
 """A MemFlow chaos node: workflows with an activity, a sleep and a signal wait,
-and workflows steered by updates, signals and cancellations.
+workflows steered by updates, signals and cancellations, and workflows whose
+activity heartbeats its progress.
 
 Usage: python -m tests.chaos.mf_node DSN LEASE
 Each activity call is recorded in ``mf_calls`` (workflow, step, pid) before it
@@ -16,12 +17,17 @@ from typing import Any
 import asyncpg
 
 from hotmesh import MemFlow
+from hotmesh.memflow import activity
 
 POOL: dict[str, Any] = {}
 LEDGER = (
     "CREATE TABLE IF NOT EXISTS mf_calls (id bigserial PRIMARY KEY, workflow_id text, "
-    "step int, pid int)"
+    "step int, pid int); "
+    "CREATE TABLE IF NOT EXISTS mf_records (id bigserial PRIMARY KEY, "
+    "workflow_id text, n int, pid int, attempt int)"
 )
+#: the channel each processed record is announced on (the test counts them)
+RECORDED = "mf_records"
 
 
 async def step(workflow_id: str, n: int) -> int:
@@ -86,6 +92,35 @@ class Steered:
         self.finished = True
 
 
+async def count(workflow_id: str, total: int) -> dict[str, int]:
+    """Process records 1..total, heartbeating each; an attempt starts after
+    the last heartbeat an earlier one wrote."""
+    info = activity.info()
+    done = int(info.heartbeat_details[0]) if info.heartbeat_details else 0
+    for n in range(done + 1, total + 1):
+        await asyncio.sleep(0.03)  # the record's work
+        await POOL["pool"].execute(
+            "WITH r AS (INSERT INTO mf_records (workflow_id, n, pid, attempt) "
+            "VALUES ($1, $2, $3, $4)) SELECT pg_notify($5, $1)",
+            workflow_id,
+            n,
+            os.getpid(),
+            info.attempt,
+            RECORDED,
+        )
+        activity.heartbeat(n)
+    return {"attempt": info.attempt, "resumed_after": done}
+
+
+async def beating(workflow_id: str, total: int) -> dict[str, int]:
+    acts = wf.proxy_activities(
+        activities={"count": count},
+        heartbeat_timeout="10s",
+        retry_policy={"initial_interval": "200ms"},
+    )
+    return await acts.count(workflow_id, total)
+
+
 async def main(dsn: str, lease: float) -> None:
     POOL["pool"] = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
     # see tests/chaos/node.py: every claim a kill cuts counts as poison
@@ -101,10 +136,14 @@ async def main(dsn: str, lease: float) -> None:
                 "connection": connection,
                 "task_queue": queue,
                 "workflow": workflow,
-                "activities": {"step": step, "cleanup": cleanup},
+                "activities": {"step": step, "cleanup": cleanup, "count": count},
             }
         )
-        for queue, workflow in (("chaos", chaotic), ("steered", Steered))
+        for queue, workflow in (
+            ("chaos", chaotic),
+            ("steered", Steered),
+            ("beating", beating),
+        )
     ]
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)

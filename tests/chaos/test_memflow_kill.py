@@ -1,5 +1,6 @@
 """MemFlow under kill chaos: workflows with activities, sleeps and signals in
-flight, and workflows steered by updates, signals and cancellations.
+flight, workflows steered by updates, signals and cancellations, and
+heartbeating activities (some of them cancelled).
 
 Three node processes run the workflows and their activities; one is SIGKILLed
 about every second and restarted. Every workflow must finish with the right
@@ -19,7 +20,7 @@ import asyncpg
 import pytest
 
 from hotmesh import MemFlow, errors
-from tests.chaos.mf_node import CLEANUP, LEDGER
+from tests.chaos.mf_node import CLEANUP, LEDGER, RECORDED
 from tests.chaos.test_kill import Cluster
 from tests.long import LONG
 
@@ -203,4 +204,104 @@ async def test_updates_and_cancellations_survive_sigkills(
     print(
         f"\nmemflow steering chaos: {STEERED} workflows, {STEERED * UPDATES} updates,"
         f" {kills} kills, cut-off re-runs {rerun}"
+    )
+
+
+BEATING = 24 if LONG else 8
+RECORDS = 120
+
+
+@pytest.mark.timeout(600 if LONG else 240)
+async def test_heartbeating_activities_resume_and_hear_cancels_under_sigkills(
+    pg_dsn: str, cluster: Cluster
+) -> None:
+    """Heartbeating activities in flight while nodes are killed: an attempt
+    taken back from a killed node resumes after the last heartbeat written (a
+    record runs again only when a kill cut its run off), and a cancelled
+    workflow's activity stops at its heartbeat."""
+    for _ in range(NODES):
+        await cluster.start()
+    client = MemFlow.Client({"connection": {"dsn": pg_dsn}})
+    listener = await asyncpg.connect(pg_dsn)
+    seen: dict[str, int] = {}
+    started = {f"hb-{i}": asyncio.Event() for i in range(BEATING)}
+
+    def recorded(*args: Any) -> None:
+        wid = str(args[3])
+        seen[wid] = seen.get(wid, 0) + 1
+        if seen[wid] >= 5 and wid in started:
+            started[wid].set()
+
+    await listener.add_listener(RECORDED, recorded)
+    stop_killing = asyncio.Event()
+
+    async def killer() -> int:
+        kills = 0
+        while not stop_killing.is_set():
+            await cluster.kill_one()
+            kills += 1
+            try:
+                await asyncio.wait_for(stop_killing.wait(), random.uniform(0.8, 1.4))
+            except TimeoutError:
+                pass
+        return kills
+
+    async def run(i: int) -> Any:
+        wid = f"hb-{i}"
+        handle = await client.workflow.start(
+            args=[wid, RECORDS],
+            task_queue="beating",
+            workflow_name="beating",
+            workflow_id=wid,
+        )
+        if i % 2 == 0:
+            await asyncio.wait_for(started[wid].wait(), 120)  # 5 records done
+            await handle.cancel("chaos test")
+        try:
+            return await handle.result()
+        except errors.WorkflowCancelledError as exc:
+            return exc
+
+    chaos = asyncio.get_running_loop().create_task(killer())
+    try:
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(run(i) for i in range(BEATING))), 500 if LONG else 200
+        )
+    finally:
+        stop_killing.set()
+        kills = await chaos
+        await client.close()
+        await listener.close()
+    rows = []
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT workflow_id, n, pid, attempt FROM mf_records ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    runs: dict[tuple[str, int], list[int]] = {}
+    for row in rows:
+        runs.setdefault((row["workflow_id"], row["n"]), []).append(row["pid"])
+    resumed = 0
+    for i, outcome in enumerate(outcomes):
+        wid = f"hb-{i}"
+        done = {n for (w, n) in runs if w == wid}
+        if i % 2:
+            assert isinstance(outcome, dict), (i, outcome)
+            assert done == set(range(1, RECORDS + 1)), (i, sorted(done))  # none lost
+            resumed += outcome["resumed_after"] > 0
+        else:
+            assert isinstance(outcome, errors.WorkflowCancelledError), (i, outcome)
+            assert len(done) < RECORDS, (i, len(done))  # stopped at a heartbeat
+    for pids in runs.values():
+        # a record ran again only when a kill cut off the attempt that ran it
+        assert all(pid in cluster.killed for pid in pids[:-1]), pids
+    assert kills >= 1
+    # kills land about every second on activities running four seconds: some
+    # finished workflow's activity was taken back from a killed node
+    assert resumed >= 1
+    print(
+        f"\nmemflow heartbeat chaos: {BEATING} workflows, {kills} kills, "
+        f"{resumed} finished after resuming from heartbeat details"
     )

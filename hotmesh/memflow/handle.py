@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.engine import finished
+from hotmesh.memflow import closing
 from hotmesh.memflow import entity as _entity
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import outcomes as _outcomes
@@ -178,17 +179,12 @@ class WorkflowHandle(Generic[R]):
         return await update.result(timeout)
 
     async def interrupt(self, reason: str | None = None, **options: Any) -> None:
-        """Terminate the workflow (its result then raises, code 410 by default)."""
+        """Terminate the workflow (its result then raises, code 410 by default);
+        its children follow their ``parent_close_policy``."""
         hm = await self.client.mesh()
-        stop = getattr(hm, "interrupt", None)
-        if stop is None:
-            raise errors.WorkflowError("this engine cannot interrupt jobs yet")
-        await stop(
-            f"{self.client.namespace}.execute",
-            self.workflow_id,
-            reason=reason,
-            **options,
-        )
+        ns = self.client.namespace
+        await hm.interrupt(f"{ns}.execute", self.workflow_id, reason=reason, **options)
+        await closing.close_children(hm, ns, self.workflow_id)
 
     async def terminate(self, reason: str | None = None, **options: Any) -> None:
         """Stop the workflow at once, no cleanup (``interrupt``): its result

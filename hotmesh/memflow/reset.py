@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
 from hotmesh.engine.engine import finished
-from hotmesh.memflow import timeouts
+from hotmesh.memflow import closing, timeouts
 from hotmesh.memflow.context import _MARKER, marker_name
 from hotmesh.memflow.handlers import (
     FRONT_KEY,
@@ -185,7 +185,8 @@ async def reset(
             if msg.get("kind") == "signal":
                 planned.signals.append((str(msg["name"]), list(msg.get("args") or [])))
         why = reason or f"reset to step {step}"
-        await hm.interrupt(f"{ns}.execute", workflow_id, reason=why, suppress=True)
+        if await hm.interrupt(f"{ns}.execute", workflow_id, reason=why, suppress=True):
+            await closing.close_children(hm, ns, workflow_id)
         job = await hm.engine.read(
             workflow_id, include_expired=True, with_activities=True
         )

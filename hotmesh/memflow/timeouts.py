@@ -18,6 +18,7 @@ from typing import Any
 
 from hotmesh import errors
 from hotmesh.durations import seconds
+from hotmesh.memflow import closing
 from hotmesh.mesh import HotMesh
 
 #: the interrupt code (and ``err.code``) of a timed-out workflow
@@ -124,6 +125,8 @@ async def fire(hm: HotMesh, namespace: str, args: list[Any]) -> str:
         code=TIMED_OUT,
         suppress=True,
     )
+    if ended:
+        await closing.close_children(hm, namespace, str(workflow_id))
     return "timed out" if ended else "ended"
 
 

@@ -254,23 +254,29 @@ async def start_update(
 async def cancel(handle: WorkflowHandle[Any], reason: str | None) -> None:
     """Add a cancellation request to the inbox (once: a second one adds
     nothing) and wake the workflow."""
-    ns = handle.client.namespace
-    hm, job = await _job(handle, live=False)
+    hm = await handle.client.mesh()
+    await request_cancel(hm, handle.client.namespace, handle.workflow_id, reason)
+
+
+async def request_cancel(
+    hm: HotMesh, namespace: str, workflow_id: str, reason: str | None
+) -> None:
+    """``cancel`` by workflow id (a closing parent's ``request_cancel`` policy)."""
+    job = await hm.engine.read(workflow_id, include_expired=True)
+    if job is None:
+        raise errors.JobNotFoundError(workflow_id)
+    ended = "nothing to cancel (the workflow has ended)"
     if finished(job):
-        raise errors.JobInactiveError(
-            handle.workflow_id, "nothing to cancel (the workflow has ended)"
-        )
+        raise errors.JobInactiveError(workflow_id, ended)
     added = await MessageRows(hm.store).add(
-        ns, handle.workflow_id, "cancel", "cancel", [reason], "$cancel"
+        namespace, workflow_id, "cancel", "cancel", [reason], "$cancel"
     )
     if added is None:
-        raise errors.JobInactiveError(
-            handle.workflow_id, "nothing to cancel (the workflow has ended)"
-        )
+        raise errors.JobInactiveError(workflow_id, ended)
     # a workflow without handlers reads its inbox only when told (every
     # process hears this; one that starts later reads the pending ones)
-    await hm.publish(cancel_topic(ns), {"id": handle.workflow_id})
-    await wake(hm, ns, handle.workflow_id)
+    await hm.publish(cancel_topic(namespace), {"id": workflow_id})
+    await wake(hm, namespace, workflow_id)
 
 
 async def with_start(

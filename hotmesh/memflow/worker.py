@@ -16,7 +16,15 @@ from typing import Any, Self
 
 from hotmesh import errors, flow
 from hotmesh.engine.options import check_keys
-from hotmesh.memflow import attempts, limits, registry, runner, spans, timeouts
+from hotmesh.memflow import (
+    attempts,
+    closing,
+    limits,
+    registry,
+    runner,
+    spans,
+    timeouts,
+)
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.converter import DEFAULT, DataConverter
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
@@ -28,7 +36,7 @@ from hotmesh.store.messages import MessageRows
 
 DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
-GRAPH_VERSION = "8"
+GRAPH_VERSION = "9"
 
 
 #: tries of an activation's inbox read while the database is away (about 35 s)
@@ -233,6 +241,22 @@ def cancel_topic(namespace: str) -> str:
     return f"{namespace}.cancel.requested"
 
 
+def _closes(message: dict[str, Any], answer: dict[str, Any]) -> bool:
+    """This answer ends a workflow that started children (their
+    ``parent_close_policy`` applies): done, or failed with no retry left."""
+    data = message.get("data") or {}
+    state = data.get("state") or {}
+    if data.get("hookId") or not any(k.startswith(("-start", "-child")) for k in state):
+        return False
+    if answer.get("code") == runner.DONE:
+        return True
+    if answer.get("code") != runner.FAILED:
+        return False
+    attempts = data.get("maximumAttempts")
+    tries = int((message.get("metadata") or {}).get("try") or 0) + 1
+    return not attempts or tries >= int(attempts)
+
+
 def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
     async def signal(args: list[Any]) -> Any:
         key, data = args[0], args[1]
@@ -423,9 +447,11 @@ class Worker(_Part):
                 env[0].clock,
                 converter=converter,
             )
+            data = message.get("data") or {}
             if answer.get("code") == runner.CONTINUE:
-                data = message.get("data") or {}
                 await timeouts.continued(opened[0].mesh, namespace, data, answer)
+            elif _closes(message, answer):  # before the answer: never skipped
+                await closing.close_children(opened[0].mesh, namespace, job_id)
             # limits its proxies declared: in the database before their calls are sent
             await opened[0].write_limits()
             return answer

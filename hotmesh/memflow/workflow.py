@@ -16,6 +16,7 @@ from typing import Any
 from hotmesh import errors, telemetry
 from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
+from hotmesh.memflow import closing
 from hotmesh.memflow.classes import defn as defn
 from hotmesh.memflow.classes import query as query
 from hotmesh.memflow.classes import run as run
@@ -145,6 +146,8 @@ _CHILD_OPTIONS = (
     "expire",
     "search",
     "throw_on_error",
+    "parent_close_policy",
+    "parentClosePolicy",
 )
 
 
@@ -159,6 +162,7 @@ def _child_options(
     if not isinstance(name, str) or not name:
         raise errors.WorkflowError("a child workflow needs a workflow_name")
     opts["workflow_name"] = name
+    opts["parent_close_policy"] = closing.of(opts)
     return opts
 
 
@@ -202,6 +206,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
             child["expire"] = seconds(opts["expire"])
         if search:
             child["search"] = search
+        child.update(closing.fields(opts["parent_close_policy"]))
         item: dict[str, Any] = {
             "type": "child",
             "kind": kind,

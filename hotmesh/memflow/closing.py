@@ -1,0 +1,94 @@
+"""``parent_close_policy``: what happens to a child workflow still running when
+its parent ends (returns, fails, is cancelled, terminated, timed out or reset).
+
+``terminate`` ends the child at once; ``request_cancel`` asks it to cancel
+(its cleanup runs); ``abandon`` (the default, as upstream's detached
+children) leaves it running. The policy rides in the child's job data
+(``parentClosePolicy``), so any process that ends the parent can apply it:
+the worker before it answers the parent's last activation, and the client,
+timer or reset that interrupts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hotmesh import errors
+from hotmesh.mesh import HotMesh
+
+POLICIES = ("terminate", "request_cancel", "abandon")
+#: job data key of a child's policy
+POLICY_KEY = "parentClosePolicy"
+#: open jobs walked at most per closing parent (children and gather jobs)
+MAX_JOBS = 1000
+
+
+def check(value: Any) -> str | None:
+    """The policy, or None for the default; ``ConfigError`` naming the choices."""
+    if value is None:
+        return None
+    text = getattr(value, "value", value)  # an enum member works too
+    if isinstance(text, str):
+        text = text.lower()
+    if text not in POLICIES:
+        raise errors.ConfigError(
+            f"child workflow: parent_close_policy {value!r} is not one of "
+            f"{', '.join(POLICIES)}"
+        )
+    return str(text)
+
+
+def of(options: Mapping[str, Any]) -> str | None:
+    """The policy a child's options give (``parent_close_policy`` or its camelCase)."""
+    return check(options.get("parent_close_policy", options.get("parentClosePolicy")))
+
+
+def fields(policy: str | None) -> dict[str, str]:
+    """The child's start fields for ``policy`` (none for the default)."""
+    return {POLICY_KEY: policy} if policy else {}
+
+
+async def _open_children(hm: HotMesh, namespace: str, parent_id: str) -> list[str]:
+    """Running child workflows of ``parent_id``, those an ``asyncio.gather``
+    started (children of its gather job) included."""
+    found: list[str] = []
+    todo, seen = [parent_id], 0
+    while todo and seen < MAX_JOBS:
+        job_id = todo.pop()
+        for kid in await hm.store.child_jobs(namespace, job_id):
+            seen += 1
+            if kid["status"] <= 0:
+                continue
+            if kid["topic"] == f"{namespace}.collator.execute":
+                todo.append(str(kid["job_id"]))
+            elif kid["topic"] == f"{namespace}.execute":
+                found.append(str(kid["job_id"]))
+    return found
+
+
+async def close_children(hm: HotMesh, namespace: str, parent_id: str) -> int:
+    """Apply each running child's policy now that ``parent_id`` has ended (or
+    is about to); returns how many were terminated or asked to cancel."""
+    # updates reaches workflow.py, which imports this module: import it late
+    from hotmesh.memflow.updates import request_cancel
+
+    done = 0
+    for child_id in await _open_children(hm, namespace, parent_id):
+        job = await hm.engine.read(child_id)
+        if job is None or job.status <= 0:
+            continue
+        policy = job.data.get(POLICY_KEY) or "abandon"
+        reason = f"its parent workflow '{parent_id}' closed"
+        if policy == "terminate":
+            await hm.interrupt(
+                f"{namespace}.execute", child_id, reason=reason, suppress=True
+            )
+            done += 1
+        elif policy == "request_cancel":
+            try:
+                await request_cancel(hm, namespace, child_id, reason)
+                done += 1
+            except errors.JobInactiveError:
+                pass  # it ended meanwhile
+    return done

@@ -262,3 +262,42 @@ async def test_two_different_limits_for_one_task_queue_are_refused(
         caught.value
     )
     assert "concurrency 3 here but concurrency 2 in Worker.create" in str(caught.value)
+
+
+async def sent(customer: str) -> str:
+    return customer
+
+
+async def rated_key_flow(customer: str) -> str:
+    acts = workflow.proxy_activities(
+        activities={"sent": sent},
+        rate={"limit": 1, "period": "1h", "key": lambda customer: customer},
+    )
+    return str(await acts.sent(customer))
+
+
+async def test_a_keyed_rate_holds_back_that_key_only_and_fails_nothing(
+    mf: Env,
+) -> None:
+    w = await mf.worker("rkey", rated_key_flow, activities={"sent": sent})
+
+    async def start(workflow_id: str, customer: str) -> Any:
+        return await mf.client.workflow.start(
+            args=[customer],
+            task_queue="rkey",
+            workflow_name="rated_key_flow",
+            workflow_id=workflow_id,
+        )
+
+    assert await (await start("r1", "a")).result() == "a"
+    assert await (await start("r2", "b")).result() == "b"  # another key: its own hour
+    held = await start("r3", "a")  # a's second call within the hour waits
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    limits = (await w.mesh.topic_limits())["rkey-activity"]
+    while limits["waiting"] < 1 and loop.time() < deadline:
+        await asyncio.sleep(0.05)  # until the call is sent (bounded)
+        limits = (await w.mesh.topic_limits())["rkey-activity"]
+    assert limits["waiting"] == 1 and limits["running"] == 0
+    assert limits["rate"] == {"limit": 1, "period": 3600.0, "keyed": True}
+    assert (await held.describe())["status"] == "running"

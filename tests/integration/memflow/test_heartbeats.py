@@ -22,6 +22,7 @@ CALLS: Counter[str] = Counter()
 STARTED: list[asyncio.Event] = []  # made per test (each has its own loop)
 TOKENS: list[bytes] = []
 CLOCK: list[ManualClock] = []
+GATHERED: list[asyncio.Event] = []
 
 
 async def result(handle: Any, timeout: float = 15) -> Any:
@@ -39,6 +40,7 @@ def reset() -> None:
     CALLS.clear()
     STARTED[:] = [asyncio.Event()]
     TOKENS.clear()
+    GATHERED.clear()
 
 
 # -- heartbeat details, attempts and info() -------------------------------------
@@ -287,7 +289,9 @@ async def cleanup() -> str:
     return "cleaned"
 
 
-async def cancellable(sync: bool) -> str:
+async def cancellable(sync: bool, handlers: bool = False) -> str:
+    if handlers:  # the cancellation is then applied before the activity's result
+        wf.set_signal_handler("noop", lambda: None)
     acts = wf.proxy_activities(
         activities={"long_work": long_work, "long_work_sync": long_work_sync}
     )
@@ -303,14 +307,16 @@ async def cancellable(sync: bool) -> str:
             await tidy.cleanup()
 
 
-@pytest.mark.parametrize("sync", [False, True])
+@pytest.mark.parametrize(
+    ("sync", "handlers"), [(False, False), (True, False), (False, True)]
+)
 async def test_a_running_activity_learns_of_the_cancel_at_its_heartbeat(
-    mf: Env, sync: bool
+    mf: Env, sync: bool, handlers: bool
 ) -> None:
     reset()
     LOOP[:] = [asyncio.get_running_loop()]
     await mf.worker("hb", cancellable)
-    handle = await start(mf, "cancellable", sync)
+    handle = await start(mf, "cancellable", sync, handlers)
     await asyncio.wait_for(STARTED[0].wait(), 15)
     await handle.cancel("stop")
     with pytest.raises(errors.WorkflowCancelledError):
@@ -326,6 +332,8 @@ async def test_a_running_activity_learns_of_the_cancel_at_its_heartbeat(
 async def approval(what: str) -> Any:  # completed from outside: any JSON
     TOKENS.append(activity.info().task_token)
     STARTED[0].set()
+    if len(TOKENS) == 2 and GATHERED:
+        GATHERED[0].set()
     activity.raise_complete_async()
 
 
@@ -350,6 +358,22 @@ async def test_an_activity_completed_from_outside(mf: Env) -> None:
             await other.complete_activity(TOKENS[0], "again")
     finally:
         await other.close()
+
+
+async def two_approvals() -> Any:
+    acts = wf.proxy_activities(activities={"approval": approval})
+    return await asyncio.gather(acts.approval("a"), acts.approval("b"))
+
+
+async def test_activities_in_a_gather_completed_from_outside(mf: Env) -> None:
+    reset()
+    GATHERED[:] = [asyncio.Event()]
+    await mf.worker("hb", two_approvals)
+    handle = await start(mf, "two_approvals")
+    await asyncio.wait_for(GATHERED[0].wait(), 15)  # both wait for an answer
+    for n, token in enumerate(TOKENS):
+        await mf.client.complete_activity(token, f"ok {n}")
+    assert sorted(await result(handle)) == ["ok 0", "ok 1"]
 
 
 async def test_an_activity_failed_from_outside(mf: Env) -> None:

@@ -28,8 +28,9 @@ from hotmesh.telemetry import logs, meters
 
 METADATA = {"jid": "j", "aid": "w1", "dad": ",0,0", "try": 0}
 JOB = JobRow(1, "j", "g", "", "w1.start", "1", 1, {"jid": "j", "app": "w1"}, {})
-COMMIT = StepCommit(job=JOB, new_job=False)
-COMMIT.activities = [ActivityRow("w1", ",0,0", "worker", 2, True, {}, {})]
+COMMIT = StepCommit(
+    job=JOB, activities=[ActivityRow("w1", ",0,0", "worker", 2, True, {}, {})]
+)
 
 
 def one_job() -> None:

@@ -433,11 +433,12 @@ def _loop_policy() -> None:
         _otel_sdk()
 
 
-def _otel_sdk() -> None:
+def _otel_sdk(traces: bool = True, measures: bool = True) -> None:
     """The OpenTelemetry SDK as an application would set it up: every span
     sampled, a batch span processor and a periodic metric reader, both
     exporting to a sink that drops everything (the cost measured is the
-    SDK's and hotmesh's, not an exporter's network)."""
+    SDK's and hotmesh's, not an exporter's network). ``traces``/``measures``
+    False: that half left unset (``bench/otel_cpu.py`` splits the cost)."""
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import (
@@ -466,11 +467,15 @@ def _otel_sdk() -> None:
         def shutdown(self, timeout_millis: float = 0, **kw: Any) -> None:
             pass
 
-    provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(Spans()))
-    trace.set_tracer_provider(provider)
-    reader = PeriodicExportingMetricReader(Measures(), export_interval_millis=10_000)
-    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    if traces:
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(Spans()))
+        trace.set_tracer_provider(provider)
+    if measures:
+        reader = PeriodicExportingMetricReader(
+            Measures(), export_interval_millis=10_000
+        )
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 
 
 def client_main(conn: Connection, name: str, dsn: str, with_workers: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotmesh import errors
+from hotmesh import errors, telemetry
 from hotmesh.engine import step
 from hotmesh.engine.commit import Written
 from hotmesh.engine.effects import SideEffects
@@ -23,48 +23,61 @@ class Children(SideEffects):
 
     async def _start_child(self, msg: Message) -> None:
         """Run an ``await`` activity's child trigger; a child that cannot start
-        answers its parent with an error instead of leaving it waiting."""
+        answers its parent with an error instead of leaving it waiting.
+
+        A traced child has a job span of its own, a child of its parent's job
+        span, ended when this process hears of the child's completion."""
         payload = msg.payload
         parent = dict(payload.get("parent") or {})
         commit: step.StepCommit | None = None
         written: Written | None = None
-        async with self.store.transaction() as tx:
-            if not await tx.ack(msg.id, self.owner):
-                return
-            plan = await self.plan(str(payload.get("vrs")), tx)
-            topic = str(payload.get("topic"))
-            graph = plan.graph_for_topic(topic)
-            data = payload.get("data") or {}
-            failure: tuple[int, str] | None = None
-            if graph is None:
-                failure = (404, f"no graph subscribed to '{topic}'")
-            elif graph.input_schema and (
-                problem := input_problem(graph.input_schema, data)
-            ):
-                failure = (422, str(errors.InputValidationError(topic, *problem)))
-            else:
-                try:
-                    commit = step.trigger(
-                        plan,
-                        graph,
-                        data,
-                        self.clock.now(),
-                        parent=parent,
-                        max_cycles=self.max_cycles,
-                        max_steps=self.max_steps,
-                        topic_keys=self.topic_keys,
-                    )
-                except errors.HotMeshError as exc:
-                    failure = (500, f"child '{topic}' could not start: {exc}")
-            if failure is not None or commit is None:
-                code, message = failure or (500, "child could not start")
-                await self._answer_parent(tx, parent, code, message)
-            else:
-                try:
-                    async with tx.savepoint():
-                        written = await self._write(tx, commit)
-                except errors.DuplicateJobError:
-                    return  # replayed await: the child already exists
+        span: telemetry.JobSpan | None = None
+        try:
+            async with self.store.transaction() as tx:
+                if not await tx.ack(msg.id, self.owner):
+                    return
+                plan = await self.plan(str(payload.get("vrs")), tx)
+                topic = str(payload.get("topic"))
+                graph = plan.graph_for_topic(topic)
+                data = payload.get("data") or {}
+                span = telemetry.JobSpan(self.app_id, topic, self.owner, data, parent)
+                failure: tuple[int, str] | None = None
+                if graph is None:
+                    failure = (404, f"no graph subscribed to '{topic}'")
+                elif graph.input_schema and (
+                    problem := input_problem(graph.input_schema, data)
+                ):
+                    failure = (422, str(errors.InputValidationError(topic, *problem)))
+                else:
+                    try:
+                        commit = step.trigger(
+                            plan,
+                            graph,
+                            data,
+                            self.clock.now(),
+                            parent={**parent, **(span.metadata or {})},
+                            max_cycles=self.max_cycles,
+                            max_steps=self.max_steps,
+                            topic_keys=self.topic_keys,
+                        )
+                    except errors.HotMeshError as exc:
+                        failure = (500, f"child '{topic}' could not start: {exc}")
+                if failure is not None or commit is None:
+                    code, message = failure or (500, "child could not start")
+                    span.abandon(message)
+                    await self._answer_parent(tx, parent, code, message)
+                else:
+                    try:
+                        async with tx.savepoint():
+                            written = await self._write(tx, commit)
+                    except errors.DuplicateJobError:
+                        span.abandon("replayed await: the child exists already")
+                        return
+                    span.opened(commit.job.job_id)  # before a completion is heard
+        except BaseException:
+            if span is not None:
+                span.abandon("child not started: its transaction failed")
+            raise
         if written is None:  # after the commit: the parent's answer is visible
             self.events.wake(ENGINE_STREAM, 0.0)
             return

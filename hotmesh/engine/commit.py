@@ -121,6 +121,7 @@ class StepDraft:
     span_attributes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     span_events: list[SpanEvent] = field(default_factory=list)
     span_links: dict[tuple[str, str], Any] = field(default_factory=dict)
+    parts: tuple[StepCommit, ...] = ()
 
     def freeze(self) -> StepCommit:
         """The finished step, as the shell receives it."""
@@ -170,6 +171,9 @@ class StepCommit:
     span_events: list[SpanEvent] = field(default_factory=list)
     #: traced jobs only: the span context a signal's sender ran in, by activity
     span_links: dict[tuple[str, str], Any] = field(default_factory=dict)
+    #: a combined commit's steps, each as it was (telemetry reports each one:
+    #: an activity's span and measures are its finishing step's)
+    parts: tuple[StepCommit, ...] = ()
 
     @property
     def side_effects(self) -> bool:
@@ -263,9 +267,11 @@ def advance(
 def combine(commits: list[StepCommit]) -> StepCommit:
     """Several consecutive steps of one job as one commit (one write).
 
-    Later activity rows replace earlier ones; messages and side effects add
-    up; the job row is the last step's. At most one step completes the job:
-    after it, the job is inactive and later steps are dropped.
+    Later activity rows replace earlier ones; messages, side effects and
+    span notes add up; the job row is the last step's. At most one step
+    completes the job: after it, the job is inactive and later steps are
+    dropped. The steps are kept (``parts``) for telemetry, which tells each
+    as it ran: an activity finished by an early step has that step's stamps.
     """
     if len(commits) == 1:
         return commits[0]
@@ -287,7 +293,11 @@ def combine(commits: list[StepCommit]) -> StepCommit:
         out.emit = c.emit or out.emit
         out.descend = c.descend if c.descend is not None else out.descend
         out.expire = c.expire if c.expire is not None else out.expire
+        out.span_attributes.update(c.span_attributes)
+        out.span_events.extend(c.span_events)
+        out.span_links.update(c.span_links)
     out.activities = list(rows.values())
+    out.parts = tuple(p for c in commits for p in (c.parts or (c,)))
     return out.freeze()
 
 

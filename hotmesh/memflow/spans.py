@@ -2,7 +2,8 @@
 built-in graph's activities.
 
 A workflow is one trace: the ``workflow <name>`` span (the job span of
-``client.workflow.start``), and under it one span per durable call:
+``client.workflow.start``, or of a child workflow's job, under its parent's
+workflow span), and under it one span per durable call:
 ``activity <name>`` (request to recorded result, retries included), ``sleep``,
 ``wait`` (the signal wait, linked to the sender's span), ``child <name>``, and
 ``signal``/``emit``/``interrupt``/``hook`` for side effects. The graph's
@@ -56,7 +57,7 @@ def _name(row: ActivityRow) -> tuple[str, dict[str, Any]] | None:
 def _workflow(topic: str, data: Mapping[str, Any]) -> str | None:
     if topic.endswith(".execute") and data.get("workflowName"):
         return f"workflow {data['workflowName']}"
-    return None
+    return ""  # a signal wait's or a collator's job: its spans are its workflow's
 
 
 def install(namespace: str) -> None:

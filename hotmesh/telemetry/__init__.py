@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hotmesh.telemetry import logs, meters
 from hotmesh.telemetry._base import VERSION as _VERSION
@@ -43,6 +43,8 @@ MAX_OPEN = 10_000
 
 
 _ON = False
+#: hotmesh's tracer from the SDK provider (set when :func:`enabled` turns on)
+_TRACER: Any = None
 #: when the provider was last found unset (``time.monotonic``)
 _OFF_SINCE = -1e9
 #: seconds an unset provider is believed unset before asking again
@@ -67,7 +69,7 @@ def enabled() -> bool:
     off, the provider is asked again at most once a second (so a provider set
     after start is seen within a second).
     """
-    global _ON, _OFF_SINCE
+    global _ON, _OFF_SINCE, _TRACER
     if _ON:
         return True
     if trace is None:
@@ -79,7 +81,10 @@ def enabled() -> bool:
     _ON = not isinstance(
         provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
     )
-    if not _ON:
+    if _ON:
+        # asked once: the SDK's get_tracer costs more than a span does
+        _TRACER = provider.get_tracer("hotmesh", _VERSION)
+    else:
         _OFF_SINCE = now
     return _ON
 
@@ -88,8 +93,10 @@ def refresh() -> None:
     """Ask for the global tracer and meter providers again at the next job
     (after setting one later than the first job: otherwise it is seen within
     a second)."""
-    global _OFF_SINCE
+    global _OFF_SINCE, _TRACER
     _OFF_SINCE = -1e9
+    _TRACER = None
+    _PARENTS.clear()
     meters.refresh()
 
 
@@ -106,7 +113,9 @@ def quiet(topic: str) -> None:
 
 
 def _tracer() -> Any:
-    return trace.get_tracer("hotmesh", _VERSION)
+    if _TRACER is None:  # on, but set by hand (tests): ask the provider
+        return trace.get_tracer("hotmesh", _VERSION)
+    return _TRACER
 
 
 def span_context(ids: Any) -> Any:
@@ -128,12 +137,25 @@ def span_context(ids: Any) -> Any:
     return found if found.is_valid else None
 
 
+#: parent contexts by ``(trc, spn)``: a job's steps and callbacks share one
+#: (contexts are immutable); cleared when full
+_PARENTS: dict[tuple[Any, Any], Any] = {}
+MAX_PARENTS = 4096
+
+
 def _remote(metadata: Mapping[str, Any]) -> Any:
     """The job span's context from ``trc``/``spn`` (``None`` if not traced)."""
+    key = (metadata.get("trc"), metadata.get("spn"))
+    found = _PARENTS.get(key)
+    if found is not None:
+        return found
     parent = span_context(metadata)
     if parent is None:
         return None
-    return trace.set_span_in_context(trace.NonRecordingSpan(parent))
+    if len(_PARENTS) >= MAX_PARENTS:
+        _PARENTS.clear()
+    found = _PARENTS[key] = trace.set_span_in_context(trace.NonRecordingSpan(parent))
+    return found
 
 
 def sender() -> dict[str, str] | None:
@@ -179,16 +201,33 @@ def attribute(value: Any) -> Any:
 
 
 def start_job(
-    app: str, topic: str, owner: str, data: Mapping[str, Any] | None = None
+    app: str,
+    topic: str,
+    owner: str,
+    data: Mapping[str, Any] | None = None,
+    parent: Mapping[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Start a job's span under the caller's active span; the metadata that
-    carries it (``trc``, ``spn``, and ``ngn`` so its completion is heard)."""
+    carries it (``trc``, ``spn``, and ``ngn`` so its completion is heard).
+
+    ``parent``: a child job's, the metadata its ``await`` passes on (the
+    parent job's ``trc``/``spn``): the span is a child of the parent's job
+    span; none when the parent is not traced, or when the app's job namer
+    names the child ``""`` (a job whose spans belong to its parent's: say
+    MemFlow's signal waits).
+    """
     if not enabled():
         return None
+    context = None
+    if parent is not None and (context := _remote(parent)) is None:
+        return None
     namer = _JOB_NAMERS.get(app)
-    name = (namer(topic, data or {}) if namer is not None else None) or f"job {topic}"
+    name = namer(topic, data or {}) if namer is not None else None
+    if name == "" and parent is not None:
+        return None
     span = _tracer().start_span(
-        name,
+        name or f"job {topic}",
+        context=context,
         kind=trace.SpanKind.PRODUCER,
         attributes={"hotmesh.app": app, "hotmesh.topic": topic},
     )
@@ -237,12 +276,18 @@ def abandon(fields: dict[str, Any] | None, reason: str = "job not started") -> N
 class JobSpan:
     """``with JobSpan(app, topic, owner) as span``: a job span for a ``pub``;
     ``span.metadata`` goes into the job, ``span.opened(job_id)`` once it has
-    an id; leaving the block with an exception ends it as not started."""
+    an id; leaving the block with an exception ends it as not started.
+    ``parent``: a child job's (see :func:`start_job`)."""
 
     def __init__(
-        self, app: str, topic: str, owner: str, data: Mapping[str, Any] | None = None
+        self,
+        app: str,
+        topic: str,
+        owner: str,
+        data: Mapping[str, Any] | None = None,
+        parent: Mapping[str, Any] | None = None,
     ) -> None:
-        self.fields = start_job(app, topic, owner, data)
+        self.fields = start_job(app, topic, owner, data, parent)
         self.metadata = carried(self.fields)
 
     def __enter__(self) -> JobSpan:
@@ -255,10 +300,32 @@ class JobSpan:
     def opened(self, job_id: str) -> None:
         opened(job_id, self.fields)
 
+    def abandon(self, reason: str) -> None:
+        """The job did not start (``reason``): end its span with an error."""
+        abandon(self.fields, reason)
+
     def deduplicated(self, holder: str) -> None:
         """``pub(dedupe_key=)`` returned another job: this one never started."""
         if self.fields and self.fields.get("jid") != holder:
             abandon(self.fields, f"deduplicated: job {holder}")
+
+
+def awaits(job_id: str) -> bool:
+    """Whether this process holds the open span of job ``job_id``."""
+    return job_id in _OPEN
+
+
+async def heard(
+    job_id: str, read: Callable[[str], Awaitable[Mapping[str, Any] | None]]
+) -> None:
+    """Job ``job_id`` completed in another process (a ``Done`` notification
+    says only that): end its span with the outcome ``read`` finds."""
+    try:
+        output = await read(job_id)
+    except Exception as exc:  # the database is away: end it, outcome unknown
+        log.warning("job %s: outcome not read for its span (%s)", job_id, exc)
+        output = None
+    job_done(job_id, output)
 
 
 def job_done(job_id: str, output: Mapping[str, Any] | None) -> None:
@@ -279,11 +346,46 @@ def job_done(job_id: str, output: Mapping[str, Any] | None) -> None:
     span.end()
 
 
-def activities(commit: StepCommit) -> None:
-    """A span for each activity this committed step finished, in the job's trace,
-    from its Leg 1 to its end (``ac`` to ``au``, the engine clock's stamps)."""
-    if not enabled():
-        return
+class Finished(NamedTuple):
+    """An activity a committed step finished, as its span and measures see it."""
+
+    row: ActivityRow
+    #: the span's name and the namer's attributes
+    name: str
+    extra: dict[str, Any] | None
+    #: epoch ns of its Leg 1 and of its end (the engine clock's ``ac``/``au``)
+    start: int | None
+    end: int | None
+    #: the activity's output metadata (``try``: the worker attempt)
+    metadata: Mapping[str, Any]
+
+
+def finished(commit: StepCommit) -> list[Finished]:
+    """The activities ``commit`` finished: done in this step (not a cycle
+    pivot's entry count, rewritten) and named by the app's namer, if any."""
+    namer = _NAMERS.get(str(commit.job.metadata.get("app", "")))
+    stamp = commit.job.metadata.get("ju")
+    out: list[Finished] = []
+    for row in commit.activities:
+        if not row.done:
+            continue
+        output = row.output if isinstance(row.output, dict) else {}
+        md = output.get("metadata") or {}
+        au = md.get("au")
+        if stamp is not None and au != stamp:
+            continue  # finished before (a cycle pivot's entry count, rewritten)
+        name, extra = row.activity_id, None
+        if namer is not None:
+            if (named := namer(row)) is None:
+                continue  # bookkeeping (MemFlow's): neither span nor measure
+            name, extra = named
+        out.append(Finished(row, name, extra, stamp_ns(md.get("ac")), stamp_ns(au), md))
+    return out
+
+
+def activities(commit: StepCommit, done: list[Finished] | None = None) -> None:
+    """A span for each activity this committed step finished (``done``:
+    :func:`finished`), in the job's trace, from its Leg 1 to its end."""
     metadata = commit.job.metadata
     parent = _remote(metadata)
     if parent is None:
@@ -292,39 +394,29 @@ def activities(commit: StepCommit) -> None:
     events: dict[tuple[str, str], list[Any]] = {}
     for event in commit.span_events:
         events.setdefault((event.aid, event.dad), []).append(event)
-    namer = _NAMERS.get(str(metadata.get("app", "")))
-    stamp = metadata.get("ju")
-    for row in commit.activities:
-        if not row.done:
-            continue
-        out = row.output if isinstance(row.output, dict) else {}
-        md = out.get("metadata") or {}
-        if stamp is not None and md.get("au") != stamp:
-            continue  # finished before (a cycle pivot's entry count, rewritten)
+    app = str(metadata.get("app", ""))
+    version = str(metadata.get("vrs", ""))
+    job_id = commit.job.job_id
+    manifest, links = commit.span_attributes, commit.span_links
+    for row, name, extra, start, end, md in finished(commit) if done is None else done:
         key = (row.activity_id, row.dimension)
-        name, extra = row.activity_id, None
-        if namer is not None:
-            if (named := namer(row)) is None:
-                continue
-            name, extra = named
-        attrs: dict[str, Any] = {
-            "hotmesh.app": str(metadata.get("app", "")),
-            "hotmesh.version": str(metadata.get("vrs", "")),
-            "hotmesh.job_id": commit.job.job_id,
-            "hotmesh.activity.id": row.activity_id,
-            "hotmesh.activity.type": row.type,
-            "hotmesh.activity.dimension": row.dimension,
-            "hotmesh.activity.status": "error" if row.error else "success",
-        }
         error = row.error if isinstance(row.error, dict) else None
+        # the manifest's own attributes first: ours win a clash
+        attrs: dict[str, Any] = dict(manifest[key]) if key in manifest else {}
+        if extra:
+            attrs.update(extra)
+        attrs["hotmesh.app"] = app
+        attrs["hotmesh.version"] = version
+        attrs["hotmesh.job_id"] = job_id
+        attrs["hotmesh.activity.id"] = row.activity_id
+        attrs["hotmesh.activity.type"] = row.type
+        attrs["hotmesh.activity.dimension"] = row.dimension
+        attrs["hotmesh.activity.status"] = "error" if error else "success"
         if error and error.get("code") is not None:
             attrs["hotmesh.activity.error_code"] = str(error.get("code"))
-        if isinstance(md.get("try"), int):
-            attrs["hotmesh.activity.attempt"] = md["try"] + 1
-        # the manifest's own attributes first: ours win a clash
-        attrs = {**commit.span_attributes.get(key, {}), **(extra or {}), **attrs}
-        start, end = stamp_ns(md.get("ac")), stamp_ns(md.get("au"))
-        sender = span_context(commit.span_links.get(key))
+        if isinstance(attempt := md.get("try"), int):
+            attrs["hotmesh.activity.attempt"] = attempt + 1
+        sender = span_context(links[key]) if key in links else None
         span = tracer.start_span(
             name,
             context=parent,
@@ -374,30 +466,33 @@ def worker_span(topic: str, metadata: Mapping[str, Any]) -> AbstractContextManag
     """A span around one worker callback, in the job's trace (no-op when off)."""
     if not enabled() or topic in _QUIET or (parent := _remote(metadata)) is None:
         return _OFF
-    return _worker_span(topic, metadata, parent)
-
-
-@contextmanager
-def _worker_span(topic: str, metadata: Mapping[str, Any], parent: Any) -> Iterator[Any]:
     attrs: dict[str, Any] = {
         "hotmesh.topic": topic,
         "hotmesh.job_id": str(metadata.get("jid", "")),
         "hotmesh.activity.id": str(metadata.get("aid", "")),
         "hotmesh.activity.dimension": str(metadata.get("dad", "")),
     }
-    attempt = metadata.get("try")
-    if isinstance(attempt, int):
+    if isinstance(attempt := metadata.get("try"), int):
         attrs["hotmesh.activity.attempt"] = attempt + 1
-    with _tracer().start_as_current_span(
+    span: AbstractContextManager[Any] = _tracer().start_as_current_span(
         f"worker {topic}",
         context=parent,
         kind=trace.SpanKind.CONSUMER,
         attributes=attrs,
-    ) as span:
-        yield span
+    )
+    return span
 
 
 def committed(commit: StepCommit) -> None:
-    """After a step commits: its spans and its measures (each only when on)."""
-    activities(commit)
-    meters.measure(commit)
+    """After a step commits: its spans and its measures (each only when on).
+    A combined commit's steps are told one by one, each as it ran."""
+    tracing, measuring = enabled(), meters.metering()
+    if not (tracing or measuring):
+        return
+    for part in commit.parts or (commit,):
+        traced = tracing and "trc" in part.job.metadata
+        done = finished(part) if traced or measuring else []
+        if traced:
+            activities(part, done)
+        if measuring:
+            meters.measure(part, done)

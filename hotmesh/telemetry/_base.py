@@ -25,25 +25,36 @@ except (
 RECHECK = 1.0
 
 
+#: epoch seconds by a stamp's first 14 characters: a step's stamps share
+#: their second, and each is read for a span and for a measure (cleared when full)
+_SECONDS: dict[str, int] = {}
+
+
 def stamp_ns(stamp: Any) -> int | None:
     """Epoch ns of a compact ``YYYYMMDDHHMMSS.mmm`` stamp (parsed by hand:
     ``strptime`` cost several µs per stamp, four stamps per activity)."""
     if not isinstance(stamp, str) or len(stamp) != 18 or stamp[14] != ".":
         return None
+    head = stamp[:14]
+    seconds = _SECONDS.get(head)
     try:
-        seconds = calendar.timegm(
-            (
-                int(stamp[0:4]),
-                int(stamp[4:6]),
-                int(stamp[6:8]),
-                int(stamp[8:10]),
-                int(stamp[10:12]),
-                int(stamp[12:14]),
-                0,
-                0,
-                0,
+        if seconds is None:
+            seconds = calendar.timegm(
+                (
+                    int(stamp[0:4]),
+                    int(stamp[4:6]),
+                    int(stamp[6:8]),
+                    int(stamp[8:10]),
+                    int(stamp[10:12]),
+                    int(stamp[12:14]),
+                    0,
+                    0,
+                    0,
+                )
             )
-        )
+            if len(_SECONDS) >= 1024:
+                _SECONDS.clear()
+            _SECONDS[head] = seconds
         return (seconds * 1000 + int(stamp[15:18])) * 1_000_000
     except ValueError:
         return None

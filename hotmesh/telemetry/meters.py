@@ -8,6 +8,7 @@ check; an unset provider is asked again at most once a second.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hotmesh.telemetry import gauges
@@ -15,6 +16,7 @@ from hotmesh.telemetry._base import RECHECK, VERSION, error_code, metrics, stamp
 
 if TYPE_CHECKING:
     from hotmesh.engine.commit import StepCommit
+    from hotmesh.telemetry import Finished
 
 
 _METERING = False
@@ -110,23 +112,21 @@ def record(name: str, value: float, attributes: dict[str, Any]) -> None:
         _instruments()[name].record(value, attributes)
 
 
-def _measure(commit: StepCommit) -> None:
+def _measure(commit: StepCommit, done: Sequence[Finished]) -> None:
     job = commit.job
     md = job.metadata
     base = {"hotmesh.app": str(md.get("app", "")), "hotmesh.topic": job.topic}
     ins = _instruments()
     if commit.new_job:
         ins["hotmesh.jobs.started"].add(1, base)
-    stamp = md.get("ju")
-    for row in commit.activities:
-        out = row.output if isinstance(row.output, dict) else {}
-        stamps = out.get("metadata") or {}
-        if stamp is not None and stamps.get("au") != stamp:
-            continue  # finished in an earlier step (a cycle pivot, rewritten)
-        start, end = stamp_ns(stamps.get("ac")), stamp_ns(stamps.get("au"))
-        if row.done and start is not None and end is not None:
-            ins["hotmesh.activity.duration"].record(
-                (end - start) / 1e9,
+    if done:
+        took = ins["hotmesh.activity.duration"]
+        for item in done:
+            if item.start is None or item.end is None:
+                continue
+            row = item.row
+            took.record(
+                (item.end - item.start) / 1e9,
                 {
                     **base,
                     "hotmesh.activity.id": row.activity_id,
@@ -136,13 +136,13 @@ def _measure(commit: StepCommit) -> None:
             )
     if commit.completion is not None:
         code = error_code(job.err)[0] if job.err else "200"
-        done = {**base, "hotmesh.job.status": "error" if job.err else "success"}
-        ins["hotmesh.jobs.completed"].add(1, {**done, "hotmesh.job.code": code})
+        status = {**base, "hotmesh.job.status": "error" if job.err else "success"}
+        ins["hotmesh.jobs.completed"].add(1, {**status, "hotmesh.job.code": code})
         if job.err:
             ins["hotmesh.jobs.failed"].add(1, {**base, "hotmesh.job.code": code})
         start, end = stamp_ns(md.get("jc")), stamp_ns(md.get("ju"))
         if start is not None and end is not None:
-            ins["hotmesh.job.duration"].record((end - start) / 1e9, done)
+            ins["hotmesh.job.duration"].record((end - start) / 1e9, status)
 
 
 def refresh() -> None:
@@ -151,10 +151,11 @@ def refresh() -> None:
     _UNMETERED_SINCE = -1e9
 
 
-def measure(commit: StepCommit) -> None:
-    """A committed step's measures, when metering."""
+def measure(commit: StepCommit, done: Sequence[Finished]) -> None:
+    """A committed step's measures (``done``: the activities it finished, as
+    :func:`hotmesh.telemetry.finished` tells them), when metering."""
     if metering():
-        _measure(commit)
+        _measure(commit, done)
 
 
 def watch(app: str, read: gauges.Reader) -> gauges.Watch:

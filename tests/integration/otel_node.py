@@ -19,6 +19,8 @@ async def main(dsn: str, spans: str) -> None:
     install(FileExporter(Path(spans)))
 
     async def work(message: dict[str, Any]) -> dict[str, Any]:
+        if message["data"]["n"] < 0:  # the job fails here, in this process
+            raise ValueError("negative")
         return {"data": {"n": message["data"]["n"] * 2}}
 
     hm = await HotMesh.init(

@@ -199,9 +199,10 @@ async def test_a_child_job_joins_its_parents_trace(
         await hm.pubsub("kids.parent", {}, timeout=10)
     trace_id = trace.format_trace_id(root.get_span_context().trace_id)
     mine = {s["name"]: s for s in collected() if s["trace"] == trace_id}
-    assert {"test", "job kids.parent", "p", "a", "c"} <= set(mine)
-    job = mine["job kids.parent"]["span"]
-    assert mine["c"]["parent"] == job  # the child's trigger, in the parent's trace
+    assert {"test", "job kids.parent", "p", "a", "job kids.child", "c"} <= set(mine)
+    job, child = mine["job kids.parent"]["span"], mine["job kids.child"]
+    assert child["parent"] == job  # the child's own span, under its parent's
+    assert mine["c"]["parent"] == child["span"]  # the child's trigger, under it
     assert (
         mine["c"]["attributes"]["hotmesh.job_id"]
         != mine["p"]["attributes"]["hotmesh.job_id"]

@@ -84,6 +84,7 @@ async def test_a_workflow_is_one_trace_with_a_span_per_call(
             "sleep": 1,
             "wait": 1,
             "child kid": 1,
+            "workflow kid": 1,  # the child workflow's own span
         }
     ), names  # one each: the activations that replayed the function added none
     assert RUNS["story"] >= 6  # replayed on every activation

@@ -1,0 +1,244 @@
+"""CPU per job with tracing off and on (issue 18), robust on a loaded machine.
+
+    python bench/otel_cpu.py [--workloads w1,memflow_w1] [--jobs 300] [--rounds 3]
+                             [--tree before=/path/to/old/checkout] [--profile DIR]
+
+Each run is a fresh process (the global tracer provider can be set once only)
+with engine, workers and client in it, as ``bench/run.py`` at ``-p 1``: a
+warm-up, then ``--jobs`` jobs ``--inflight`` at a time, timed by the process's
+CPU time (user + system, all threads: the batch span processor's export thread
+included), which other processes' load does not inflate the way it does wall
+time. ``on`` sets up the SDK as ``bench/run.py --otel`` does (every span
+sampled, a batch span processor and a periodic metric reader exporting to a
+sink that drops everything). Runs are interleaved (off, on, per tree, per
+round) and the median per cell reported. ``--tree NAME=PATH`` adds a checkout
+to compare (run with ``PYTHONPATH=PATH``): before/after in the same series.
+``--profile DIR`` writes a cProfile of each run's timed phase to DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: off; on (traces and metrics); the SDK for traces only, or metrics only
+MODES = ("off", "on", "traces", "metrics")
+
+
+def _cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+async def _child(args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    import run as harness  # bench/run.py: the workloads and the SDK set-up
+
+    if args.mode != "off":
+        harness._otel_sdk(args.mode != "metrics", args.mode != "traces")
+    workload = harness.WORKLOADS[args.child]
+    runner = await workload.start(args.dsn, True)
+    run_id = uuid.uuid4().int % 10**9 * 10**4
+    try:
+        for i in range(args.warmup):
+            await runner.run(run_id + i)
+        sem = asyncio.Semaphore(args.inflight)
+        failed = 0
+
+        async def one(i: int) -> None:
+            nonlocal failed
+            async with sem:
+                if not await runner.run(run_id + args.warmup + i):
+                    failed += 1
+
+        profile = None
+        if args.profile:
+            import cProfile
+
+            profile = cProfile.Profile(time.process_time)
+            profile.enable()
+        gc_spent = [0.0, 0.0]  # the garbage collector's time, in this thread
+
+        def timed(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_spent[1] = time.thread_time()
+            else:
+                gc_spent[0] += time.thread_time() - gc_spent[1]
+
+        gc.callbacks.append(timed)
+        cpu0, wall0 = _cpu(), time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(args.jobs)))
+        cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
+        gc.callbacks.remove(timed)
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
+    finally:
+        await runner.stop()
+    import hotmesh
+
+    return {
+        "cpu_ms_per_job": cpu * 1000 / args.jobs,
+        "jobs_per_s": args.jobs / wall,
+        "gc_ms_per_job": gc_spent[0] * 1000 / args.jobs,
+        "failed": failed,
+        "hotmesh": str(Path(hotmesh.__file__).parent),
+    }
+
+
+async def _prepare(dsn: str, names: list[str]) -> dict[str, str]:
+    sys.path.insert(0, str(HERE))
+    import run as harness
+
+    admin = await asyncpg.connect(dsn)
+    made: dict[str, str] = {}
+    try:
+        for name in names:
+            db = f"hm_bench_otel_{uuid.uuid4().hex[:8]}"
+            await admin.execute(f'CREATE DATABASE "{db}"')
+            made[name] = harness.with_database(dsn, db)
+            await harness.WORKLOADS[name].prepare(made[name])
+    finally:
+        await admin.close()
+    return made
+
+
+async def _drop(dsn: str, made: dict[str, str]) -> None:
+    admin = await asyncpg.connect(dsn)
+    try:
+        for db_dsn in made.values():
+            db = db_dsn.rsplit("/", 1)[1]
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _spawn(
+    args: argparse.Namespace, name: str, dsn: str, tree: Path, mode: str, prof: str
+) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--child", name, "--mode", mode, "--dsn", dsn]
+    argv += ["--jobs", str(args.jobs), "--inflight", str(args.inflight)]
+    argv += ["--warmup", str(args.warmup)]
+    if prof:
+        argv += ["--profile", prof]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{name} {mode} in {tree} failed:\n{out.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main(args: argparse.Namespace) -> None:
+    trees = {"this": ROOT}
+    for spec in args.tree:
+        label, _, path = spec.partition("=")
+        trees[label] = Path(path).resolve()
+    names = args.workloads.split(",")
+    made = asyncio.run(_prepare(args.dsn, names))
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    load0 = _load()
+    try:
+        for rnd in range(args.rounds):
+            for name in names:
+                for label, tree in trees.items():
+                    for mode in args.modes:
+                        prof = ""
+                        if args.profile:
+                            args.profile.mkdir(parents=True, exist_ok=True)
+                            prof = str(
+                                args.profile / f"{name}-{label}-{mode}-{rnd}.prof"
+                            )
+                        got = _spawn(args, name, made[name], tree, mode, prof)
+                        cells.setdefault((name, label, mode), []).append(got)
+                        print(
+                            f"round {rnd} {name} {label} {mode}: "
+                            f"{got['cpu_ms_per_job']:.2f} ms CPU/job, "
+                            f"{got['gc_ms_per_job']:.2f} of it collecting garbage, "
+                            f"{got['jobs_per_s']:.0f} jobs/s ({got['hotmesh']})",
+                            file=sys.stderr,
+                        )
+    finally:
+        asyncio.run(_drop(args.dsn, made))
+    print(f"load average {load0} before / {_load()} after; medians of {args.rounds}")
+    others = [m for m in args.modes if m != "off"]
+    head = "| workload | tree | off: CPU ms/job |" + "".join(
+        f" {m}: CPU ms/job | {m}: overhead |" for m in others
+    )
+    print(head)
+    print("|---" * (3 + 2 * len(others)) + "|")
+    for name in names:
+        for label in trees:
+            runs = {
+                m: [r["cpu_ms_per_job"] for r in cells[(name, label, m)]]
+                for m in args.modes
+            }
+            off = statistics.median(runs["off"]) if "off" in runs else None
+            row = f"| {name} | {label} | {_cell(runs.get('off'))} |"
+            for m in others:
+                mid = statistics.median(runs[m])
+                share = f"{(mid / off - 1) * 100:+.0f} %" if off else "-"
+                row += f" {_cell(runs[m])} | {share} |"
+            print(row)
+
+
+def _cell(runs: list[float] | None) -> str:
+    """The median, and each run in brackets."""
+    if not runs:
+        return "-"
+    return f"{statistics.median(runs):.2f} ({', '.join(f'{r:.2f}' for r in runs)})"
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--dsn", default=os.environ.get("HOTMESH_BENCH_DSN", DEFAULT_DSN)
+    )
+    parser.add_argument("--workloads", default="w1,memflow_w1")
+    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--inflight", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--modes",
+        default="off,on",
+        type=lambda text: text.split(","),
+        help="of off, on, traces (the tracer provider only), metrics (the meter provider only)",
+    )
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument("--profile", type=Path, metavar="DIR")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    ARGS = parse()
+    if ARGS.child:
+        if ARGS.profile:
+            ARGS.profile = str(ARGS.profile)
+        print(json.dumps(asyncio.run(_child(ARGS))))
+    else:
+        main(ARGS)

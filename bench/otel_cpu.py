@@ -46,12 +46,62 @@ def _cpu() -> float:
     return use.ru_utime + use.ru_stime
 
 
+def _time_hooks() -> dict[str, float]:
+    """Time (this thread's CPU) spent in hotmesh's telemetry entry points: the
+    SDK's work for spans and measures included, what the engine and workers
+    around them do not."""
+    from hotmesh import telemetry
+    from hotmesh.telemetry import meters
+
+    spent: dict[str, float] = {}
+
+    def timed(module: Any, name: str) -> None:
+        inner = getattr(module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            began = time.thread_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - began
+
+        setattr(module, name, call)
+
+    class Timed:  # a worker span is entered and left around the callback
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __enter__(self) -> Any:
+            began = time.thread_time()
+            try:
+                return self.inner.__enter__()
+            finally:
+                spent["span"] = spent.get("span", 0.0) + time.thread_time() - began
+
+        def __exit__(self, *exc: Any) -> Any:
+            began = time.thread_time()
+            try:
+                return self.inner.__exit__(*exc)
+            finally:
+                spent["span"] = spent.get("span", 0.0) + time.thread_time() - began
+
+    for name in ("committed", "start_job", "opened", "job_done"):
+        timed(telemetry, name)
+    for name in ("add", "record"):
+        timed(meters, name)
+    timed(telemetry, "worker_span")
+    made = telemetry.worker_span
+    telemetry.worker_span = lambda *a: Timed(made(*a))  # type: ignore[assignment]
+    return spent
+
+
 async def _child(args: argparse.Namespace) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     import run as harness  # bench/run.py: the workloads and the SDK set-up
 
     if args.mode != "off":
         harness._otel_sdk(args.mode != "metrics", args.mode != "traces")
+    hooks = _time_hooks()
     workload = harness.WORKLOADS[args.child]
     runner = await workload.start(args.dsn, True)
     run_id = uuid.uuid4().int % 10**9 * 10**4
@@ -82,6 +132,7 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
                 gc_spent[0] += time.thread_time() - gc_spent[1]
 
         gc.callbacks.append(timed)
+        hooks.clear()
         cpu0, wall0 = _cpu(), time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(args.jobs)))
         cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
@@ -97,6 +148,7 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_ms_per_job": cpu * 1000 / args.jobs,
         "jobs_per_s": args.jobs / wall,
         "gc_ms_per_job": gc_spent[0] * 1000 / args.jobs,
+        "hooks_ms_per_job": sum(hooks.values()) * 1000 / args.jobs,
         "failed": failed,
         "hotmesh": str(Path(hotmesh.__file__).parent),
     }
@@ -175,30 +227,39 @@ def main(args: argparse.Namespace) -> None:
                             f"round {rnd} {name} {label} {mode}: "
                             f"{got['cpu_ms_per_job']:.2f} ms CPU/job, "
                             f"{got['gc_ms_per_job']:.2f} of it collecting garbage, "
+                            f"{got['hooks_ms_per_job']:.2f} in telemetry hooks, "
                             f"{got['jobs_per_s']:.0f} jobs/s ({got['hotmesh']})",
                             file=sys.stderr,
                         )
     finally:
         asyncio.run(_drop(args.dsn, made))
     print(f"load average {load0} before / {_load()} after; medians of {args.rounds}")
+    print(
+        "overhead: the median of each round's on/off ratio (a round's runs are "
+        "next to each other in time, so they share the load); hooks: CPU in "
+        "hotmesh's telemetry entry points, the SDK's work included"
+    )
     others = [m for m in args.modes if m != "off"]
     head = "| workload | tree | off: CPU ms/job |" + "".join(
-        f" {m}: CPU ms/job | {m}: overhead |" for m in others
+        f" {m}: CPU ms/job | {m}: overhead | {m}: hooks ms/job |" for m in others
     )
     print(head)
-    print("|---" * (3 + 2 * len(others)) + "|")
+    print("|---" * (3 + 3 * len(others)) + "|")
     for name in names:
         for label in trees:
             runs = {
                 m: [r["cpu_ms_per_job"] for r in cells[(name, label, m)]]
                 for m in args.modes
             }
-            off = statistics.median(runs["off"]) if "off" in runs else None
             row = f"| {name} | {label} | {_cell(runs.get('off'))} |"
             for m in others:
-                mid = statistics.median(runs[m])
-                share = f"{(mid / off - 1) * 100:+.0f} %" if off else "-"
-                row += f" {_cell(runs[m])} | {share} |"
+                paired = [
+                    b / a - 1
+                    for a, b in zip(runs.get("off", []), runs[m], strict=False)
+                ]
+                share = f"{statistics.median(paired) * 100:+.0f} %" if paired else "-"
+                hooks = [r["hooks_ms_per_job"] for r in cells[(name, label, m)]]
+                row += f" {_cell(runs[m])} | {share} | {statistics.median(hooks):.2f} |"
             print(row)
 
 

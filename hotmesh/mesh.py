@@ -323,10 +323,7 @@ class HotMesh(JobControl, FlowVerbs):
     def _completed(
         self, job_id: str, output: dict[str, Any] | None, publishes: str
     ) -> None:
-        if output is None and telemetry.awaits(job_id):  # ended elsewhere: how?
-            self._spawn(telemetry.heard(job_id, self._output))
-        else:
-            telemetry.job_done(job_id, output)
+        telemetry.job_ended(job_id, output, self.engine.read, self._spawn)
         for fut in self._waiters.pop(job_id, []):
             if not fut.done():
                 fut.set_result(output)
@@ -380,11 +377,6 @@ class HotMesh(JobControl, FlowVerbs):
             case notes.UserMessage(topic=topic, body=body):
                 self._deliver(topic, json.loads(body))
 
-    async def _output(self, job_id: str) -> dict[str, Any] | None:
-        """A finished job's output as subscribers see it (``None``: gone)."""
-        job = await self.engine.read(job_id, include_expired=True)
-        return None if job is None else step.job_output(job)
-
     async def _publish(
         self,
         topic: str,
@@ -392,8 +384,11 @@ class HotMesh(JobControl, FlowVerbs):
         output: dict[str, Any] | None,
         subs: list[SubCallback],
     ) -> None:
-        if output is None and (output := await self._output(job_id)) is None:
-            return
+        if output is None:
+            job = await self.engine.read(job_id, include_expired=True)
+            if job is None:
+                return
+            output = step.job_output(job)
         for callback in subs:
             result = callback(topic, output)
             if inspect.isawaitable(result):

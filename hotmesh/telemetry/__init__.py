@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -323,17 +323,32 @@ def awaits(job_id: str) -> bool:
     return job_id in _OPEN
 
 
-async def heard(
-    job_id: str, read: Callable[[str], Awaitable[Mapping[str, Any] | None]]
+def job_ended(
+    job_id: str,
+    output: Mapping[str, Any] | None,
+    read: Callable[..., Awaitable[Any]],
+    spawn: Callable[[Coroutine[Any, Any, None]], None],
 ) -> None:
-    """Job ``job_id`` completed in another process (a ``Done`` notification
-    says only that): end its span with the outcome ``read`` finds."""
+    """Job ``job_id`` completed: end its span, if this process started it.
+
+    ``output`` is ``None`` when it completed in another process (a ``Done``
+    notification says only that): then the job is read (``read``, the
+    engine's) in a task ``spawn`` starts, and the span ends with its outcome.
+    """
+    if output is None and job_id in _OPEN:
+        spawn(_heard(job_id, read))
+    else:
+        job_done(job_id, output)
+
+
+async def _heard(job_id: str, read: Callable[..., Awaitable[Any]]) -> None:
     try:
-        output = await read(job_id)
+        job = await read(job_id, include_expired=True)
     except Exception as exc:  # the database is away: end it, outcome unknown
         log.warning("job %s: outcome not read for its span (%s)", job_id, exc)
-        output = None
-    job_done(job_id, output)
+        job = None
+    err = getattr(job, "err", None)
+    job_done(job_id, {"metadata": {"err": err}} if err else None)
 
 
 def job_done(job_id: str, output: Mapping[str, Any] | None) -> None:

@@ -46,6 +46,7 @@ wrapped with ``raise ... from exc``.
         ├── DuplicateWorkflowError   a live workflow already has this id (also a DuplicateJobError)
         ├── ActivityFailedError      an activity failed after its retries
         ├── ActivityTokenError       complete/fail_activity: not a task token, or a stale one
+        ├── ActivityCancelledError   heartbeat_activity: the activity's workflow was cancelled or ended
         ├── UnknownHandlerError      no handler of that name; the message lists the known ones
         ├── UpdateRejectedError      an update's validator refused it; nothing was applied
         ├── UpdateFailedError        an update's handler raised, or the workflow ended first
@@ -454,6 +455,12 @@ class ActivityTokenError(WorkflowError):
     """``complete_activity`` / ``fail_activity`` got a task token that is not
     one, or whose activity is no longer waiting (already completed, failed,
     or its workflow ended)."""
+
+
+class ActivityCancelledError(WorkflowError):
+    """``client.heartbeat_activity``: the activity's workflow was cancelled
+    or has ended, so the activity completed from outside should stop (and be
+    failed or completed)."""
 
 
 class WorkflowFailedError(WorkflowError):

@@ -491,6 +491,14 @@ class Client:
         value = self.converter.to_json(result, "complete_activity result")
         await _completion.answer(hm, self.namespace, task_token, {"data": value})
 
+    async def heartbeat_activity(self, task_token: bytes | str, *details: Any) -> None:
+        """Heartbeat for an activity completed from outside (its details reach
+        a later attempt); ``ActivityCancelledError`` once its workflow is
+        cancelled or has ended."""
+        await _completion.beat(
+            await self.mesh(), self.namespace, task_token, list(details)
+        )
+
     async def fail_activity(self, task_token: bytes | str, error: Any) -> None:
         """Fail such an activity with ``error`` (an exception or a message):
         the workflow's call raises ``ActivityFailedError`` (not retried)."""

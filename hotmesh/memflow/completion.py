@@ -19,6 +19,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.engine.payload import json_problem
 from hotmesh.mesh import HotMesh
+from hotmesh.store.heartbeats import HeartbeatRows
 
 #: the token's version: a token of another shape is refused, not misread
 _VERSION = 1
@@ -80,19 +81,15 @@ def failure_of(error: Any) -> dict[str, Any]:
     return {"type": "Error", "message": str(error)}
 
 
-async def answer(
-    mesh: HotMesh, namespace: str, task_token: Any, record: dict[str, Any]
-) -> None:
-    """Record ``record`` (``{data}`` or ``{error}``) as the answer of the
-    activity ``task_token`` names; ``ActivityTokenError`` when it is not
-    waiting for one."""
+async def _waiting(mesh: HotMesh, namespace: str, task_token: Any) -> dict[str, Any]:
+    """The token's fields; ``ActivityTokenError`` when it is not a token of
+    this namespace, or its activity is not waiting for an answer."""
     fields = _decode(task_token)
     if fields.get("ns") != namespace:
         raise errors.ActivityTokenError(
             f"the task token belongs to namespace '{fields.get('ns')}', "
             f"not to this client's '{namespace}'"
         )
-    name, workflow_id = str(fields.get("n")), str(fields.get("wid"))
     job = await mesh.engine.read(str(fields.get("jid")), with_activities=True)
     row = None
     if job is not None and job.gid == fields.get("gid"):
@@ -107,9 +104,21 @@ async def answer(
         )
     if row is None or row.done:
         raise errors.ActivityTokenError(
-            f"activity '{name}' of workflow '{workflow_id}' is not waiting for an "
-            "answer: it was already completed or failed, or its workflow ended"
+            f"activity '{fields.get('n')}' of workflow '{fields.get('wid')}' is not "
+            "waiting for an answer: it was already completed or failed, or its "
+            "workflow ended"
         )
+    return fields
+
+
+async def answer(
+    mesh: HotMesh, namespace: str, task_token: Any, record: dict[str, Any]
+) -> None:
+    """Record ``record`` (``{data}`` or ``{error}``) as the answer of the
+    activity ``task_token`` names; ``ActivityTokenError`` when it is not
+    waiting for one."""
+    fields = await _waiting(mesh, namespace, task_token)
+    name = str(fields.get("n"))
     if "data" in record:
         record = {"data": stored(record["data"]), "name": name}
     else:
@@ -120,3 +129,29 @@ async def answer(
             "data": {"markers": {str(fields.get("mk")): record}},
         }
     )
+
+
+async def beat(
+    mesh: HotMesh, namespace: str, task_token: Any, details: list[Any]
+) -> None:
+    """A heartbeat of the activity ``task_token`` names, from outside: its
+    details are written for a later attempt as an attempt's are;
+    ``ActivityCancelledError`` once its workflow is cancelled or has ended."""
+    fields = await _waiting(mesh, namespace, task_token)
+    problem = json_problem(details)
+    if problem is not None:
+        raise errors.ActivityTokenError(
+            f"heartbeat details at {problem[0] or '/'} cannot be stored: {problem[1]}"
+        )
+    said = await HeartbeatRows(mesh.store).write(
+        namespace,
+        str(fields.get("wid")),
+        str(fields.get("mk")),
+        details,
+        int(fields.get("a") or 1),
+    )
+    if said.cancel or not said.running:
+        raise errors.ActivityCancelledError(
+            f"activity '{fields.get('n')}': workflow '{fields.get('wid')}' was "
+            "cancelled or has ended; fail or complete the activity"
+        )

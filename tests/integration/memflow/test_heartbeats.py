@@ -352,6 +352,7 @@ async def test_an_activity_completed_from_outside(mf: Env) -> None:
     await asyncio.wait_for(STARTED[0].wait(), 15)
     other = MemFlow.Client({"connection": {"dsn": mf.dsn}})  # any client will do
     try:
+        await other.heartbeat_activity(TOKENS[0], "seen by Ann")
         await other.complete_activity(TOKENS[0], {"approved": True})
         assert await result(handle) == {"approved": True}
         with pytest.raises(errors.ActivityTokenError, match="not waiting"):
@@ -386,6 +387,21 @@ async def test_an_activity_failed_from_outside(mf: Env) -> None:
     assert kind == "ValueError" and "refused by Ann" in text
     with pytest.raises(errors.ActivityTokenError, match="not waiting"):
         await mf.client.fail_activity(TOKENS[0], "again")
+
+
+async def test_a_heartbeat_from_outside_hears_the_cancellation(mf: Env) -> None:
+    reset()
+    await mf.worker("hb", needs_approval)
+    handle = await start(mf, "needs_approval", "order 9")
+    await asyncio.wait_for(STARTED[0].wait(), 15)
+    await mf.client.heartbeat_activity(TOKENS[0], 1)
+    await handle.cancel("customer left")
+    with pytest.raises(errors.ActivityCancelledError, match="cancelled"):
+        await mf.client.heartbeat_activity(TOKENS[0], 2)
+    # reported as the cancellation it is: the workflow ends cancelled
+    await mf.client.fail_activity(TOKENS[0], asyncio.CancelledError("stopped"))
+    with pytest.raises(errors.WorkflowCancelledError):
+        await result(handle)
 
 
 async def test_a_bad_task_token_is_a_clear_error(mf: Env) -> None:

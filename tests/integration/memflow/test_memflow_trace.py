@@ -119,3 +119,44 @@ async def test_trace_outside_a_traced_workflow_records_nothing(mf: Env) -> None:
     await handle.signal("go", 1)
     assert (await asyncio.wait_for(handle.result(), 30))[1] == 1
     assert TRACED and not any(TRACED)
+
+
+async def busy_kid(name: str) -> str:
+    acts = wf.proxy_activities(activities={"greet": greet})
+    return str(await acts.greet(name))
+
+
+async def family(name: str) -> list[str]:
+    first = await wf.exec_child(workflow_name="busy_kid", args=[name], task_queue="otq")
+    detached = await wf.start_child(
+        workflow_name="busy_kid", args=["kit"], task_queue="otq"
+    )
+    return [first, await detached.result()]
+
+
+async def test_a_child_workflows_calls_hang_from_its_own_span(
+    mf: Env, spans: None
+) -> None:
+    await mf.worker("otq", family)
+    await mf.worker("otq", busy_kid)
+    with trace.get_tracer("tests").start_as_current_span("test") as root:
+        handle = await mf.client.workflow.start(
+            args=["bo"], task_queue="otq", workflow_name="family", workflow_id="fa-1"
+        )
+    assert await asyncio.wait_for(handle.result(), 30) == ["hello bo", "hello kit"]
+    trace_id = root.get_span_context().trace_id
+    mine = [s for s in MEMORY.get_finished_spans() if s.context.trace_id == trace_id]
+    names = Counter(s.name for s in mine)
+    assert names["workflow family"] == 1
+    assert names["workflow busy_kid"] == 2  # awaited and detached alike
+    assert names["activity greet"] == 2  # one per child, none per replay
+    parent = next(s for s in mine if s.name == "workflow family")
+    kids = {s.context.span_id: s for s in mine if s.name == "workflow busy_kid"}
+    for span in mine:
+        if span.name == "workflow busy_kid":
+            assert span.parent is not None
+            assert span.parent.span_id == parent.context.span_id
+        if span.name == "activity greet":  # each child's call, under that child
+            assert span.parent is not None and span.parent.span_id in kids
+            kid = kids[span.parent.span_id]
+            assert kid.attributes["hotmesh.job_id"] == span.attributes["hotmesh.job_id"]

@@ -99,8 +99,11 @@ class Beats:
             here = False
         if here:
             self._note(details)
-        else:
+            return
+        try:
             self.loop.call_soon_threadsafe(self._note, details)
+        except RuntimeError:  # the loop is closed: an abandoned thread beats on
+            pass
 
     def _note(self, details: list[Any]) -> None:
         self.last = self.loop.time()

@@ -12,7 +12,7 @@ import click
 from hotmesh import MemFlow, errors
 from hotmesh.cli import cli
 from hotmesh.cli.common import check_id, db_options, dumps, run, settings
-from hotmesh.cli.worker_cmds import load_callable
+from hotmesh.cli.worker_cmds import load_callable, load_object
 
 
 @cli.group()
@@ -20,8 +20,22 @@ def memflow() -> None:
     """Code-first workflows (MemFlow): workers, start, result."""
 
 
-def _connection(dsn: str, schema: str) -> dict[str, Any]:
-    return {"connection": {"dsn": dsn, "schema": schema}}
+def _connection(dsn: str, schema: str, codec: str | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {"connection": {"dsn": dsn, "schema": schema}}
+    if codec:
+        config["codec"] = load_object(codec, "codec")
+    return config
+
+
+def _codec_option(fn: Any) -> Any:
+    return click.option(
+        "--codec",
+        metavar="MODULE:ATTR",
+        envvar="HOTMESH_CODEC",
+        show_envvar=True,
+        help="The payload codec object (encode/decode) the workflows' payloads "
+        "are stored with, e.g. examples.encryption:codec.",
+    )(fn)
 
 
 @memflow.command("worker")
@@ -50,6 +64,7 @@ def _connection(dsn: str, schema: str) -> dict[str, Any]:
     show_envvar=True,
     help="Task queue of the --activities (default: --task-queue).",
 )
+@_codec_option
 @db_options
 @click.pass_context
 def memflow_worker(
@@ -58,6 +73,7 @@ def memflow_worker(
     task_queue: str,
     activity_specs: tuple[str, ...],
     activity_queue: str | None,
+    codec: str | None,
     dsn: str | None,
     schema: str | None,
 ) -> None:
@@ -75,7 +91,7 @@ def memflow_worker(
     url, schema_name = settings(ctx, dsn, schema)
     run(
         _serve(
-            _connection(url, schema_name),
+            _connection(url, schema_name, codec),
             task_queue,
             functions,
             activities,
@@ -163,6 +179,7 @@ async def _serve(
     show_envvar=True,
     help="Seconds to wait with --wait.",
 )
+@_codec_option
 @db_options
 @click.pass_context
 def memflow_start(
@@ -173,6 +190,7 @@ def memflow_start(
     workflow_id: str | None,
     wait: bool,
     timeout: float,
+    codec: str | None,
     dsn: str | None,
     schema: str | None,
 ) -> None:
@@ -186,7 +204,7 @@ def memflow_start(
     url, schema_name = settings(ctx, dsn, schema)
     out = run(
         _start(
-            _connection(url, schema_name),
+            _connection(url, schema_name, codec),
             workflow_name,
             task_queue,
             args,
@@ -249,6 +267,7 @@ async def _start(
     show_envvar=True,
     help="Seconds to wait.",
 )
+@_codec_option
 @db_options
 @click.pass_context
 def memflow_result(
@@ -257,6 +276,7 @@ def memflow_result(
     task_queue: str,
     workflow_name: str,
     timeout: float,
+    codec: str | None,
     dsn: str | None,
     schema: str | None,
 ) -> None:
@@ -265,7 +285,7 @@ def memflow_result(
     click.echo(
         run(
             _result(
-                _connection(url, schema_name),
+                _connection(url, schema_name, codec),
                 workflow_id,
                 task_queue,
                 workflow_name,

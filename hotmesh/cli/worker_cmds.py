@@ -20,11 +20,19 @@ from hotmesh.mesh import HotMesh
 
 
 def load_callable(spec: str) -> Any:
+    """``package.module:name`` or ``path/to/file.py:name`` → the callable it names."""
+    target = load_object(spec, "worker")
+    if not callable(target):
+        raise errors.ConfigError(f"{spec} is not callable")
+    return target
+
+
+def load_object(spec: str, what: str) -> Any:
     """``package.module:name`` or ``path/to/file.py:name`` → the object it names."""
     module_name, sep, attr = spec.rpartition(":")
     if not sep or not module_name or not attr:
         raise errors.ConfigError(
-            f"invalid worker {spec!r}: use module:callable or path/file.py:callable"
+            f"invalid {what} {spec!r}: use module:attr or path/file.py:attr"
         )
     try:
         if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
@@ -50,12 +58,9 @@ def load_callable(spec: str) -> Any:
             f"cannot import {module_name}: {type(exc).__name__}: {exc}"
         ) from exc
     try:
-        target = getattr(module, attr)
+        return getattr(module, attr)
     except AttributeError:
         raise errors.ConfigError(f"{module_name} has no attribute {attr!r}") from None
-    if not callable(target):
-        raise errors.ConfigError(f"{spec} is not callable")
-    return target
 
 
 @cli.command()

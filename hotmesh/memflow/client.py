@@ -11,6 +11,7 @@ from hotmesh.durations import seconds
 from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
+from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import completion as _completion
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import reset as _reset
@@ -235,6 +236,9 @@ class WorkflowClient:
             f"_{k}": conv.to_json(v, f"{what} search field '{k}'")
             for k, v in (search or {}).items()
         }
+        codec = self._client.codec
+        arguments = await _codec.seal(codec, arguments)
+        fields = {k: await _codec.seal(codec, v) for k, v in fields.items()}
         hm = await self._client.mesh()
         payload: dict[str, Any] = {
             "arguments": arguments,
@@ -354,6 +358,7 @@ class WorkflowClient:
         # Kept until the wait registers while the workflow runs; refused
         # (JobInactiveError) once it has ended.
         data = self._client.converter.to_json(data, f"signal '{signal_id}' data")
+        data = await _codec.seal(self._client.codec, data)
         await send(
             f"{self._client.namespace}.wfs.wait",
             {"id": signal_key(workflow_id, signal_id), "data": data},
@@ -379,6 +384,7 @@ class WorkflowClient:
         sent = encode_args(
             self._client.converter, fn, list(args or []), f"hook '{workflow_name}'"
         )
+        sealed = await _codec.seal(self._client.codec, sent)
         hm = await self._client.mesh()
         job = await hm.engine.read(workflow_id)
         if job is None:
@@ -389,7 +395,7 @@ class WorkflowClient:
             self._client.namespace,
             workflow_id,
             str(workflow_name),
-            sent,
+            sealed,
             queue,
             hook_id,
         )
@@ -404,8 +410,12 @@ class WorkflowClient:
         """Live workflows whose search fields equal ``fields`` (``search().set``)."""
         hm = await self._client.mesh()
         conv = self._client.converter
+        # with a codec, only a deterministic one (same bytes for the same
+        # value) can find a stored field by its value
         wanted = {
-            f"_{k}": conv.to_json(v, f"search field '{k}'")
+            f"_{k}": await _codec.seal(
+                self._client.codec, conv.to_json(v, f"search field '{k}'")
+            )
             for k, v in (fields or {}).items()
         }
         ids = await hm.store.search_jobs(
@@ -434,6 +444,8 @@ class Client:
         self.config = dict(config)
         #: values to JSON and back (``data_converter`` in the config)
         self.converter = _worker.converter_of(config)
+        #: payloads stored encoded (``codec`` in the config), or None
+        self.codec = _codec.check(config.get("codec"), "Client")
         self.namespace = _worker.namespace_of(config)
         self.workflow = WorkflowClient(self)
         #: durable cron/interval schedules that start workflows
@@ -489,6 +501,7 @@ class Client:
         token is not one, or its activity is no longer waiting."""
         hm = await self.mesh()
         value = self.converter.to_json(result, "complete_activity result")
+        value = await _codec.seal(self.codec, value)
         await _completion.answer(hm, self.namespace, task_token, {"data": value})
 
     async def heartbeat_activity(self, task_token: bytes | str, *details: Any) -> None:

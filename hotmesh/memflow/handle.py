@@ -11,6 +11,7 @@ from hotmesh import errors
 from hotmesh.engine import step
 from hotmesh.engine.engine import finished
 from hotmesh.memflow import closing
+from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import entity as _entity
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import outcomes as _outcomes
@@ -122,6 +123,7 @@ class WorkflowHandle(Generic[R]):
             # typed for the success path: without throw_on_error a failure is a dict
             return cast(R, {"error": str(failure)})
         response = (output.get("data") or {}).get("response")
+        response = await _codec.unseal_tree(self.client.codec, response)
         what = f"workflow '{self.workflow_name}'"
         return cast(
             R, decode_result(self.client.converter, self.workflow, response, what)
@@ -133,11 +135,18 @@ class WorkflowHandle(Generic[R]):
 
     async def state(self) -> dict[str, Any]:
         """The workflow job's public data (``response``, ``done``, …)."""
-        return step.job_output(await self._read()).get("data") or {}
+        data = step.job_output(await self._read()).get("data") or {}
+        return dict(await self._open(data))
+
+    async def _open(self, data: Any) -> Any:
+        """Stored payloads decoded with the client's codec (as stored without one)."""
+        if self.client.codec is None:
+            return data
+        return await _codec.unseal_tree(self.client.codec, data)
 
     async def query_state(self, fields: list[str]) -> dict[str, Any]:
         """Selected job data fields; a search field may be named without its ``_``."""
-        data = (await self._read()).data
+        data = await self._open((await self._read()).data)
         out: dict[str, Any] = {}
         for name in fields:
             out[name] = data.get(name, data.get(f"_{name}"))
@@ -145,7 +154,7 @@ class WorkflowHandle(Generic[R]):
 
     async def search_fields(self) -> dict[str, Any]:
         """Every search field of this workflow (``search().set`` / ``enrich``)."""
-        data = (await self._read()).data
+        data = await self._open((await self._read()).data)
         return {k[1:]: v for k, v in data.items() if k.startswith("_")}
 
     async def signal(self, name: str | Callable[..., Any], *args: Any) -> None:
@@ -215,7 +224,7 @@ class WorkflowHandle(Generic[R]):
     async def fetch_history(self) -> dict[str, Any]:
         """The workflow's recorded history, as JSON-ready data, for
         ``MemFlow.Replayer(workflows=[...]).replay(history)``."""
-        return await _replay.recorded_history(self)
+        return dict(await self._open(await _replay.recorded_history(self)))
 
     queryState = query_state
     executeUpdate = execute_update

@@ -18,6 +18,7 @@ from hotmesh.clock import SYSTEM, Clock
 from hotmesh.engine.payload import json_problem
 from hotmesh.errors import DataConversionError
 from hotmesh.memflow import attempts, completion, handlers, registry
+from hotmesh.memflow.codec import PayloadCodec, seal, seal_answer, unseal_tree
 from hotmesh.memflow.context import (
     ACTIVITY,
     ActivityContext,
@@ -159,6 +160,20 @@ async def _unwind(ctx: WorkflowContext, task: asyncio.Task[Any]) -> None:
             t.exception()  # retrieved: an ended activation's failure is no news
 
 
+def _unsealing(
+    codec: PayloadCodec | None, reader: handlers.Reader | None
+) -> handlers.Reader | None:
+    """The inbox ``reader`` with its messages' payloads decoded."""
+    if codec is None or reader is None:
+        return reader
+    read = reader
+
+    async def decoded(seq: int) -> list[dict[str, Any]]:
+        return list(await unseal_tree(codec, await read(seq)))
+
+    return decoded
+
+
 async def activate(
     namespace: str,
     message: dict[str, Any],
@@ -166,10 +181,29 @@ async def activate(
     cancel_told: bool = False,
     clock: Clock = SYSTEM,
     converter: DataConverter = DEFAULT,
+    codec: PayloadCodec | None = None,
 ) -> dict[str, Any]:
     """Run the workflow function from the top, replaying recorded results;
     ``reader`` reads the job's inbox for handlers (and, ``cancel_told``, for a
-    cancellation of a workflow without handlers); ``clock`` is the worker's."""
+    cancellation of a workflow without handlers); ``clock`` is the worker's.
+    With a ``codec``, the job's payloads are decoded first and the answer's
+    encoded."""
+    if codec is not None:
+        data = await unseal_tree(codec, message.get("data") or {})
+        message = {**message, "data": data}
+    reader = _unsealing(codec, reader)
+    answer = await _activate(namespace, message, reader, cancel_told, clock, converter)
+    return await seal_answer(codec, answer)
+
+
+async def _activate(
+    namespace: str,
+    message: dict[str, Any],
+    reader: handlers.Reader | None,
+    cancel_told: bool,
+    clock: Clock,
+    converter: DataConverter,
+) -> dict[str, Any]:
     data = message.get("data") or {}
     ctx = _context(namespace, data, converter=converter)
     ctx.clock = clock
@@ -247,11 +281,15 @@ async def query(
     update: bool = False,
     reader: handlers.Reader | None = None,
     converter: DataConverter = DEFAULT,
+    codec: PayloadCodec | None = None,
 ) -> Any:
     """Replay a workflow (job ``data``) and answer query ``name`` from its state,
     with the inbox's new messages (``reader``) applied as the next activation
     will; with ``update``, validate update ``name`` instead. Nothing is
     recorded."""
+    if codec is not None:
+        data = await unseal_tree(codec, data)
+    reader = _unsealing(codec, reader)
     fields = {
         "workflowId": data.get("workflowId"),
         "workflowName": data.get("workflowName"),
@@ -336,9 +374,11 @@ async def run_activity(
     message: dict[str, Any],
     env: attempts.Env | None = None,
     converter: DataConverter = DEFAULT,
+    codec: PayloadCodec | None = None,
 ) -> dict[str, Any] | None:
     """Run one attempt of a proxied activity (``attempts`` supervises it:
-    heartbeats, timeouts).
+    heartbeats, timeouts); with a ``codec``, its arguments are decoded and its
+    result encoded.
 
     A failed attempt with attempts left answers status ``error``: the engine
     re-publishes the work message after the policy's back-off (durably, the
@@ -348,6 +388,8 @@ async def run_activity(
     """
     env = env or attempts.Env()
     payload = (message.get("data") or {}).get("payload") or {}
+    if codec is not None:
+        payload = await unseal_tree(codec, payload)
     md = message.get("metadata") or {}
     name = str(payload.get("name"))
     marker = str(payload.get("marker"))
@@ -419,6 +461,8 @@ async def run_activity(
     finally:
         if beats is not None:
             await beats.close(flush=retry)
+    if codec is not None and "data" in record:
+        record = {**record, "data": await seal(codec, record["data"])}
     return {"data": {"markers": {marker: record}}}
 
 

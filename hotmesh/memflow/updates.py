@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from hotmesh import errors
 from hotmesh.engine.engine import finished
 from hotmesh.engine.payload import json_problem
+from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import handlers, registry, runner
 from hotmesh.memflow.classes import handler_name, workflow_function
 from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
@@ -87,13 +88,15 @@ async def signal(handle: WorkflowHandle[Any], name: Any, args: list[Any]) -> Non
         # as before handlers: SignalNotKeptError for an unknown workflow,
         # JobInactiveError for one that has ended
         data = args[0] if len(args) == 1 else (list(args) if args else None)
+        data = await _codec.seal(handle.client.codec, data)
         await hm.signal(
             f"{ns}.wfs.wait",
             {"id": signal_key(handle.workflow_id, name), "data": data},
             job_id=handle.workflow_id,
         )
+    sealed = await _codec.seal_each(handle.client.codec, list(args))
     added = await MessageRows(hm.store).add(
-        ns, handle.workflow_id, "signal", name, list(args)
+        ns, handle.workflow_id, "signal", name, sealed
     )
     if added is None:
         raise errors.JobInactiveError(handle.workflow_id)
@@ -128,6 +131,7 @@ async def query(handle: WorkflowHandle[Any], name: Any, args: list[Any]) -> Any:
         args,
         reader=_reader(hm, ns, job),
         converter=handle.client.converter,
+        codec=handle.client.codec,
     )
     return _decoded(handle, given, value, f"query '{name}'")
 
@@ -171,7 +175,8 @@ class UpdateHandle:
                 raise errors.JobNotFoundError(self.workflow_id)
             outcome = job.data.get(key)
             if isinstance(outcome, dict):
-                return self._outcome(outcome)
+                codec = self.handle.client.codec
+                return self._outcome(await _codec.unseal_tree(codec, outcome))
             if finished(job):
                 raise errors.UpdateFailedError(
                     self.workflow_id,
@@ -243,8 +248,12 @@ async def start_update(
                 update=True,
                 reader=_reader(hm, ns, job),
                 converter=handle.client.converter,
+                codec=handle.client.codec,
             )
-        added = await rows.add(ns, handle.workflow_id, "update", name, args, update_id)
+        sealed = await _codec.seal_each(handle.client.codec, args)
+        added = await rows.add(
+            ns, handle.workflow_id, "update", name, sealed, update_id
+        )
         if added is None:
             raise errors.JobInactiveError(handle.workflow_id)
     await wake(hm, ns, handle.workflow_id)

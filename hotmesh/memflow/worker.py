@@ -25,6 +25,7 @@ from hotmesh.memflow import (
     spans,
     timeouts,
 )
+from hotmesh.memflow import codec as _codec
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.converter import DEFAULT, DataConverter
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
@@ -42,7 +43,7 @@ GRAPH_VERSION = "9"
 #: tries of an activation's inbox read while the database is away (about 35 s)
 INBOX_TRIES = 20
 #: the keys of ``Client(config)``
-CLIENT_KEYS = ("connection", "namespace", "data_converter")
+CLIENT_KEYS = ("connection", "namespace", "data_converter", "codec")
 #: the keys of ``Worker.create(config)`` and ``register_activity_worker(config)``
 WORKER_KEYS = (
     *CLIENT_KEYS,
@@ -304,7 +305,7 @@ async def send_hook(
     namespace: str,
     target: str,
     name: str,
-    args: list[Any],
+    args: list[Any] | dict[str, Any],
     queue: str,
     hook_id: str | None = None,
 ) -> str:
@@ -324,7 +325,7 @@ async def send_hook(
         "id": target,
         "hookId": hook_id,
         "workflowName": name,
-        "arguments": list(args),
+        "arguments": args if isinstance(args, dict) else list(args),  # or sealed
         "taskQueue": queue,
     }
     await mesh.signal(
@@ -399,6 +400,7 @@ class Worker(_Part):
         if not isinstance(queue, str) or not queue:
             raise errors.ConfigError("Worker.create needs a task_queue")
         converter = converter_of(config)
+        codec = _codec.check(config.get("codec"), "Worker.create")
         fn = _workflow_fn(config.get("workflow"))
         name = registry.add_workflow(namespace, queue, fn)
         activities = _functions(config.get("activities"))
@@ -446,6 +448,7 @@ class Worker(_Part):
                 job_id in cancels,
                 env[0].clock,
                 converter=converter,
+                codec=codec,
             )
             data = message.get("data") or {}
             if answer.get("code") == runner.CONTINUE:
@@ -458,7 +461,7 @@ class Worker(_Part):
 
         async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
             return await runner.run_activity(
-                namespace, topic, message, env[0], converter
+                namespace, topic, message, env[0], converter, codec
             )
 
         workers = [
@@ -505,11 +508,14 @@ async def register_activity_worker(
     topic = activity_topic(queue)
     registry.add_activities(namespace, topic, _functions(activities))
     converter = converter_of(config)
+    codec = _codec.check(config.get("codec"), "register_activity_worker")
 
     env: list[attempts.Env] = []  # set once connected
 
     async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
-        return await runner.run_activity(namespace, topic, message, env[0], converter)
+        return await runner.run_activity(
+            namespace, topic, message, env[0], converter, codec
+        )
 
     capacity = int(dict(config.get("options") or {}).get("capacity", 64))
     conn, _ = await connect(config)

@@ -108,11 +108,12 @@ async def unseal_tree(codec: PayloadCodec | None, tree: Any) -> Any:
 
 
 async def _seal_record(codec: PayloadCodec, record: Any) -> Any:
-    """A marker or event record: its ``data`` and ``args`` sealed."""
+    """A marker or event record: its ``data`` and ``args`` sealed (and an
+    entity document's ``base`` and ``doc``)."""
     if not isinstance(record, dict):
         return record
     out = dict(record)
-    for key in ("data", "args"):
+    for key in ("data", "args", "base", "doc"):
         if key in out:
             out[key] = await seal(codec, out[key])
     return out

@@ -219,7 +219,7 @@ class WorkflowHandle(Generic[R]):
 
     async def entity(self) -> dict[str, Any]:
         """The workflow's ``wf.entity()`` document as last recorded."""
-        return _entity.stored_document((await self._read()).data)
+        return _entity.stored_document(await self._open((await self._read()).data))
 
     async def fetch_history(self) -> dict[str, Any]:
         """The workflow's recorded history, as JSON-ready data, for

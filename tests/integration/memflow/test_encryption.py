@@ -155,6 +155,7 @@ async def test_handlers_children_and_continue_as_new_pass_through_the_codec(
         assert await cart.result(timeout=30) == [Line("secret-sku", 2, Decimal("1.50"))]
         loop = await client.workflow.start(looping, "secret-word", 0, task_queue="loop")
         assert await loop.result(timeout=30) == "secret-word!!"
+        assert (await loop.entity())["round-2"] == "secret-word!!"
     dump = await raw_rows(pg_dsn)
     for secret in ("secret-owner", "secret-sku", "secret-word"):
         assert secret not in dump, f"{secret!r} is stored in plaintext"
@@ -165,6 +166,7 @@ async def child(word: str) -> str:
 
 
 async def looping(word: str, rounds: int) -> str:
+    await MemFlow.workflow.entity().merge({f"round-{rounds}": word})
     if rounds < 2:
         word = await MemFlow.workflow.exec_child(child, args=[word], task_queue="loop")
         MemFlow.workflow.continue_as_new(word, rounds + 1)

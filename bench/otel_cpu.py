@@ -37,8 +37,9 @@ import asyncpg
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-#: off; on (traces and metrics); the SDK for traces only, or metrics only
-MODES = ("off", "on", "traces", "metrics")
+#: off; on (traces and metrics); the SDK for traces only, or metrics only;
+#: on with one job in ten traced (the SDK's ``TraceIdRatioBased`` sampler)
+MODES = ("off", "on", "traces", "metrics", "sampled")
 
 
 def _cpu() -> float:
@@ -100,7 +101,8 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
     import run as harness  # bench/run.py: the workloads and the SDK set-up
 
     if args.mode != "off":
-        harness._otel_sdk(args.mode != "metrics", args.mode != "traces")
+        ratio = 0.1 if args.mode == "sampled" else 1.0
+        harness._otel_sdk(args.mode != "metrics", args.mode != "traces", ratio)
     hooks = _time_hooks()
     workload = harness.WORKLOADS[args.child]
     runner = await workload.start(args.dsn, True)
@@ -286,7 +288,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--modes",
         default="off,on",
         type=lambda text: text.split(","),
-        help="of off, on, traces (the tracer provider only), metrics (the meter provider only)",
+        help="of off, on, traces (the tracer provider only), metrics (the meter "
+        "provider only), sampled (on, one job in ten traced)",
     )
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--profile", type=Path, metavar="DIR")

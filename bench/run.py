@@ -433,12 +433,13 @@ def _loop_policy() -> None:
         _otel_sdk()
 
 
-def _otel_sdk(traces: bool = True, measures: bool = True) -> None:
+def _otel_sdk(traces: bool = True, measures: bool = True, ratio: float = 1.0) -> None:
     """The OpenTelemetry SDK as an application would set it up: every span
     sampled, a batch span processor and a periodic metric reader, both
     exporting to a sink that drops everything (the cost measured is the
     SDK's and hotmesh's, not an exporter's network). ``traces``/``measures``
-    False: that half left unset (``bench/otel_cpu.py`` splits the cost)."""
+    False: that half left unset (``bench/otel_cpu.py`` splits the cost);
+    ``ratio`` < 1: that share of the jobs traced (``TraceIdRatioBased``)."""
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import (
@@ -468,7 +469,9 @@ def _otel_sdk(traces: bool = True, measures: bool = True) -> None:
             pass
 
     if traces:
-        provider = TracerProvider()
+        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+        provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
         provider.add_span_processor(BatchSpanProcessor(Spans()))
         trace.set_tracer_provider(provider)
     if measures:

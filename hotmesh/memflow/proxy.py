@@ -273,8 +273,9 @@ def proxy_activities(
 ) -> Any:
     """A proxy whose methods run activities durably on ``<task_queue>-activity``.
 
-    Typed as what it is given: for an object (or a module) whose activities
-    are ``async def``, ``await proxy.charge(5)`` has ``charge``'s return type.
+    Typed as what it is given: for an object whose activities are ``async
+    def`` methods, ``await proxy.charge(5)`` has ``charge``'s signature and
+    return type (a module's attributes are ``Any`` to type checkers).
 
     ``activities`` (a module, a dict or a list of functions) is registered for
     this process's activity workers; without it any name is proxied. Options

@@ -203,6 +203,7 @@ class HotMesh(JobControl, FlowVerbs):
             int(worker.get("capacity", 64)),
             None if timeout is None else float(timeout),
             app=self.app_id,
+            committed=worker.get("committed"),
         )
         self.callbacks[topic] = callbacks
         handle = callback_handler(

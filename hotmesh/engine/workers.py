@@ -59,6 +59,9 @@ class TopicCallbacks:
     stuck: int = 0
     #: the app whose worker this is (the measures' ``hotmesh.app``)
     app: str = ""
+    #: awaited with the message and the response once the engine has taken
+    #: the response (committed, or dropped: a hint, never the truth)
+    committed: Callable[[dict[str, Any], Any], Awaitable[None]] | None = None
     _threads: asyncio.Semaphore = field(init=False)
     _is_async: bool = field(init=False)
 
@@ -288,6 +291,11 @@ def callback_handler(
                 stopped,
                 give_up=None if give_up is None else lambda exc: give_up(msg, exc),
             )
+        if callbacks.committed is not None:
+            try:
+                await callbacks.committed(message, response)
+            except Exception:  # the step is written: only the hint is lost
+                log.exception("worker %s: committed hook failed", topic)
         if response is None and not told:
             # Once per topic: a forgotten ``return`` must not pass unseen.
             told.append(True)
@@ -304,7 +312,7 @@ def callback_handler(
 
 
 #: the keys of a ``workers`` entry
-WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout")
+WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout", "committed")
 
 
 def check_worker(worker: Any) -> str:
@@ -318,6 +326,11 @@ def check_worker(worker: Any) -> str:
     check_keys(worker, WORKER_KEYS, f"worker '{topic}'")
     if not callable(worker.get("callback")):
         raise errors.ConfigError(f"worker '{topic}': callback must be callable")
+    committed = worker.get("committed")
+    if committed is not None and not inspect.iscoroutinefunction(committed):
+        raise errors.ConfigError(
+            f"worker '{topic}': committed must be an async function (message, response)"
+        )
     retry = worker.get("retry")
     if retry is not None:
         if not isinstance(retry, dict):

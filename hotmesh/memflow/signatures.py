@@ -40,7 +40,11 @@ class Signature:
 
 
 UNTYPED = Signature()
-_CACHE: weakref.WeakKeyDictionary[Any, Signature] = weakref.WeakKeyDictionary()
+#: by function, then by the leading parameters dropped (``self``): reading
+#: hints is slow, and a replay decodes every recorded handler call again
+_CACHE: weakref.WeakKeyDictionary[Any, dict[int, Signature]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _awaited(hint: Any) -> Any:
@@ -61,14 +65,16 @@ def signature(fn: Callable[..., Any] | None) -> Signature:
         target = fn
     if inspect.ismethod(target):
         target, drop = target.__func__, drop + 1
-    if drop:  # a method: its function's signature without ``self``
-        return _read(target, drop)
+    # a method (drop > 0): its function's signature without ``self``
     try:
-        sig = _CACHE.get(target)
+        known = _CACHE.get(target)
     except TypeError:  # not weak-referenceable (a builtin): not cached
-        return _read(target, 0)
+        return _read(target, drop)
+    if known is None:
+        known = _CACHE[target] = {}
+    sig = known.get(drop)
     if sig is None:
-        sig = _CACHE[target] = _read(target, 0)
+        sig = known[drop] = _read(target, drop)
     return sig
 
 

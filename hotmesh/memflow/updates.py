@@ -15,7 +15,7 @@ from hotmesh.memflow import handlers, registry, runner
 from hotmesh.memflow.classes import handler_name, workflow_function
 from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
 from hotmesh.memflow.signatures import decode_result, encode_args
-from hotmesh.memflow.worker import cancel_topic
+from hotmesh.memflow.worker import applied_topic, cancel_topic
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
 from hotmesh.store.messages import MessageRows
@@ -24,8 +24,10 @@ from hotmesh.store.records import JobRow
 if TYPE_CHECKING:
     from hotmesh.memflow.client import WorkflowClient, WorkflowHandle
 
-#: polling an update's outcome: first and longest pause (seconds)
-POLL_FIRST, POLL_MAX = 0.002, 0.25
+#: re-reading an update's outcome when no announcement came (one was missed:
+#: a lost LISTEN connection, a worker killed after its commit): first and
+#: longest pause (seconds)
+POLL_FIRST, POLL_MAX = 0.05, 1.0
 
 
 def _encode(
@@ -169,29 +171,52 @@ class UpdateHandle:
         deadline = None if timeout is None else loop.time() + timeout
         pause = POLL_FIRST
         key = update_key(self.update_id)
-        while True:
-            job = await hm.engine.read(self.workflow_id, include_expired=True)
-            if job is None:
-                raise errors.JobNotFoundError(self.workflow_id)
-            outcome = job.data.get(key)
-            if isinstance(outcome, dict):
-                codec = self.handle.client.codec
-                return self._outcome(await _codec.unseal_tree(codec, outcome))
-            if finished(job):
-                raise errors.UpdateFailedError(
-                    self.workflow_id,
-                    self.name,
-                    "WorkflowEnded",
-                    "the workflow ended before the update was applied",
-                )
-            if deadline is not None and loop.time() >= deadline:
-                raise errors.TimeoutError(
-                    f"update '{self.name}' ({self.update_id}) of workflow "
-                    f"'{self.workflow_id}' had no outcome within {timeout} s"
-                )
-            # the outcome is job data written by the workflow's step: read again
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, POLL_MAX)
+        # told when the workflow commits update outcomes, or ends; listening
+        # before the first read, so an announcement cannot slip past
+        told = asyncio.Event()
+        ns, wid = self.handle.client.namespace, self.workflow_id
+
+        def heard(_topic: str, message: Any) -> None:
+            if _topic != applied or (
+                isinstance(message, dict) and message.get("id") == wid
+            ):
+                told.set()
+
+        applied, ended = applied_topic(ns), f"{ns}.executed.{wid}"
+        hm.subscriptions.add(applied, heard)
+        hm.subscriptions.add(ended, heard)
+        try:
+            while True:
+                told.clear()
+                job = await hm.engine.read(wid, include_expired=True)
+                if job is None:
+                    raise errors.JobNotFoundError(wid)
+                outcome = job.data.get(key)
+                if isinstance(outcome, dict):
+                    codec = self.handle.client.codec
+                    return self._outcome(await _codec.unseal_tree(codec, outcome))
+                if finished(job):
+                    raise errors.UpdateFailedError(
+                        wid,
+                        self.name,
+                        "WorkflowEnded",
+                        "the workflow ended before the update was applied",
+                    )
+                wait = pause
+                if deadline is not None:
+                    wait = min(wait, deadline - loop.time())
+                    if wait <= 0:
+                        raise errors.TimeoutError(
+                            f"update '{self.name}' ({self.update_id}) of workflow "
+                            f"'{wid}' had no outcome within {timeout} s"
+                        )
+                try:
+                    await asyncio.wait_for(told.wait(), wait)
+                except TimeoutError:  # none heard: read again, less often
+                    pause = min(pause * 2, POLL_MAX)
+        finally:
+            hm.subscriptions.remove(applied, heard)
+            hm.subscriptions.remove(ended, heard)
 
     def _outcome(self, outcome: dict[str, Any]) -> Any:
         error = outcome.get("error")

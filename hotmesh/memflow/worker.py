@@ -258,6 +258,16 @@ def _closes(message: dict[str, Any], answer: dict[str, Any]) -> bool:
     return not attempts or tries >= int(attempts)
 
 
+def applied_topic(namespace: str) -> str:
+    """The topic on which a workflow that recorded update outcomes announces
+    it (once committed) to every process: their callers read them at once."""
+    return f"{namespace}.update.applied"
+
+
+#: the start of an update outcome's job data field (``handlers.update_key``)
+_UPDATE_FIELD = "-upd:"
+
+
 def _system_ops(namespace: str, mesh: HotMesh) -> dict[str, runner.SystemOp]:
     async def signal(args: list[Any]) -> Any:
         key, data = args[0], args[1]
@@ -459,6 +469,17 @@ class Worker(_Part):
             await opened[0].write_limits()
             return answer
 
+        async def committed(message: dict[str, Any], answer: Any) -> None:
+            # outcomes recorded: wake their callers now (a NOTIFY, sent after
+            # the step's commit), instead of their polling the job row
+            data = answer.get("data") if isinstance(answer, dict) else None
+            markers = data.get("markers") if isinstance(data, dict) else None
+            if isinstance(markers, dict) and any(
+                str(k).startswith(_UPDATE_FIELD) for k in markers
+            ):
+                job_id = str((message.get("data") or {}).get("workflowId"))
+                await opened[0].mesh.publish(applied_topic(namespace), {"id": job_id})
+
         async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
             return await runner.run_activity(
                 namespace, topic, message, env[0], converter, codec
@@ -468,6 +489,7 @@ class Worker(_Part):
             {
                 "topic": queue,
                 "callback": activation,
+                "committed": committed,
                 "capacity": int(options.get("capacity", 64)),
             },
             {

@@ -261,3 +261,32 @@ async def test_replay_after_restart_gives_the_same_answers(mf: Env) -> None:
         assert await later.query("log") == out
     finally:
         await again.close()
+
+
+async def test_update_caller_is_told_not_polling(
+    mf: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller learns of the outcome from the announcement the workflow's
+    worker sends once it is committed: with re-reads an hour apart, every
+    update still answers."""
+    from hotmesh.memflow import updates
+    from hotmesh.memflow.worker import applied_topic
+
+    monkeypatch.setattr(updates, "POLL_FIRST", 3600.0)
+    monkeypatch.setattr(updates, "POLL_MAX", 3600.0)
+    await mf.worker("hq", cart)
+    handle = await start(mf, cart, "eve")
+    heard: list[Any] = []
+    hm = await mf.client.mesh()
+    await hm.sub(applied_topic("memflow"), lambda _t, message: heard.append(message))
+    for qty in (2, 3, 4):
+        assert await asyncio.wait_for(handle.execute_update("set_qty", qty), 30) == (
+            qty - 1
+        )
+    assert await asyncio.wait_for(handle.execute_update("loud", "a"), 30) == "A"
+    assert {"id": handle.workflow_id} in heard
+    # rejected: recorded as an outcome too, announced alike
+    with pytest.raises(errors.UpdateRejectedError):
+        await asyncio.wait_for(handle.execute_update("set_qty", 0), 30)
+    await handle.signal("checkout")
+    assert (await asyncio.wait_for(handle.result(), 30))["qty"] == 4

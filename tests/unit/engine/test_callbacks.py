@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from hotmesh import errors
-from hotmesh.engine.workers import CallbackTimeoutError, TopicCallbacks
+from hotmesh.engine.workers import (
+    CallbackTimeoutError,
+    TopicCallbacks,
+    callback_handler,
+    check_worker,
+)
+from hotmesh.store.records import Message
 
 
 async def test_sync_callbacks_hold_at_most_capacity_threads() -> None:
@@ -135,3 +141,34 @@ async def test_our_own_cancellation_still_propagates() -> None:
 def test_a_timeout_must_be_positive() -> None:
     with pytest.raises(errors.ConfigError, match="worker 't': timeout must be"):
         TopicCallbacks("t", _exit, timeout=0)
+
+
+async def test_committed_hook_follows_the_engine_taking_the_response(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``committed`` hears the message and the response only after ``done``
+    (the engine's commit) returned; its own failure is logged, not raised."""
+    order: list[str] = []
+
+    def answer(message: dict[str, Any]) -> dict[str, Any]:
+        order.append("callback")
+        return {"data": {"n": message["data"]["n"] + 1}}
+
+    async def done(_msg: Message, response: Any) -> None:
+        order.append(f"done {response['data']['n']}")
+
+    async def committed(message: dict[str, Any], response: Any) -> None:
+        order.append(f"committed {message['data']['n']} -> {response['data']['n']}")
+        raise RuntimeError("hint lost")
+
+    topic = TopicCallbacks("t", answer, committed=committed)
+    handle = callback_handler(topic, done, 5, lambda: False)
+    await handle(Message(1, "worker", {"metadata": {"jid": "j"}, "data": {"n": 1}}))
+    assert order == ["callback", "done 2", "committed 1 -> 2"]
+    assert "committed hook failed" in caplog.text
+
+
+def test_committed_must_be_async() -> None:
+    worker = {"topic": "t", "callback": _exit, "committed": lambda m, r: None}
+    with pytest.raises(errors.ConfigError, match="committed must be an async"):
+        check_worker(worker)

@@ -1,0 +1,304 @@
+"""W1 as the tables grow (issue 21): empty tables against full ones, and during pruning.
+
+Usage: ``python bench/growth.py [--dsn DSN] [--completed 10000000]
+[--expired 1000000] [--jobs 2000] [--inflight 50] [--rounds 3] [--keep]``
+
+Two scratch databases are created beside ``--dsn`` (dropped at the end
+unless ``--keep``), each with W1 (bench/graphs/w1.yaml) deployed: one stays
+empty, the other is filled through COPY, not by running jobs, with
+``--completed`` finished W1 jobs (created over the last 6 days: inside the
+default 7-day retention, so no engine may prune them) and ``--expired`` W1
+jobs that expired 8 to 9 days ago (older than the retention: prunable), each
+job with its three activity rows as a real W1 job leaves them; then VACUUM
+ANALYZE. W1 (engine + workers + client in this one process, ``--jobs`` jobs
+with ``--inflight`` in flight, bench/run.py's workload) then runs on the empty
+and the full database alternately, ``--rounds`` times each, because the
+machine is shared and noisy; jobs/s and the process CPU per job
+(``time.process_time``) are reported for each run. Then ``HotMesh.prune()``
+deletes the expired jobs while W1 runs on the full database (alternating with
+runs on the empty one for as long as the pruning lasts), and one more prune
+call, with nothing left to delete, is timed. ``uptime`` and ``pgbench -N``
+(bench/run.py's ``run_pgbench``) come from the same run, before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run
+
+from hotmesh.store.admin import create_database, drop_database
+
+DAY = 86400.0
+JOB_COLUMNS = ["id", "app_id", "job_id", "gid", "key", "topic", "version", "status",
+               "metadata", "data", "err", "created_at", "updated_at", "expired_at"]  # fmt: skip
+ACTIVITY_COLUMNS = ["job", "activity_id", "dimension", "type", "leg", "done", "input",
+                    "output", "hook", "error", "started_at", "ended_at", "why"]  # fmt: skip
+WHY_T1 = json.dumps({"code": 200, "transitions": [{"to": "a1", "fired": True}]})
+WHY_A1 = json.dumps({"code": 200, "transitions": [{"to": "a2", "fired": True}]})
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%d%H%M%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def _jobs(first: int, count: int, start: datetime, span: float) -> Any:
+    """W1 job rows ``first .. first+count-1``, created evenly over ``span``
+    seconds from ``start`` (ids grow with time), each finished 50 ms after it
+    started and expired 60 s later, as bench/graphs/w1.yaml's ``expire: 60``."""
+    step = span / count
+    for i in range(count):
+        created = start + timedelta(seconds=i * step)
+        updated = created + timedelta(milliseconds=50)
+        jid, gid, n = secrets.token_urlsafe(16), uuid.uuid4().hex, first + i
+        meta = json.dumps({
+            "jc": _stamp(created), "ju": _stamp(updated), "sc": 3,
+            "ts": created.strftime("%Y%m%d%H%M"), "aid": "t1", "app": "bw1",
+            "gid": gid, "jid": jid, "key": "", "ngn": "bw1:growthbench0",
+            "tpc": "bw1.start", "vrs": "1",
+        })  # fmt: skip
+        yield (
+            n, "bw1", jid, gid, "", "bw1.start", "1", 0, meta,
+            json.dumps({"a": n + 1, "b": (n + 1) * 2}), None, created, updated,
+            updated + timedelta(seconds=60),
+        )  # fmt: skip
+
+
+def _activities(first: int, count: int, start: datetime, span: float) -> Any:
+    """The three activity rows (t1, a1, a2) of each job of ``_jobs``."""
+    step = span / count
+    for i in range(count):
+        n = first + i
+        t0 = start + timedelta(seconds=i * step)
+        t1, t2 = t0 + timedelta(milliseconds=20), t0 + timedelta(milliseconds=50)
+        c0, c1, c2 = _stamp(t0), _stamp(t1), _stamp(t2)
+        yield (
+            n, "t1", ",0", "trigger", 2, True, json.dumps({"n": n}),
+            json.dumps({"data": {"n": n}, "metadata": {
+                "ac": c0, "au": c0, "aid": "t1", "atp": "trigger", "dad": ",0"}}),
+            None, None, t0, t0, WHY_T1,
+        )  # fmt: skip
+        yield (
+            n, "a1", ",0,0", "worker", 2, True, json.dumps({"n": n}),
+            json.dumps({"data": {"a": n + 1}, "metadata": {
+                "ac": c0, "au": c1, "l2": 1, "aid": "a1", "atp": "worker",
+                "dad": ",0,0"}}),
+            None, None, t0, t1, WHY_A1,
+        )  # fmt: skip
+        yield (
+            n, "a2", ",0,0,0", "worker", 2, True, json.dumps({"a": n + 1}),
+            json.dumps({"data": {"b": (n + 1) * 2}, "metadata": {
+                "ac": c1, "au": c2, "l2": 1, "aid": "a2", "atp": "worker",
+                "dad": ",0,0,0"}}),
+            None, None, t1, t2, None,
+        )  # fmt: skip
+
+
+async def fill(dsn: str, completed: int, expired: int) -> dict[str, float]:
+    """COPY the expired jobs (oldest, lowest ids) then the completed ones."""
+    conn = await asyncpg.connect(dsn)
+    now = datetime.now(UTC)
+    out: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        parts = [
+            (1, expired, now - timedelta(days=9), DAY),
+            (expired + 1, completed, now - timedelta(days=6), 6 * DAY - 600),
+        ]
+        chunk = 500_000
+        for first, count, start, span in parts:
+            for off in range(0, count, chunk):
+                size = min(chunk, count - off)
+                begin = start + timedelta(seconds=span * off / max(count, 1))
+                piece = span * size / max(count, 1)
+                await conn.copy_records_to_table(
+                    "jobs", schema_name="hotmesh", columns=JOB_COLUMNS,
+                    records=_jobs(first + off, size, begin, piece),
+                )  # fmt: skip
+                await conn.copy_records_to_table(
+                    "activities", schema_name="hotmesh", columns=ACTIVITY_COLUMNS,
+                    records=_activities(first + off, size, begin, piece),
+                )  # fmt: skip
+                print(f"  copied jobs {first + off + size - 1:,}", flush=True)
+        await conn.execute(
+            "SELECT setval('hotmesh.jobs_id_seq', (SELECT max(id) FROM hotmesh.jobs))"
+        )
+        out["copy_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await conn.execute("VACUUM ANALYZE", timeout=None)
+        out["vacuum_s"] = time.perf_counter() - t0
+        out["db_mb"] = (
+            await conn.fetchval("SELECT pg_database_size(current_database())") / 2**20
+        )
+    finally:
+        await conn.close()
+    return out
+
+
+async def w1(dsn: str, jobs: int, inflight: int, base: int) -> dict[str, float]:
+    """One W1 load run: jobs/s and the process CPU per job."""
+    workload = run.WORKLOADS["w1"]
+    runner = await workload.start(dsn, True)
+    try:
+        for i in range(20):  # warm the pools and the plan caches
+            await runner.run(base + i)
+        sem = asyncio.Semaphore(inflight)
+        bad: list[int] = []
+
+        async def one(i: int) -> None:
+            async with sem:
+                if not await runner.run(base + i):
+                    bad.append(i)
+
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(20, 20 + jobs)))
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    finally:
+        await runner.stop()
+    if bad:
+        raise RuntimeError(f"{len(bad)} W1 jobs gave a wrong output")
+    return {"jobs_s": jobs / elapsed, "cpu_ms_per_job": cpu * 1000 / jobs}
+
+
+async def pruning(dsn: str) -> Any:
+    """A HotMesh that prunes the full database (default retention), as its
+    engines do; returns (mesh, task)."""
+    from hotmesh import HotMesh
+
+    hm = await HotMesh.init(app_id="bw1", engine={"connection": {"dsn": dsn}})
+    started = time.perf_counter()
+
+    async def go() -> dict[str, Any]:
+        pruned = await hm.prune()
+        return {**pruned, "seconds": time.perf_counter() - started}
+
+    return hm, asyncio.get_running_loop().create_task(go())
+
+
+async def idle_prune(dsn: str) -> float:
+    """Seconds of one prune call with nothing left to delete."""
+    from hotmesh import HotMesh
+
+    hm = await HotMesh.init(app_id="bw1", engine={"connection": {"dsn": dsn}})
+    try:
+        t0 = time.perf_counter()
+        left = await hm.prune()
+        assert left["jobs"] == 0, left
+        return time.perf_counter() - t0
+    finally:
+        await hm.stop()
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+async def main(args: argparse.Namespace) -> None:
+    tag = uuid.uuid4().hex[:6]
+    names = {"empty": f"hm_bench_growth_empty_{tag}", "full": f"hm_bench_growth_{tag}"}
+    dsns = {k: run.with_database(args.dsn, v) for k, v in names.items()}
+    admin = await asyncpg.connect(args.dsn)
+    report: dict[str, Any] = {"uptime_start": _uptime(), "args": vars(args)}
+    try:
+        report["pgbench_start"] = await run.run_pgbench(admin, args.dsn, 5)
+        for key, name in names.items():
+            await create_database(args.dsn, name)
+            await run.WORKLOADS["w1"].prepare(dsns[key])
+        print(f"databases {names}; filling {args.completed:,} + {args.expired:,}")
+        report["fill"] = await fill(dsns["full"], args.completed, args.expired)
+        print(f"fill {report['fill']}", flush=True)
+        runs: dict[str, list[dict[str, float]]] = {"empty": [], "full": []}
+        base = 10_000_000_000
+        for r in range(args.rounds):
+            for key in ("empty", "full") if r % 2 == 0 else ("full", "empty"):
+                base += 10**6
+                got = await w1(dsns[key], args.jobs, args.inflight, base)
+                runs[key].append(got)
+                print(f"  {key}: {got}", flush=True)
+        report["empty"], report["full"] = runs["empty"], runs["full"]
+        # W1 while the engines' pruning deletes the expired jobs
+        hm, task = await pruning(dsns["full"])
+        during: list[dict[str, float]] = []
+        beside: list[dict[str, float]] = []
+        try:
+            while not task.done():
+                base += 10**6
+                got = await w1(dsns["full"], args.jobs, args.inflight, base)
+                got["pruning_throughout"] = float(not task.done())
+                during.append(got)
+                print(f"  full, pruning: {got}", flush=True)
+                if task.done():
+                    break
+                base += 10**6
+                got = await w1(dsns["empty"], args.jobs, args.inflight, base)
+                beside.append(got)
+                print(f"  empty, pruning elsewhere: {got}", flush=True)
+            report["prune"] = await task
+        finally:
+            await hm.stop()
+        report["during_prune"], report["empty_during_prune"] = during, beside
+        report["idle_prune_s"] = await idle_prune(dsns["full"])
+        report["pgbench_end"] = await run.run_pgbench(admin, args.dsn, 5)
+        report["uptime_end"] = _uptime()
+    finally:
+        if not args.keep:
+            for name in names.values():
+                await drop_database(args.dsn, name)
+        await admin.close()
+    print(json.dumps(report, indent=1, default=str))
+    print(summary(report))
+
+
+def summary(report: dict[str, Any]) -> str:
+    empty, full = report["empty"], report["full"]
+    during = [r for r in report["during_prune"] if r.get("pruning_throughout")]
+    lines = [
+        f"uptime: {report['uptime_start']} / {report['uptime_end']}",
+        "pgbench -N 1 client tps: "
+        f"{report['pgbench_start'].get('tps_c1')} / {report['pgbench_end'].get('tps_c1')}",
+        f"fill: {report['fill']}",
+        f"W1 empty: {_median(empty, 'jobs_s'):,.0f} jobs/s, "
+        f"{_median(empty, 'cpu_ms_per_job'):.2f} ms CPU/job (median of {len(empty)})",
+        f"W1 full:  {_median(full, 'jobs_s'):,.0f} jobs/s, "
+        f"{_median(full, 'cpu_ms_per_job'):.2f} ms CPU/job (median of {len(full)})",
+    ]
+    if during:
+        lines.append(
+            f"W1 full while pruning: {_median(during, 'jobs_s'):,.0f} jobs/s, "
+            f"{_median(during, 'cpu_ms_per_job'):.2f} ms CPU/job "
+            f"(median of {len(during)} runs wholly inside the pruning)"
+        )
+    lines.append(
+        f"prune: {report['prune']}; idle prune call {report['idle_prune_s']:.2f} s"
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dsn", default=run.DEFAULT_DSN)
+    parser.add_argument("--completed", type=int, default=10_000_000)
+    parser.add_argument("--expired", type=int, default=1_000_000)
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--inflight", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", action="store_true")
+    asyncio.run(main(parser.parse_args()))

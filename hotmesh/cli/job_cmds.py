@@ -37,9 +37,11 @@ from hotmesh.cli.common import (
     when,
 )
 from hotmesh.cli.views import history_document, load_history, render_history
+from hotmesh.cli.worker_cmds import codec_option, load_object
 from hotmesh.compiler import plan_from_document
 from hotmesh.engine.step import job_output
 from hotmesh.engine.waiting import waits
+from hotmesh.memflow import codec as payload_codec
 from hotmesh.mesh import HotMesh
 from hotmesh.store import job_state
 
@@ -295,6 +297,7 @@ async def _pubsub_many(
 @click.argument("job_id")
 @_json_flag("status")
 @app_option()
+@codec_option
 @db_options
 @click.pass_context
 def status(
@@ -302,12 +305,17 @@ def status(
     job_id: str,
     as_json: bool,
     app_id: str | None,
+    codec: str | None,
     dsn: str | None,
     schema: str | None,
 ) -> None:
-    """Show a job's state (running, done or error) and its output."""
+    """Show a job's state (running, done or error) and its output (MemFlow
+    payloads stored by a codec are decoded with --codec)."""
     check_id(job_id, "job id")
     url, schema_name = settings(ctx, dsn, schema)
+    decoder = (
+        payload_codec.check(load_object(codec, "codec"), "--codec") if codec else None
+    )
 
     async def go() -> tuple[
         dict[str, Any], dict[str, Any], list[dict[str, Any]], list[str]
@@ -325,7 +333,10 @@ def status(
             early = await opened.early_signals(app, job_id, None, 100)
             doc = await opened.get_plan(app, job.version)
             plan = plan_from_document(doc) if doc is not None else None
-            return summary, job_output(job), early, waits(plan, job)
+            output = job_output(job)
+            if decoder is not None:  # else the envelopes are shown as stored
+                output = await payload_codec.unseal_tree(decoder, output)
+            return summary, output, early, waits(plan, job)
 
     summary, output, early, waiting = run(go())
     state = job_state(summary)

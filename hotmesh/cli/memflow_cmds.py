@@ -12,6 +12,7 @@ import click
 from hotmesh import MemFlow, errors
 from hotmesh.cli import cli
 from hotmesh.cli.common import check_id, db_options, dumps, run, settings
+from hotmesh.cli.worker_cmds import codec_option as _codec_option
 from hotmesh.cli.worker_cmds import load_callable, load_object
 
 
@@ -25,17 +26,6 @@ def _connection(dsn: str, schema: str, codec: str | None = None) -> dict[str, An
     if codec:
         config["codec"] = load_object(codec, "codec")
     return config
-
-
-def _codec_option(fn: Any) -> Any:
-    return click.option(
-        "--codec",
-        metavar="MODULE:ATTR",
-        envvar="HOTMESH_CODEC",
-        show_envvar=True,
-        help="The payload codec object (encode/decode) the workflows' payloads "
-        "are stored with, e.g. examples.encryption:codec.",
-    )(fn)
 
 
 @memflow.command("worker")

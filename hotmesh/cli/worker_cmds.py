@@ -27,6 +27,18 @@ def load_callable(spec: str) -> Any:
     return target
 
 
+def codec_option(fn: Any) -> Any:
+    """``--codec MODULE:ATTR``: the MemFlow payload codec to decode with."""
+    return click.option(
+        "--codec",
+        metavar="MODULE:ATTR",
+        envvar="HOTMESH_CODEC",
+        show_envvar=True,
+        help="The payload codec object (encode/decode) MemFlow payloads are "
+        "stored with, e.g. examples.encryption:codec.",
+    )(fn)
+
+
 def load_object(spec: str, what: str) -> Any:
     """``package.module:name`` or ``path/to/file.py:name`` → the object it names."""
     module_name, sep, attr = spec.rpartition(":")

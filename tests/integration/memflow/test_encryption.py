@@ -96,6 +96,23 @@ async def test_no_plaintext_payload_reaches_postgresql(
     assert json.loads(shown.stdout) == out["result"]
     refused = hotmesh(*args, home=tmp_path, dsn=pg_dsn, env=env)
     assert refused.returncode != 0 and "--codec module:attr" in refused.stderr
+    status = ("status", out["workflow_id"], "--json")
+    opened = hotmesh(
+        *status,
+        "--codec",
+        "examples.encryption:codec",
+        home=tmp_path,
+        dsn=pg_dsn,
+        env=env,
+    )
+    assert opened.returncode == 0, opened.stderr
+    data = json.loads(opened.stdout)["output"]["data"]
+    assert data["response"] == out["result"]
+    as_stored = hotmesh(*status, home=tmp_path, dsn=pg_dsn, env=env)
+    assert as_stored.returncode == 0, as_stored.stderr
+    assert (
+        payload_codec.KEY in json.loads(as_stored.stdout)["output"]["data"]["response"]
+    )
     # another key cannot decode: the codec's failure is named
     other = {"connection": {"dsn": pg_dsn}, "codec": encryption.AesGcmCodec(b"k" * 32)}
     async with MemFlow.Client(other) as client:

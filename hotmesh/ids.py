@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -11,6 +12,16 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
 #: the manifest schema's rule for app.id (schemas/app.schema.json), so an app a
 #: process can init is an app it can deploy; 'a' is reserved (channel names)
 _APP_ID = re.compile(r"^[A-Za-z0-9-]{1,255}$")
+
+
+def uuid4_hex() -> str:
+    """``uuid.uuid4().hex`` (32 hex digits, version 4, RFC 4122 variant), built
+    straight from the random bytes: a third of the cost, and it runs for every
+    job and message."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return b.hex()
 
 
 def check(value: Any, what: str) -> str:

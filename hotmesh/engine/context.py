@@ -67,6 +67,12 @@ def build(
     return ctx
 
 
+def new_data(ctx: dict[str, Any], data: Mapping[str, Any]) -> None:
+    """``ctx`` after job maps wrote ``data``: as ``build`` would make it again
+    (only the job data changed), without rebuilding every node."""
+    ctx["data"] = dict(data)
+
+
 def _merge(target: dict[str, Any], key: str, value: Any) -> None:
     current = target.get(key)
     if isinstance(value, dict) and isinstance(current, dict):

@@ -7,7 +7,6 @@ and of descendants.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from hotmesh.engine.commit import Written
 from hotmesh.engine.ports import Transaction
 from hotmesh.engine.routing import signal_key, webhook
 from hotmesh.store import StepWrite
-from hotmesh.store.records import ENGINE_STREAM, NewMessage
+from hotmesh.store.records import ENGINE_STREAM, NewMessage, reserve
 from hotmesh.store.signals import KeepRules, Taken
 from hotmesh.telemetry import logs
 
@@ -50,7 +49,7 @@ class SideEffects(EngineBase):
         # behind other jobs' work instead of flooding this process.
         now = time.monotonic()
         messages = [
-            dataclasses.replace(m, reserved_by=self.owner)
+            reserve(m, self.owner)
             if m.delay <= 0
             and m.stream in self.local_streams
             and self.limited_streams.get(m.stream, 0.0) <= now

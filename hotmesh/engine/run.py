@@ -35,8 +35,8 @@ from hotmesh.engine.commit import (
     StepDraft,
     err_string,
     escalation_row,
-    job_fields,
     job_output,
+    job_with,
     read_err,
 )
 from hotmesh.engine.dimensions import dad_of, dims, entries, reentry_dad, with_entries
@@ -106,9 +106,11 @@ class Run:
     def ctx(
         self, aid: str | None, dad: str, self_node: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        meta = dict(self.job.metadata)
-        meta["js"] = self.status()
-        return cx.build(meta, self.job.data, self.rows.values(), aid, dad, self_node)
+        ctx = cx.build(
+            self.job.metadata, self.job.data, self.rows.values(), aid, dad, self_node
+        )
+        ctx["metadata"]["js"] = self.status()  # build's own copy of the metadata
+        return ctx
 
     def put(self, row: ActivityRow) -> None:
         key = (row.activity_id, row.dimension)
@@ -423,7 +425,7 @@ class Run:
         ctx = self.ctx(act.id, dad, self_node)
         if act.job_maps is not None:
             self.apply_job_maps(act, ctx)
-            ctx = self.ctx(act.id, dad, self_node)  # transitions see the new data
+            cx.new_data(ctx, self.job.data)  # transitions see the new data
         if self.traced and not pending:
             spans.done(self.draft, act, dad, ctx, old)
         taken = self.transitions(act, dad, code, ctx, pending)
@@ -531,13 +533,16 @@ class Run:
         graph = self.plan.graph_for_topic(self.job.topic)
         expire = draft.expire
         if expire is None and graph is not None and graph.expire is not None:
-            value = graph.expire.evaluate(self.ctx(None, ",0"))
+            rule = (
+                graph.expire
+            )  # a constant (the usual ``expire: 60``) reads no context
+            value = rule.evaluate({} if rule.is_constant else self.ctx(None, ",0"))
             try:
                 expire = guards.expire_seconds(f"graph '{graph.subscribes}'", value)
             except errors.InvalidDataError as exc:  # ends with the error instead
                 self.fail_now(str(exc))
         expire = DEFAULT_EXPIRE if expire is None else expire
-        final = JobRow(**{**job_fields(self.row()), "status": status})
+        final = job_with(self.row(), status=status)
         draft.completion = Completion(
             job_output(final), graph.publishes if graph else None, expire
         )
@@ -559,9 +564,7 @@ class Run:
 
     def publish_interim(self, status: int) -> None:
         """``emit``: publish the job's current output, tell an awaiting parent 202."""
-        self.draft.emit = job_output(
-            JobRow(**{**job_fields(self.row()), "status": status})
-        )
+        self.draft.emit = job_output(job_with(self.row(), status=status))
         self.notify_parent(202)
 
     def signal_join(self, final: JobRow) -> None:

@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +33,7 @@ from hotmesh.engine.metadata import ParentRef
 from hotmesh.engine.run import Run
 from hotmesh.expr.js import UNDEFINED, truthy
 from hotmesh.flow import Keys
+from hotmesh.ids import uuid4_hex
 from hotmesh.store.records import ENGINE_STREAM, ActivityRow, JobRow
 
 #: job metadata of a delayed start: when it was to start (ISO, UTC), a flag
@@ -80,15 +79,27 @@ def _facets(plan: Plan, graph: GraphPlan, base: dict[str, Any]) -> list[str]:
     return out
 
 
-@contextmanager
-def _part(graph: GraphPlan, aid: str, part: str) -> Iterator[None]:
+class _part:
     """A trigger's own expression failed: the job is not created (as upstream,
-    whose trigger throws before the job exists), and the caller learns where."""
-    try:
-        yield
-    except errors.ExpressionError as exc:
-        where = f"trigger '{aid}' {part}"
-        raise errors.TriggerError(graph.subscribes, where, str(exc)) from exc
+    whose trigger throws before the job exists), and the caller learns where.
+
+    A class rather than a generator: six of them wrap every trigger."""
+
+    __slots__ = ("aid", "graph", "part")
+
+    def __init__(self, graph: GraphPlan, aid: str, part: str) -> None:
+        self.graph, self.aid, self.part = graph, aid, part
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(exc, errors.ExpressionError):
+            where = f"trigger '{self.aid}' {self.part}"
+            raise errors.TriggerError(self.graph.subscribes, where, str(exc)) from exc
+        return None
 
 
 def trigger(
@@ -141,12 +152,12 @@ def trigger(
     stamp = cx.stamp(now)
     metadata: dict[str, Any] = {
         "jid": job_id,
-        "gid": uuid.uuid4().hex,
+        "gid": uuid4_hex(),
         **({"key": key} if has_key else {}),
         "app": plan.app_id,
         "vrs": plan.version,
         "tpc": graph.subscribes,
-        "ts": now.strftime("%Y%m%d%H%M"),
+        "ts": stamp[:12] if now.year >= 1000 else now.strftime("%Y%m%d%H%M"),
         "jc": stamp,
         "ju": stamp,
         "aid": act.id,
@@ -172,9 +183,10 @@ def trigger(
         {"data": payload, "metadata": run.meta(act, ",0")},
     )
     run.put(row)
-    with _part(graph, act.id, "job.maps"):
-        run.apply_job_maps(act, run.ctx(act.id, ",0", cx.node(row)))
     ctx = run.ctx(act.id, ",0", cx.node(row))
+    with _part(graph, act.id, "job.maps"):
+        run.apply_job_maps(act, ctx)
+    cx.new_data(ctx, run.job.data)
     if run.traced:
         spans.done(run.draft, act, ",0", ctx, {})
     with _part(graph, act.id, "stats.measures"):

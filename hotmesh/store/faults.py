@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -106,16 +105,32 @@ def transient(exc: BaseException) -> bool:
     return isinstance(state, str) and state[:2] in _TRANSIENT_CLASSES
 
 
-@contextmanager
-def mapped() -> Iterator[None]:
-    """Translate driver errors raised inside the block (see :func:`translate`)."""
-    try:
-        yield
-    except Exception as exc:
+class _Mapped:
+    """The context manager of :func:`mapped`: a class, not a generator, as it
+    wraps every statement of every step (a generator's setup costs more)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return None
         error = translate(exc)
         if error is None:
-            raise
+            return None
         raise error from exc
+
+
+_MAPPED = _Mapped()
+
+
+def mapped() -> _Mapped:
+    """Translate driver errors raised inside the block (see :func:`translate`)."""
+    return _MAPPED
 
 
 def _wrap(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from hotmesh.ids import uuid4_hex
 
 #: Engine stream name; worker streams are ``w:<topic>``.
 ENGINE_STREAM = "engine"
@@ -47,7 +48,16 @@ class NewMessage:
     #: concurrency and rate keys of a keyed flow limit (``flow`` limits)
     ckey: str | None = None
     rkey: str | None = None
-    guid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    guid: str = field(default_factory=uuid4_hex)
+
+
+def reserve(m: NewMessage, owner: str) -> NewMessage:
+    """``m`` inserted already reserved by ``owner`` (``dataclasses.replace``,
+    positionally: a fraction of its cost, for every local message)."""
+    return NewMessage(
+        m.stream, m.type, m.payload, m.job_id, m.priority, m.delay, owner,
+        m.ckey, m.rkey, m.guid,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

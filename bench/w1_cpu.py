@@ -1,0 +1,85 @@
+"""CPU time per W1 job, engine + workers + client in one process.
+
+    python bench/w1_cpu.py [--jobs 3000] [--concurrency 50] [--profile out.prof]
+
+Runs W1 (``bench/w1.py``'s app) in one process and prints the process's CPU
+microseconds per job (``time.process_time``, which the load of a shared
+machine distorts far less than wall time). ``--profile`` writes a cProfile of
+the timed phase. Compare two commits with ``PYTHONPATH=<exported copy>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import resource
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from w1 import APP, work
+
+from hotmesh import HotMesh
+
+
+async def main(dsn: str, jobs: int, concurrency: int, profile: Path | None) -> None:
+    admin = await asyncpg.connect(dsn)
+    name = f"hm_bench_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    db = dsn.rsplit("/", 1)[0] + "/" + name
+    try:
+        hm = await HotMesh.init(
+            app_id="w1",
+            engine={"connection": {"dsn": db}},
+            workers=[
+                {"topic": "w1.a", "callback": work},
+                {"topic": "w1.b", "callback": work},
+            ],
+        )
+        try:
+            await hm.deploy(APP)
+            await hm.activate("1")
+            sem = asyncio.Semaphore(concurrency)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    out = await hm.pubsub("w1.start", {"x": i}, timeout=60)
+                    assert out["data"]["b"] == f"{i}!!"
+
+            await asyncio.gather(*(one(i) for i in range(300)))  # warm up
+            prof = cProfile.Profile(time.process_time) if profile else None
+            cpu, wall = time.process_time(), time.perf_counter()
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            if prof:
+                prof.enable()
+            await asyncio.gather(*(one(i) for i in range(jobs)))
+            if prof:
+                prof.disable()
+                prof.dump_stats(profile)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            end = resource.getrusage(resource.RUSAGE_SELF)
+            user = end.ru_utime - ru.ru_utime
+        finally:
+            await hm.stop()
+        print(
+            f"W1 in-process: {cpu / jobs * 1e6:.0f} us CPU per job, "
+            f"{user / jobs * 1e6:.0f} us of it user "
+            f"({jobs} jobs, {concurrency} in flight, {jobs / wall:,.0f} jobs/s wall)"
+        )
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args()
+    asyncio.run(main(args.dsn, args.jobs, args.concurrency, args.profile))

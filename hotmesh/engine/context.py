@@ -40,9 +40,13 @@ def build(
     self_id: str | None,
     dad: str,
     self_node: dict[str, Any] | None = None,
+    status: int | None = None,
 ) -> dict[str, Any]:
-    """The context an activity at ``dad`` reads: ancestors' state in its dimension."""
+    """The context an activity at ``dad`` reads: ancestors' state in its dimension
+    (``status``: the semaphore, as ``metadata.js``)."""
     ctx: dict[str, Any] = {"metadata": dict(metadata), "data": dict(data)}
+    if status is not None:
+        ctx["metadata"]["js"] = status
     # Per activity: the row in this dimension's lineage with the deepest
     # dimension; else (not this activity itself) the first row seen.
     best: dict[str, ActivityRow] = {}

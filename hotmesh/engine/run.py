@@ -106,11 +106,10 @@ class Run:
     def ctx(
         self, aid: str | None, dad: str, self_node: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        ctx = cx.build(
-            self.job.metadata, self.job.data, self.rows.values(), aid, dad, self_node
+        job, rows = self.job, self.rows.values()
+        return cx.build(
+            job.metadata, job.data, rows, aid, dad, self_node, self.status()
         )
-        ctx["metadata"]["js"] = self.status()  # build's own copy of the metadata
-        return ctx
 
     def put(self, row: ActivityRow) -> None:
         key = (row.activity_id, row.dimension)
@@ -533,9 +532,7 @@ class Run:
         graph = self.plan.graph_for_topic(self.job.topic)
         expire = draft.expire
         if expire is None and graph is not None and graph.expire is not None:
-            rule = (
-                graph.expire
-            )  # a constant (the usual ``expire: 60``) reads no context
+            rule = graph.expire  # a constant (``expire: 60``) reads no context
             value = rule.evaluate({} if rule.is_constant else self.ctx(None, ",0"))
             try:
                 expire = guards.expire_seconds(f"graph '{graph.subscribes}'", value)

@@ -31,10 +31,12 @@ JOB_ID_REF = "{$job.metadata.jid}"
 @dataclass(frozen=True, slots=True)
 class KeepRequest:
     """What an API caller of ``signal`` asked: keep the signal even when no
-    running job is known to want it (``keep``), and the job it is for."""
+    running job is known to want it (``keep``), the job it is for, and a
+    tighter bound on the key's kept signals than ``signal_max_pending``."""
 
     keep: bool = False
     job_id: str | None = None
+    max_pending: int | None = None
 
 
 class SideEffects(EngineBase):
@@ -266,7 +268,7 @@ class SideEffects(EngineBase):
             job_pk,
             explicit,
             request is None and keep is not None,  # a child's outcome: never lost
-            self.signal_max_pending,
+            (request.max_pending if request else None) or self.signal_max_pending,
             self.signal_max_bytes,
         )
         signal = {"data": data, "status": status, "code": code}

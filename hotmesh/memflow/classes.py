@@ -26,6 +26,8 @@ MARK = "__memflow_handler__"
 VALIDATOR = "__memflow_validator__"
 #: the attribute ``@defn`` sets on the class: its workflow function
 WORKFLOW = "__memflow_workflow__"
+#: the attribute of that function: ``{update name: (method, has a validator)}``
+UPDATE_METHODS = "__memflow_updates__"
 
 
 def _mark(kind: str, fn: Any, name: str | None) -> Any:
@@ -125,6 +127,12 @@ def _define(klass: type[T], name: str | None) -> type[T]:
 
     workflow.__name__ = workflow.__qualname__ = name or klass.__name__
     workflow.__doc__ = klass.__doc__
+    updates = {
+        handler: (getattr(klass, attr), hasattr(getattr(klass, attr), VALIDATOR))
+        for attr, (kind, handler) in marked
+        if kind == "update"
+    }
+    setattr(workflow, UPDATE_METHODS, updates)
     # its arguments and result are typed as the @run method declares them
     setattr(workflow, TYPED, getattr(klass, run_attr))
     setattr(klass, WORKFLOW, workflow)

@@ -8,13 +8,15 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
+from hotmesh.engine.effects import KeepRequest
 from hotmesh.engine.engine import finished
 from hotmesh.engine.payload import json_problem
 from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import handlers, registry, runner
-from hotmesh.memflow.classes import handler_name, workflow_function
+from hotmesh.memflow.classes import UPDATE_METHODS, handler_name, workflow_function
+from hotmesh.memflow.converter import DataConverter
 from hotmesh.memflow.handlers import HANDLERS_KEY, inbox_key, update_key
-from hotmesh.memflow.signatures import decode_result, encode_args
+from hotmesh.memflow.signatures import decode_args, decode_result, encode_args
 from hotmesh.memflow.worker import applied_topic, cancel_topic
 from hotmesh.memflow.workflow import signal_key
 from hotmesh.mesh import HotMesh
@@ -67,13 +69,13 @@ async def _job(handle: WorkflowHandle[Any], live: bool) -> tuple[HotMesh, JobRow
 async def wake(hm: HotMesh, namespace: str, workflow_id: str) -> None:
     """Wake the workflow if it idles on its inbox; otherwise keep one wake for
     its next idle wait (one is enough: the activation reads the whole inbox)."""
-    key = inbox_key(workflow_id)
     topic = f"{namespace}.wfs.wait"
-    kept = await hm.early_signals(job_id=workflow_id, topic=topic)
-    if any(str(row.get("key", "")).endswith(key) for row in kept):
-        return
+    # at most one kept: a second is refused as beyond the key's bound
+    once = KeepRequest(job_id=workflow_id, max_pending=1)
     try:
-        await hm.signal(topic, {"id": key, "data": None}, job_id=workflow_id)
+        await hm.engine.signal(
+            topic, {"id": inbox_key(workflow_id), "data": None}, request=once
+        )
     except (errors.SignalNotKeptError, errors.JobInactiveError):
         pass  # a wake is already kept, or the workflow has just ended
 
@@ -237,6 +239,17 @@ class UpdateHandle:
         raise errors.UpdateFailedError(self.workflow_id, self.name, kind, message)
 
 
+def _unvalidated(fn: Any, name: str, args: list[Any], conv: DataConverter) -> bool:
+    """A class's ``@update`` method without a validator: its arguments are
+    checked here, with no replay (its cost grows with the history)."""
+    static = getattr(fn, UPDATE_METHODS, None) or {}
+    method, checked = static.get(name, (None, True))
+    if checked:
+        return False  # unknown here, or validated: on the replayed state
+    decode_args(conv, method, list(args), f"update '{name}'")
+    return True
+
+
 async def start_update(
     handle: WorkflowHandle[Any],
     name: Any,
@@ -263,7 +276,9 @@ async def start_update(
         fn = registry.workflow(
             ns, str(job.data.get("taskQueue")), str(job.data.get("workflowName"))
         )
-        if fn is not None:  # else the workflow validates it (and records a rejection)
+        conv = handle.client.converter
+        # else the workflow validates it (and records a rejection)
+        if fn is not None and not _unvalidated(fn, name, args, conv):
             await runner.query(
                 ns,
                 job.data,

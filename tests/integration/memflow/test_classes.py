@@ -88,3 +88,61 @@ async def test_an_undecorated_class_is_refused(mf: Env) -> None:
         errors.ConfigError, match=r"decorate it with @MemFlow\.workflow\.defn"
     ):
         await mf.worker("cls", Plain)
+
+
+@wf.defn
+class Tally:
+    """Adds by update (no validator) until told to finish."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.stop = False
+
+    @wf.run
+    async def run(self) -> int:
+        await wf.wait_condition(lambda: self.stop)
+        return self.total
+
+    @wf.update
+    async def add(self, n: int) -> int:
+        self.total += n
+        return self.total
+
+    @wf.signal
+    def finish(self) -> None:
+        self.stop = True
+
+
+async def test_an_update_without_validator_is_sent_without_a_replay(
+    mf: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a validator needs the replayed state: a class's update method
+    without one is checked (its arguments) in the caller with no replay,
+    whose cost grows with the history. An unknown name still replays."""
+    from hotmesh.memflow import runner, updates
+
+    replays: list[str] = []
+    replay = runner.query
+
+    async def counted(*args: object, **kw: object) -> object:
+        replays.append(str(args[3]))
+        return await replay(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(updates.runner, "query", counted)
+    await mf.worker("tally", Tally)
+    handle = await mf.client.workflow.start(
+        args=[], task_queue="tally", workflow_name=Tally
+    )
+    assert [await handle.execute_update(Tally.add, n) for n in (2, 3)] == [2, 5]
+    assert replays == []
+    # arguments that do not convert are refused here: nothing is sent
+    with pytest.raises(errors.DataConversionError, match="expected int"):
+        await handle.start_update(Tally.add, "x")
+    with pytest.raises(errors.UnknownHandlerError):
+        await handle.execute_update("subtract", 1)
+    assert replays == ["subtract"]
+    await handle.signal(Tally.finish)
+    assert await asyncio.wait_for(handle.result(), 30) == 5
+    data = (await handle._read()).data
+    sent = [v for k, v in data.items() if k.startswith("-evt:")]
+    assert [e.get("args") for e in sent if e.get("kind") == "update"] == [[2], [3]]

@@ -12,9 +12,23 @@ import asyncpg
 
 from hotmesh.store.records import ActivityRow, JobRow, Message, NewMessage
 
-_encode = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_encoder is not None:
+    # JSONEncoder.encode builds a C encoder (and a circular-reference table)
+    # on every call; every step encodes four documents, so one is built once.
+    # Without the table, a self-containing value fails with RecursionError
+    # instead of ValueError (neither is JSON, and job values come from JSON).
+    _iterencode = _c_encoder(
+        None, _ENCODER.default, json.encoder.encode_basestring, None,
+        ":", ",", False, False, False,
+    )  # fmt: skip
+
+    def _encode(value: Any) -> str:
+        return "".join(_iterencode(value, 0))
+
+else:  # pragma: no cover - CPython always has the C accelerator
+    _encode = _ENCODER.encode  # type: ignore[assignment]
 
 
 def _finite(value: Any) -> Any:

@@ -185,7 +185,7 @@ class EngineBase:
             if ids.count(w.commit.job.job_id) > 1:
                 self.states.drop(w.commit.job.job_id)
             else:
-                self.states.remember(w.commit, w.version, w.status, w.pk)
+                self.states.remember(w.commit, w.version, w.status, w.pk, w.messages)
 
     def _woken(self, written: Written, top: bool = True) -> None:
         """After commit: hand reserved messages to local consumers, wake the others."""

@@ -5,14 +5,41 @@ it, and the row's version (``xmin``). The next step of that job here starts
 from this state and writes in one statement guarded by the version, instead
 of locking and re-reading the job first; a stale entry costs one fallback
 to the locking path, never a wrong write.
+
+Only jobs with work on its way are kept: a job left asleep or waiting on a
+hook, a child or an answer (nothing due now will step it) is forgotten, so
+100,000 waiting jobs cost no memory here (issue 21); its resume costs the
+locking path once.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from hotmesh.engine.commit import StepCommit, advance
-from hotmesh.store.records import JobRow
+from hotmesh.engine.waiting import WAITING_FOR_ANSWER, activity_state
+from hotmesh.store.records import JobRow, NewMessage
+
+
+def moving(job_id: str, messages: Sequence[NewMessage]) -> bool:
+    """A message due now will step ``job_id`` (its work, a deferred leg):
+    the job is not waiting. A child's start (``await``) does not count: the
+    child may wait for a long time."""
+    for msg in messages:
+        if msg.delay <= 0 and msg.job_id == job_id and msg.type != "await":
+            return True
+    return False
+
+
+def waiting(state: JobRow) -> bool:
+    """No worker of ``state`` owes it an answer that is on its way: what is
+    open waits on a timer, a signal, a child or ``hm.add`` (pure)."""
+    for row in state.activities:
+        if row.type == "worker" and not row.done and not row.error:
+            if activity_state(row) != WAITING_FOR_ANSWER:
+                return False
+    return True
 
 
 class StateCache:
@@ -39,16 +66,22 @@ class StateCache:
         version: str,
         status: int | None = None,
         pk: int | None = None,
+        messages: Sequence[NewMessage] | None = None,
     ) -> None:
         """The job after ``commit``, written at row ``version`` with semaphore
         ``status`` and key ``pk`` (as the write returned them; by default the
-        job's own); a finished job is forgotten: nothing more will step it."""
+        job's own), which sent ``messages`` (by default the step's); a
+        finished or waiting job is forgotten: nothing due soon will step it."""
         job = commit.job
         if self.size <= 0 or not version or commit.completion is not None:
             self.drop(job.job_id)
             return
         # commit.job holds the rows before the step
         state = advance(job, commit, job.status if status is None else status, pk)
+        sent = commit.messages if messages is None else messages
+        if not moving(job.job_id, sent) and waiting(state):
+            self.drop(job.job_id)
+            return
         self._jobs[job.job_id] = (state, version)
         self._jobs.move_to_end(job.job_id)
         while len(self._jobs) > self.size:

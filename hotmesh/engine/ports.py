@@ -178,8 +178,9 @@ class Store(Protocol):
     ) -> Claimed:
         """Reserve visible messages of a stream."""
 
-    async def next_visible(self, app_id: str, stream: str) -> float | None:
-        """Seconds until the next message of a stream becomes visible."""
+    async def next_due(self, app_id: str, stream: str, limit: int) -> list[float]:
+        """Seconds until each of the next ``limit`` distinct times at which
+        messages of a stream become visible, earliest first."""
 
     async def extend_leases(
         self, message_ids: Sequence[int], owner: str, lease: float

@@ -8,7 +8,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from hotmesh import errors
+from hotmesh.engine import wakeups
 from hotmesh.engine.ports import Store
+from hotmesh.engine.wakeups import Wakeups
 from hotmesh.store.faults import transient
 from hotmesh.store.records import Claimed, Message
 from hotmesh.telemetry import logs
@@ -98,7 +100,13 @@ class Consumer:
         self._beat: asyncio.Task[None] | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._timers: list[asyncio.TimerHandle] = []
+        #: due times of delayed messages, a bounded few (one timer armed for
+        #: the earliest): not one timer per sleeping job (issue 21)
+        self._wakeups = Wakeups()
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed = 0.0
+        #: the kept due times ran out and others were left out: read the next
+        self._rescan = False
         #: visible messages may be waiting that a full batch or full capacity left
         #: behind: a finishing task should trigger a claim (else it costs a query)
         self._backlog = True
@@ -185,12 +193,44 @@ class Consumer:
         if delay <= 0:
             self.event.set()
             return
-        loop = asyncio.get_running_loop()
-        # Drop timers that fired or were cancelled, so the list stays as long
-        # as the number of pending wake-ups.
-        now = loop.time()
-        self._timers = [t for t in self._timers if not t.cancelled() and t.when() > now]
-        self._timers.append(loop.call_later(delay + 0.002, self.event.set))
+        if self._stopping:
+            return
+        at = asyncio.get_running_loop().time() + delay + 0.002
+        if self._wakeups.add(at):
+            self._arm(at)
+
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed = at
+        self._timer = asyncio.get_running_loop().call_at(at, self._ring)
+
+    def _ring(self) -> None:
+        """A due time came: claim, and arm the next one kept."""
+        self._timer = None
+        now = max(asyncio.get_running_loop().time(), self._armed)
+        if self._wakeups.passed(now):
+            self._rescan = True
+        upcoming = self._wakeups.next()
+        if upcoming is not None:
+            self._arm(upcoming)
+        self.event.set()
+
+    async def _next_due(self) -> None:
+        """Arm wake-ups for the next due times the database holds; when it
+        has more than are kept, the next are read once those have passed
+        (one query per ``wakeups.SIZE`` due times, only beyond the kept few)."""
+        try:
+            times = await self.store.next_due(self.app_id, self.stream, wakeups.SIZE)
+        except Exception as exc:  # the database is away: the poll covers us
+            log.warning(
+                "stream %s: could not read the next due times: %s", self.stream, exc
+            )
+            return
+        for delay in times:
+            self.wake(max(delay, 0.001))
+        if len(times) >= wakeups.SIZE:
+            self._wakeups.unknown = True
 
     def _limit_wake(self, delay: float) -> None:
         if self._limit_timer is not None:
@@ -206,8 +246,9 @@ class Consumer:
         caller, so another process runs them again (at-least-once)."""
         self._stopping = True
         self.event.set()
-        for timer in self._timers:
-            timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._wakeups.clear()
         if self._limit_timer is not None:
             self._limit_timer.cancel()
         if self._beat is not None:
@@ -289,15 +330,7 @@ class Consumer:
         notifications of new delayed messages may have been missed.
         """
         self.wake()
-        try:
-            delay = await self.store.next_visible(self.app_id, self.stream)
-        except Exception as exc:  # the database is away: the poll covers us
-            log.warning(
-                "stream %s: could not read the next due time: %s", self.stream, exc
-            )
-            return
-        if delay is not None:
-            self.wake(delay)
+        await self._next_due()
 
     async def _run(self) -> None:
         await self.resync()
@@ -316,6 +349,9 @@ class Consumer:
                     claimed = Claimed([])
                 for msg in claimed.messages:
                     self._claimed(msg)
+                if self._rescan:
+                    self._rescan = False
+                    await self._next_due()
                 full = len(claimed.messages) == free
                 # A limited stream may hold messages back that no notification
                 # will announce again: claim when one of ours ends, and when a

@@ -4,6 +4,7 @@ queries, updates, cancellation."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -52,6 +53,8 @@ class WorkflowHandle(Generic[R]):
         self.workflow_name = workflow_name
         self.workflow_id = workflow_id
         self._watching: tuple[asyncio.Future[dict[str, Any]], str, Any] | None = None
+        #: ends the watch: by ``result()``, or when the handle is let go
+        self._forget: weakref.finalize[Any, Any] | None = None
 
     async def _read(self) -> JobRow:
         hm = await self.client.mesh()
@@ -66,14 +69,19 @@ class WorkflowHandle(Generic[R]):
             return
         topic = f"{self.client.namespace}.executed.{self.workflow_id}"
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        subs = hm.subscriptions
 
         def done(_topic: str, output: dict[str, Any]) -> None:
             if not fut.done():
                 fut.set_result(output)
-            self._unwatch(hm, topic, done)
+            subs.remove(topic, done)
 
-        hm.subscriptions.add(topic, done)
+        subs.add(topic, done)
         self._watching = (fut, topic, done)
+        # A handle let go unread (a workflow started and forgotten) takes its
+        # watch along: a workflow asleep for a month holds nothing here (issue
+        # 21). ``done`` does not hold the handle, so dropping it frees it.
+        self._forget = weakref.finalize(self, subs.remove, topic, done)
 
     @staticmethod
     def _unwatch(hm: HotMesh, topic: str, callback: Any) -> None:
@@ -91,7 +99,7 @@ class WorkflowHandle(Generic[R]):
         fresh = self._watching is not None  # subscribed before the start
         self._watch(hm)
         assert self._watching is not None
-        fut, topic, done = self._watching
+        fut = self._watching[0]
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         recheck = 0.5
@@ -115,7 +123,8 @@ class WorkflowHandle(Generic[R]):
                     recheck = min(recheck * 2, 30.0)
         finally:
             self._watching = None
-            self._unwatch(hm, topic, done)
+            if self._forget is not None:
+                self._forget()  # unsubscribes, once
         if output["metadata"].get("err") is not None:
             failure = _outcomes.remote_error(self.workflow_id, output)
             if throw_on_error:

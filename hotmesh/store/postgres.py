@@ -180,10 +180,10 @@ class PostgresStore(ListingVerbs):
         msgs.sort(key=lambda m: (-m.priority, m.id))
         return Claimed(msgs, bool(marker), None if wait is None else float(wait))
 
-    async def next_visible(self, app_id: str, stream: str) -> float | None:
-        """Seconds until the next unreserved message becomes visible, if any."""
-        value = await self._pool.fetchval(self._q["next_visible"], app_id, stream)
-        return None if value is None else float(value)
+    async def next_due(self, app_id: str, stream: str, limit: int) -> list[float]:
+        """Seconds until each of the next ``limit`` times messages become visible."""
+        rows = await self._pool.fetch(self._q["next_due"], app_id, stream, limit)
+        return [float(row["due"]) for row in rows]
 
     async def ack(self, message_id: int, owner: str) -> bool:
         """Delete a message outside any step."""

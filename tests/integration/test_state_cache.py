@@ -1,4 +1,8 @@
-"""Optimistic steps from cached job state: a stale state is refused, never written."""
+"""Optimistic steps from cached job state: a stale state is refused, never written.
+
+The job keeps a worker busy (``w`` answers when the test says) so its state
+stays cached between the hook steps: a job only waiting is not kept (issue 21).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hotmesh import errors
+from hotmesh import HotMesh, errors
 from hotmesh.store import StepWrite
 from tests.integration.conftest import MeshFactory
 
@@ -27,20 +31,31 @@ app:
         hb:
           type: hook
           job: {maps: {b: '{$self.hook.data.v}'}}
+        w: {type: worker, topic: busy}
       transitions:
-        t: [{to: ha}, {to: hb}]
+        t: [{to: ha}, {to: hb}, {to: w}]
       hooks:
         sa: [{to: ha, conditions: {match: [{expected: '{$job.metadata.jid}', actual: '{$self.hook.data.id}'}]}}]
         sb: [{to: hb, conditions: {match: [{expected: '{$job.metadata.jid}', actual: '{$self.hook.data.id}'}]}}]
 """
 
 
+async def _fanin(mesh: MeshFactory, answer: asyncio.Event) -> HotMesh:
+    async def busy(_data: dict[str, Any]) -> dict[str, Any]:
+        await answer.wait()
+        return {"data": {}}
+
+    hm = await mesh("fanin", workers=[{"topic": "busy", "callback": busy}])
+    await hm.deploy(APP)
+    await hm.activate("1")
+    return hm
+
+
 async def test_a_step_from_stale_cached_state_falls_back_to_the_row(
     mesh: MeshFactory,
 ) -> None:
-    hm = await mesh("fanin")
-    await hm.deploy(APP)
-    await hm.activate("1")
+    answer = asyncio.Event()
+    hm = await _fanin(mesh, answer)
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await hm.sub("pair.out", lambda _t, out: events.put_nowait(out))
     job_id = await hm.pub("pair", {})
@@ -56,6 +71,7 @@ async def test_a_step_from_stale_cached_state_falls_back_to_the_row(
     # the step runs again from the locked row.
     hm.engine.states._jobs[job_id] = stale
     assert await hm.signal("sb", {"id": job_id, "v": "second"}) == job_id
+    answer.set()  # the worker answers: the job completes
     done = await asyncio.wait_for(events.get(), 10)
     assert done["metadata"]["js"] == 0
     assert done["data"] == {"a": "first", "b": "second"}
@@ -65,9 +81,15 @@ async def test_a_step_from_stale_cached_state_falls_back_to_the_row(
 async def test_the_guarded_write_refuses_a_lost_message_and_writes_nothing(
     mesh: MeshFactory,
 ) -> None:
-    hm = await mesh("fanin")
-    await hm.deploy(APP)
-    await hm.activate("1")
+    answer = asyncio.Event()
+    hm = await _fanin(mesh, answer)
+    try:
+        await _guarded_write(hm)
+    finally:
+        answer.set()  # let the worker end before the mesh stops
+
+
+async def _guarded_write(hm: HotMesh) -> None:
     job_id = await hm.pub("pair", {})
     cached = hm.engine.states.get(job_id)
     assert cached is not None

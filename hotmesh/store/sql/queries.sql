@@ -19,11 +19,14 @@ RETURNING m.id AS mid, m.type AS mtype, m.payload AS mpayload, m.attempts AS mat
           m.priority::integer AS mpriority, m.ckey AS mckey, m.rkey AS mrkey,
           NULL::float8 AS mwait;
 
--- name: next_visible
--- Seconds until the next unreserved message of stream $2 becomes visible (NULL: none).
-SELECT extract(epoch FROM (min(visible_at) - now()))::float8
+-- name: next_due
+-- Seconds until each of the next $3 distinct times at which unreserved messages
+-- of stream $2 become visible, earliest first (future times only).
+SELECT DISTINCT extract(epoch FROM (visible_at - now()))::float8 AS due
   FROM __SCHEMA__.messages
- WHERE app_id = $1 AND stream = $2 AND reserved_by IS NULL;
+ WHERE app_id = $1 AND stream = $2 AND reserved_by IS NULL AND visible_at > now()
+ ORDER BY due
+ LIMIT $3;
 
 -- name: ack
 -- Delete message $1 if owner $2 still holds its claim.

@@ -35,8 +35,8 @@ class Store:
             return Claimed(batch)
         return Claimed([])
 
-    async def next_visible(self, *_: Any) -> float | None:
-        return None
+    async def next_due(self, *_: Any) -> list[float]:
+        return []
 
     async def extend_leases(self, *_: Any) -> None:
         return None

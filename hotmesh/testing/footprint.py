@@ -1,0 +1,35 @@
+"""What a HotMesh process holds per job, counted: a test or a bench checks
+that jobs asleep or waiting on hooks cost nothing here (issue 21)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hotmesh import telemetry
+from hotmesh.mesh import HotMesh
+
+
+def footprint(hm: HotMesh) -> dict[str, int]:
+    """Sizes of ``hm``'s structures that hold something per job or message,
+    and the timers of the running event loop (call it inside the loop)."""
+    engine = hm.engine
+    consumers = list(hm._consumers.values())
+    loop = asyncio.get_running_loop()
+    return {
+        # engine: cached job states, steps queued behind a running one
+        "cached_states": len(engine.states),
+        "queued_steps": sum(len(q) for q in engine._pending.values()),
+        "stepping_jobs": len(engine._running),
+        # pubsub callers waiting for a job's end (the caller's own wait)
+        "result_waiters": sum(len(w) for w in hm._waiters.values()),
+        # consumers: claims held, due times kept for delayed messages
+        "held_claims": sum(len(c.held) for c in consumers),
+        "due_times": sum(len(c._wakeups) for c in consumers),
+        # the event loop's armed timers (asyncio's own heap of them)
+        "loop_timers": len(getattr(loop, "_scheduled", ())),
+        # job spans this process opened (only with OpenTelemetry on)
+        "open_job_spans": len(telemetry._OPEN),
+    }
+
+
+__all__ = ["footprint"]

@@ -118,6 +118,10 @@ def call(name: str, args: list[Any]) -> Any:
     high = spec.arity[1]
     if high is not None and len(args) > high:
         args = args[:high]  # JavaScript ignores extra arguments
+    meter = budget.current()
+    meter.function = name
+    # Charged before the call: one call on a huge input must not run first.
+    meter.spend(budget.CALL + budget.input_cost(name, args, meter), name)
     try:
         result = spec.fn(*args)
     except errors.HotMeshError:
@@ -126,8 +130,14 @@ def call(name: str, args: list[Any]) -> Any:
         raise errors.EvaluationError(f"@{name}: value nested too deeply") from exc
     except Exception as exc:
         raise errors.EvaluationError(f"@{name} failed: {exc}") from exc
-    budget.current().result(result, name)
+    if name in _GROWS_IN_PLACE and args:
+        meter.forget(args[0])
+    meter.result(result, name, args)
     return result
+
+
+#: functions that add to their first argument but return something else
+_GROWS_IN_PLACE = frozenset({"array.unshift", "array.splice"})
 
 
 def _nullary(name: str) -> Evaluator:
@@ -148,6 +158,10 @@ def _interpolation(node: ast.Interpolation) -> Evaluator:
                 value = part(ctx, scope)
                 # JS String(): objects print "[object Object]", lists join with ",";
                 # undefined prints nothing (a missing value should not say "undefined").
+                if type(value) is list:
+                    # String() of an array reads all of it, in Python.
+                    meter = budget.current()
+                    meter.spend(budget.input_cost("interpolation", [value], meter))
                 out.append("" if value is UNDEFINED else to_string(value))
         return "".join(out)
 
@@ -252,16 +266,28 @@ def _reduce(
     rows: list[_CompiledRow], current: list[Any], ctx: Mapping[str, Any]
 ) -> list[Any]:
     collection = current[0] if current else UNDEFINED
-    accumulator = copy.deepcopy(current[1]) if len(current) > 1 else None
+    meter = budget.current()
+    accumulator = None
+    if len(current) > 1:
+        # Copying the seed visits all of it (deepcopy: a few NODEs a node).
+        meter.spend(budget.input_cost("reduce", [current[1]], meter), "reduce")
+        accumulator = copy.deepcopy(current[1])
     if isinstance(collection, list):
-        pairs: list[tuple[str, Any]] = [(str(i), v) for i, v in enumerate(collection)]
+        # By index, as JavaScript does: the length is fixed at the start.
+        items: list[Any] = collection
+        keys: list[str] | None = None
     elif isinstance(collection, dict):
-        pairs = list(collection.items())
+        meter.spend(len(collection) * budget.COPY, "reduce")
+        items = list(collection.values())
+        keys = list(collection)
     else:
         return [accumulator]
-    meter = budget.current()
-    for index, (key, item) in enumerate(pairs):
-        meter.spend(1, "reduce")
+    for index in range(len(items)):
+        meter.spend(budget.LAP, "reduce")
+        if index >= len(items):
+            break  # the body shortened its own $input
+        item = items[index]
+        key = str(index) if keys is None else keys[index]
         scope = {
             "$input": collection,
             "$output": accumulator,

@@ -13,6 +13,8 @@ import re
 from decimal import Decimal
 from typing import Any, Final
 
+from hotmesh.expr import budget
+
 
 class _Undefined:
     """JavaScript's ``undefined``: a missing value, distinct from ``None`` (null)."""
@@ -247,9 +249,15 @@ def _utf16(text: str) -> bytes:
 def code_units(text: str) -> str:
     """``text`` with every character outside the BMP split into its UTF-16
     surrogate pair, so that Python's indexes and ``len`` count as JavaScript's."""
-    if text.isascii() or max(text) < "\U00010000":
+    if text.isascii() or not _ASTRAL.search(text):
         return text
-    return "".join(_pair(c) if c >= "\U00010000" else c for c in text)
+    # A Python step per astral character: charged so a long text cannot hold the loop.
+    astral = len(text.encode("utf-16-le", "surrogatepass")) // 2 - len(text)
+    budget.charge(astral * budget.ASTRAL)
+    return _ASTRAL.sub(lambda m: _pair(m.group()), text)
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _pair(char: str) -> str:

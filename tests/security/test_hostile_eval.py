@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 
 from hotmesh import HotMesh, errors
+from hotmesh.expr import budget
 from tests.integration.conftest import MeshFactory
 
 T = TypeVar("T")
@@ -86,6 +87,20 @@ ATTACKS = {
           job:
             maps:
               parsed: {'@pipe': [['{e.output.data.d.text}'], ['{@json.parse}']]}
+""",
+    "costly": """
+        x:
+          type: hook
+          job:
+            maps:
+              found: {'@pipe': [['{e.output.data.d.xs}', -5], ['{@array.indexOf}']]}
+              sorted: {'@pipe': [['{e.output.data.d.words}'], ['{@array.sort}']]}
+              total:
+                '@pipe':
+                  - ['{e.output.data.d.laps}', 0]
+                  - '@reduce':
+                      - ['{$output}', '{$item}']
+                      - ['{@math.add}']
 """,
     "sleep": """
         x: {type: hook, sleep: '{e.output.data.d.sleep}'}
@@ -251,6 +266,43 @@ async def test_an_expression_over_its_budget_fails_naming_the_function(
         lambda: failure(hm, "doubling", {"laps": list(range(40))}),
     )
     assert "@string.concat: result larger than the evaluation budget" in message
+
+
+@pytest.mark.parametrize(
+    ("function", "data"),
+    [
+        ("array.indexOf", {"xs": list(range(20_000)), "words": [], "laps": []}),
+        (
+            "array.sort",
+            {"xs": [], "words": [f"w{i * 7919}" for i in range(20_000)], "laps": []},
+        ),
+        ("reduce", {"xs": [], "words": [], "laps": list(range(20_000))}),
+    ],
+    ids=["indexOf", "sort", "reduce"],
+)
+async def test_an_expression_too_costly_for_its_input_fails_fast(
+    mesh: MeshFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    function: str,
+    data: dict[str, Any],
+) -> None:
+    # A tenth of the default budget, so that inputs 10 times smaller than the
+    # default needs (whose JSON would itself load the engine) go over it. With
+    # no charge for inputs, 1M items took 0.37 s (indexOf), 69 s (sort of
+    # strings) and 7 s (a 1.9M-lap @reduce of @math.add) of CPU on the loop.
+    monkeypatch.setattr(budget, "LIMITS", budget.Limits(max_work=4_000_000))
+    hm = await engine(mesh)
+    message = await while_healthy(
+        hm,
+        f"@{function} over 20,000 items (4 ms budget)",
+        lambda: failure(hm, "costly", data),
+        seconds=1.0,
+        parallel=2,
+    )
+    assert (
+        f"@{function}: the expression exceeded its evaluation budget of 4,000,000 "
+        "work units (max_work, about 4 ms of CPU"
+    ) in message
 
 
 async def test_deeply_nested_json_parse_fails_the_job_at_once(

@@ -8,6 +8,7 @@ import unicodedata
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.expr import budget
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
@@ -208,6 +209,12 @@ def sort(array: Any = UNDEFINED, order: Any = UNDEFINED) -> Any:
     arr = _require("sort", array)
     # As upstream: only an omitted order or exactly 'ASCENDING' sorts ascending.
     descending = order is not UNDEFINED and order != "ASCENDING"
+    if all(type(v) is str for v in arr):
+        # The common case, at C speed: each key is computed once, not per comparison.
+        budget.charge(len(arr) * budget.ENTRY * 4 + budget.sort_cost(len(arr), 100))
+        arr.sort(key=_locale_key, reverse=descending)
+        return arr
+    budget.charge(budget.sort_cost(len(arr), budget.COMPARE))
     arr.sort(key=_sort_key_cmp(descending))
     return arr
 

@@ -32,18 +32,47 @@ the clock or randomness, so their results change between calls.
 ## Evaluation budget
 
 Expressions run inside a job's step, on the engine's event loop, so each evaluation of
-a rule or map block has a budget (`hotmesh.expr.budget.LIMITS`):
+a rule or map block has a budget (`hotmesh.expr.budget.LIMITS`; assign a
+`budget.Limits(max_work=..., max_result=...)` to change it for the process):
 
 | Limit | Default | Counts |
 |---|---|---|
+| `max_work` | {budget.LIMITS.max_work:,} | work units per evaluation, each about a nanosecond of CPU: at most about {budget.LIMITS.max_work // 1_000_000} ms of CPU |
 | `max_result` | {budget.LIMITS.max_result:,} | size of one function's result: a string's characters, an array's or object's entries plus their own sizes, 1 for a number, boolean or null |
-| `max_work` | {budget.LIMITS.max_work:,} | per evaluation: one per function call plus the size of its result, one per `@reduce` lap |
 
-`@string.repeat`, `@string.padStart` and `@string.padEnd` refuse a result over
-`max_result` before building it. A job whose expression goes over the budget fails at
-once with an `EvaluationError` naming the function (`@string.concat: result larger
-than the evaluation budget of ...`); it is not retried. Upstream HotMesh has no such
-budget (JavaScript's own limit is a string of about 1 GB).
+Work is charged *before* it is done, from the sizes of the values, never from a clock,
+so the same expression on the same data passes or fails the same way on an idle or a
+loaded machine. Each charge is the worst CPU time measured for that operation on a
+2-core box (`python bench/expr_cost.py` finds, for each shape, the largest input that
+fits and times it: 10 to 40 ms of CPU):
+
+| Operation | Units |
+|---|---|
+| a function call | {budget.CALL:,} |
+| a `@reduce` lap | {budget.LAP:,} |
+| a node of a result measured (an entry, a number, a string) | {budget.NODE:,} |
+| a character read or copied (slices, searches, case mapping) | {budget.CHAR:,} |
+| an entry copied (`@array.slice`, `concat`, `reverse`, `splice`, `shift`, `unshift`) | {budget.COPY:,} |
+| an entry visited in Python (`@array.indexOf`, `lastIndexOf`, `@object.keys`, `values`, `entries`, `get` of an array, …) | {budget.ENTRY:,} |
+| a node read deeply (`String()` of an array, `@array.join`, loose equality, any function not listed above) | {budget.NODE + budget.DEEP:,} (`@json.stringify`: {budget.NODE + budget.STRINGIFY:,}) |
+| a comparison of `@array.sort` (n log2 n of them; an array of strings only is sorted by keys, at {4 * budget.ENTRY:,} a string plus 100 a comparison) | {budget.COMPARE:,} |
+| a character of `@json.parse` text | {budget.PARSE:,} |
+| a part built by `@string.split` | {budget.PART:,} |
+| a character outside the BMP (an emoji) in a text read by a `@string` function | {budget.ASTRAL:,} |
+
+So one evaluation may, for example, run a `@reduce` of about 15,000 laps, or 7,000 laps
+that each call a function; search an array of 80,000 entries; sort 8,000 strings;
+join 30,000 numbers; split a text into 70,000 parts; parse about 90 KB of JSON. To
+collect items in a `@reduce`, use `@array.push`, which costs what it adds:
+`@array.concat` copies and measures the whole array on every lap.
+
+`@string.repeat`, `@string.padStart`, `@string.padEnd` and `@string.concat` refuse a
+result over `max_result` before building it. A job whose expression goes over the
+budget fails at once with an `EvaluationError` naming the function and the limit
+(`@array.indexOf: the expression exceeded its evaluation budget of 40,000,000 work
+units (max_work, about 40 ms of CPU ...`, or `@string.concat: result larger than the
+evaluation budget of ...`); it is not retried. Upstream HotMesh has no such budget
+(JavaScript's own limit is a string of about 1 GB).
 
 ## Regular expressions
 

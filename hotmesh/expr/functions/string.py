@@ -71,9 +71,13 @@ def split(
     if delimiter is UNDEFINED:
         parts = [text]
     elif to_string(delimiter) == "":
+        budget.charge(len(text) * budget.PART)
         parts = list(text)  # code units: an emoji splits into its two halves
     else:
-        parts = text.split(code_units(to_string(delimiter)))
+        needle = code_units(to_string(delimiter))
+        # Counted at C speed first: each part costs a Python step to build.
+        budget.charge((text.count(needle) + 1) * budget.PART)
+        parts = text.split(needle)
     return [from_code_units(p) for p in (parts if cap is None else parts[:cap])]
 
 

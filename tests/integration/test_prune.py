@@ -98,3 +98,36 @@ async def test_every_engine_prunes_in_the_background(mesh: MeshFactory) -> None:
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(gone(), 10)
+
+
+async def test_prune_takes_jobs_by_age_and_keeps_long_runners_expired_lately(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    hm = await mesh("prune", retention=None)
+    await hm.deploy(APP)
+    await hm.activate("1")
+    old, long_runner, new = [
+        (await hm.pubsub("quick", {"n": n}, timeout=10))["metadata"]["jid"]
+        for n in range(3)
+    ]
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        # created 3 h ago: one expired 2 h ago, one ran until 10 min ago
+        for job_id, expired in ((old, "2 hours"), (long_runner, "10 minutes")):
+            await conn.execute(
+                "UPDATE hotmesh.jobs SET created_at = now() - interval '3 hours',"
+                " expired_at = now() - $2::text::interval WHERE job_id = $1",
+                job_id,
+                expired,
+            )
+    finally:
+        await conn.close()
+
+    async def there(job_id: str) -> bool:
+        return bool(await hm.store.read_job("prune", job_id, include_expired=True))
+
+    assert await hm.prune(retention=3600) == {"jobs": 1, "signals": 0}
+    assert [await there(j) for j in (old, long_runner, new)] == [False, True, True]
+    # one at a time, the job created first goes first
+    assert await hm.store.prune("prune", 0, 1) == (1, 0)
+    assert [await there(j) for j in (long_runner, new)] == [False, True]

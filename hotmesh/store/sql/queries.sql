@@ -391,13 +391,17 @@ SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j
 
 -- name: prune_jobs
 -- Rows of jobs expired more than $2 seconds ago (activities, registrations and
--- facets go with them: ON DELETE CASCADE); at most $3 per call, oldest first
--- along the primary key (jobs mostly expire in the order they were created).
+-- facets go with them: ON DELETE CASCADE); at most $3 per call, oldest first.
+-- A job expires after it was created, so only jobs created more than $2 seconds
+-- ago can qualify: the scan walks jobs_app_created over those alone, not over
+-- every job kept inside the retention window (expired_at has no index: one
+-- would cost every job's completion its HOT update).
 DELETE FROM __SCHEMA__.jobs
  WHERE id IN (SELECT id FROM __SCHEMA__.jobs
-               WHERE app_id = $1 AND expired_at IS NOT NULL
+               WHERE app_id = $1 AND created_at < now() - make_interval(secs => $2)
+                 AND expired_at IS NOT NULL
                  AND expired_at < now() - make_interval(secs => $2)
-               ORDER BY id
+               ORDER BY created_at, id
                LIMIT $3
                  FOR UPDATE SKIP LOCKED);
 

@@ -280,6 +280,12 @@ def summary(report: dict[str, Any]) -> str:
         f"W1 full:  {_median(full, 'jobs_s'):,.0f} jobs/s, "
         f"{_median(full, 'cpu_ms_per_job'):.2f} ms CPU/job (median of {len(full)})",
     ]
+    pairs = [f["jobs_s"] / e["jobs_s"] for e, f in zip(empty, full, strict=False)]
+    lines.append(
+        "full/empty jobs/s, run by run: "
+        + ", ".join(f"{p:.2f}" for p in pairs)
+        + f" (median {statistics.median(pairs):.2f})"
+    )
     if during:
         lines.append(
             f"W1 full while pruning: {_median(during, 'jobs_s'):,.0f} jobs/s, "

@@ -10,7 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from hotmesh.cli.common import console, dumps
+from hotmesh.cli.worker_cmds import codec_option, load_object
 from hotmesh.cli.workflow_cmds import _call, _handle, _json_flag, _options, workflow
+from hotmesh.memflow import codec as payload_codec
 from hotmesh.memflow.client import Client
 from hotmesh.memflow.context import marker_name
 
@@ -46,20 +48,27 @@ def _outcome(state: dict[str, Any], step: dict[str, Any]) -> str:
 @workflow.command("history")
 @click.argument("workflow_id")
 @_json_flag("history")
+@codec_option
 @_options
 @click.pass_context
 def workflow_history(
     ctx: click.Context,
     workflow_id: str,
     as_json: bool,
+    codec: str | None,
     namespace: str,
     dsn: str | None,
     schema: str | None,
 ) -> None:
     """A workflow's recorded steps; --json gives the history that
-    MemFlow.Replayer(workflows=[...]).replay(history) checks new code against."""
+    MemFlow.Replayer(workflows=[...]).replay(history) checks new code against
+    (payloads stored by a codec decoded with --codec)."""
+    decoder = (
+        payload_codec.check(load_object(codec, "codec"), "--codec") if codec else None
+    )
 
     async def work(client: Client) -> dict[str, Any]:
+        client.codec = decoder
         return await (await _handle(client, workflow_id)).fetch_history()
 
     history = _call(ctx, dsn, schema, namespace, work)

@@ -47,6 +47,12 @@ def _data(value: Any) -> dict[str, Any]:
     return dict(inner) if isinstance(inner, Mapping) else {}
 
 
+def _listed(value: Any) -> Any:
+    """Arguments as a list; a payload stored by a codec (an envelope) as it
+    is: ``fetch_history`` decodes it with the client's codec."""
+    return dict(value) if isinstance(value, Mapping) else list(value or [])
+
+
 def _step(generation: int, item: Mapping[str, Any]) -> dict[str, Any] | None:
     """One thing an activation asked for, as the history keeps it."""
     index = int(item.get("index") or 0)
@@ -57,7 +63,7 @@ def _step(generation: int, item: Mapping[str, Any]) -> dict[str, Any] | None:
     shape = item.get("type")
     if shape == "proxy":
         given = item.get("input") or {}
-        step.update(name=given.get("name"), args=list(given.get("args") or []))
+        step.update(name=given.get("name"), args=_listed(given.get("args")))
     elif shape == "sleep":
         step["duration"] = item.get("duration")
     elif shape == "wait":
@@ -65,7 +71,7 @@ def _step(generation: int, item: Mapping[str, Any]) -> dict[str, Any] | None:
     elif shape == "child":
         child = item.get("child") or {}
         step.update(
-            name=child.get("workflowName"), args=list(child.get("arguments") or [])
+            name=child.get("workflowName"), args=_listed(child.get("arguments"))
         )
     return step
 
@@ -82,7 +88,7 @@ def history_of(namespace: str, job: JobRow) -> dict[str, Any]:
             continue  # a hook function's activation, not the workflow's
         gen = int(asked.get("generation") or 0)
         entry = generations.setdefault(
-            gen, {"generation": gen, "arguments": list(asked.get("arguments") or [])}
+            gen, {"generation": gen, "arguments": _listed(asked.get("arguments"))}
         )
         if answer.get("done") is True:
             entry["ended"] = "completed"

@@ -113,6 +113,18 @@ async def test_no_plaintext_payload_reaches_postgresql(
     assert (
         payload_codec.KEY in json.loads(as_stored.stdout)["output"]["data"]["response"]
     )
+    # a history for the replayer, decoded: the current code replays it
+    history = hotmesh(
+        "workflow", "history", out["workflow_id"], "--json", "--codec",
+        "examples.encryption:codec", home=tmp_path, dsn=pg_dsn, env=env,
+    )  # fmt: skip
+    assert history.returncode == 0, history.stderr
+    recorded = json.loads(history.stdout)
+    assert "Ada Lovelace" in json.dumps(recorded["steps"])
+    replayed = await MemFlow.Replayer(workflows=[encryption.record_visit]).replay(
+        recorded
+    )
+    assert replayed.steps >= 2
     # another key cannot decode: the codec's failure is named
     other = {"connection": {"dsn": pg_dsn}, "codec": encryption.AesGcmCodec(b"k" * 32)}
     async with MemFlow.Client(other) as client:

@@ -13,6 +13,7 @@ from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import completion as _completion
+from hotmesh.memflow import interceptors as _interceptors
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import reset as _reset
 from hotmesh.memflow import timeouts as _timeouts
@@ -172,7 +173,7 @@ class WorkflowClient:
                     "workflow; 'args=' and 'workflow_name=' belong to the form "
                     "start(args=[...], task_queue=..., workflow_name=...)"
                 )
-            return await self._start(list(given[1:]), workflow_name=given[0], **options)
+            return await self._intercepted(given[0], list(given[1:]), options)
         names = ("args", "task_queue", "workflow_name", "workflow_id")
         if len(given) > len(names):
             raise errors.ConfigError(
@@ -183,8 +184,17 @@ class WorkflowClient:
             if name in options:
                 raise errors.ConfigError(f"workflow.start: '{name}' given twice")
             options[name] = value
-        args = options.pop("args", None)
-        return await self._start(list(args or []), **options)
+        args = list(options.pop("args", None) or [])
+        workflow = options.pop("workflow_name", None) or options.pop(
+            "workflowName", None
+        )
+        return await self._intercepted(workflow, args, options)
+
+    async def _intercepted(
+        self, workflow: Any, args: list[Any], options: dict[str, Any]
+    ) -> WorkflowHandle[Any]:
+        given = _interceptors.StartWorkflowInput(workflow, args, options)
+        return await self._client.outbound.start_workflow(given)
 
     async def _start(
         self,
@@ -447,6 +457,9 @@ class Client:
         #: payloads stored encoded (``codec`` in the config), or None
         self.codec = _codec.check(config.get("codec"), "Client")
         self.namespace = _worker.namespace_of(config)
+        #: ``interceptors`` in the config: the outbound calls' chain
+        self.interceptors = _interceptors.check(config.get("interceptors"), "Client")
+        self.outbound = _interceptors.client_chain(self, self.interceptors)
         self.workflow = WorkflowClient(self)
         #: durable cron/interval schedules that start workflows
         self.schedule = ScheduleClient(self)

@@ -14,6 +14,7 @@ from hotmesh.engine.engine import finished
 from hotmesh.memflow import closing
 from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import entity as _entity
+from hotmesh.memflow import interceptors as _interceptors
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import outcomes as _outcomes
 from hotmesh.memflow import replay as _replay
@@ -170,19 +171,24 @@ class WorkflowHandle(Generic[R]):
         """Send signal ``name``: its handler runs with ``*args`` (kept until one is
         registered), and a ``wait_for(name)`` gets the one argument (or None,
         or the list of them)."""
-        await _updates.signal(self, name, list(args))
+        given = _interceptors.SignalWorkflowInput(self, name, list(args))
+        await self.client.outbound.signal_workflow(given)
 
     async def query(self, name: str | Callable[..., Any], *args: Any) -> Any:
         """The query handler's answer on the state the recorded history rebuilds:
         no side effects, nothing recorded, finished workflows too."""
-        return await _updates.query(self, name, list(args))
+        given = _interceptors.QueryWorkflowInput(self, name, list(args))
+        return await self.client.outbound.query_workflow(given)
 
     async def start_update(
         self, name: str | Callable[..., Any], *args: Any, update_id: str | None = None
     ) -> _updates.UpdateHandle:
         """Send update ``name`` (validated first); ``await h.result()`` for its
         outcome. The same ``update_id`` again adds nothing: one application."""
-        return await _updates.start_update(self, name, list(args), update_id)
+        given = _interceptors.StartWorkflowUpdateInput(
+            self, name, list(args), update_id
+        )
+        return await self.client.outbound.start_workflow_update(given)
 
     async def execute_update(
         self,
@@ -193,7 +199,7 @@ class WorkflowHandle(Generic[R]):
     ) -> Any:
         """Apply update ``name`` and return its handler's value (its error raises
         ``UpdateFailedError``; a validator's refusal ``UpdateRejectedError``)."""
-        update = await _updates.start_update(self, name, list(args), update_id)
+        update = await self.start_update(name, *args, update_id=update_id)
         return await update.result(timeout)
 
     async def interrupt(self, reason: str | None = None, **options: Any) -> None:
@@ -213,7 +219,8 @@ class WorkflowHandle(Generic[R]):
         """Ask the workflow to cancel: ``asyncio.CancelledError`` is raised in it
         at its next await point, so ``try``/``finally`` cleanup runs (see
         ``MemFlow.workflow.shielded``). ``JobInactiveError`` once it ended."""
-        await _updates.cancel(self, reason)
+        given = _interceptors.CancelWorkflowInput(self, reason)
+        await self.client.outbound.cancel_workflow(given)
 
     async def describe(self) -> dict[str, Any]:
         """``status`` (running, completed, failed, cancelled, terminated, timed_out),

@@ -29,6 +29,7 @@ from hotmesh.memflow.context import (
     replay_map,
 )
 from hotmesh.memflow.converter import DEFAULT, DataConverter
+from hotmesh.memflow.interceptors import ActivityInboundInterceptor, wrap_activity
 from hotmesh.memflow.proxy import DEFAULT_RETRY
 from hotmesh.memflow.signatures import decode_args, encode_args
 from hotmesh.telemetry import logs
@@ -375,6 +376,7 @@ async def run_activity(
     env: attempts.Env | None = None,
     converter: DataConverter = DEFAULT,
     codec: PayloadCodec | None = None,
+    chain: ActivityInboundInterceptor | None = None,
 ) -> dict[str, Any] | None:
     """Run one attempt of a proxied activity (``attempts`` supervises it:
     heartbeats, timeouts); with a ``codec``, its arguments are decoded and its
@@ -434,7 +436,8 @@ async def run_activity(
             )
         )
         try:
-            value = await attempts.supervise(name, fn, args, limits, beats, left)
+            call = wrap_activity(fn, chain)  # the interceptors, in its context
+            value = await attempts.supervise(name, call, args, limits, beats, left)
             result = _json(converter.to_json(value, f"{what} result"))
         finally:
             ACTIVITY.reset(token)

@@ -354,4 +354,4 @@ async def with_start(
             workflow_function(fn).__name__ if callable(fn) else str(fn or ""),
             str(workflow_id),
         )
-    return await start_update(handle, name, args, update_id)
+    return await handle.start_update(name, *args, update_id=update_id)

@@ -26,6 +26,7 @@ from hotmesh.memflow import (
     timeouts,
 )
 from hotmesh.memflow import codec as _codec
+from hotmesh.memflow import interceptors as _interceptors
 from hotmesh.memflow.classes import workflow_function
 from hotmesh.memflow.converter import DEFAULT, DataConverter
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
@@ -43,7 +44,7 @@ GRAPH_VERSION = "9"
 #: tries of an activation's inbox read while the database is away (about 35 s)
 INBOX_TRIES = 20
 #: the keys of ``Client(config)``
-CLIENT_KEYS = ("connection", "namespace", "data_converter", "codec")
+CLIENT_KEYS = ("connection", "namespace", "data_converter", "codec", "interceptors")
 #: the keys of ``Worker.create(config)`` and ``register_activity_worker(config)``
 WORKER_KEYS = (
     *CLIENT_KEYS,
@@ -411,6 +412,9 @@ class Worker(_Part):
             raise errors.ConfigError("Worker.create needs a task_queue")
         converter = converter_of(config)
         codec = _codec.check(config.get("codec"), "Worker.create")
+        chain = _interceptors.activity_chain(
+            _interceptors.check(config.get("interceptors"), "Worker.create")
+        )
         fn = _workflow_fn(config.get("workflow"))
         name = registry.add_workflow(namespace, queue, fn)
         activities = _functions(config.get("activities"))
@@ -482,7 +486,7 @@ class Worker(_Part):
 
         async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
             return await runner.run_activity(
-                namespace, topic, message, env[0], converter, codec
+                namespace, topic, message, env[0], converter, codec, chain
             )
 
         workers = [
@@ -531,12 +535,15 @@ async def register_activity_worker(
     registry.add_activities(namespace, topic, _functions(activities))
     converter = converter_of(config)
     codec = _codec.check(config.get("codec"), "register_activity_worker")
+    chain = _interceptors.activity_chain(
+        _interceptors.check(config.get("interceptors"), "register_activity_worker")
+    )
 
     env: list[attempts.Env] = []  # set once connected
 
     async def activity(message: dict[str, Any]) -> dict[str, Any] | None:
         return await runner.run_activity(
-            namespace, topic, message, env[0], converter, codec
+            namespace, topic, message, env[0], converter, codec, chain
         )
 
     capacity = int(dict(config.get("options") or {}).get("capacity", 64))

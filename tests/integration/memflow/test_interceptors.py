@@ -1,0 +1,263 @@
+"""Interceptors (issue 23): the client's outbound calls and the activities'
+execution pass through the configured chain, in the documented order, on
+real PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from hotmesh import MemFlow, errors
+from hotmesh.memflow import activity
+from hotmesh.memflow.interceptors import (
+    ActivityInboundInterceptor,
+    CancelWorkflowInput,
+    ClientOutboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    QueryWorkflowInput,
+    SignalWorkflowInput,
+    StartWorkflowInput,
+    StartWorkflowUpdateInput,
+)
+from hotmesh.memflow.updates import UpdateHandle
+from tests.integration.memflow.conftest import Env
+
+wf = MemFlow.workflow
+
+
+async def shout(text: str) -> str:
+    return text.upper()
+
+
+def whisper(text: str) -> str:  # sync: runs in a thread, through the chain too
+    return f"{text.lower()} ({activity.info().activity_type})"
+
+
+async def cart(owner: str) -> dict[str, Any]:
+    """Signals add items, a query reads them, an update sets the quantity."""
+    items: list[str] = []
+    state = {"qty": 1, "done": False}
+
+    def set_qty(qty: int) -> int:
+        state["qty"] = qty
+        return qty
+
+    wf.set_signal_handler("add", items.append)
+    wf.set_signal_handler("checkout", lambda: state.update(done=True))
+    wf.set_query_handler("items", lambda: list(items))
+    wf.set_update_handler("set_qty", set_qty)
+    acts = wf.proxy_activities(activities={"shout": shout, "whisper": whisper})
+    loud = await acts.shout(owner)
+    quiet = await acts.whisper(owner)
+    await wf.wait_condition(lambda: bool(state["done"]))
+    return {"owner": loud, "quiet": quiet, "items": items, "qty": state["qty"]}
+
+
+class Recorder(Interceptor):
+    """Logs every hook, before and after the rest of the chain, as ``tag``."""
+
+    def __init__(self, tag: str, log: list[str]) -> None:
+        self.tag, self.log = tag, log
+
+    def intercept_client(
+        self, next: ClientOutboundInterceptor
+    ) -> ClientOutboundInterceptor:
+        return _RecordClient(self, next)
+
+    def intercept_activity(
+        self, next: ActivityInboundInterceptor
+    ) -> ActivityInboundInterceptor:
+        return _RecordActivity(self, next)
+
+
+class _RecordClient(ClientOutboundInterceptor):
+    def __init__(self, rec: Recorder, next: ClientOutboundInterceptor) -> None:
+        super().__init__(next)
+        self.rec = rec
+
+    def _note(self, what: str) -> None:
+        self.rec.log.append(f"{self.rec.tag} {what}")
+
+    async def start_workflow(self, input: StartWorkflowInput) -> Any:
+        self._note(f"start {input.args}")
+        handle = await self.next.start_workflow(input)
+        self._note("start done")
+        return handle
+
+    async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+        self._note(f"signal {input.signal}")
+        await self.next.signal_workflow(input)
+
+    async def query_workflow(self, input: QueryWorkflowInput) -> Any:
+        self._note(f"query {input.query}")
+        return await self.next.query_workflow(input)
+
+    async def start_workflow_update(
+        self, input: StartWorkflowUpdateInput
+    ) -> UpdateHandle:
+        self._note(f"update {input.update}")
+        return await self.next.start_workflow_update(input)
+
+    async def cancel_workflow(self, input: CancelWorkflowInput) -> None:
+        self._note(f"cancel {input.reason}")
+        await self.next.cancel_workflow(input)
+
+
+class _RecordActivity(ActivityInboundInterceptor):
+    def __init__(self, rec: Recorder, next: ActivityInboundInterceptor) -> None:
+        super().__init__(next)
+        self.rec = rec
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        # runs inside the activity's context
+        name = activity.info().activity_type
+        self.rec.log.append(f"{self.rec.tag} activity {name} {input.args}")
+        value = await self.next.execute_activity(input)
+        self.rec.log.append(f"{self.rec.tag} activity {name} -> {value}")
+        return value
+
+
+async def test_every_hook_runs_once_in_order_first_interceptor_outermost(
+    mf: Env,
+) -> None:
+    client_log: list[str] = []
+    worker_log: list[str] = []
+    client = MemFlow.Client(
+        {
+            "connection": mf.conn,
+            "interceptors": [Recorder("A", client_log), Recorder("B", client_log)],
+        }
+    )
+    try:
+        await mf.worker(
+            "ic",
+            cart,
+            interceptors=[Recorder("W", worker_log)],
+        )
+        handle = await client.workflow.start(cart, "ann", task_queue="ic")
+        assert client_log == [
+            "A start ['ann']",
+            "B start ['ann']",
+            "B start done",
+            "A start done",
+        ]
+        await handle.signal("add", "pear")
+        # applied in inbox order: the signal before the update
+        assert await handle.execute_update("set_qty", 3, timeout=30) == 3
+        assert await handle.query("items") == ["pear"]
+        await handle.signal("checkout")
+        result = await handle.result()
+        assert result == {
+            "owner": "ANN",
+            "quiet": "ann (whisper)",
+            "items": ["pear"],
+            "qty": 3,
+        }
+        assert client_log[4:] == [
+            "A signal add",
+            "B signal add",
+            "A update set_qty",
+            "B update set_qty",
+            "A query items",
+            "B query items",
+            "A signal checkout",
+            "B signal checkout",
+        ]
+        # each activity once (no retries here), its value seen on the way out
+        assert worker_log == [
+            "W activity shout ['ann']",
+            "W activity shout -> ANN",
+            "W activity whisper ['ann']",
+            "W activity whisper -> ann (whisper)",
+        ]
+    finally:
+        await client.close()
+
+
+async def test_cancel_goes_through_the_chain(mf: Env) -> None:
+    log: list[str] = []
+    client = MemFlow.Client(
+        {"connection": mf.conn, "interceptors": [Recorder("A", log)]}
+    )
+    try:
+        await mf.worker("icc", cart)
+        handle = await client.workflow.start(cart, "bo", task_queue="icc")
+        await handle.cancel("enough")
+        with pytest.raises(errors.WorkflowError):
+            await handle.result()
+        assert log[-1] == "A cancel enough"
+    finally:
+        await client.close()
+
+
+class Rewrite(Interceptor):
+    """Changes the start arguments, the signal's argument and the activities'."""
+
+    def intercept_client(
+        self, next: ClientOutboundInterceptor
+    ) -> ClientOutboundInterceptor:
+        class Out(ClientOutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> Any:
+                input.args = [f"{input.args[0]}-x"]
+                input.options["workflow_id"] = "rewritten"
+                return await self.next.start_workflow(input)
+
+            async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+                if input.signal == "add":
+                    input.args = [str(a) * 2 for a in input.args]
+                await self.next.signal_workflow(input)
+
+        return Out(next)
+
+    def intercept_activity(
+        self, next: ActivityInboundInterceptor
+    ) -> ActivityInboundInterceptor:
+        class In(ActivityInboundInterceptor):
+            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+                input.args = [f"<{a}>" for a in input.args]
+                return await self.next.execute_activity(input)
+
+        return In(next)
+
+
+async def test_an_interceptor_that_changes_the_input_changes_the_call(
+    mf: Env,
+) -> None:
+    client = MemFlow.Client({"connection": mf.conn, "interceptors": [Rewrite()]})
+    try:
+        await mf.worker("icr", cart, interceptors=[Rewrite()])
+        handle = await client.workflow.start(cart, "cy", task_queue="icr")
+        assert handle.workflow_id == "rewritten"
+        await handle.signal("add", "fig")
+        await handle.signal("checkout")
+        assert await handle.result() == {
+            "owner": "<CY-X>",
+            "quiet": "<cy-x> (whisper)",
+            "items": ["figfig"],
+            "qty": 1,
+        }
+    finally:
+        await client.close()
+
+
+class _Plain:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (
+            [Recorder],
+            "interceptors[0] is not an Interceptor (an instance, not the class): Recorder",
+        ),
+        ([_Plain()], "interceptors[0] is not an Interceptor: _Plain"),
+        (Recorder("A", []), "'interceptors' is a list of Interceptor instances"),
+    ],
+)
+def test_a_bad_interceptors_option_is_named(given: Any, says: str) -> None:
+    with pytest.raises(errors.ConfigError, match=re.escape(says)):
+        MemFlow.Client({"connection": {"dsn": "x"}, "interceptors": given})

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
 from hotmesh.durations import seconds
+from hotmesh.memflow.classes import workflow_function
+from hotmesh.memflow.converter import DataConverter
+from hotmesh.memflow.signatures import encode_args
 
 if TYPE_CHECKING:
     from hotmesh.memflow.client import Client
@@ -26,14 +29,16 @@ _WORKFLOW = ("args", "task_queue", "workflow_name", "expire", "search")
 
 
 def _payload(
+    conv: DataConverter,
     workflow_name: Any,
     args: Any,
     task_queue: Any,
     expire: Any,
     search: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    if callable(workflow_name):
-        workflow_name = workflow_name.__name__
+    fn = workflow_function(workflow_name) if callable(workflow_name) else None
+    if fn is not None:
+        workflow_name = fn.__name__
     if not isinstance(workflow_name, str) or not workflow_name:
         raise errors.ConfigError("schedule.create needs a workflow_name")
     if not isinstance(task_queue, str) or not task_queue:
@@ -42,8 +47,10 @@ def _payload(
         raise errors.ConfigError(
             f"schedule option 'args': expected a list, not {type(args).__name__}"
         )
+    what = f"schedule workflow '{workflow_name}'"
     payload: dict[str, Any] = {
-        "arguments": list(args or []),
+        # stored as JSON once, as the client's start would store them
+        "arguments": encode_args(conv, fn, list(args or []), what),
         "workflowName": workflow_name,
         "taskQueue": task_queue,
         "expire": seconds(expire, "schedule option 'expire'")
@@ -51,7 +58,10 @@ def _payload(
         else 60.0,
     }
     if search:
-        payload["search"] = {f"_{k}": v for k, v in search.items()}
+        payload["search"] = {
+            f"_{k}": conv.to_json(v, f"{what} search field '{k}'")
+            for k, v in search.items()
+        }
     return payload
 
 
@@ -95,7 +105,8 @@ class ScheduleClient:
         workflow id of each tick. ``ConfigError`` names a bad option;
         ``StoreConflictError`` if the id is taken.
         """
-        payload = _payload(workflow_name, args, task_queue, expire, search)
+        conv = self._client.converter
+        payload = _payload(conv, workflow_name, args, task_queue, expire, search)
         sid = schedule_id or payload["workflowName"]
         hm = await self._mesh()
         made = await hm.schedules.create(
@@ -127,6 +138,7 @@ class ScheduleClient:
             changes["data"] = {
                 **data,
                 **_payload(
+                    self._client.converter,
                     workflow.get("workflow_name", current["workflow_name"]),
                     workflow.get("args", current["args"]),
                     workflow.get("task_queue", current["task_queue"]),

@@ -245,3 +245,21 @@ async def test_a_custom_converter_on_the_client_and_the_worker(mf: Env) -> None:
         await client.close()
     with pytest.raises(errors.ConfigError, match="data_converter must have to_json"):
         MemFlow.Client({"connection": mf.conn, "data_converter": object()})
+
+
+async def test_a_schedule_stores_typed_arguments_as_the_client_would(mf: Env) -> None:
+    SEEN.clear()
+    await mf.worker("typed-sched", order_workflow)
+    made = await mf.client.schedule.create(
+        order_workflow, args=[ORDER, 1], task_queue="typed-sched", every="1h"
+    )
+    assert made["args"][0]["tags"] == ["gift", "rush"]  # stored as JSON
+    started = await mf.client.schedule.trigger(made["id"])
+    handle = mf.client.workflow.get_handle("typed-sched", order_workflow, started)
+    receipt = await asyncio.wait_for(handle.result(), 30)
+    assert receipt.seen[0] == "Order" and receipt.order_id == ORDER.id
+    await mf.client.schedule.delete(made["id"])
+    with pytest.raises(errors.DataConversionError, match="argument 'copies'"):
+        await mf.client.schedule.create(
+            order_workflow, args=[ORDER, object()], task_queue="typed-sched", every="1h"
+        )

@@ -17,7 +17,7 @@ from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.engine.payload import json_problem
 from hotmesh.errors import DataConversionError
-from hotmesh.memflow import attempts, completion, handlers, registry
+from hotmesh.memflow import asking, attempts, completion, handlers, registry
 from hotmesh.memflow.codec import PayloadCodec, seal, seal_answer, unseal_tree
 from hotmesh.memflow.context import (
     ACTIVITY,
@@ -307,9 +307,9 @@ async def query(
     await handlers.live(ctx, reader)
     try:
         if update:
-            handlers.validate(ctx, name, args)
+            asking.validate(ctx, name, args)
             return None
-        return await handlers.ask(ctx, name, args)
+        return await asking.ask(ctx, name, args)
     finally:
         await _unwind(ctx, task)
         if task.done() and not task.cancelled():

@@ -20,8 +20,10 @@ def footprint(hm: HotMesh) -> dict[str, int]:
         "cached_states": len(engine.states),
         "queued_steps": sum(len(q) for q in engine._pending.values()),
         "stepping_jobs": len(engine._running),
-        # pubsub callers waiting for a job's end (the caller's own wait)
+        # pubsub callers waiting for a job's end (the caller's own wait), and
+        # topics subscribed to (a MemFlow handle watches its workflow's end)
         "result_waiters": sum(len(w) for w in hm._waiters.values()),
+        "subscribed_topics": len(hm.subscriptions._subs),
         # consumers: claims held, due times kept for delayed messages
         "held_claims": sum(len(c.held) for c in consumers),
         "due_times": sum(len(c._wakeups) for c in consumers),

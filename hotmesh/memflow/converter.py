@@ -18,6 +18,7 @@ import json
 import types
 import typing
 import uuid
+import weakref
 from collections import abc
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -336,10 +337,26 @@ class DefaultConverter:
         }
 
 
+#: a class's hints, read once (``get_type_hints`` is slow; decoding a
+#: dataclass needs them at every replay)
+_CLASS_HINTS: weakref.WeakKeyDictionary[type, dict[str, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _hints(obj: Any) -> dict[str, Any]:
     """``get_type_hints`` with extras kept; {} when they cannot be resolved
     (a class defined inside a function under ``from __future__ import
     annotations``): its values are then decoded as stored."""
+    if isinstance(obj, type):
+        known = _CLASS_HINTS.get(obj)
+        if known is None:
+            known = _CLASS_HINTS[obj] = _read_hints(obj)
+        return known
+    return _read_hints(obj)
+
+
+def _read_hints(obj: Any) -> dict[str, Any]:
     try:
         return typing.get_type_hints(obj, include_extras=True)
     except Exception:

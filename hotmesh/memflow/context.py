@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
@@ -147,6 +147,8 @@ class WorkflowContext:
     #: the first divergence from the recorded history (raised in the workflow,
     #: where user code could catch it)
     diverged: errors.NondeterminismError | None = None
+    #: the future the last suspended call waits on (what ``sticky`` resolves)
+    parked: asyncio.Future[Any] | None = None
 
     def time(self) -> float:
         """The worker clock's time, in seconds since the epoch."""
@@ -244,23 +246,25 @@ class WorkflowContext:
                     f"{_show(step[key])}, but the code now passes {_show(now)}",
                 )
 
-    async def suspend(self, item: dict[str, Any]) -> NoReturn:
-        """Register an interruption and wait forever (the activation ends instead)."""
+    async def suspend(self, item: dict[str, Any]) -> Any:
+        """Register an interruption and wait: the activation ends instead, or,
+        when the workflow stays cached (``sticky``), the next activation
+        resumes it here with the recorded value (``{}`` for a null one)."""
         fut = self.wait_on()
         self.interruptions.append(item)
         self.progress += 1
         task = asyncio.current_task()
         if task is not None:
             self.tasks.append(task)
+        self.parked = fut
         self.changed.set()
         try:
-            await fut
+            return await fut
         except asyncio.CancelledError:
             if not self.ending and item in self.interruptions:
                 # a workflow cancellation: this call is abandoned, not run
                 self.interruptions.remove(item)
             raise
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def cancel_main(self, reason: str | None) -> None:
         """Cancel the workflow function at its await point, or when the last

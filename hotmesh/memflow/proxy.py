@@ -106,7 +106,7 @@ async def _proxy(
         if any(k in policy for k in SCHEDULED_TIMEOUTS):
             # the schedule-time timeouts count from now, across every attempt
             policy = {**policy, "scheduled_at": ctx.time()}
-        await ctx.suspend(
+        value = await ctx.suspend(
             {
                 "type": "proxy",
                 "kind": kind,

@@ -17,7 +17,7 @@ from hotmesh import errors
 from hotmesh.clock import SYSTEM, Clock
 from hotmesh.engine.payload import json_problem
 from hotmesh.errors import DataConversionError
-from hotmesh.memflow import asking, attempts, completion, handlers, registry
+from hotmesh.memflow import asking, attempts, completion, handlers, registry, sticky
 from hotmesh.memflow.codec import PayloadCodec, seal, seal_answer, unseal_tree
 from hotmesh.memflow.context import (
     ACTIVITY,
@@ -141,7 +141,7 @@ async def _replayed(
     return task
 
 
-async def _unwind(ctx: WorkflowContext, task: asyncio.Task[Any]) -> None:
+async def unwind(ctx: WorkflowContext, task: asyncio.Task[Any]) -> None:
     """End what is still blocked (the activation is over): tasks waiting on a
     durable call, the gate or a condition get ``ActivationEnded``, which user
     code does not catch; anything else is cancelled."""
@@ -183,17 +183,21 @@ async def activate(
     clock: Clock = SYSTEM,
     converter: DataConverter = DEFAULT,
     codec: PayloadCodec | None = None,
+    cache: sticky.Cache | None = None,
 ) -> dict[str, Any]:
     """Run the workflow function from the top, replaying recorded results;
     ``reader`` reads the job's inbox for handlers (and, ``cancel_told``, for a
     cancellation of a workflow without handlers); ``clock`` is the worker's.
     With a ``codec``, the job's payloads are decoded first and the answer's
-    encoded."""
+    encoded. With a ``cache``, a workflow suspended there since its last
+    activation resumes instead (``sticky``)."""
     if codec is not None:
         data = await unseal_tree(codec, message.get("data") or {})
         message = {**message, "data": data}
     reader = _unsealing(codec, reader)
-    answer = await _activate(namespace, message, reader, cancel_told, clock, converter)
+    answer = await _activate(
+        namespace, message, reader, cancel_told, clock, converter, cache
+    )
     return await seal_answer(codec, answer)
 
 
@@ -204,6 +208,7 @@ async def _activate(
     cancel_told: bool,
     clock: Clock,
     converter: DataConverter,
+    cache: sticky.Cache | None = None,
 ) -> dict[str, Any]:
     data = message.get("data") or {}
     ctx = _context(namespace, data, converter=converter)
@@ -219,11 +224,25 @@ async def _activate(
         )
         return _answer(ctx, FAILED, {"error": _failure(missing)}, error=True)
     what = f"workflow '{name}'"
-    try:
-        args = decode_args(converter, fn, list(data.get("arguments") or []), what)
-    except DataConversionError as bad:
-        return _answer(ctx, FAILED, {"error": _failure(bad)}, error=True)
-    task = await _replayed(ctx, fn, args)
+    entry = cache.take(ctx.workflow_id) if cache is not None else None
+    if entry is not None and sticky.resume(entry, data, fn):
+        assert cache is not None
+        cache.hits += 1
+        trace_ids = ctx.trace_ids
+        ctx, task = entry.ctx, entry.task
+        ctx.clock, ctx.trace_ids = clock, trace_ids
+        await ctx.changed.wait()  # the resumed call returned; on to the next
+        await handlers.settle(ctx)
+    else:
+        if entry is not None:
+            await unwind(entry.ctx, entry.task)  # stale: replay instead
+        if cache is not None:
+            cache.misses += 1
+        try:
+            args = decode_args(converter, fn, list(data.get("arguments") or []), what)
+        except DataConversionError as bad:
+            return _answer(ctx, FAILED, {"error": _failure(bad)}, error=True)
+        task = await _replayed(ctx, fn, args)
     await handlers.live(ctx, None if ctx.scope else reader, cancel_told)
     # What this activation asks for is fixed now, whatever the cancelled tasks
     # still do (a user ``except BaseException`` could swallow the cancellation).
@@ -231,7 +250,17 @@ async def _activate(
     finished = task.done()
     failure = ctx.msg.failure if ctx.msg is not None else None
     idle = None if items or finished else handlers.idle_item(ctx)
-    await _unwind(ctx, task)
+    if (
+        cache is not None
+        and cache.size
+        and failure is None
+        and sticky.keepable(ctx, task)
+    ):
+        for old in cache.put(sticky.entry_of(ctx, task, fn)):
+            await unwind(old.ctx, old.task)  # evicted: the next one replays
+        item = items[0]
+        return _answer(ctx, _SINGLE[item["type"]], dict(item))
+    await unwind(ctx, task)
     if failure is not None:
         return _answer(ctx, FAILED, {"error": _failure(failure)}, error=True)
     if finished and task.cancelled() and ctx.cancelled:
@@ -311,7 +340,7 @@ async def query(
             return None
         return await asking.ask(ctx, name, args)
     finally:
-        await _unwind(ctx, task)
+        await unwind(ctx, task)
         if task.done() and not task.cancelled():
             task.exception()  # retrieved: a replayed failure is the workflow's own
 
@@ -335,7 +364,7 @@ async def replay(
     task = await _replayed(ctx, fn, decode_args(converter, fn, args, what))
     await handlers.live(ctx, None)
     ended = task.done()
-    await _unwind(ctx, task)
+    await unwind(ctx, task)
     failure = None
     if ended and not task.cancelled():
         failure = task.exception()

@@ -23,6 +23,7 @@ from hotmesh.memflow import (
     registry,
     runner,
     spans,
+    sticky,
     timeouts,
 )
 from hotmesh.memflow import codec as _codec
@@ -57,7 +58,13 @@ WORKER_KEYS = (
 #: the keys of a config's ``connection``; ``options`` holds engine options
 CONNECTION_KEYS = ("dsn", "schema", "pool_size", "capacity", "lease", "poll", "options")
 #: the keys of a worker config's ``options``
-WORKER_OPTIONS = ("capacity", "activity_capacity", "concurrency", "rate")
+WORKER_OPTIONS = (
+    "capacity",
+    "activity_capacity",
+    "concurrency",
+    "rate",
+    "max_cached_workflows",
+)
 
 
 def check_config(config: Any, known: tuple[str, ...], where: str) -> None:
@@ -128,6 +135,14 @@ class Connection:
     #: workflows with a cancellation in their inbox (told by NOTIFY, or read
     #: at start): an activation of one without handlers reads its inbox
     cancels: set[str] = field(default_factory=set)
+    #: its workers' sticky caches (emptied when the connection stops)
+    caches: list[sticky.Cache] = field(default_factory=list)
+
+    async def drain(self) -> None:
+        """Unwind the workflows its workers' caches hold."""
+        for cache in self.caches:
+            for entry in cache.drain():
+                await runner.unwind(entry.ctx, entry.task)
 
     def env(self) -> attempts.Env:
         """What this process's activity attempts need (heartbeats, clock)."""
@@ -393,6 +408,16 @@ class Worker(_Part):
 
     task_queue: str
     workflow_name: str
+    #: the workflows suspended between activations (``max_cached_workflows``)
+    cache: sticky.Cache
+
+    async def stop(self) -> None:
+        """Stop consuming, then unwind the workflows the cache holds."""
+        await super().stop()
+        for entry in self.cache.drain():
+            await runner.unwind(entry.ctx, entry.task)
+        if self.cache in self.connection.caches:
+            self.connection.caches.remove(self.cache)
 
     @classmethod
     def create(cls, config: Mapping[str, Any]) -> Opening[Worker]:
@@ -430,6 +455,12 @@ class Worker(_Part):
         )
         topic = activity_topic(queue)
         limits.declare(namespace, topic, given.declared)
+        size = options.get("max_cached_workflows")
+        cache = sticky.Cache(
+            sticky.default_size()
+            if size is None
+            else sticky.size_of(size, "Worker.create options")
+        )
 
         inbox: list[MessageRows] = []  # set once connected, before any activation
         opened: list[Connection] = []  # likewise
@@ -463,6 +494,7 @@ class Worker(_Part):
                 env[0].clock,
                 converter=converter,
                 codec=codec,
+                cache=cache if cache.size else None,
             )
             data = message.get("data") or {}
             if answer.get("code") == runner.CONTINUE:
@@ -512,6 +544,8 @@ class Worker(_Part):
         topics = conn.add(workers)
         worker = cls(conn, topics)
         worker.task_queue, worker.workflow_name = queue, name
+        worker.cache = cache
+        conn.caches.append(cache)
         return worker
 
     async def run(self) -> None:
@@ -560,4 +594,5 @@ async def shutdown(dsn: str | None = None) -> None:
     futures = [_SHARED.pop(key) for key in keys]
     for fut in futures:
         if fut.done() and not fut.cancelled() and fut.exception() is None:
-            await fut.result().mesh.stop()
+            await fut.result().mesh.stop()  # in-flight activations end first
+            await fut.result().drain()

@@ -75,7 +75,7 @@ async def sleep_for(duration: float | int | str) -> float:
     ctx.compare(index, "sleep", str(duration), {"duration": secs})
     if value is None:
         marker = ctx.marker("sleep", index)
-        await ctx.suspend(
+        value = await ctx.suspend(
             {
                 "type": "sleep",
                 "kind": "sleep",
@@ -120,7 +120,7 @@ async def _wait(
         wait: dict[str, Any] = {"key": key}
         if timeout is not None:
             wait["timeout"] = seconds(timeout)
-        await ctx.suspend(
+        value = await ctx.suspend(
             {
                 "type": "wait",
                 "kind": kind,
@@ -217,7 +217,7 @@ async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> 
         if kind == "start":
             item["await"] = False
             child["join"] = join_key(ctx.workflow_id, child_id)
-        await ctx.suspend(item)
+        value = await ctx.suspend(item)
     if "error" in value:
         failure = _error_from(value, name)
         if opts.get("throw_on_error", True):
@@ -560,7 +560,7 @@ class Search:
             result = int(result)
         ctx.markers[ctx.marker("search", index)] = {"data": result}
         ctx.search[f"_{name}"] = result
-        return result
+        return float(result)  # as a replay gives it (a cached run keeps it)
 
 
 def search() -> Search:

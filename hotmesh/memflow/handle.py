@@ -199,7 +199,10 @@ class WorkflowHandle(Generic[R]):
     ) -> Any:
         """Apply update ``name`` and return its handler's value (its error raises
         ``UpdateFailedError``; a validator's refusal ``UpdateRejectedError``)."""
-        update = await self.start_update(name, *args, update_id=update_id)
+        given = _interceptors.StartWorkflowUpdateInput(
+            self, name, list(args), update_id, awaited=True
+        )
+        update = await self.client.outbound.start_workflow_update(given)
         return await update.result(timeout)
 
     async def interrupt(self, reason: str | None = None, **options: Any) -> None:

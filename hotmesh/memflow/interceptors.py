@@ -66,6 +66,9 @@ class StartWorkflowUpdateInput:
     update: str | Callable[..., Any]
     args: list[Any]
     update_id: str | None
+    #: ``execute_update``: its result is awaited at once (the caller listens
+    #: for the outcome from before the update is sent)
+    awaited: bool = False
 
 
 @dataclass
@@ -162,7 +165,11 @@ class _ClientCalls(ClientOutboundInterceptor):
         from hotmesh.memflow import updates
 
         return await updates.start_update(
-            input.handle, input.update, list(input.args), input.update_id
+            input.handle,
+            input.update,
+            list(input.args),
+            input.update_id,
+            awaited=input.awaited,
         )
 
     async def cancel_workflow(self, input: CancelWorkflowInput) -> None:

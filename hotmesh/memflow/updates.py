@@ -163,6 +163,39 @@ class UpdateHandle:
         self.name = name
         self.id = self.update_id = update_id
         self.workflow_id = handle.workflow_id
+        #: set when the workflow announces outcomes committed, or its end
+        self._told: asyncio.Event | None = None
+        self._subs: list[tuple[str, Any]] = []
+        #: sent just now under an id made here: no outcome to read yet
+        self._fresh = False
+
+    def _listen(self, hm: HotMesh) -> asyncio.Event:
+        """Hear the workflow's announcements (from before the update is sent
+        or the outcome first read, so none slips past)."""
+        if self._told is not None:
+            return self._told
+        told = asyncio.Event()
+        ns, wid = self.handle.client.namespace, self.workflow_id
+        applied = applied_topic(ns)
+
+        def heard(topic: str, message: Any) -> None:
+            if topic != applied or (
+                isinstance(message, dict) and message.get("id") == wid
+            ):
+                told.set()
+
+        self._told, self._subs = (
+            told,
+            [(applied, heard), (f"{ns}.executed.{wid}", heard)],
+        )
+        for topic, callback in self._subs:
+            hm.subscriptions.add(topic, callback)
+        return told
+
+    def _unlisten(self, hm: HotMesh) -> None:
+        for topic, callback in self._subs:
+            hm.subscriptions.remove(topic, callback)
+        self._told, self._subs = None, []
 
     async def result(self, timeout: float | None = None) -> Any:
         """The handler's return value; its error raises ``UpdateFailedError``,
@@ -173,37 +206,29 @@ class UpdateHandle:
         deadline = None if timeout is None else loop.time() + timeout
         pause = POLL_FIRST
         key = update_key(self.update_id)
-        # told when the workflow commits update outcomes, or ends; listening
-        # before the first read, so an announcement cannot slip past
-        told = asyncio.Event()
-        ns, wid = self.handle.client.namespace, self.workflow_id
-
-        def heard(_topic: str, message: Any) -> None:
-            if _topic != applied or (
-                isinstance(message, dict) and message.get("id") == wid
-            ):
-                told.set()
-
-        applied, ended = applied_topic(ns), f"{ns}.executed.{wid}"
-        hm.subscriptions.add(applied, heard)
-        hm.subscriptions.add(ended, heard)
+        wid = self.workflow_id
+        told = self._listen(hm)
+        fresh, self._fresh = self._fresh, False
         try:
             while True:
-                told.clear()
-                job = await hm.engine.read(wid, include_expired=True)
-                if job is None:
-                    raise errors.JobNotFoundError(wid)
-                outcome = job.data.get(key)
-                if isinstance(outcome, dict):
-                    codec = self.handle.client.codec
-                    return self._outcome(await _codec.unseal_tree(codec, outcome))
-                if finished(job):
-                    raise errors.UpdateFailedError(
-                        wid,
-                        self.name,
-                        "WorkflowEnded",
-                        "the workflow ended before the update was applied",
-                    )
+                if not fresh:
+                    told.clear()
+                    job = await hm.engine.read(wid, include_expired=True)
+                    if job is None:
+                        raise errors.JobNotFoundError(wid)
+                    outcome = job.data.get(key)
+                    if isinstance(outcome, dict):
+                        codec = self.handle.client.codec
+                        outcome = await _codec.unseal_tree(codec, outcome)
+                        return self._outcome(outcome)
+                    if finished(job):
+                        raise errors.UpdateFailedError(
+                            wid,
+                            self.name,
+                            "WorkflowEnded",
+                            "the workflow ended before the update was applied",
+                        )
+                fresh = False
                 wait = pause
                 if deadline is not None:
                     wait = min(wait, deadline - loop.time())
@@ -217,8 +242,7 @@ class UpdateHandle:
                 except TimeoutError:  # none heard: read again, less often
                     pause = min(pause * 2, POLL_MAX)
         finally:
-            hm.subscriptions.remove(applied, heard)
-            hm.subscriptions.remove(ended, heard)
+            self._unlisten(hm)
 
     def _outcome(self, outcome: dict[str, Any]) -> Any:
         error = outcome.get("error")
@@ -255,9 +279,12 @@ async def start_update(
     name: Any,
     args: list[Any],
     update_id: str | None = None,
+    awaited: bool = False,
 ) -> UpdateHandle:
     """Validate (on a replay, when the workflow is registered here), then add the
-    update to the inbox once per id, and wake the workflow."""
+    update to the inbox once per id, and wake the workflow. ``awaited``: its
+    ``result()`` follows at once (it listens from before the send, so its
+    first read waits for the workflow's announcement)."""
     given, args = name, _encode(handle, "update", name, args)
     name = handler_name(name)
     ns = handle.client.namespace
@@ -291,11 +318,20 @@ async def start_update(
                 codec=handle.client.codec,
             )
         sealed = await _codec.seal_each(handle.client.codec, args)
-        added = await rows.add(
-            ns, handle.workflow_id, "update", name, sealed, update_id
-        )
-        if added is None:
-            raise errors.JobInactiveError(handle.workflow_id)
+        if awaited and not retry:
+            ours._listen(hm)
+        try:
+            added = await rows.add(
+                ns, handle.workflow_id, "update", name, sealed, update_id
+            )
+            if added is None:
+                raise errors.JobInactiveError(handle.workflow_id)
+            ours._fresh = awaited and not retry
+            await wake(hm, ns, handle.workflow_id)
+        except BaseException:
+            ours._unlisten(hm)
+            raise
+        return ours
     await wake(hm, ns, handle.workflow_id)
     return ours
 

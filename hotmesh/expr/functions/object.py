@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.expr import budget
 from hotmesh.expr.functions.registry import register
 from hotmesh.expr.js import (
     UNDEFINED,
@@ -58,6 +59,8 @@ def set_(obj: Any = UNDEFINED, prop: Any = UNDEFINED, value: Any = UNDEFINED) ->
         if value is UNDEFINED and int(key) >= len(target):
             return target
         i = int(key)
+        # Refused before the holes are built: index 30,000,000 took 480 MB.
+        budget.current().check_result(i + 1, "object.set")
         target.extend([None] * (i + 1 - len(target)))
         target[i] = value
     elif isinstance(target, dict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import string
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -195,3 +196,16 @@ def test_an_error_names_the_function_and_the_limit_in_milliseconds() -> None:
         "@array.indexOf: the expression exceeded its evaluation budget of "
         "5,000,000 work units (max_work, about 5 ms of CPU"
     )
+
+
+def test_setting_a_far_index_is_refused_before_the_holes_are_built() -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(errors.EvaluationError, match=r"^@object\.set: result larger"):
+            expr.compile(pipe(["{xs}", "30000000", 1], ["{@object.set}"])).evaluate(
+                {"xs": []}
+            )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000  # 480 MB of nulls before the result was measured

@@ -55,7 +55,7 @@ STRINGIFY = 1_600
 COMPARE = 1_500
 #: one character of JSON text parsed (json.loads builds the values; "[1,1,…]"
 #: calls the number hook every other character)
-PARSE = 400
+PARSE = 120
 #: one part @string.split builds (a Python step each)
 PART = 400
 #: one character outside the Basic Multilingual Plane (an emoji) in a text

@@ -62,7 +62,7 @@ fits and times it: 10 to 40 ms of CPU):
 
 So one evaluation may, for example, run a `@reduce` of about 15,000 laps, or 7,000 laps
 that each call a function; search an array of 80,000 entries; sort 8,000 strings;
-join 30,000 numbers; split a text into 70,000 parts; parse about 90 KB of JSON. To
+join 30,000 numbers; split a text into 65,000 parts; parse about 200 KB of JSON. To
 collect items in a `@reduce`, use `@array.push`, which costs what it adds:
 `@array.concat` copies and measures the whole array on every lap.
 

@@ -201,7 +201,9 @@ def test_an_error_names_the_function_and_the_limit_in_milliseconds() -> None:
 def test_setting_a_far_index_is_refused_before_the_holes_are_built() -> None:
     tracemalloc.start()
     try:
-        with pytest.raises(errors.EvaluationError, match=r"^@object\.set: result larger"):
+        with pytest.raises(
+            errors.EvaluationError, match=r"^@object\.set: result larger"
+        ):
             expr.compile(pipe(["{xs}", "30000000", 1], ["{@object.set}"])).evaluate(
                 {"xs": []}
             )

@@ -144,6 +144,8 @@ class WorkflowContext:
     #: replaying a recorded history (``Replayer``): each step's recorded call
     #: (``{"kind", "name", "args"...}``) by replay index, checked by ``compare``
     expected: dict[int, dict[str, Any]] | None = None
+    #: this activation's workflow outbound interceptor chain, if any
+    outbound: Any = None
     #: the first divergence from the recorded history (raised in the workflow,
     #: where user code could catch it)
     diverged: errors.NondeterminismError | None = None

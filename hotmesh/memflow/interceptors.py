@@ -15,10 +15,11 @@ first, and its code after ``await self.next...`` runs last.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from hotmesh import errors
 
@@ -137,6 +138,13 @@ class Interceptor:
         """The activities' inbound wrapper around ``next`` (or ``next`` itself)."""
         return next
 
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        """A ``WorkflowInboundInterceptor`` class for the workflows of
+        ``input.task_queue`` (made anew each activation), or None."""
+        return None
+
 
 class _ClientCalls(ClientOutboundInterceptor):
     """The chain's end: the client's own calls."""
@@ -244,3 +252,188 @@ def wrap_activity(
         return await chain.execute_activity(ExecuteActivityInput(fn, list(args)))
 
     return through
+
+
+# -- workflow interceptors: run inside the workflow, on every activation --
+
+
+@dataclass
+class WorkflowInterceptorClassInput:
+    """What ``workflow_interceptor_class`` is asked for: one worker's queue."""
+
+    namespace: str
+    task_queue: str
+
+
+@dataclass
+class ExecuteWorkflowInput:
+    """The workflow function and its (decoded) arguments, each activation."""
+
+    fn: Callable[..., Any]
+    args: list[Any]
+
+
+@dataclass
+class StartActivityInput:
+    """A proxied activity call (``await acts.name(*args)``)."""
+
+    activity: str
+    args: list[Any]
+    #: the proxy it was called on (its options: task queue, retry policy)
+    proxy: Any
+
+
+@dataclass
+class StartChildWorkflowInput:
+    """``exec_child`` (``wait`` True) or ``start_child`` (False)."""
+
+    workflow: Any
+    #: ``args``, ``task_queue``, ``workflow_id``, ... as given
+    options: dict[str, Any]
+    wait: bool
+
+
+@dataclass
+class SleepInput:
+    """``sleep_for(duration)``."""
+
+    duration: float | int | str
+
+
+@dataclass
+class ContinueAsNewInput:
+    """``continue_as_new(*args)``."""
+
+    args: list[Any]
+
+
+class WorkflowOutboundInterceptor:
+    """Wraps the workflow's durable calls; each passes on to ``self.next``."""
+
+    def __init__(self, next: WorkflowOutboundInterceptor) -> None:
+        self.next = next
+
+    async def start_activity(self, input: StartActivityInput) -> Any:
+        return await self.next.start_activity(input)
+
+    async def start_child_workflow(self, input: StartChildWorkflowInput) -> Any:
+        return await self.next.start_child_workflow(input)
+
+    async def sleep(self, input: SleepInput) -> float:
+        return await self.next.sleep(input)
+
+    def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
+        self.next.continue_as_new(input)
+
+
+class WorkflowInboundInterceptor:
+    """Wraps the workflow function's run; ``init`` wraps the outbound chain."""
+
+    def __init__(self, next: WorkflowInboundInterceptor) -> None:
+        self.next = next
+
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        """Called once per activation, first: pass a wrapper of ``outbound``
+        on to ``self.next.init`` to intercept the workflow's calls."""
+        self.next.init(outbound)
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        return await self.next.execute_workflow(input)
+
+
+#: (namespace, task queue) -> the workflow interceptor classes, outermost first
+_WORKFLOW_CLASSES: dict[tuple[str, str], list[type[WorkflowInboundInterceptor]]] = {}
+#: the durable calls' own implementations (workflow.py, proxy.py)
+_CALLS: dict[str, Callable[..., Any]] = {}
+
+
+def register_workflow(
+    namespace: str, task_queue: str, interceptors: Sequence[Interceptor]
+) -> None:
+    """The workflow interceptor classes of a worker's queue (replacing any)."""
+    given = WorkflowInterceptorClassInput(namespace, task_queue)
+    found = [one.workflow_interceptor_class(given) for one in interceptors]
+    _WORKFLOW_CLASSES[(namespace, task_queue)] = [c for c in found if c is not None]
+
+
+class _WorkflowCalls(WorkflowOutboundInterceptor):
+    """The outbound chain's end: the calls' own implementations."""
+
+    def __init__(self) -> None:
+        pass
+
+    async def start_activity(self, input: StartActivityInput) -> Any:
+        return await input.proxy._run(input.activity, list(input.args))
+
+    async def start_child_workflow(self, input: StartChildWorkflowInput) -> Any:
+        kind = "child" if input.wait else "start"
+        return await _CALLS["child"](kind, input.workflow, None, dict(input.options))
+
+    async def sleep(self, input: SleepInput) -> float:
+        value: float = await _CALLS["sleep"](input.duration)
+        return value
+
+    def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
+        _CALLS["continue_as_new"](*input.args)
+        raise AssertionError("continue_as_new returned")  # it raises
+
+
+class _WorkflowRun(WorkflowInboundInterceptor):
+    """The inbound chain's end: keeps the outbound chain, runs the function."""
+
+    def __init__(self, ctx: Any, call: Callable[..., Awaitable[Any]]) -> None:
+        self.ctx, self.call = ctx, call
+
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        self.ctx.outbound = outbound
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        return await self.call(input.fn, list(input.args))
+
+
+def execute(
+    ctx: Any,
+    call: Callable[[Callable[..., Any], list[Any]], Coroutine[Any, Any, Any]],
+    fn: Callable[..., Any],
+    args: list[Any],
+) -> Coroutine[Any, Any, Any]:
+    """The workflow function's run in this activation, through the inbound
+    chain of its queue's interceptors (new instances each activation)."""
+    classes = _WORKFLOW_CLASSES.get((ctx.namespace, ctx.task_queue))
+    if not classes:
+        return call(fn, args)
+    chain: WorkflowInboundInterceptor = _WorkflowRun(ctx, call)
+    for cls in reversed(classes):
+        chain = cls(chain)
+    chain.init(_WorkflowCalls())
+    return chain.execute_workflow(ExecuteWorkflowInput(fn, list(args)))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def outbound(name: str) -> Callable[[F], F]:
+    """Route durable call ``name`` (``sleep``, ``child``, ``continue_as_new``)
+    through the activation's outbound chain, when it has one."""
+
+    def wrap(own: F) -> F:
+        _CALLS[name] = own
+
+        def chained(*args: Any, **kw: Any) -> Any:
+            from hotmesh.memflow.context import current
+
+            chain: WorkflowOutboundInterceptor | None = current().outbound
+            if chain is None:
+                return own(*args, **kw)
+            if name == "sleep":
+                return chain.sleep(SleepInput(args[0] if args else kw["duration"]))
+            if name == "child":
+                kind, workflow, options, kw = args
+                opts = {**(options or {}), **kw}
+                given = StartChildWorkflowInput(workflow, opts, kind == "child")
+                return chain.start_child_workflow(given)
+            chain.continue_as_new(ContinueAsNewInput(list(args)))
+
+        return cast(F, functools.wraps(own)(chained))
+
+    return wrap

@@ -18,6 +18,7 @@ from hotmesh.engine.options import check_keys
 from hotmesh.engine.retry import MEMFLOW_RETRY, RETRY_KEYS, RetryPolicy
 from hotmesh.memflow import limits, registry
 from hotmesh.memflow.context import WorkflowContext, current
+from hotmesh.memflow.interceptors import StartActivityInput
 from hotmesh.memflow.signatures import decode_result, encode_args
 
 #: Activity retry defaults (``RetryPolicy`` with MemFlow's values), snake_case.
@@ -168,38 +169,46 @@ class ActivityProxy:
             raise AttributeError(f"no activity '{name}' in this proxy")
 
         async def call(*args: Any) -> Any:
-            ctx = current()
-            topic = activity_topic(self._task_queue or ctx.task_queue)
-            # the declared types: of the function given, else of the one
-            # registered in this process under that name (if any)
-            fn = (self._funcs or {}).get(name) or registry.activity(
-                ctx.namespace, topic, name
-            )
-            keys = None
-            if self._keyed is not None:  # taken only when the call is made
-                where = "proxy_activities"
-                keys = functools.partial(self._keyed.keys, where, name, list(args), fn)
-            what = f"activity '{name}'"
-            conv = ctx.converter
-            sent = encode_args(conv, fn, list(args), what)
-
-            def decode(value: Any) -> Any:
-                return decode_result(conv, fn, value, what)
-
-            return await _proxy(
-                ctx,
-                "proxy",
-                name,
-                sent,
-                topic,
-                self._policy,
-                self._priority,
-                keys,
-                decode,
-            )
+            chain = current().outbound
+            if chain is None:
+                return await self._run(name, list(args))
+            given = StartActivityInput(name, list(args), self)
+            return await chain.start_activity(given)
 
         call.__name__ = name
         return call
+
+    async def _run(self, name: str, args: list[Any]) -> Any:
+        """The call itself (the end of the outbound interceptor chain)."""
+        ctx = current()
+        topic = activity_topic(self._task_queue or ctx.task_queue)
+        # the declared types: of the function given, else of the one
+        # registered in this process under that name (if any)
+        fn = (self._funcs or {}).get(name) or registry.activity(
+            ctx.namespace, topic, name
+        )
+        keys = None
+        if self._keyed is not None:  # taken only when the call is made
+            where = "proxy_activities"
+            keys = functools.partial(self._keyed.keys, where, name, list(args), fn)
+        what = f"activity '{name}'"
+        conv = ctx.converter
+        sent = encode_args(conv, fn, list(args), what)
+
+        def decode(value: Any) -> Any:
+            return decode_result(conv, fn, value, what)
+
+        return await _proxy(
+            ctx,
+            "proxy",
+            name,
+            sent,
+            topic,
+            self._policy,
+            self._priority,
+            keys,
+            decode,
+        )
 
 
 def _functions(activities: Any) -> dict[str, Callable[..., Any]]:

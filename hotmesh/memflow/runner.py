@@ -29,7 +29,11 @@ from hotmesh.memflow.context import (
     replay_map,
 )
 from hotmesh.memflow.converter import DEFAULT, DataConverter
-from hotmesh.memflow.interceptors import ActivityInboundInterceptor, wrap_activity
+from hotmesh.memflow.interceptors import (
+    ActivityInboundInterceptor,
+    execute,
+    wrap_activity,
+)
 from hotmesh.memflow.proxy import DEFAULT_RETRY
 from hotmesh.memflow.signatures import decode_args, encode_args
 from hotmesh.telemetry import logs
@@ -127,7 +131,9 @@ async def _replayed(
     if events:
         handlers.of(ctx)
         ctx.gate = int(events[0].get("at", 0))  # before the function runs at all
-    task = asyncio.get_running_loop().create_task(_call(fn, args), context=bind(ctx))
+    task = asyncio.get_running_loop().create_task(
+        execute(ctx, _call, fn, args), context=bind(ctx)
+    )
     ctx.main = task
 
     def ended(_t: asyncio.Task[Any]) -> None:

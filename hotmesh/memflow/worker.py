@@ -437,9 +437,11 @@ class Worker(_Part):
             raise errors.ConfigError("Worker.create needs a task_queue")
         converter = converter_of(config)
         codec = _codec.check(config.get("codec"), "Worker.create")
-        chain = _interceptors.activity_chain(
-            _interceptors.check(config.get("interceptors"), "Worker.create")
+        given_interceptors = _interceptors.check(
+            config.get("interceptors"), "Worker.create"
         )
+        chain = _interceptors.activity_chain(given_interceptors)
+        _interceptors.register_workflow(namespace, queue, given_interceptors)
         fn = _workflow_fn(config.get("workflow"))
         name = registry.add_workflow(namespace, queue, fn)
         activities = _functions(config.get("activities"))

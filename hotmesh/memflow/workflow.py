@@ -2,8 +2,7 @@
 
 Every durable call takes a replay index: replayed, it returns the recorded
 result at once; new, it suspends the workflow and the activation tells the
-engine what to run (see ``hotmesh.memflow.context``).
-"""
+engine what to run (see ``hotmesh.memflow.context``)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import random as _random
 import uuid as _uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from hotmesh import errors, telemetry
 from hotmesh.durations import seconds
@@ -44,6 +43,7 @@ from hotmesh.memflow.handlers import (
 from hotmesh.memflow.handlers import (
     wait_condition as wait_condition,
 )
+from hotmesh.memflow.interceptors import outbound
 from hotmesh.memflow.proxy import (
     DEFAULT_RETRY as DEFAULT_RETRY,
 )
@@ -65,6 +65,7 @@ from hotmesh.memflow.proxy import (
 from hotmesh.memflow.signatures import decode_result, encode_args
 
 
+@outbound("sleep")
 async def sleep_for(duration: float | int | str) -> float:
     """Sleep durably (a timer in the database, no process waiting); returns seconds."""
     ctx = current()
@@ -166,6 +167,7 @@ def _child_options(
     return opts
 
 
+@outbound("child")
 async def _child(kind: str, workflow: Any, options: Any, kw: dict[str, Any]) -> Any:
     ctx = current()
     opts = _child_options(workflow, options, kw)
@@ -297,11 +299,9 @@ class ChildHandle(str):
 async def exec_child(
     workflow: Any = None, options: Mapping[str, Any] | None = None, **kw: Any
 ) -> Any:
-    """Run a child workflow and return its result (its failure raises here).
-
-    ``workflow`` is a function or a name; keyword options: ``args``,
-    ``task_queue``, ``workflow_id``, ``expire``, ``search``.
-    """
+    """Run child workflow ``workflow`` (a function or a name) and return its
+    result (its failure raises here); options: ``args``, ``task_queue``,
+    ``workflow_id``, ``expire``, ``search``."""
     return await _child("child", workflow, options, kw)
 
 
@@ -310,9 +310,7 @@ async def start_child(
 ) -> ChildHandle:
     """Start a child workflow without waiting; returns a ``ChildHandle`` (its
     workflow id, a ``str``; ``await handle.result()`` waits for it)."""
-    handle = await _child("start", workflow, options, kw)
-    assert isinstance(handle, ChildHandle)
-    return handle
+    return cast(ChildHandle, await _child("start", workflow, options, kw))
 
 
 execute_child = exec_child
@@ -399,6 +397,7 @@ async def hook(
     )
 
 
+@outbound("continue_as_new")
 def continue_as_new(*args: Any) -> None:
     """Restart this workflow in the same job with new arguments (history reset)."""
     current()

@@ -5,7 +5,7 @@ real PostgreSQL."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -15,12 +15,20 @@ from hotmesh.memflow.interceptors import (
     ActivityInboundInterceptor,
     CancelWorkflowInput,
     ClientOutboundInterceptor,
+    ContinueAsNewInput,
     ExecuteActivityInput,
+    ExecuteWorkflowInput,
     Interceptor,
     QueryWorkflowInput,
     SignalWorkflowInput,
+    SleepInput,
+    StartActivityInput,
+    StartChildWorkflowInput,
     StartWorkflowInput,
     StartWorkflowUpdateInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
 )
 from hotmesh.memflow.updates import UpdateHandle
 from tests.integration.memflow.conftest import Env
@@ -261,3 +269,105 @@ class _Plain:
 def test_a_bad_interceptors_option_is_named(given: Any, says: str) -> None:
     with pytest.raises(errors.ConfigError, match=re.escape(says)):
         MemFlow.Client({"connection": {"dsn": "x"}, "interceptors": given})
+
+
+# -- workflow interceptors --
+
+#: what the workflow interceptor saw, activation by activation
+SEEN: list[str] = []
+
+
+async def kid(text: str) -> str:
+    return f"kid {text}"
+
+
+async def parent(n: int) -> str:
+    """An activity, a sleep, a child, then continue-as-new once."""
+    wf.set_query_handler("n", lambda: n)
+    acts = wf.proxy_activities(activities={"shout": shout})
+    loud = await acts.shout(f"p{n}")
+    await wf.sleep_for(0.05)
+    child = await wf.exec_child(kid, args=[loud], task_queue="icwk")
+    if n == 0:
+        wf.continue_as_new(1)
+    return str(child)
+
+
+class SeeOut(WorkflowOutboundInterceptor):
+    async def start_activity(self, input: StartActivityInput) -> Any:
+        input.args = [f"{a}!" for a in input.args]  # changes the call
+        SEEN.append(f"activity {input.activity} {input.args}")
+        return await self.next.start_activity(input)
+
+    async def sleep(self, input: SleepInput) -> float:
+        SEEN.append(f"sleep {input.duration}")
+        return await self.next.sleep(input)
+
+    async def start_child_workflow(self, input: StartChildWorkflowInput) -> Any:
+        SEEN.append(f"child {input.options['args']} wait={input.wait}")
+        return await self.next.start_child_workflow(input)
+
+    def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
+        SEEN.append(f"continue {input.args}")
+        self.next.continue_as_new(input)
+
+
+class SeeIn(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        self.next.init(SeeOut(outbound))
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        SEEN.append(f"execute {input.fn.__name__} {input.args}")
+        return await self.next.execute_workflow(input)
+
+
+class Seeing(Interceptor):
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return SeeIn
+
+
+def _activations(seen: list[str]) -> list[list[str]]:
+    runs: list[list[str]] = []
+    for line in seen:
+        if line.startswith("execute"):
+            runs.append([])
+        runs[-1].append(line)
+    return runs
+
+
+async def test_workflow_interceptors_see_each_call_each_activation_alike(
+    mf: Env,
+) -> None:
+    SEEN.clear()
+    await mf.worker("icw", parent, interceptors=[Seeing()])
+    await mf.worker("icwk", kid)
+    handle = await mf.client.workflow.start(parent, 0, task_queue="icw")
+    assert await handle.result() == "kid P1!"
+    full = {
+        0: [
+            "execute parent [0]",
+            "activity shout ['p0!']",
+            "sleep 0.05",
+            "child ['P0!'] wait=True",
+            "continue [1]",
+        ],
+        1: [
+            "execute parent [1]",
+            "activity shout ['p1!']",
+            "sleep 0.05",
+            "child ['P1!'] wait=True",
+        ],
+    }
+    runs = _activations(SEEN)
+    # every activation re-runs the function from the top: the interceptor sees
+    # the replayed calls again, the same ones in the same order, then the new one
+    for run in runs:
+        gen = 0 if run[0] == full[0][0] else 1
+        assert run == full[gen][: len(run)], run
+    assert full[0] in runs and full[1] in runs
+    seen = len(SEEN)
+    # a query replays the last generation in this process: the same calls again
+    assert await handle.query("n") == 1
+    assert _activations(SEEN[seen:]) == [full[1]]

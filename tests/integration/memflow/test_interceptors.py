@@ -337,11 +337,15 @@ def _activations(seen: list[str]) -> list[list[str]]:
     return runs
 
 
+@pytest.mark.parametrize("cached", [0, 8])
 async def test_workflow_interceptors_see_each_call_each_activation_alike(
-    mf: Env,
+    mf: Env, cached: int
 ) -> None:
+    """Replayed or resumed from the sticky cache (``cached``), each
+    activation's hooks are a prefix of the same sequence."""
     SEEN.clear()
-    await mf.worker("icw", parent, interceptors=[Seeing()])
+    options = {"max_cached_workflows": cached}
+    await mf.worker("icw", parent, interceptors=[Seeing()], options=options)
     await mf.worker("icwk", kid)
     handle = await mf.client.workflow.start(parent, 0, task_queue="icw")
     assert await handle.result() == "kid P1!"
@@ -367,6 +371,8 @@ async def test_workflow_interceptors_see_each_call_each_activation_alike(
         gen = 0 if run[0] == full[0][0] else 1
         assert run == full[gen][: len(run)], run
     assert full[0] in runs and full[1] in runs
+    if not cached:  # an activation per call, each from the top
+        assert len(runs) >= 8
     seen = len(SEEN)
     # a query replays the last generation in this process: the same calls again
     assert await handle.query("n") == 1

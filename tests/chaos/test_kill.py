@@ -11,6 +11,7 @@ import json
 import random
 import signal
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -54,6 +55,37 @@ class Cluster:
     async def stop(self) -> None:
         await asyncio.gather(*self.restarts, return_exceptions=True)
         await stop_nodes(self.procs, 20)
+
+    @asynccontextmanager
+    async def killing(
+        self, every: tuple[float, float] = (0.8, 1.4)
+    ) -> AsyncIterator[Kills]:
+        """SIGKILL a node at once, then one every ``every`` seconds (drawn at
+        random), while the block runs; ``count`` is final once it ends."""
+        stop = asyncio.Event()
+        kills = Kills()
+
+        async def loop() -> None:
+            while not stop.is_set():
+                await self.kill_one()
+                kills.count += 1
+                try:
+                    await asyncio.wait_for(stop.wait(), random.uniform(*every))
+                except TimeoutError:
+                    pass
+
+        task = asyncio.get_running_loop().create_task(loop())
+        try:
+            yield kills
+        finally:
+            stop.set()
+            await task
+
+
+class Kills:
+    """How many nodes a :meth:`Cluster.killing` block has killed."""
+
+    count = 0
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ and an activity may run twice only when a kill cut its first run off.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -45,20 +44,6 @@ async def test_memflow_survives_sigkills_with_sleeps_and_signals(
     for _ in range(NODES):
         await cluster.start()
     client = MemFlow.Client({"connection": {"dsn": pg_dsn}})
-    stop_killing = asyncio.Event()
-
-    async def killer() -> int:
-        kills = 0
-        while not stop_killing.is_set():
-            await cluster.kill_one()  # the first kill lands while workflows run
-            kills += 1
-            try:
-                await asyncio.wait_for(stop_killing.wait(), random.uniform(0.8, 1.4))
-            except TimeoutError:
-                pass
-        return kills
-
-    chaos: asyncio.Task[int] | None = None
     try:
         handles = []
         for i in range(WORKFLOWS):
@@ -73,23 +58,17 @@ async def test_memflow_survives_sigkills_with_sleeps_and_signals(
             )
             if i % 2:  # half the signals arrive before their wait registers
                 await client.workflow.signal("go", {"k": 100}, workflow_id=wid)
-        chaos = asyncio.get_running_loop().create_task(killer())
-        for i in range(0, WORKFLOWS, 2):
-            await asyncio.sleep(0.01)
-            await client.workflow.signal("go", {"k": 100}, workflow_id=f"mf-{i}")
-        results = await asyncio.wait_for(
-            asyncio.gather(*(h.result() for h in handles)), 500 if LONG else 150
-        )
-        stop_killing.set()
-        kills = await chaos
+        async with cluster.killing() as kills:  # the first lands as they run
+            for i in range(0, WORKFLOWS, 2):
+                await asyncio.sleep(0.01)
+                await client.workflow.signal("go", {"k": 100}, workflow_id=f"mf-{i}")
+            results = await asyncio.wait_for(
+                asyncio.gather(*(h.result() for h in handles)), 500 if LONG else 150
+            )
     finally:
-        if chaos is not None and not chaos.done():
-            stop_killing.set()
-            await chaos
-        stop_killing.set()
         await client.close()
     assert results == [i * 10 + 1 + 2 + 100 for i in range(WORKFLOWS)]  # nothing lost
-    assert kills >= (5 if LONG else 1)
+    assert kills.count >= (5 if LONG else 1)
     conn = await asyncpg.connect(pg_dsn)
     try:
         calls = await conn.fetch(
@@ -106,7 +85,7 @@ async def test_memflow_survives_sigkills_with_sleeps_and_signals(
         assert all(pid in cluster.killed for pid in pids[:-1]), pids
         rerun += len(pids) > 1
     print(
-        f"\nmemflow chaos: {WORKFLOWS} workflows, {kills} kills, lost 0, cut-off re-runs {rerun}"
+        f"\nmemflow chaos: {WORKFLOWS} workflows, {kills.count} kills, lost 0, cut-off re-runs {rerun}"
     )
 
 
@@ -138,18 +117,6 @@ async def test_updates_and_cancellations_survive_sigkills(
     for _ in range(NODES):
         await cluster.start()
     client = MemFlow.Client({"connection": {"dsn": pg_dsn}})
-    stop_killing = asyncio.Event()
-
-    async def killer() -> int:
-        kills = 0
-        while not stop_killing.is_set():
-            await cluster.kill_one()
-            kills += 1
-            try:
-                await asyncio.wait_for(stop_killing.wait(), random.uniform(0.8, 1.4))
-            except TimeoutError:
-                pass
-        return kills
 
     async def steer(i: int) -> tuple[list[int], Any]:
         wid = f"st-{i}"
@@ -166,14 +133,13 @@ async def test_updates_and_cancellations_survive_sigkills(
         except errors.WorkflowCancelledError as exc:
             return answers, exc
 
-    chaos = asyncio.get_running_loop().create_task(killer())
     try:
-        outcomes = await asyncio.wait_for(
-            asyncio.gather(*(steer(i) for i in range(STEERED))), 500 if LONG else 200
-        )
+        async with cluster.killing() as kills:
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(*(steer(i) for i in range(STEERED))),
+                500 if LONG else 200,
+            )
     finally:
-        stop_killing.set()
-        kills = await chaos
         await client.close()
     for i, (answers, outcome) in enumerate(outcomes):
         # each update answered with the count after it: applied once, in order
@@ -182,7 +148,7 @@ async def test_updates_and_cancellations_survive_sigkills(
             assert outcome == list(range(UPDATES)), (i, outcome)
         else:
             assert isinstance(outcome, errors.WorkflowCancelledError), (i, outcome)
-    assert kills >= 1
+    assert kills.count >= 1
     conn = await asyncpg.connect(pg_dsn)
     try:
         calls = await conn.fetch(
@@ -203,7 +169,7 @@ async def test_updates_and_cancellations_survive_sigkills(
         rerun += len(pids) > 1
     print(
         f"\nmemflow steering chaos: {STEERED} workflows, {STEERED * UPDATES} updates,"
-        f" {kills} kills, cut-off re-runs {rerun}"
+        f" {kills.count} kills, cut-off re-runs {rerun}"
     )
 
 
@@ -233,18 +199,6 @@ async def test_heartbeating_activities_resume_and_hear_cancels_under_sigkills(
             started[wid].set()
 
     await listener.add_listener(RECORDED, recorded)
-    stop_killing = asyncio.Event()
-
-    async def killer() -> int:
-        kills = 0
-        while not stop_killing.is_set():
-            await cluster.kill_one()
-            kills += 1
-            try:
-                await asyncio.wait_for(stop_killing.wait(), random.uniform(0.8, 1.4))
-            except TimeoutError:
-                pass
-        return kills
 
     async def run(i: int) -> Any:
         wid = f"hb-{i}"
@@ -262,14 +216,13 @@ async def test_heartbeating_activities_resume_and_hear_cancels_under_sigkills(
         except errors.WorkflowCancelledError as exc:
             return exc
 
-    chaos = asyncio.get_running_loop().create_task(killer())
     try:
-        outcomes = await asyncio.wait_for(
-            asyncio.gather(*(run(i) for i in range(BEATING))), 500 if LONG else 200
-        )
+        async with cluster.killing() as kills:
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(*(run(i) for i in range(BEATING))),
+                500 if LONG else 200,
+            )
     finally:
-        stop_killing.set()
-        kills = await chaos
         await client.close()
         await listener.close()
     rows = []
@@ -297,11 +250,11 @@ async def test_heartbeating_activities_resume_and_hear_cancels_under_sigkills(
     for pids in runs.values():
         # a record ran again only when a kill cut off the attempt that ran it
         assert all(pid in cluster.killed for pid in pids[:-1]), pids
-    assert kills >= 1
+    assert kills.count >= 1
     # kills land about every second on activities running four seconds: some
     # finished workflow's activity was taken back from a killed node
     assert resumed >= 1
     print(
-        f"\nmemflow heartbeat chaos: {BEATING} workflows, {kills} kills, "
+        f"\nmemflow heartbeat chaos: {BEATING} workflows, {kills.count} kills, "
         f"{resumed} finished after resuming from heartbeat details"
     )

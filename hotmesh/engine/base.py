@@ -97,6 +97,8 @@ class EngineBase:
         #: early signals one key keeps at most, and their size as JSON text
         self.signal_max_pending = opts.signal_max_pending
         self.signal_max_bytes = opts.signal_max_bytes
+        #: bound on one value entering a job, as JSON text (engine/payload.py)
+        self.max_data_bytes = opts.max_data_bytes
         #: claims of one message after which it is treated as poison
         self.poison_threshold = opts.poison_threshold
         #: cap on re-entries of one cycle pivot

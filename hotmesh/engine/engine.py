@@ -18,7 +18,12 @@ from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
 from hotmesh.engine.effects import KeepRequest
 from hotmesh.engine.metadata import ADDRESS_KEYS, Address
-from hotmesh.engine.payload import json_problem, worker_response
+from hotmesh.engine.payload import (
+    json_problem,
+    size_over,
+    size_reason,
+    worker_response,
+)
 from hotmesh.engine.retry import message_policy, yaml_delay
 from hotmesh.engine.waiting import waits
 from hotmesh.graph.inputs import input_problem
@@ -69,6 +74,7 @@ class Engine(Batcher, Children):
                 f"app '{self.app_id}' version '{plan.version}' has no graph subscribed to "
                 f"'{topic}'"
             )
+        self._check_size(topic, data)  # first: every later walk is as long as the data
         if graph.input_schema:
             problem = input_problem(graph.input_schema, data)
             if problem is not None:
@@ -90,6 +96,15 @@ class Engine(Batcher, Children):
             priority=priority,
             topic_keys=self.topic_keys,
         )
+
+    def _check_size(self, topic: str, data: Any) -> None:
+        """``InputValidationError`` for data over ``max_data_bytes``, found
+        after walking at most that much of it."""
+        measured = size_over(data, self.max_data_bytes)
+        if measured is not None:
+            raise errors.InputValidationError(
+                topic, "", size_reason(measured, self.max_data_bytes)
+            )
 
     async def start(self, commit: step.StepCommit) -> None:
         """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
@@ -123,6 +138,7 @@ class Engine(Batcher, Children):
     ) -> str | None:
         """Resume the job whose hook waits on this signal; ``None`` if none waits yet
         and the signal was kept (see ``HotMesh.signal`` for when it is)."""
+        self._check_size(topic, data)
         problem = json_problem(data)
         if problem is not None:
             raise errors.InputValidationError(topic, *problem)
@@ -168,6 +184,7 @@ class Engine(Batcher, Children):
     async def add(self, response: dict[str, Any]) -> None:
         """Publish an extra worker response for an open activity (after a 202)."""
         md = dict(response.get("metadata") or {})
+        self._check_size(str(md.get("topic") or "add"), response.get("data"))
         for field in ("data", "status", "code"):
             problem = json_problem(response.get(field))
             if problem is not None:  # refused here, not by the database later
@@ -252,7 +269,8 @@ class Engine(Batcher, Children):
 
     async def worker_done(self, msg: Message, response: Any) -> None:
         """Ack a worker message and apply the activity's Leg 2 in the same transaction."""
-        response = worker_response(response)  # a wrong shape becomes an error 500
+        # a wrong shape, or too much data, becomes an error 500
+        response = worker_response(response, self.max_data_bytes)
         md = dict(msg.payload.get("metadata", {}))
         if response is None:  # "I will answer later through hm.add"
             await self.store.ack_waiting(

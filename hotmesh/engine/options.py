@@ -18,6 +18,7 @@ from hotmesh.clock import SYSTEM, Clock
 from hotmesh.config import mask_dsn, validate_name
 from hotmesh.engine.commit import MAX_CYCLES
 from hotmesh.engine.guards import MAX_STEPS
+from hotmesh.engine.payload import MAX_DATA_BYTES
 from hotmesh.graph.spelling import closest
 
 #: seconds the rows of an expired job are kept (for reads, history and
@@ -72,6 +73,9 @@ class EngineOptions:
     signal_ttl: float = 600.0
     signal_max_pending: int = 100
     signal_max_bytes: int = 1 << 20
+    #: bytes (as JSON text) of one value entering a job: pub data, signal and
+    #: hook data, a worker's answer (issue 20: large data held the event loop)
+    max_data_bytes: int = MAX_DATA_BYTES
     state_cache: int = 10_000
     retention: float | None = DEFAULT_RETENTION
     prune_interval: float = 60.0
@@ -142,6 +146,7 @@ _INTS = {
     "max_steps": 1,
     "signal_max_pending": 1,
     "signal_max_bytes": 1,
+    "max_data_bytes": 1,
 }
 _FLOATS = {
     "lease": 0.1,

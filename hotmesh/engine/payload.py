@@ -18,6 +18,52 @@ MAX_DEPTH = 128
 RESPONSE_KEYS = ("data", "metadata", "status", "code")
 #: Python refuses to print ints of more than 4,300 digits (sys.int_info)
 _MAX_INT_BITS = 14_000
+#: default bound on one value entering a job (engine option ``max_data_bytes``)
+MAX_DATA_BYTES = 4 << 20
+
+
+def size_over(value: Any, limit: int) -> int | None:
+    """``None`` if ``value`` is at most ``limit`` bytes as JSON text, else the
+    size measured when the walk passed the limit (a lower bound).
+
+    An estimate that stops early: strings and bytes count their length
+    (characters, plus quotes), numbers and constants a few bytes, containers
+    their brackets and separators. A 30 MB value is refused after walking
+    ``limit`` bytes of it, before any copy or encoding; a circular value ends
+    as soon as it passes the limit.
+    """
+    total = 0
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bytes or kind is bytearray:
+            total += len(item) + 3  # quotes and a separator
+        elif kind is dict:
+            total += 2
+            for key, child in item.items():
+                total += (len(key) if type(key) is str else 8) + 4
+                stack.append(child)
+        elif kind is list or kind is tuple:
+            total += 2 + len(item)
+            if total > limit:  # before copying a long list onto the stack
+                return total
+            stack.extend(item)
+        elif kind is int:
+            total += item.bit_length() // 3 + 2
+        else:  # floats, None, booleans, anything json_problem refuses later
+            total += 8
+        if total > limit:
+            return total
+    return None
+
+
+def size_reason(measured: int, limit: int) -> str:
+    """Why a value over ``limit`` is refused, naming the engine option."""
+    return (
+        f"too large: at least {measured:,} bytes as JSON, over the limit of "
+        f"{limit:,} (engine option max_data_bytes)"
+    )
 
 
 def _segment(key: object) -> str:
@@ -110,15 +156,17 @@ def _error(message: str) -> dict[str, Any]:
     }
 
 
-def worker_response(response: Any) -> dict[str, Any] | None:
+def worker_response(
+    response: Any, max_bytes: int = MAX_DATA_BYTES
+) -> dict[str, Any] | None:
     """A worker callback's return value as a response the engine can store.
 
     ``None`` stays ``None``: "I will answer later through ``hm.add``" (the
     activity then waits for that answer). ``{}`` answers with no data. A
     value of the wrong shape (a non-dict, a dict with none of the keys
     ``data``, ``metadata``, ``status``, ``code``), or holding data jsonb
-    cannot store, becomes an error response (code 500) that says what was
-    wrong, so the job fails (or retries) instead of ending "done" and empty,
+    cannot store, or more than ``max_bytes`` of it, becomes an error response
+    (code 500) that says what was wrong, so the job fails (or retries) instead of ending "done" and empty,
     or its message being claimed again and again.
     """
     if response is None:
@@ -145,6 +193,11 @@ def worker_response(response: Any) -> dict[str, Any] | None:
             f"{type(metadata).__name__}"
         )
     for field in ("data", "metadata"):
+        measured = size_over(response.get(field), max_bytes)
+        if measured is not None:
+            reason = size_reason(measured, max_bytes)
+            return _error(f"invalid worker response at /{field}: {reason}")
+    for field in ("data", "metadata"):
         problem = json_problem(response.get(field))
         if problem is not None:
             pointer, reason = problem
@@ -152,4 +205,12 @@ def worker_response(response: Any) -> dict[str, Any] | None:
     return response
 
 
-__all__ = ["MAX_DEPTH", "RESPONSE_KEYS", "json_problem", "worker_response"]
+__all__ = [
+    "MAX_DATA_BYTES",
+    "MAX_DEPTH",
+    "RESPONSE_KEYS",
+    "json_problem",
+    "size_over",
+    "size_reason",
+    "worker_response",
+]

@@ -111,7 +111,8 @@ async def _app(mesh: MeshFactory, **engine: Any) -> Any:
 async def test_a_10_mb_input_and_a_1_mb_worker_output_complete(
     mesh: MeshFactory,
 ) -> None:
-    hm = await _app(mesh)
+    # over the default max_data_bytes (4 MiB): raised on purpose
+    hm = await _app(mesh, max_data_bytes=16 << 20)
     payload = {"blob": "x" * (10 * 1024 * 1024), "n": list(range(1000))}
     out = await hm.pubsub(
         "big.go", {"payload": payload, "size": 1024 * 1024}, timeout=60

@@ -46,7 +46,7 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
     assert str(caught.value) == (
         "engine: unknown option 'turbo' (known: capacity, clock, connection, "
         "gc_freeze, heartbeat, lease, "
-        "max_cycles, max_steps, poison_threshold, poll, pool_size, prune_interval, "
+        "max_cycles, max_data_bytes, max_steps, poison_threshold, poll, pool_size, prune_interval, "
         "retention, "
         "schedules, schema, signal_max_bytes, signal_max_pending, signal_ttl, "
         "state_cache)"

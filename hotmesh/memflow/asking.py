@@ -10,6 +10,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.memflow.context import WorkflowContext, bind
 from hotmesh.memflow.handlers import of
+from hotmesh.memflow.interceptors import handler
 from hotmesh.memflow.signatures import decode_args
 
 
@@ -24,7 +25,7 @@ async def ask(ctx: WorkflowContext, name: str, args: list[Any]) -> Any:
         )
     args = decode_args(ctx.converter, fn, args, f"query '{name}'")
     try:
-        value = bind(ctx).run(fn, *args)
+        value = bind(ctx).run(handler(ctx, "query", name, fn), *args)
         if inspect.isawaitable(value):
             value = await value
     except Exception as exc:

@@ -146,6 +146,8 @@ class WorkflowContext:
     expected: dict[int, dict[str, Any]] | None = None
     #: this activation's workflow outbound interceptor chain, if any
     outbound: Any = None
+    #: and its inbound chain's head (the handlers' hooks)
+    inbound: Any = None
     #: the first divergence from the recorded history (raised in the workflow,
     #: where user code could catch it)
     diverged: errors.NondeterminismError | None = None

@@ -26,6 +26,7 @@ from hotmesh import errors
 from hotmesh.durations import seconds
 from hotmesh.engine.payload import json_problem
 from hotmesh.memflow.context import ActivationEnded, WorkflowContext, bind, current
+from hotmesh.memflow.interceptors import handler
 from hotmesh.memflow.signatures import decode_args
 
 #: job data: names of the signal handlers registered (the client then skips
@@ -282,6 +283,7 @@ def _run_signal(
     what = f"signal '{event.get('name')}'"
     try:
         args = decode_args(ctx.converter, fn, list(event.get("args") or []), what)
+        fn = handler(ctx, "signal", str(event.get("name")), fn)
         result = _spawn(ctx, fn, args)
     except Exception as exc:
         reg.failure = reg.failure or exc
@@ -324,7 +326,7 @@ def _run_update(ctx: WorkflowContext, reg: Handlers, event: dict[str, Any]) -> N
             _record_update(ctx, update_id, _outcome(exc, rejected=True))
             return
     try:
-        result = _spawn(ctx, fn, args)
+        result = _spawn(ctx, handler(ctx, "update", name, fn, update_id), args)
     except Exception as exc:
         _record_update(ctx, update_id, _outcome(exc))
         return

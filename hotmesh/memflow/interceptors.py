@@ -274,6 +274,34 @@ class ExecuteWorkflowInput:
 
 
 @dataclass
+class HandleSignalInput:
+    """A signal handler's run (``handle.signal``), in the workflow."""
+
+    signal: str
+    args: list[Any]
+    handler: Callable[..., Any]
+
+
+@dataclass
+class HandleQueryInput:
+    """A query handler's run, in the replayed workflow."""
+
+    query: str
+    args: list[Any]
+    handler: Callable[..., Any]
+
+
+@dataclass
+class HandleUpdateInput:
+    """An update handler's run (after its validator accepted it)."""
+
+    update: str
+    args: list[Any]
+    handler: Callable[..., Any]
+    id: str
+
+
+@dataclass
 class StartActivityInput:
     """A proxied activity call (``await acts.name(*args)``)."""
 
@@ -340,6 +368,15 @@ class WorkflowInboundInterceptor:
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         return await self.next.execute_workflow(input)
 
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        await self.next.handle_signal(input)
+
+    async def handle_query(self, input: HandleQueryInput) -> Any:
+        return await self.next.handle_query(input)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        return await self.next.handle_update_handler(input)
+
 
 #: (namespace, task queue) -> the workflow interceptor classes, outermost first
 _WORKFLOW_CLASSES: dict[tuple[str, str], list[type[WorkflowInboundInterceptor]]] = {}
@@ -390,6 +427,63 @@ class _WorkflowRun(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         return await self.call(input.fn, list(input.args))
 
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        await _run(input.handler, input.args)
+
+    async def handle_query(self, input: HandleQueryInput) -> Any:
+        return await _run(input.handler, input.args)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        return await _run(input.handler, input.args)
+
+
+async def _run(handler: Callable[..., Any], args: list[Any]) -> Any:
+    if inspect.iscoroutinefunction(handler):
+        return await handler(*args)
+    return handler(*args)  # a plain handler: nothing awaited (see ``handler``)
+
+
+def handler(
+    ctx: Any, kind: str, name: str, fn: Callable[..., Any], update_id: str = ""
+) -> Callable[..., Any]:
+    """A signal/query/update handler called through the activation's inbound
+    chain, or ``fn`` itself without one. A plain handler stays plain: the
+    chain runs to its end at once (a workflow interceptor does no I/O), so
+    the handler runs at the same point as without interceptors."""
+    chain: WorkflowInboundInterceptor | None = ctx.inbound
+    if chain is None:
+        return fn
+
+    def hooked(args: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
+        assert chain is not None
+        if kind == "signal":
+            return chain.handle_signal(HandleSignalInput(name, list(args), fn))
+        if kind == "query":
+            return chain.handle_query(HandleQueryInput(name, list(args), fn))
+        given = HandleUpdateInput(name, list(args), fn, update_id)
+        return chain.handle_update_handler(given)
+
+    if inspect.iscoroutinefunction(fn):
+
+        async def through(*args: Any) -> Any:
+            return await hooked(args)
+
+        return functools.wraps(fn)(through)
+
+    def at_once(*args: Any) -> Any:
+        coro = hooked(args)
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            return done.value
+        coro.close()
+        raise errors.WorkflowError(
+            f"a workflow interceptor waited in the {kind} handler '{name}': "
+            "around a plain handler the chain must not await (no I/O)"
+        )
+
+    return functools.wraps(fn)(at_once)
+
 
 def execute(
     ctx: Any,
@@ -406,6 +500,7 @@ def execute(
     for cls in reversed(classes):
         chain = cls(chain)
     chain.init(_WorkflowCalls())
+    ctx.inbound = chain
     return chain.execute_workflow(ExecuteWorkflowInput(fn, list(args)))
 
 

@@ -18,6 +18,9 @@ from hotmesh.memflow.interceptors import (
     ContinueAsNewInput,
     ExecuteActivityInput,
     ExecuteWorkflowInput,
+    HandleQueryInput,
+    HandleSignalInput,
+    HandleUpdateInput,
     Interceptor,
     QueryWorkflowInput,
     SignalWorkflowInput,
@@ -331,6 +334,66 @@ class SeeIn(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         self.log.append(f"execute {input.fn.__name__} {input.args}")
         return await self.next.execute_workflow(input)
+
+
+class SeeHandlers(SeeIn):
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        input.args = [str(a).upper() for a in input.args]  # changes the call
+        self.log.append(f"signal {input.signal} {input.args}")
+        await self.next.handle_signal(input)
+
+    async def handle_query(self, input: HandleQueryInput) -> Any:
+        self.log.append(f"query {input.query}")
+        return await self.next.handle_query(input)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        self.log.append(f"update {input.update} {input.args}")
+        return await self.next.handle_update_handler(input)
+
+
+class SeeingHandlers(Interceptor):
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return SeeHandlers
+
+
+async def test_workflow_handlers_go_through_the_inbound_chain(mf: Env) -> None:
+    SEEN.clear()
+    await mf.worker("ich", cart, interceptors=[SeeingHandlers()])
+    handle = await mf.client.workflow.start(cart, "di", task_queue="ich")
+    await handle.signal("add", "fig")
+    assert await handle.execute_update("set_qty", 2, timeout=30) == 2
+    assert await handle.query("items") == ["FIG"]  # the signal's changed value
+    await handle.signal("checkout")
+    result = await handle.result()
+    assert result["items"] == ["FIG"] and result["qty"] == 2
+    asked = [run for run in SEEN if "query items" in run]
+    assert len(asked) == 1 and asked[0][-1] == "query items"  # replay, then ask
+    runs = [run for run in SEEN if "query items" not in run]
+    # The handlers run again, in the same order with the same arguments, and
+    # so do the calls; where a handler falls against the hook of the call the
+    # workflow was blocked on when its message came may differ by activation.
+    full = max(runs, key=len)
+
+    def split(run: list[str]) -> tuple[list[str], list[str]]:
+        handled = [x for x in run if x.startswith(("signal ", "update "))]
+        return [x for x in run if x not in handled], handled
+
+    for run in runs:
+        calls, handled = split(run)
+        assert calls == split(full)[0][: len(calls)], run
+        assert handled == split(full)[1][: len(handled)], run
+    assert sorted(full) == sorted(
+        [
+            "execute cart ['di']",
+            "activity shout ['di!']",
+            "activity whisper ['di!']",
+            "signal add ['FIG']",
+            "update set_qty [2]",
+            "signal checkout []",
+        ]
+    )
 
 
 class Seeing(Interceptor):

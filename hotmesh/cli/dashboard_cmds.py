@@ -7,6 +7,8 @@ import click
 from hotmesh import errors
 from hotmesh.cli import cli
 from hotmesh.cli.common import db_options, settings
+from hotmesh.cli.worker_cmds import codec_option, load_object
+from hotmesh.memflow import codec as payload_codec
 
 
 @cli.command()
@@ -41,6 +43,7 @@ from hotmesh.cli.common import db_options, settings
     metavar="SECRET",
     help="Require this token (bearer header, or the login form's cookie).",
 )
+@codec_option
 @db_options
 @click.pass_context
 def dashboard(
@@ -49,6 +52,7 @@ def dashboard(
     port: int,
     read_only: bool,
     token: str | None,
+    codec: str | None,
     dsn: str | None,
     schema: str | None,
 ) -> None:
@@ -72,6 +76,9 @@ def dashboard(
         read_only=read_only,
         token=token,
         schema=schema_name,
+        codec=payload_codec.check(load_object(codec, "codec"), "--codec")
+        if codec
+        else None,
         # without a token only loopback names are answered (DNS rebinding)
         allowed_hosts=LOOPBACK_NAMES if token is None else None,
     )

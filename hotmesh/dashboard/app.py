@@ -71,8 +71,17 @@ def _environment() -> jinja2.Environment:
 class Console:
     """What the pages and actions share: the store, clients, the guard."""
 
-    def __init__(self, dsn: str, schema: str, read_only: bool, guard: Guard) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        schema: str,
+        read_only: bool,
+        guard: Guard,
+        codec: Any = None,
+    ) -> None:
         self.dsn = dsn
+        #: MemFlow's payload codec: pages show payloads decoded (else as stored)
+        self.codec = codec
         self.schema = config.validate_name(schema, "schema name")
         self.read_only = read_only
         self.guard = guard
@@ -219,6 +228,7 @@ def create_app(
     *,
     schema: str = "hotmesh",
     allowed_hosts: Iterable[str] | None = None,
+    codec: Any = None,
 ) -> Starlette:
     """The console as an ASGI app.
 
@@ -226,13 +236,15 @@ def create_app(
     ``read_only``: no actions, and the server refuses them. ``token``: every
     request needs it, as ``Authorization: Bearer TOKEN`` or through the login
     form's cookie. ``allowed_hosts``: Host header names answered (the CLI
-    passes the loopback names when it runs without a token).
+    passes the loopback names when it runs without a token). ``codec``:
+    MemFlow's payload codec; the job and workflow pages then show its payloads
+    decoded (without it, the envelopes as stored).
     """
     from hotmesh.dashboard import actions, pages
 
     url = config.resolve_dsn(dsn)
     guard = Guard(token, read_only, allowed_hosts)
-    console = Console(url, schema, read_only, guard)
+    console = Console(url, schema, read_only, guard, codec)
 
     def page(fn: Callable[[Console, Request], Awaitable[Response]]) -> Endpoint:
         return _handled(console, fn)

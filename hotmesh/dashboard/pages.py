@@ -16,6 +16,7 @@ from hotmesh.dashboard import filters, svg
 from hotmesh.dashboard.app import Console
 from hotmesh.dashboard.security import AUTH_COOKIE, same, session_value
 from hotmesh.engine.explain import detail
+from hotmesh.memflow import codec as payload_codec
 from hotmesh.store import job_state
 from hotmesh.store.console import DATA_SCAN
 
@@ -186,9 +187,11 @@ async def job(console: Console, request: Request) -> Response:
     found = await reads.job(job_id, params.get("app") or None)
     if not found:
         raise errors.JobNotFoundError(job_id)
-    row = found[0]
+    row = await _decoded(console, found[0])
     app_id = str(row["app_id"])
-    activities = await reads.activities(int(row["id"]))
+    activities = [
+        await _decoded(console, a) for a in await reads.activities(int(row["id"]))
+    ]
     plan_hooks: dict[str, Any] = {}
     for version in await reads.versions(app_id):
         if version["version"] == row["version"]:
@@ -219,6 +222,25 @@ async def job(console: Console, request: Request) -> Response:
         rerun_by=[r for r in reruns if r["way"] == "by"],
         why=_why(activities),
     )
+
+
+#: the fields of a job or activity row that carry MemFlow payloads
+_PAYLOADS = ("data", "input", "output", "hook")
+
+
+async def _decoded(console: Console, row: Any) -> Any:
+    """``row`` with its payloads opened by the console's codec (as stored
+    without one, or when a payload is not the codec's)."""
+    if console.codec is None:
+        return row
+    out = dict(row)
+    for name in _PAYLOADS:
+        if out.get(name) is not None:
+            try:
+                out[name] = await payload_codec.unseal_tree(console.codec, out[name])
+            except errors.PayloadCodecError:
+                pass  # another key, or not a codec's: shown as stored
+    return out
 
 
 def _why(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -288,9 +310,11 @@ async def workflow(console: Console, request: Request) -> Response:
     ]
     if not found:
         raise errors.JobNotFoundError(workflow_id)
-    row = found[0]
+    row = await _decoded(console, found[0])
     data = row["data"]
-    activities = await reads.activities(int(row["id"]))
+    activities = [
+        await _decoded(console, a) for a in await reads.activities(int(row["id"]))
+    ]
     return console.render(
         request,
         "workflow.html",

@@ -6,10 +6,14 @@ from this state and writes in one statement guarded by the version, instead
 of locking and re-reading the job first; a stale entry costs one fallback
 to the locking path, never a wrong write.
 
-Only jobs with work on its way are kept: a job left asleep or waiting on a
-hook, a child or an answer (nothing due now will step it) is forgotten, so
-100,000 waiting jobs cost no memory here (issue 21); its resume costs the
-locking path once.
+Jobs with work on their way are kept (up to ``size``). A job left asleep or
+waiting on a hook, a child or an answer (nothing due now will step it) is
+kept only among the ``waiting`` most recently written such jobs (default
+256), so 100,000 waiting jobs cost this process a constant 256 states, not
+one each (issue 21). The recent ones are kept because a job that has just
+started to wait is the one most likely to be woken soon (a signal, an update,
+a short sleep): its resume is then one statement, not the locking path
+(without them an update round trip took 16-19 ms p50 instead of 11 ms).
 """
 
 from __future__ import annotations
@@ -42,23 +46,40 @@ def waiting(state: JobRow) -> bool:
     return True
 
 
-class StateCache:
-    """Least-recently-written job states, at most ``size`` of them."""
+#: waiting jobs kept, most recently written first (see the module's docstring)
+WAITING_KEPT = 256
 
-    def __init__(self, size: int) -> None:
+
+class StateCache:
+    """Least-recently-written job states: at most ``size`` with work on their
+    way, and at most ``waiting`` (never more than ``size``) merely waiting."""
+
+    def __init__(self, size: int, waiting: int = WAITING_KEPT) -> None:
         self.size = size
+        self.waiting_size = max(0, min(waiting, size))
         self._jobs: OrderedDict[str, tuple[JobRow, str]] = OrderedDict()
+        self._waiting: OrderedDict[str, tuple[JobRow, str]] = OrderedDict()
 
     def __len__(self) -> int:
+        """Jobs kept with work on their way."""
         return len(self._jobs)
+
+    def drop_waiting(self) -> None:
+        """Forget every waiting job kept."""
+        self._waiting.clear()
+
+    def waiting_count(self) -> int:
+        """Waiting jobs kept (at most ``waiting_size``, however many wait)."""
+        return len(self._waiting)
 
     def get(self, job_id: str) -> tuple[JobRow, str] | None:
         """The cached job and its row version, or ``None``."""
-        return self._jobs.get(job_id)
+        return self._jobs.get(job_id) or self._waiting.get(job_id)
 
     def drop(self, job_id: str) -> None:
         """Forget a job (its state may have changed elsewhere)."""
         self._jobs.pop(job_id, None)
+        self._waiting.pop(job_id, None)
 
     def remember(
         self,
@@ -71,7 +92,8 @@ class StateCache:
         """The job after ``commit``, written at row ``version`` with semaphore
         ``status`` and key ``pk`` (as the write returned them; by default the
         job's own), which sent ``messages`` (by default the step's); a
-        finished or waiting job is forgotten: nothing due soon will step it."""
+        finished job is forgotten, a waiting one kept only among the most
+        recent waiting ones."""
         job = commit.job
         if self.size <= 0 or not version or commit.completion is not None:
             self.drop(job.job_id)
@@ -80,8 +102,14 @@ class StateCache:
         state = advance(job, commit, job.status if status is None else status, pk)
         sent = commit.messages if messages is None else messages
         if not moving(job.job_id, sent) and waiting(state):
-            self.drop(job.job_id)
+            self._jobs.pop(job.job_id, None)
+            if self.waiting_size:
+                self._waiting[job.job_id] = (state, version)
+                self._waiting.move_to_end(job.job_id)
+                while len(self._waiting) > self.waiting_size:
+                    self._waiting.popitem(last=False)
             return
+        self._waiting.pop(job.job_id, None)
         self._jobs[job.job_id] = (state, version)
         self._jobs.move_to_end(job.job_id)
         while len(self._jobs) > self.size:

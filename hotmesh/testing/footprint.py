@@ -16,8 +16,10 @@ def footprint(hm: HotMesh) -> dict[str, int]:
     consumers = list(hm._consumers.values())
     loop = asyncio.get_running_loop()
     return {
-        # engine: cached job states, steps queued behind a running one
+        # engine: cached job states with work on their way, waiting job
+        # states kept (a constant bound, the most recent), steps queued
         "cached_states": len(engine.states),
+        "waiting_states": engine.states.waiting_count(),
         "queued_steps": sum(len(q) for q in engine._pending.values()),
         "stepping_jobs": len(engine._running),
         # pubsub callers waiting for a job's end (the caller's own wait), and

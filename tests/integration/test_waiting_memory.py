@@ -15,13 +15,15 @@ from typing import Any
 
 from hotmesh import HotMesh
 from hotmesh.clock import SkippingClock
-from hotmesh.engine import notes, wakeups
+from hotmesh.engine import cache, notes, wakeups
 from hotmesh.store.records import ENGINE_STREAM
 from hotmesh.store.timeskip import TimeSkip
 from hotmesh.testing.footprint import footprint
 from tests.integration.conftest import MeshFactory
 
 SLEEPERS, HOOKED, WARM = 2000, 1000, 100
+#: waiting jobs started to check the default bound on waiting states kept
+EXTRA = cache.WAITING_KEPT + 44
 HOUR = 3600.0
 
 APP = """
@@ -117,6 +119,11 @@ async def test_waiting_jobs_hold_nothing_in_the_process_and_all_complete(
     # warm up (plans, statements, the pool's connections)
     await _many(WARM, nap)
     warm = await _many(WARM, hold)
+    # the strict check first: no state at all per waiting job (by default
+    # the most recent few are kept, a constant bound checked below; replacing
+    # them churns a few objects each, which this count cannot tell from growth)
+    hm.engine.states.waiting_size = 0
+    hm.engine.states.drop_waiting()
     before = footprint(hm)
     # two equal rounds of waiting jobs: the second must add nothing
     counts, hooked = [], []
@@ -127,6 +134,7 @@ async def test_waiting_jobs_hold_nothing_in_the_process_and_all_complete(
     after = footprint(hm)
 
     assert after["cached_states"] == before["cached_states"] == 0
+    assert after["waiting_states"] == 0, after
     for name in ("queued_steps", "stepping_jobs", "held_claims", "result_waiters"):
         assert after[name] == 0, (name, after)
     # due times and timers: a bounded few, not one per sleeping job
@@ -137,13 +145,17 @@ async def test_waiting_jobs_hold_nothing_in_the_process_and_all_complete(
     # grow as more pool connections get used)
     grown = counts[1] - counts[0]
     assert grown < (SLEEPERS + HOOKED) // 10, f"{grown} objects for 1,500 jobs"
+    # by default: the most recent waiting states only, however many jobs wait
+    hm.engine.states.waiting_size = cache.WAITING_KEPT
+    await _many(EXTRA, nap)
+    assert footprint(hm)["waiting_states"] == cache.WAITING_KEPT
 
     # the sleepers wake when their hour has passed, the hooked ones on a signal
     await _wake_timers(hm, HOUR)
     for first in range(0, len(hooked + warm), 50):
         batch = (hooked + warm)[first : first + 50]
         await asyncio.gather(*(hm.signal("go", {"id": j, "v": j}) for j in batch))
-    await naps.all(SLEEPERS + WARM, timeout=120)
+    await naps.all(SLEEPERS + WARM + EXTRA, timeout=120)
     await holds.all(HOOKED + WARM, timeout=120)
     assert all(o["data"]["woke"] is True for o in naps.outputs)
     assert sorted(o["data"]["got"] for o in holds.outputs) == sorted(hooked + warm)

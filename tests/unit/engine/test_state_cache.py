@@ -1,4 +1,5 @@
-"""The state cache: least recently written first out; finished and waiting jobs forgotten."""
+"""The state cache: least recently written first out; finished jobs forgotten,
+waiting jobs kept only among a bounded few most recent."""
 
 from __future__ import annotations
 
@@ -74,23 +75,37 @@ def _hook(done: bool = False) -> ActivityRow:
     return ActivityRow("h", ",0,1", "hook", 2 if done else 1, done)
 
 
-def test_a_job_left_asleep_or_on_a_hook_is_forgotten() -> None:
-    cache = StateCache(5)
+def test_a_job_left_asleep_or_on_a_hook_is_kept_only_among_the_recent_waiting() -> None:
+    cache = StateCache(5, waiting=2)
     cache.remember(_commit("j"), "1")
     timer = NewMessage(ENGINE_STREAM, "timehook", {}, "j", delay=3600.0)
     cache.remember(_commit("j", [_hook()], [timer]), "2")  # asleep
-    assert cache.get("j") is None
+    assert cache.get("j") is not None and len(cache) == 0
+    assert cache.waiting_count() == 1
     cache.remember(_commit("k", [_hook()], []), "1")  # waits on a signal
-    assert cache.get("k") is None
     # its parent's answer and other jobs' work do not step it
     others = [_work("parent"), _work("child", kind="await")]
     cache.remember(_commit("m", [_hook()], others), "1")
+    # at most two waiting jobs: the least recently written one went
+    assert cache.get("j") is None
+    assert cache.get("k") is not None and cache.get("m") is not None
+    assert (len(cache), cache.waiting_count()) == (0, 2)
+    # with work on its way again it moves back among the busy ones
+    cache.remember(_commit("k", [_hook()], [_work("k")]), "2")
+    assert (len(cache), cache.waiting_count()) == (1, 1)
+    cache.drop("m")
     assert cache.get("m") is None
-    assert len(cache) == 0
 
 
-def test_a_job_waiting_on_a_child_or_an_answer_is_forgotten() -> None:
-    cache = StateCache(5)
+def test_no_waiting_job_is_kept_with_no_room_for_them() -> None:
+    cache = StateCache(5, waiting=0)
+    cache.remember(_commit("k", [_hook()], []), "1")
+    assert cache.get("k") is None and cache.waiting_count() == 0
+    assert StateCache(0).waiting_size == 0  # never more than the cache's size
+
+
+def test_a_job_waiting_on_a_child_or_an_answer_is_not_among_the_busy() -> None:
+    cache = StateCache(5, waiting=0)
     child = ActivityRow("a", ",0,1", "await", 1, False)
     cache.remember(_commit("j", [child], [_work("j", kind="await")]), "1")
     assert cache.get("j") is None

@@ -576,7 +576,7 @@ class HotMesh(JobControl, FlowVerbs):
         consumer = self._consumers.pop(worker_stream(topic), None)
         if consumer is None:
             return
-        await consumer.stop()
+        await consumer.stop(STOP_GRACE)  # hung callbacks: their claims released below
         self.engine.local_streams.discard(worker_stream(topic))
         self.engine.retry_policies.pop(topic, None)
         await self.store.release_stream(

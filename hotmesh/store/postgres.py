@@ -11,6 +11,7 @@ statements of a step in :mod:`~hotmesh.store.tx`, listings in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,6 +31,11 @@ from hotmesh.store.records import ENGINE_STREAM, Claimed, JobRow, Message, NewMe
 from hotmesh.store.signals import pending_signals
 from hotmesh.store.sql import queries
 from hotmesh.store.tx import JobCreated, StepWrite, StepWritten, StoreTx
+from hotmesh.telemetry import logs
+
+log = logs.get("hotmesh.store")
+#: seconds ``close`` waits for connections in use before closing them anyway
+CLOSE_GRACE = 10.0
 
 
 class _Statements:
@@ -103,11 +109,23 @@ class PostgresStore(ListingVerbs):
         return cls(pool, dsn, schema, keep=pool_size - 2 if pool_size >= 4 else 0)
 
     async def close(self) -> None:
-        """Close the listener and the pool."""
+        """Close the listener and the pool: connections still in use after
+        ``CLOSE_GRACE`` seconds are closed anyway (a task that never gives its
+        connection back must not keep ``HotMesh.stop`` from returning)."""
         self.keeper.closing = True
         await self._listener.close()
         await self.keeper.release_idle()
-        await self._pool.close()
+        busy = self._pool.get_size() - self._pool.get_idle_size()
+        try:
+            await asyncio.wait_for(self._pool.close(), CLOSE_GRACE)
+        except TimeoutError:
+            log.warning(
+                "connections still in use %.3g s after close (%d when it began):"
+                " terminated",
+                CLOSE_GRACE,
+                busy,
+            )
+            self._pool.terminate()
 
     async def listen(
         self,

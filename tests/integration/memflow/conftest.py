@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -49,7 +50,32 @@ class Env:
 
     async def close(self) -> None:
         for stop in reversed(self._stops):
-            await stop()
+            try:
+                await asyncio.wait_for(stop(), STOP_WITHIN)
+            except TimeoutError:
+                raise AssertionError(
+                    f"{stop!r} did not return within {STOP_WITHIN} s; tasks:\n"
+                    + _tasks()
+                ) from None
+
+
+#: seconds a worker or client may take to stop (HotMesh.stop's grace is 30)
+STOP_WITHIN = 60.0
+
+
+def _tasks() -> str:
+    """The event loop's other tasks and where each waits (a hang's diagnosis)."""
+    out = []
+    for task in asyncio.all_tasks():
+        if task is asyncio.current_task():
+            continue
+        frames = task.get_stack(limit=4)
+        where = " <- ".join(
+            f"{f.f_code.co_name} ({f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno})"
+            for f in frames
+        )
+        out.append(f"  {task.get_name()}: {where}")
+    return "\n".join(out)
 
 
 @pytest.fixture

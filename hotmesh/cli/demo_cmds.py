@@ -103,7 +103,7 @@ def demo(
     run(go())
     out.print(
         "\nInspect them again with: hotmesh jobs --app orders; hotmesh history JOB_ID"
-        f"\nOr in the browser (the web console): {dashboard_hint()}"
+        f"\nOr in the browser (the web console): {escape(dashboard_hint())}"
     )
 
 

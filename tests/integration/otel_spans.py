@@ -127,3 +127,24 @@ def points(reader: Any) -> dict[str, list[Any]]:
             for metric in scope.metrics:
                 out.setdefault(metric.name, []).extend(metric.data.data_points)
     return out
+
+
+#: the W1-like app the telemetry tests trace: a trigger, then one worker
+APP = """
+app:
+  id: otel
+  version: '1'
+  graphs:
+    - subscribes: otel.go
+      expire: 60
+      activities:
+        t:
+          type: trigger
+        w:
+          type: worker
+          topic: otel.work
+          input: {maps: {n: '{t.output.data.n}'}}
+          job: {maps: {n: '{$self.output.data.n}'}}
+      transitions:
+        t: [{to: w}]
+"""

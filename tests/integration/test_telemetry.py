@@ -16,6 +16,7 @@ from opentelemetry import trace
 from hotmesh import errors, telemetry
 from tests.integration.conftest import MeshFactory
 from tests.integration.otel_spans import (
+    APP,
     MEMORY,
     SWITCH,
     install,
@@ -24,25 +25,6 @@ from tests.integration.otel_spans import (
     record,
 )
 from tests.nodes import start_node, stop_nodes
-
-APP = """
-app:
-  id: otel
-  version: '1'
-  graphs:
-    - subscribes: otel.go
-      expire: 60
-      activities:
-        t:
-          type: trigger
-        w:
-          type: worker
-          topic: otel.work
-          input: {maps: {n: '{t.output.data.n}'}}
-          job: {maps: {n: '{$self.output.data.n}'}}
-      transitions:
-        t: [{to: w}]
-"""
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from hotmesh import errors, telemetry
 from hotmesh.engine import batcher
 from hotmesh.engine.commit import StepCommit
 from tests.integration.conftest import MeshFactory
-from tests.integration.otel_spans import MEMORY, SWITCH, install, record
+from tests.integration.otel_spans import APP, MEMORY, SWITCH, install, record
 from tests.nodes import start_node, stop_nodes
 
 
@@ -176,26 +176,6 @@ async def test_a_child_that_cannot_start_ends_its_span_with_the_reason(
     assert len(kids) == 1 and kids[0]["status"] == "ERROR"
     parent = next(s for s in of_trace(root) if s["name"] == "job fam.parent")
     assert kids[0]["parent"] == parent["span"]
-
-
-APP = """
-app:
-  id: otel
-  version: '1'
-  graphs:
-    - subscribes: otel.go
-      expire: 60
-      activities:
-        t:
-          type: trigger
-        w:
-          type: worker
-          topic: otel.work
-          input: {maps: {n: '{t.output.data.n}'}}
-          job: {maps: {n: '{$self.output.data.n}'}}
-      transitions:
-        t: [{to: w}]
-"""
 
 
 async def test_a_job_that_fails_in_another_process_ends_its_span_with_the_error(

@@ -14,7 +14,6 @@ entry is kept apart. The entry count lives in the activity's first row, in
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from datetime import datetime
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from hotmesh import errors
 from hotmesh.compiler.plan import ActivityPlan, Plan
 from hotmesh.engine import context as cx
-from hotmesh.engine import dimensions, explain, guards, spans
+from hotmesh.engine import dimensions, explain, guards, outcomes, spans
 from hotmesh.engine.commit import (
     DEFAULT_EXPIRE,
     INTERRUPTED,
@@ -30,7 +29,6 @@ from hotmesh.engine.commit import (
     PRIORITY,
     Completion,
     HookRegistration,
-    SignalOut,
     StepCommit,
     StepDraft,
     err_string,
@@ -50,14 +48,6 @@ from hotmesh.store.records import (
     NewMessage,
     worker_stream,
 )
-
-#: seconds a detached child's join signal waits for its parent to ask (a year:
-#: the parent may call ``result()`` at any later point of its own life)
-JOIN_KEEP = 365 * 86400.0
-
-
-def _falsy_flag(value: Any) -> bool:
-    return value is False or value == "false"
 
 
 class Run:
@@ -244,7 +234,7 @@ class Run:
     def leg1_await(self, act: ActivityPlan, dad: str, ctx: dict[str, Any]) -> None:
         data = cx.plain(act.input_maps.evaluate(ctx)) if act.input_maps else {}
         topic = act.topic.evaluate(ctx) if act.topic is not None else None
-        severed = _falsy_flag(self.value(act, "await", ctx))
+        severed = outcomes.falsy_flag(self.value(act, "await", ctx))
         self.open_row(act, dad, data)
         jid, gid = self.job.job_id, self.job.gid
         ref = ParentRef(jid, gid, dad, act.id, severed)
@@ -311,20 +301,15 @@ class Run:
             )
         status = self.value(act, "status", ctx)
         code = self.value(act, "code", ctx)
-        out = SignalOut(
-            topic,
-            data if isinstance(data, dict) else {},
-            status if isinstance(status, str) else "success",
-            int(code) if is_number(code) else 200,
-        )
+        out = outcomes.signal_out(topic, data, status, code)
         if act.subtype == "all":
             name = self.value(act, "key_name", ctx)
             value = self.value(act, "key_value", ctx)
             resolver = act.resolver_maps.evaluate(ctx) if act.resolver_maps else {}
             scrub = isinstance(resolver, dict) and truthy(resolver.get("scrub"))
             scrub = scrub or truthy(self.value(act, "scrub", ctx))
-            out = SignalOut(
-                out.topic, out.data, out.status, out.code, f"{name}:{value}", scrub
+            out = outcomes.signal_out(
+                topic, data, status, code, f"{name}:{value}", scrub
             )
         self.draft.signals.append(out)
         self.finish(act, dad, 200, {}, "success", ActivityRow(act.id, dad, "signal"))
@@ -395,15 +380,7 @@ class Run:
                 meta[key] = old[key]
         error: dict[str, Any] | None = None
         if status == "error":
-            body = data if isinstance(data, dict) else {"message": str(data)}
-            error = {"message": body.get("message", "error"), "code": code}
-            for key in ("type", "stack"):
-                if key in body:
-                    error[key] = body[key]
-            if "job_id" in body:
-                error["job_id"] = body["job_id"]
-            meta["err"] = err_string(dict(body))
-            meta["$error"] = {**error, "is_stream_error": True}
+            error = outcomes.activity_error(data, code, meta)
         if hook is not None:
             row.hook = hook
         self_node: dict[str, Any] = {"output": {"data": data, "metadata": meta}}
@@ -476,18 +453,9 @@ class Run:
 
     def interrupt(self, options: dict[str, Any]) -> None:
         """Interrupt this job: error 410 unless ``throw`` is false."""
-        jid = self.job.job_id
-        if not _falsy_flag(options.get("throw", True)):
-            code = options.get("code", 410)
-            reason = options.get("reason")
-            self.error = {
-                "code": int(code) if is_number(code) else 410,
-                "message": reason
-                if isinstance(reason, str) and reason
-                else f"job [{jid}] interrupted",
-                "stack": str(options.get("stack") or ""),
-                "job_id": jid,
-            }
+        error = outcomes.interrupt_error(self.job.job_id, options)
+        if error is not None:
+            self.error = error
         expire = guards.expire_seconds("interrupt", options.get("expire"))
         if expire is not None:
             self.draft.expire = expire
@@ -566,34 +534,12 @@ class Run:
 
     def signal_join(self, final: JobRow) -> None:
         """A detached child with a join key signals its outcome to that key."""
-        md = self.job.metadata
-        if not md.get("jt") or not md.get("jk"):
-            return
-        outcome: dict[str, Any] = {
-            "job_id": self.job.job_id,
-            "status": final.status,
-            "data": cx.public_data(self.job.data),
-        }
-        if self.error is not None:
-            outcome["err"] = copy.deepcopy(self.error)
-        self.draft.signals.append(
-            SignalOut(str(md["jt"]), {"id": md["jk"], "data": outcome}, keep=JOIN_KEEP)
-        )
+        out = outcomes.join_signal(self.job, final, self.error)
+        if out is not None:
+            self.draft.signals.append(out)
 
     def notify_parent(self, code: int) -> None:
-        md = self.job.metadata
-        if not md.get("pj") or md.get("px"):
-            return
-        payload: dict[str, Any] = {
-            "metadata": {
-                **ParentRef.from_metadata(md).address.to_metadata(),
-                "child": self.job.job_id,
-            },
-            "status": "pending" if code == 202 else "success",
-            "code": code,
-            "data": cx.public_data(self.job.data),
-        }
-        if code != 202 and self.error is not None:
-            error = copy.deepcopy(self.error)
-            payload.update(status="error", code=error.get("code", 500), data=error)
-        self.send(ENGINE_STREAM, "result", payload, job_id=str(md["pj"]))
+        payload = outcomes.parent_result(self.job, code, self.error)
+        if payload is not None:
+            pj = str(self.job.metadata["pj"])
+            self.send(ENGINE_STREAM, "result", payload, job_id=pj)

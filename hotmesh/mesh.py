@@ -29,10 +29,11 @@ from hotmesh.flow_control import FlowControl, FlowVerbs, pub_options
 from hotmesh.job_control import JobControl, job_result
 from hotmesh.opening import Opening
 from hotmesh.presence import Presence
+from hotmesh.pubsub import PubSubVerbs
 from hotmesh.schedules import Schedules, delayed
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
-from hotmesh.subscriptions import SubCallback, Subscriptions, awaited
+from hotmesh.subscriptions import SubCallback, Subscriptions
 from hotmesh.telemetry import logs
 from hotmesh.upkeep import PRUNE_BATCH as PRUNE_BATCH
 from hotmesh.upkeep import deploy_log as deploy_log
@@ -66,7 +67,7 @@ class _Events:
         self._mesh._completed(job_id, output, publishes)
 
 
-class HotMesh(JobControl, FlowVerbs):
+class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
     """One app on one database: an engine, its workers, and the client API."""
 
     _instances: ClassVar[set[HotMesh]] = set()
@@ -531,38 +532,6 @@ class HotMesh(JobControl, FlowVerbs):
             )
         return job_result(job_id, step.job_output(job))
 
-    async def sub(self, topic: str, callback: SubCallback) -> None:
-        """Call ``callback(topic, job_output)`` when a job publishes to ``topic``."""
-        self.subscriptions.add(topic, callback)
-
-    async def unsub(self, topic: str, callback: SubCallback | None = None) -> None:
-        """Remove ``callback`` (or every callback) on ``topic``."""
-        self.subscriptions.remove(topic, callback)
-
-    async def publish(self, topic: str, message: Any) -> None:
-        """Send ``message`` to every ``sub``/``psub`` callback on ``topic``, in every
-        connected process (a NOTIFY; not stored, so only live subscribers see it).
-
-        The JSON form must fit PostgreSQL's NOTIFY limit (about 7,900 bytes).
-        """
-        ids.check(topic, "topic")
-        body = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        note = notes.UserMessage(self.app_id, topic, body, self.engine.owner)
-        payload = notes.encode(note)
-        if len(payload.encode()) > 7900:
-            raise errors.ConfigError(
-                f"message for '{topic}' is {len(body.encode())} bytes of JSON; "
-                "publish carries at most about 7,800"
-            )
-        await self.store.notify(payload)
-        self._deliver(topic, message)
-
-    def _deliver(self, topic: str, message: Any) -> None:
-        for callback in self.subscriptions.callbacks(topic):
-            result = callback(topic, message)
-            if inspect.isawaitable(result):
-                self._spawn(awaited(result))
-
     def add_worker(self, worker: dict[str, Any]) -> None:
         """Start consuming a worker topic after ``init`` (same keys as ``workers``)."""
         topic = check_worker(worker)
@@ -583,11 +552,3 @@ class HotMesh(JobControl, FlowVerbs):
             self.app_id, worker_stream(topic), self.engine.owner
         )
         self.presence.changed()
-
-    async def psub(self, pattern: str, callback: SubCallback) -> None:
-        """``sub`` for every topic matching a glob ``pattern`` (``orders.*``)."""
-        self.subscriptions.add_pattern(pattern, callback)
-
-    async def punsub(self, pattern: str) -> None:
-        """Remove every callback on ``pattern``."""
-        self.subscriptions.remove_pattern(pattern)

@@ -114,6 +114,7 @@ def _register() -> None:
         stats_cmds,
         worker_cmds,
         workflow_cmds,
+        workflow_control,
         workflow_history,
     )
 

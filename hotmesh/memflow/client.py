@@ -13,6 +13,7 @@ from hotmesh.engine.retry import RetryPolicy
 from hotmesh.engine.step import new_job_id
 from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import completion as _completion
+from hotmesh.memflow import config as _config
 from hotmesh.memflow import interceptors as _interceptors
 from hotmesh.memflow import manage as _manage
 from hotmesh.memflow import reset as _reset
@@ -450,13 +451,13 @@ class Client:
     """``MemFlow.Client({"connection": {"dsn": ...}, "namespace"?: ...})``."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        _worker.check_config(config, _worker.CLIENT_KEYS, "Client")
+        _config.check_config(config, _config.CLIENT_KEYS, "Client")
         self.config = dict(config)
         #: values to JSON and back (``data_converter`` in the config)
-        self.converter = _worker.converter_of(config)
+        self.converter = _config.converter_of(config)
         #: payloads stored encoded (``codec`` in the config), or None
         self.codec = _codec.check(config.get("codec"), "Client")
-        self.namespace = _worker.namespace_of(config)
+        self.namespace = _config.namespace_of(config)
         #: ``interceptors`` in the config: the outbound calls' chain
         self.interceptors = _interceptors.check(config.get("interceptors"), "Client")
         self.outbound = _interceptors.client_chain(self, self.interceptors)

@@ -24,10 +24,10 @@ from hotmesh import errors
 from hotmesh.engine.options import check_keys
 from hotmesh.memflow import runner
 from hotmesh.memflow.classes import workflow_function
+from hotmesh.memflow.config import converter_of
 from hotmesh.memflow.context import ContinueAsNew, replay_map
 from hotmesh.memflow.converter import DataConverter
 from hotmesh.memflow.manage import outcome
-from hotmesh.memflow.worker import converter_of
 from hotmesh.store.records import JobRow
 
 if TYPE_CHECKING:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from hotmesh import errors, flow
-from hotmesh.engine.options import check_keys
 from hotmesh.memflow import (
     attempts,
     closing,
@@ -29,95 +28,26 @@ from hotmesh.memflow import (
 from hotmesh.memflow import codec as _codec
 from hotmesh.memflow import interceptors as _interceptors
 from hotmesh.memflow.classes import workflow_function
-from hotmesh.memflow.converter import DEFAULT, DataConverter
+from hotmesh.memflow.config import (
+    WORKER_KEYS,
+    check_config,
+    converter_of,
+    engine_options,
+    graph_text,
+    namespace_of,
+)
 from hotmesh.memflow.proxy import _functions, activity_topic, system_topic
 from hotmesh.mesh import HotMesh
 from hotmesh.opening import Opening
-from hotmesh.resources import package_file
 from hotmesh.store.heartbeats import HeartbeatRows
 from hotmesh.store.messages import MessageRows
 
-DEFAULT_NAMESPACE = "memflow"
 #: version of the built-in graph (bump with every change to memflow.yaml)
 GRAPH_VERSION = "9"
 
 
 #: tries of an activation's inbox read while the database is away (about 35 s)
 INBOX_TRIES = 20
-#: the keys of ``Client(config)``
-CLIENT_KEYS = ("connection", "namespace", "data_converter", "codec", "interceptors")
-#: the keys of ``Worker.create(config)`` and ``register_activity_worker(config)``
-WORKER_KEYS = (
-    *CLIENT_KEYS,
-    "task_queue",
-    "taskQueue",
-    "workflow",
-    "activities",
-    "options",
-)
-#: the keys of a config's ``connection``; ``options`` holds engine options
-CONNECTION_KEYS = ("dsn", "schema", "pool_size", "capacity", "lease", "poll", "options")
-#: the keys of a worker config's ``options``
-WORKER_OPTIONS = (
-    "capacity",
-    "activity_capacity",
-    "concurrency",
-    "rate",
-    "max_cached_workflows",
-)
-
-
-def check_config(config: Any, known: tuple[str, ...], where: str) -> None:
-    """``ConfigError`` (with "did you mean") for an unknown key anywhere in a
-    MemFlow config: its own keys, ``connection`` and ``options``."""
-    if not isinstance(config, Mapping):
-        raise errors.ConfigError(
-            f"{where}: the config is a dict such as {{'connection': {{'dsn': ...}}}}, "
-            f"not {type(config).__name__}"
-        )
-    check_keys(config, known, where)
-    connection = config.get("connection") or {}
-    if not isinstance(connection, Mapping):
-        raise errors.ConfigError(
-            f"{where}: connection must be a dict such as {{'dsn': ...}}, "
-            f"not {type(connection).__name__}"
-        )
-    check_keys(connection, CONNECTION_KEYS, f"{where}: connection")
-    check_keys(config.get("options") or {}, WORKER_OPTIONS, f"{where}: options")
-
-
-def converter_of(config: Mapping[str, Any]) -> DataConverter:
-    """The config's ``data_converter`` (the default one when not given)."""
-    conv = config.get("data_converter")
-    if conv is None:
-        return DEFAULT
-    if not all(callable(getattr(conv, m, None)) for m in ("to_json", "from_json")):
-        raise errors.ConfigError(
-            "data_converter must have to_json(value, where) and "
-            f"from_json(value, hint, where) methods, not {conv!r}"
-        )
-    return conv  # type: ignore[no-any-return]
-
-
-def namespace_of(config: Mapping[str, Any]) -> str:
-    """The namespace (HotMesh app id) a config names; ``memflow`` by default."""
-    return str(config.get("namespace") or DEFAULT_NAMESPACE)
-
-
-def graph_text(namespace: str) -> str:
-    """The built-in app manifest for ``namespace``."""
-    text = package_file("hotmesh.memflow", "memflow.yaml").read_text(encoding="utf-8")
-    return text.replace("memflow", namespace)
-
-
-def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
-    connection = dict(config.get("connection") or {})
-    options = dict(connection.pop("options", None) or {})
-    options["connection"] = {"dsn": connection.get("dsn")}
-    for key in ("schema", "pool_size", "capacity", "lease", "poll"):
-        if key in connection:
-            options[key] = connection[key]
-    return options
 
 
 @dataclass
@@ -199,7 +129,7 @@ _SHARED: dict[tuple[Any, ...], asyncio.Future[Connection]] = {}
 async def _open(config: Mapping[str, Any], key: tuple[Any, ...]) -> Connection:
     namespace = namespace_of(config)
     spans.install(namespace)
-    hm = await HotMesh.init(app_id=namespace, engine=_engine_options(config))
+    hm = await HotMesh.init(app_id=namespace, engine=engine_options(config))
     try:
         if hm.engine.active != GRAPH_VERSION:
             await hm.deploy(graph_text(namespace))
@@ -228,7 +158,7 @@ async def connect(
     config: Mapping[str, Any], workers: list[dict[str, Any]] | None = None
 ) -> tuple[Connection, list[str]]:
     """This process's connection for ``config`` (opened, deployed), plus ``workers``."""
-    options = _engine_options(config)
+    options = engine_options(config)
     loop = asyncio.get_running_loop()
     key = (
         str(options["connection"].get("dsn")),

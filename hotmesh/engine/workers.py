@@ -241,19 +241,26 @@ async def _answer(
             telemetry.worker_failed(
                 span, exc, timeout=isinstance(exc, CallbackTimeoutError)
             )
-        _took(where, began, "error")
+        _took(callbacks, began, "error")
         return failure(exc)
     if span is not None and isinstance(response, dict):
         telemetry.worker_status(span, response)
     failed = isinstance(response, dict) and response.get("status") == "error"
-    _took(where, began, "error" if failed else "success")
+    _took(callbacks, began, "error" if failed else "success")
     return response
 
 
-def _took(where: dict[str, str], began: float, status: str) -> None:
-    spent = time.monotonic() - began
-    attrs = {**where, "hotmesh.status": status}
-    telemetry.meters.record("hotmesh.worker.duration", spent, attrs)
+def _took(callbacks: TopicCallbacks, began: float, status: str) -> None:
+    if telemetry.metering():
+        spent = time.monotonic() - began
+        # one shared attribute dict per (app, topic, status), not one per call
+        key = (
+            ("hotmesh.app", callbacks.app),
+            ("hotmesh.topic", callbacks.topic),
+            ("hotmesh.status", status),
+        )
+        meters = telemetry.meters
+        meters.record("hotmesh.worker.duration", spent, meters.attributes(key))
 
 
 def callback_handler(

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hotmesh.telemetry import logs, meters
 from hotmesh.telemetry._base import VERSION as _VERSION
+from hotmesh.telemetry._base import context as _context
 from hotmesh.telemetry._base import error_code as error_code
 from hotmesh.telemetry._base import stamp_ns as stamp_ns
 from hotmesh.telemetry._base import trace as trace
@@ -485,8 +486,37 @@ def event(name: str, attributes: Mapping[str, Any]) -> None:
 _OFF: AbstractContextManager[None] = nullcontext()
 
 
+class _Current:
+    """A started span, current inside the block and ended on leaving it: what
+    the SDK's ``start_as_current_span`` does (an exception leaving the block
+    is recorded and fails the span), without its two generator frames."""
+
+    __slots__ = ("_token", "span")
+
+    def __init__(self, span: Any) -> None:
+        self.span = span
+
+    def __enter__(self) -> Any:
+        self._token = _context.attach(trace.set_span_in_context(self.span))
+        return self.span
+
+    def __exit__(self, kind: Any, exc: BaseException | None, *rest: object) -> None:
+        span = self.span
+        try:
+            _context.detach(self._token)
+            # Exception only, as the SDK: a cancellation is no error
+            if isinstance(exc, Exception) and span.is_recording():
+                span.record_exception(exc)
+                span.set_status(
+                    trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+                )
+        finally:
+            span.end()
+
+
 def worker_span(topic: str, metadata: Mapping[str, Any]) -> AbstractContextManager[Any]:
-    """A span around one worker callback, in the job's trace (no-op when off)."""
+    """A span around one worker callback, in the job's trace, current inside
+    the block (the callback's own spans are its children); no-op when off."""
     if not enabled() or topic in _QUIET or (parent := _remote(metadata)) is None:
         return _OFF
     attrs: dict[str, Any] = {
@@ -497,13 +527,14 @@ def worker_span(topic: str, metadata: Mapping[str, Any]) -> AbstractContextManag
     }
     if isinstance(attempt := metadata.get("try"), int):
         attrs["hotmesh.activity.attempt"] = attempt + 1
-    span: AbstractContextManager[Any] = _tracer().start_as_current_span(
-        f"worker {topic}",
-        context=parent,
-        kind=trace.SpanKind.CONSUMER,
-        attributes=attrs,
+    return _Current(
+        _tracer().start_span(
+            f"worker {topic}",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes=attrs,
+        )
     )
-    return span
 
 
 def committed(commit: StepCommit) -> None:

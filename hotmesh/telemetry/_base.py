@@ -8,9 +8,11 @@ from importlib import metadata as package_metadata
 from typing import Any
 
 try:  # the ``otel`` extra
+    from opentelemetry import context as context
     from opentelemetry import metrics as metrics
     from opentelemetry import trace as trace
 except ImportError:  # pragma: no cover - exercised when the extra is absent
+    context = None  # type: ignore[assignment]
     trace = None  # type: ignore[assignment]
     metrics = None  # type: ignore[assignment]
 

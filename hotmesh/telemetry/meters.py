@@ -3,12 +3,20 @@
 Recorded by the engine that commits each step, so add every process's counts.
 Off (no API, no SDK meter provider) every entry point returns at its first
 check; an unset provider is asked again at most once a second.
+
+The counters are counted here, by attribute set, and reported as observable
+counters when the SDK collects (cumulative and monotonic, the values a
+``Counter.add`` per event would give): the SDK's work per ``add`` (the
+attributes cleaned, copied, sorted and hashed, an exemplar offered) cost as
+much as a histogram's record, for an addition. The histograms' attribute
+sets are built once and reused.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hotmesh.telemetry import gauges
@@ -90,20 +98,79 @@ SPECS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: an attribute set as a key: its ``(name, value)`` pairs, in a fixed order
+Key = tuple[tuple[str, Any], ...]
+
+
+class Totals:
+    """One counter's totals by attribute set, counted in process and read by
+    the SDK at collection (an observable counter's callback)."""
+
+    def __init__(self) -> None:
+        self._totals: dict[Key, int] = {}
+        # adds come from event loops, the collection from the reader's thread
+        self._lock = threading.Lock()
+
+    def add(self, key: Key, value: int = 1) -> None:
+        with self._lock:
+            self._totals[key] = self._totals.get(key, 0) + value
+
+    def observe(self, _options: Any = None) -> Iterable[Any]:
+        """The totals as observations (cumulative: every add since the start)."""
+        with self._lock:
+            found = list(self._totals.items())
+        return [metrics.Observation(total, dict(key)) for key, total in found]
+
+
+#: the counters' totals, by counter name
+TOTALS: dict[str, Totals] = {
+    name: Totals() for name, (kind, _, _) in SPECS.items() if kind == "counter"
+}
+
+
+def create(meter: Any, totals: dict[str, Totals]) -> dict[str, Any]:
+    """The instruments of :data:`SPECS` on ``meter``: an observable counter
+    reading ``totals[name]`` for each counter, a histogram for the others."""
+    made: dict[str, Any] = {}
+    for name, (kind, unit, text) in SPECS.items():
+        if kind == "counter":
+            made[name] = meter.create_observable_counter(
+                name, callbacks=[totals[name].observe], unit=unit, description=text
+            )
+        else:
+            made[name] = meter.create_histogram(name, unit=unit, description=text)
+    return made
+
+
 def _instruments() -> dict[str, Any]:
     if not _INSTRUMENTS:
         meter = metrics.get_meter("hotmesh", VERSION or "")
-        for name, (kind, unit, text) in SPECS.items():
-            make = meter.create_counter if kind == "counter" else meter.create_histogram
-            _INSTRUMENTS[name] = make(name, unit=unit, description=text)
+        _INSTRUMENTS.update(create(meter, TOTALS))
         gauges.create(meter)
     return _INSTRUMENTS
+
+
+#: attribute dicts by their key: the histograms' are reused, not rebuilt per
+#: record (the SDK copies what it keeps); cleared when full
+_ATTRIBUTES: dict[Key, dict[str, Any]] = {}
+MAX_ATTRIBUTES = 4096
+
+
+def attributes(key: Key) -> dict[str, Any]:
+    """The (shared: not to be changed) attribute dict of ``key``."""
+    found = _ATTRIBUTES.get(key)
+    if found is None:
+        if len(_ATTRIBUTES) >= MAX_ATTRIBUTES:
+            _ATTRIBUTES.clear()
+        found = _ATTRIBUTES[key] = dict(key)
+    return found
 
 
 def add(name: str, attributes: dict[str, Any], value: int = 1) -> None:
     """Add to counter ``name`` (nothing when not metering)."""
     if metering():
-        _instruments()[name].add(value, attributes)
+        _instruments()
+        TOTALS[name].add(tuple(attributes.items()), value)
 
 
 def record(name: str, value: float, attributes: dict[str, Any]) -> None:
@@ -112,37 +179,45 @@ def record(name: str, value: float, attributes: dict[str, Any]) -> None:
         _instruments()[name].record(value, attributes)
 
 
+_APP, _TOPIC = "hotmesh.app", "hotmesh.topic"
+_STARTED = TOTALS["hotmesh.jobs.started"]
+_COMPLETED = TOTALS["hotmesh.jobs.completed"]
+_FAILED = TOTALS["hotmesh.jobs.failed"]
+
+
 def _measure(commit: StepCommit, done: Sequence[Finished]) -> None:
     job = commit.job
     md = job.metadata
-    base = {"hotmesh.app": str(md.get("app", "")), "hotmesh.topic": job.topic}
+    app, topic = str(md.get("app", "")), job.topic
     ins = _instruments()
     if commit.new_job:
-        ins["hotmesh.jobs.started"].add(1, base)
+        _STARTED.add(((_APP, app), (_TOPIC, topic)))
     if done:
         took = ins["hotmesh.activity.duration"]
         for item in done:
             if item.start is None or item.end is None:
                 continue
             row = item.row
-            took.record(
-                (item.end - item.start) / 1e9,
-                {
-                    **base,
-                    "hotmesh.activity.id": row.activity_id,
-                    "hotmesh.activity.type": row.type,
-                    "hotmesh.activity.status": "error" if row.error else "success",
-                },
+            key: Key = (
+                (_APP, app),
+                (_TOPIC, topic),
+                ("hotmesh.activity.id", row.activity_id),
+                ("hotmesh.activity.type", row.type),
+                ("hotmesh.activity.status", "error" if row.error else "success"),
             )
+            took.record((item.end - item.start) / 1e9, attributes(key))
     if commit.completion is not None:
         code = error_code(job.err)[0] if job.err else "200"
-        status = {**base, "hotmesh.job.status": "error" if job.err else "success"}
-        ins["hotmesh.jobs.completed"].add(1, {**status, "hotmesh.job.code": code})
+        status = ("hotmesh.job.status", "error" if job.err else "success")
+        _COMPLETED.add(
+            ((_APP, app), (_TOPIC, topic), status, ("hotmesh.job.code", code))
+        )
         if job.err:
-            ins["hotmesh.jobs.failed"].add(1, {**base, "hotmesh.job.code": code})
+            _FAILED.add(((_APP, app), (_TOPIC, topic), ("hotmesh.job.code", code)))
         start, end = stamp_ns(md.get("jc")), stamp_ns(md.get("ju"))
         if start is not None and end is not None:
-            ins["hotmesh.job.duration"].record((end - start) / 1e9, status)
+            ended = attributes(((_APP, app), (_TOPIC, topic), status))
+            ins["hotmesh.job.duration"].record((end - start) / 1e9, ended)
 
 
 def refresh() -> None:

@@ -38,8 +38,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: off; on (traces and metrics); the SDK for traces only, or metrics only;
-#: on with one job in ten traced (the SDK's ``TraceIdRatioBased`` sampler)
-MODES = ("off", "on", "traces", "metrics", "sampled")
+#: on with one job in ten traced (the SDK's ``TraceIdRatioBased`` sampler);
+#: on with the SDK's exemplar filter off (``OTEL_METRICS_EXEMPLAR_FILTER``)
+MODES = ("off", "on", "traces", "metrics", "sampled", "noexemplars")
 
 
 def _cpu() -> float:
@@ -100,6 +101,8 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     import run as harness  # bench/run.py: the workloads and the SDK set-up
 
+    if args.mode == "noexemplars":  # read by the SDK's MeterProvider
+        os.environ["OTEL_METRICS_EXEMPLAR_FILTER"] = "always_off"
     if args.mode != "off":
         ratio = 0.1 if args.mode == "sampled" else 1.0
         harness._otel_sdk(args.mode != "metrics", args.mode != "traces", ratio)
@@ -289,7 +292,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="off,on",
         type=lambda text: text.split(","),
         help="of off, on, traces (the tracer provider only), metrics (the meter "
-        "provider only), sampled (on, one job in ten traced)",
+        "provider only), sampled (on, one job in ten traced), noexemplars (on, "
+        "OTEL_METRICS_EXEMPLAR_FILTER=always_off)",
     )
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--profile", type=Path, metavar="DIR")

@@ -148,6 +148,7 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         # or two; keep the event loop free meanwhile.
         resolved = await asyncio.to_thread(resolve_dsn, options.dsn)
         store = await PostgresStore.open(resolved, options.schema, options.pool_size)
+        store.commits.enabled = options.group_commit
         mesh = cls(app_id, store, options)
         try:
             await store.listen(mesh._on_notify, mesh._on_reconnect)

@@ -87,6 +87,9 @@ class EngineOptions:
     schedules: bool = True
     #: keep long-lived objects out of full garbage collections (engine/heap.py)
     gc_freeze: bool = True
+    #: commit the steps of several jobs that are ready together in one
+    #: transaction (store/group.py, issue 21)
+    group_commit: bool = True
 
     def __post_init__(self) -> None:
         validate_name(self.schema, "schema name")
@@ -167,7 +170,7 @@ def _checked(key: str, value: Any) -> Any:
         return _number(where, value, float, _FLOATS[key])
     if key == "retention":
         return None if value is None else _number(where, value, float, 0)
-    if key in ("schedules", "gc_freeze"):
+    if key in ("schedules", "gc_freeze", "group_commit"):
         if not isinstance(value, bool):
             raise errors.ConfigError(f"{where} must be True or False, not {value!r}")
         return value

@@ -23,6 +23,7 @@ from hotmesh.config import mask_dsn
 from hotmesh.store import tx
 from hotmesh.store.codec import PooledConnection, activity_row, init_connection, job_row
 from hotmesh.store.faults import malformed, mapped, mapped_verbs
+from hotmesh.store.group import GroupCommit
 from hotmesh.store.keeper import ConnectionKeeper
 from hotmesh.store.listener import Listener
 from hotmesh.store.listings import ListingVerbs
@@ -38,21 +39,6 @@ log = logs.get("hotmesh.store")
 CLOSE_GRACE = 10.0
 
 
-class _Statements:
-    """What ``tx.create_job``/``tx.write_step`` call (``fetch``, ``execute``),
-    each as one autocommitted statement on one of the store's kept connections."""
-
-    def __init__(self, keeper: ConnectionKeeper) -> None:
-        self._keeper = keeper
-
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return await self._keeper.statement(query, *args)
-
-    async def execute(self, query: str, *args: Any) -> str:
-        await self._keeper.statement(query, *args)
-        return ""
-
-
 @mapped_verbs
 class PostgresStore(ListingVerbs):
     """A connection pool on one hotmesh schema, plus a LISTEN connection."""
@@ -64,6 +50,8 @@ class PostgresStore(ListingVerbs):
         #: the hot paths (one-statement steps, create_job, claims, transactions)
         #: run on up to ``keep`` connections kept out of the pool
         self.keeper = ConnectionKeeper(pool, keep)
+        #: several jobs' one-statement writes, ready together, in one commit
+        self.commits = GroupCommit(self.keeper)
         self.schema = schema
         self.channel = f"hotmesh_{schema}"
         quoted = quote_schema(schema)
@@ -160,15 +148,22 @@ class PostgresStore(ListingVerbs):
                     yield StoreTx(conn, self._q, self.schema)
 
     async def create_job(self, w: StepWrite) -> JobCreated:
-        """``StoreTx.create_job`` as one autocommitted statement (one round trip)."""
-        return await tx.create_job(_Statements(self.keeper), self._q, w)
+        """``StoreTx.create_job`` as one statement, committed alone or with
+        other jobs' writes ready at the same time (group commit)."""
+        q = self._q
+        return await self.commits.run(
+            lambda conn: tx.create_job(conn, q, w), w.job.job_id
+        )
 
     async def write_step_cas(
         self, w: StepWrite, message_ids: Sequence[int], owner: str, version: str
     ) -> StepWritten:
-        """``StoreTx.write_step_cas`` as one autocommitted statement (one round trip)."""
-        return await tx.write_step(
-            _Statements(self.keeper), self._q, w, message_ids, owner, version
+        """``StoreTx.write_step_cas`` as one statement, committed alone or with
+        other jobs' writes ready at the same time (group commit)."""
+        q, ids = self._q, list(message_ids)
+        return await self.commits.run(
+            lambda conn: tx.write_step(conn, q, w, ids, owner, version),
+            w.job.job_id,
         )
 
     async def claim(

@@ -1,0 +1,205 @@
+"""Group commit across jobs (issue 21): the one-statement writes of several
+jobs (a step from cached state, a new job) that are ready together commit in
+one transaction, so many jobs pay for one commit.
+
+Batching is natural: a write that finds a lane free runs at once, alone and
+autocommitted, as without grouping (a job run alone waits for nothing).
+Writes that arrive while every lane is committing queue up; the next lane to
+free up takes up to ``MAX_BATCH`` of them, in job-id order (every process
+locks job rows in the same order: batches cannot deadlock each other), and
+runs them in one transaction. No background task: the first write of a batch
+runs it, and passes the lane on to the next queued write when it is done.
+
+A write that fails in a batch (a stale cached state, a value the database
+refuses) rolls the transaction back; it gets its own error, and the others run
+again without it. So each write stays atomic, and a failing one loses none of
+its neighbours. A commit is all or nothing: after a crash every message of
+the batch is still there, and is delivered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from hotmesh import errors
+from hotmesh.store.faults import connection_lost, mapped
+from hotmesh.store.keeper import ConnectionKeeper
+
+T = TypeVar("T")
+#: most writes in one transaction: each holds its job's row lock until the
+#: commit, and a failing one makes the rest run again
+MAX_BATCH = 32
+#: batches committing at once (each on its own kept connection)
+LANES = 2
+
+
+class Statements:
+    """What a write calls (``fetch``, ``execute``), each as one autocommitted
+    statement on one of the keeper's connections."""
+
+    def __init__(self, keeper: ConnectionKeeper) -> None:
+        self._keeper = keeper
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        return await self._keeper.statement(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        await self._keeper.statement(query, *args)
+        return ""
+
+
+Write = Callable[[Any], Awaitable[T]]
+
+
+class _Queued(Generic[T]):
+    """A write waiting for its batch: the lane (``LEAD``) or its outcome
+    comes through ``future``."""
+
+    __slots__ = ("future", "key", "write")
+
+    def __init__(self, write: Write[T], key: str, future: asyncio.Future[Any]) -> None:
+        self.write, self.key, self.future = write, key, future
+
+
+#: the future of a queued write gets this when it is to run the next batch
+LEAD = object()
+
+
+class GroupCommit:
+    """Runs one-statement writes, several jobs' in one transaction when they
+    come together; ``enabled = False`` runs each alone (autocommitted)."""
+
+    def __init__(
+        self,
+        keeper: ConnectionKeeper,
+        lanes: int = LANES,
+        max_batch: int = MAX_BATCH,
+        enabled: bool = True,
+    ) -> None:
+        self.keeper = keeper
+        self.lanes, self.max_batch, self.enabled = lanes, max_batch, enabled
+        self.queue: collections.deque[_Queued[Any]] = collections.deque()
+        #: lanes running a write or a batch
+        self.busy = 0
+        #: transactions that committed several writes, and those writes
+        self.batches = 0
+        self.batched = 0
+
+    async def run(self, write: Write[T], key: str) -> T:
+        """``write(conn)``'s result, committed alone or with others' writes.
+
+        ``write`` calls ``fetch``/``execute`` on ``conn``, may run again (a
+        neighbour failed), and keys the job it locks (``key``, the lock order).
+        """
+        if not self.enabled:
+            return await write(Statements(self.keeper))
+        if self.busy < self.lanes and not self.queue:
+            self.busy += 1  # a lane is free and nobody waits: at once, alone
+            try:
+                return await write(Statements(self.keeper))
+            finally:
+                self._pass_on()
+        me: _Queued[T] = _Queued(write, key, asyncio.get_running_loop().create_future())
+        self.queue.append(me)
+        if self.busy < self.lanes:  # (a lane freed by a cancelled leader)
+            self.busy += 1
+            self._pass_on()
+        try:
+            outcome = await me.future
+        except asyncio.CancelledError:
+            if me in self.queue:
+                self.queue.remove(me)
+            elif me.future.done() and not me.future.cancelled():
+                if me.future.result() is LEAD:  # the lane must not be lost
+                    self._pass_on()
+            raise
+        if outcome is not LEAD:
+            return outcome  # type: ignore[no-any-return]
+        me.future = asyncio.get_running_loop().create_future()
+        batch = [me] + [
+            self.queue.popleft()
+            for _ in range(min(len(self.queue), self.max_batch - 1))
+        ]
+        batch.sort(key=lambda q: q.key)  # the lock order
+        try:
+            await self._commit(batch)
+        finally:
+            interrupted = errors.StoreUnavailableError("group commit interrupted")
+            _settle([q for q in batch if q is not me], interrupted)
+            self._pass_on()
+        return me.future.result()  # type: ignore[no-any-return]
+
+    def _pass_on(self) -> None:
+        """This lane is done: the oldest queued write runs the next batch."""
+        while self.queue:
+            head = self.queue.popleft()
+            if not head.future.done():  # (else cancelled meanwhile)
+                head.future.set_result(LEAD)
+                return
+        self.busy -= 1
+
+    async def _commit(self, batch: list[_Queued[Any]]) -> None:
+        """Run ``batch`` in one transaction; a write that fails gets its error
+        and the others run again without it."""
+        while batch:
+            if len(batch) == 1:
+                await _alone(batch[0], Statements(self.keeper))
+                return
+            results: list[Any] = []
+            failed: BaseException | None = None
+            try:
+                with mapped():
+                    async with self.keeper.connection() as conn:
+                        async with conn.transaction():
+                            for queued in batch:
+                                try:
+                                    with mapped():
+                                        results.append(await queued.write(conn))
+                                except Exception as exc:
+                                    failed = exc
+                                    raise
+            except Exception as exc:
+                if failed is None or connection_lost(exc):
+                    # the commit itself failed, or the connection went: the
+                    # outcome is the same for all (the callers retry or fail)
+                    _settle(batch, exc)
+                    return
+                bad = batch[len(results)]
+                _outcome(bad, None, failed)
+                batch = [q for q in batch if q is not bad]
+                continue
+            self.batches += 1
+            self.batched += len(batch)
+            for queued, result in zip(batch, results, strict=True):
+                _outcome(queued, result)
+            return
+
+
+async def _alone(queued: _Queued[Any], conn: Statements) -> None:
+    try:
+        result = await queued.write(conn)
+    except Exception as exc:
+        _outcome(queued, None, exc)
+    else:
+        _outcome(queued, result)
+
+
+def _outcome(
+    queued: _Queued[Any], result: Any, exc: BaseException | None = None
+) -> None:
+    """Tell a write its outcome (unless its caller was cancelled meanwhile)."""
+    if queued.future.done():
+        return
+    if exc is None:
+        queued.future.set_result(result)
+    else:
+        queued.future.set_exception(exc)
+
+
+def _settle(batch: list[_Queued[Any]], exc: BaseException) -> None:
+    """Fail the writes of ``batch`` that have no outcome yet."""
+    for queued in batch:
+        _outcome(queued, None, exc)

@@ -1,0 +1,208 @@
+"""Group commit across jobs (issue 21): writes of several jobs that are ready
+while a commit is in flight commit together in one transaction; a write that
+fails there gets its own error and loses none of its neighbours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from hotmesh import HotMesh, errors
+from hotmesh.store.group import GroupCommit
+from hotmesh.store.postgres import PostgresStore
+from tests.integration.conftest import MeshFactory
+
+APP = """
+app:
+  id: gc
+  version: '1'
+  graphs:
+    - subscribes: gc.go
+      expire: 300
+      activities:
+        t1:
+          type: trigger
+          job:
+            maps:
+              parsed:
+                '@pipe':
+                  - ['{t1.output.data.json}']
+                  - ['{@json.parse}']
+"""
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Yield to the loop until ``condition()`` holds (at most 10 s)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not condition():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0)
+
+
+class Lane:
+    """Holds the only lane of ``commits`` until ``free()``: what arrives
+    meanwhile queues for the next batch."""
+
+    def __init__(self, commits: GroupCommit) -> None:
+        self.commits = commits
+        self.commits.lanes = 1
+        self.event = asyncio.Event()
+        self.task: asyncio.Task[Any] | None = None
+
+    async def hold(self) -> None:
+        async def blocker(conn: Any) -> Any:
+            await self.event.wait()
+            return await conn.fetch("SELECT 1")
+
+        self.task = asyncio.create_task(self.commits.run(blocker, ""))
+        await until(lambda: self.commits.busy == 1, "the lane to be held")
+
+    async def free(self) -> None:
+        self.event.set()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 10)
+
+
+@pytest.fixture
+async def store(pg_dsn: str) -> AsyncIterator[PostgresStore]:
+    opened = await PostgresStore.open(pg_dsn, pool_size=4)
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute("CREATE TABLE t (n int PRIMARY KEY)")
+    finally:
+        await conn.close()
+    yield opened
+    await opened.close()
+
+
+def insert(n: int, fail: bool = False) -> Callable[[Any], Any]:
+    """A write that inserts ``n`` and returns its transaction's id (and then
+    fails when ``fail``, its row written: it must be rolled back)."""
+
+    async def write(conn: Any) -> int:
+        await conn.execute("INSERT INTO t VALUES ($1)", n)
+        rows = await conn.fetch("SELECT txid_current() AS x")
+        if fail:
+            await conn.fetch("SELECT 1 / 0")
+        return int(rows[0]["x"])
+
+    return write
+
+
+async def test_writes_ready_together_commit_in_one_transaction(
+    store: PostgresStore,
+) -> None:
+    lane = Lane(store.commits)
+    await lane.hold()
+    writes = [
+        asyncio.create_task(store.commits.run(insert(n), f"j{n}")) for n in range(6)
+    ]
+    await until(lambda: len(store.commits.queue) == 6, "six queued writes")
+    await lane.free()
+    txids = await asyncio.wait_for(asyncio.gather(*writes), 10)
+    assert len(set(txids)) == 1  # one transaction for the six
+    assert (store.commits.batches, store.commits.batched) == (1, 6)
+    rows = await store._pool.fetch("SELECT n FROM t ORDER BY n")
+    assert [r["n"] for r in rows] == list(range(6))
+
+
+async def test_a_failing_write_loses_none_of_its_neighbours(
+    store: PostgresStore,
+) -> None:
+    lane = Lane(store.commits)
+    await lane.hold()
+    ok = [asyncio.create_task(store.commits.run(insert(n), f"j{n}")) for n in (1, 3)]
+    bad = asyncio.create_task(store.commits.run(insert(2, fail=True), "j2"))
+    await until(lambda: len(store.commits.queue) == 3, "three queued writes")
+    await lane.free()
+    with pytest.raises(errors.InvalidDataError, match="division by zero"):
+        await asyncio.wait_for(bad, 10)
+    txids = await asyncio.wait_for(asyncio.gather(*ok), 10)
+    assert len(set(txids)) == 1  # the two others, still together
+    rows = await store._pool.fetch("SELECT n FROM t ORDER BY n")
+    assert [r["n"] for r in rows] == [1, 3]  # the failed one's row rolled back
+
+
+async def test_a_write_alone_commits_at_once_without_a_transaction_block(
+    store: PostgresStore,
+) -> None:
+    txid = await store.commits.run(insert(7), "j7")
+    # autocommitted statements: the insert and the read are two transactions
+    assert txid > 0 and store.commits.batches == 0 and store.commits.busy == 0
+
+
+async def _jobs_by_xmin(dsn: str) -> dict[str, list[str]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT job_id, xmin::text AS x FROM hotmesh.jobs")
+    finally:
+        await conn.close()
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["x"], []).append(row["job_id"])
+    return out
+
+
+async def _app(mesh: MeshFactory, **engine: Any) -> HotMesh:
+    hm = await mesh("gc", **engine)
+    await hm.deploy(APP)
+    await hm.activate("1")
+    await hm.pub("gc.go", {"json": "1"})  # the plan loaded
+    return hm
+
+
+async def test_jobs_published_together_share_one_commit(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    hm = await _app(mesh)
+    lane = Lane(hm.store.commits)
+    await lane.hold()
+    pubs = [asyncio.create_task(hm.pub("gc.go", {"json": str(n)})) for n in range(8)]
+    await until(lambda: len(hm.store.commits.queue) == 8, "eight queued jobs")
+    await lane.free()
+    ids = await asyncio.wait_for(asyncio.gather(*pubs), 10)
+    by_xmin = await _jobs_by_xmin(pg_dsn)
+    assert sorted(len(ids) for ids in by_xmin.values()) == [1, 8]
+    assert sorted(ids) in [sorted(same) for same in by_xmin.values()]
+    for n, jid in enumerate(ids):
+        assert (await hm.get_state("gc.go", jid))["data"]["parsed"] == n
+
+
+async def test_a_failing_step_in_a_batch_fails_alone(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    """A step whose value the database refuses (an escaped NUL parsed into the
+    job) fails its own job: the others of its batch are written."""
+    hm = await _app(mesh)
+    lane = Lane(hm.store.commits)
+    await lane.hold()
+    texts = ["1", '"\\u0000"', "3"]
+    pubs = [asyncio.create_task(hm.pub("gc.go", {"json": t})) for t in texts]
+    await until(lambda: len(hm.store.commits.queue) == 3, "three queued jobs")
+    await lane.free()
+    with pytest.raises(errors.InvalidDataError, match="database refused a value"):
+        await asyncio.wait_for(pubs[1], 10)
+    ids = sorted([await pubs[0], await pubs[2]])
+    by_xmin = await _jobs_by_xmin(pg_dsn)
+    assert ids in [sorted(same) for same in by_xmin.values()]  # one commit
+    assert sum(len(same) for same in by_xmin.values()) == 3  # and the warm-up
+    for n, jid in ((1, pubs[0].result()), (3, pubs[2].result())):
+        assert (await hm.get_state("gc.go", jid))["data"]["parsed"] == n
+
+
+async def test_group_commit_off_commits_each_job_alone(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    hm = await _app(mesh, group_commit=False)
+    assert hm.store.commits.enabled is False
+    await asyncio.wait_for(
+        asyncio.gather(*(hm.pub("gc.go", {"json": str(n)}) for n in range(8))),
+        10,
+    )
+    by_xmin = await _jobs_by_xmin(pg_dsn)
+    assert len(by_xmin) == 9 and hm.store.commits.batches == 0

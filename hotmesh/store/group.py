@@ -142,40 +142,59 @@ class GroupCommit:
         self.busy -= 1
 
     async def _commit(self, batch: list[_Queued[Any]]) -> None:
-        """Run ``batch`` in one transaction; a write that fails gets its error
-        and the others run again without it."""
-        while batch:
-            if len(batch) == 1:
-                await _alone(batch[0], Statements(self.keeper))
-                return
-            results: list[Any] = []
-            failed: BaseException | None = None
+        """Run ``batch`` in one transaction. A write that fails rolls it back
+        and gets its error; the others run again, each in a savepoint now, so
+        a second failure costs no second round."""
+        guarded = False
+        while len(batch) > 1:
+            outcomes: list[tuple[Any, BaseException | None]] = []
             try:
                 with mapped():
                     async with self.keeper.connection() as conn:
                         async with conn.transaction():
                             for queued in batch:
-                                try:
-                                    with mapped():
-                                        results.append(await queued.write(conn))
-                                except Exception as exc:
-                                    failed = exc
-                                    raise
-            except Exception as exc:
-                if failed is None or connection_lost(exc):
-                    # the commit itself failed, or the connection went: the
-                    # outcome is the same for all (the callers retry or fail)
-                    _settle(batch, exc)
-                    return
-                bad = batch[len(results)]
-                _outcome(bad, None, failed)
+                                outcomes.append(await _write(queued, conn, guarded))
+                                if outcomes[-1][1] is not None and not guarded:
+                                    raise _RolledBack
+            except _RolledBack:
+                bad = batch[len(outcomes) - 1]
+                _outcome(bad, None, outcomes[-1][1])
                 batch = [q for q in batch if q is not bad]
+                guarded = True
                 continue
+            except Exception as exc:
+                # the commit failed, or the connection went: the same outcome
+                # for all (the callers retry or fail as for a write alone)
+                _settle(batch, exc)
+                return
             self.batches += 1
-            self.batched += len(batch)
-            for queued, result in zip(batch, results, strict=True):
-                _outcome(queued, result)
+            self.batched += sum(1 for _, error in outcomes if error is None)
+            for queued, (result, error) in zip(batch, outcomes, strict=True):
+                _outcome(queued, result, error)
             return
+        if batch:
+            await _alone(batch[0], Statements(self.keeper))
+
+
+class _RolledBack(Exception):
+    """A write of a batch failed: roll the transaction back."""
+
+
+async def _write(
+    queued: _Queued[Any], conn: Any, guarded: bool
+) -> tuple[Any, BaseException | None]:
+    """A write's result or error; in a savepoint when ``guarded``. A lost
+    connection fails the whole batch."""
+    try:
+        with mapped():
+            if not guarded:
+                return await queued.write(conn), None
+            async with conn.transaction():  # a savepoint
+                return await queued.write(conn), None
+    except Exception as exc:
+        if connection_lost(exc):
+            raise
+        return None, exc
 
 
 async def _alone(queued: _Queued[Any], conn: Statements) -> None:

@@ -111,21 +111,29 @@ async def test_writes_ready_together_commit_in_one_transaction(
     assert [r["n"] for r in rows] == list(range(6))
 
 
+@pytest.mark.parametrize("failing", [(2,), (2, 4)])
 async def test_a_failing_write_loses_none_of_its_neighbours(
-    store: PostgresStore,
+    store: PostgresStore, failing: tuple[int, ...]
 ) -> None:
+    """The batch rolls back at the first failure and runs again without it,
+    each write in a savepoint: a second failure costs no third round."""
     lane = Lane(store.commits)
     await lane.hold()
-    ok = [asyncio.create_task(store.commits.run(insert(n), f"j{n}")) for n in (1, 3)]
-    bad = asyncio.create_task(store.commits.run(insert(2, fail=True), "j2"))
-    await until(lambda: len(store.commits.queue) == 3, "three queued writes")
+    writes = {
+        n: asyncio.create_task(store.commits.run(insert(n, n in failing), f"j{n}"))
+        for n in range(1, 6)
+    }
+    await until(lambda: len(store.commits.queue) == 5, "five queued writes")
     await lane.free()
-    with pytest.raises(errors.InvalidDataError, match="division by zero"):
-        await asyncio.wait_for(bad, 10)
-    txids = await asyncio.wait_for(asyncio.gather(*ok), 10)
-    assert len(set(txids)) == 1  # the two others, still together
+    for n in failing:
+        with pytest.raises(errors.InvalidDataError, match="division by zero"):
+            await asyncio.wait_for(writes[n], 10)
+    ok = [n for n in writes if n not in failing]
+    txids = await asyncio.wait_for(asyncio.gather(*(writes[n] for n in ok)), 10)
+    assert len(set(txids)) == 1  # the others, still together
+    assert (store.commits.batches, store.commits.batched) == (1, len(ok))
     rows = await store._pool.fetch("SELECT n FROM t ORDER BY n")
-    assert [r["n"] for r in rows] == [1, 3]  # the failed one's row rolled back
+    assert [r["n"] for r in rows] == ok  # the failed ones' rows rolled back
 
 
 async def test_a_write_alone_commits_at_once_without_a_transaction_block(
@@ -187,9 +195,11 @@ async def test_a_failing_step_in_a_batch_fails_alone(
     await lane.free()
     with pytest.raises(errors.InvalidDataError, match="database refused a value"):
         await asyncio.wait_for(pubs[1], 10)
-    ids = sorted([await pubs[0], await pubs[2]])
+    await asyncio.wait_for(asyncio.gather(pubs[0], pubs[2]), 10)
+    # one commit for the two (run again in savepoints: their rows' xmin are
+    # the savepoints' own ids)
+    assert (hm.store.commits.batches, hm.store.commits.batched) == (1, 2)
     by_xmin = await _jobs_by_xmin(pg_dsn)
-    assert ids in [sorted(same) for same in by_xmin.values()]  # one commit
     assert sum(len(same) for same in by_xmin.values()) == 3  # and the warm-up
     for n, jid in ((1, pubs[0].result()), (3, pubs[2].result())):
         assert (await hm.get_state("gc.go", jid))["data"]["parsed"] == n
@@ -206,3 +216,71 @@ async def test_group_commit_off_commits_each_job_alone(
     )
     by_xmin = await _jobs_by_xmin(pg_dsn)
     assert len(by_xmin) == 9 and hm.store.commits.batches == 0
+
+
+PAIR = """
+app:
+  id: pair
+  version: '1'
+  graphs:
+    - subscribes: pair
+      publishes: pair.out
+      activities:
+        t: {type: trigger}
+        ha:
+          type: hook
+          emit: true
+          job: {maps: {a: '{$self.hook.data.v}'}}
+        hb:
+          type: hook
+          job: {maps: {b: '{$self.hook.data.v}'}}
+        w: {type: worker, topic: busy}
+      transitions:
+        t: [{to: ha}, {to: hb}, {to: w}]
+      hooks:
+        sa: [{to: ha, conditions: {match: [{expected: '{$job.metadata.jid}', actual: '{$self.hook.data.id}'}]}}]
+        sb: [{to: hb, conditions: {match: [{expected: '{$job.metadata.jid}', actual: '{$self.hook.data.id}'}]}}]
+"""
+
+
+async def test_a_stale_state_in_a_batch_sends_only_its_job_to_the_locking_path(
+    mesh: MeshFactory,
+) -> None:
+    """Four jobs' hook steps wait for one commit; one job's cached state is
+    stale (the state from before its last step, put back): its write is
+    refused (HM409) and it runs again from the locked row, while the three
+    others commit together."""
+    answer = asyncio.Event()
+
+    async def busy(_data: dict[str, Any]) -> dict[str, Any]:
+        await answer.wait()  # keeps every job running, so its state cached
+        return {"data": {}}
+
+    hm = await mesh("pair", workers=[{"topic": "busy", "callback": busy}])
+    await hm.deploy(PAIR)
+    await hm.activate("1")
+    events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await hm.sub("pair.out", lambda _t, out: events.put_nowait(out))
+    ids = [await hm.pub("pair", {}) for _ in range(4)]
+    stale = hm.engine.states.get(ids[0])
+    assert stale is not None
+    for n, jid in enumerate(ids):
+        await hm.signal("sa", {"id": jid, "v": f"a{n}"})
+    for _ in ids:  # each ha emits once its step committed
+        assert (await asyncio.wait_for(events.get(), 10))["metadata"]["js"] > 0
+    hm.engine.states._jobs[ids[0]] = stale
+    lane = Lane(hm.store.commits)
+    await lane.hold()
+    for n, jid in enumerate(ids):
+        await hm.signal("sb", {"id": jid, "v": f"b{n}"})
+    await until(lambda: len(hm.store.commits.queue) == 4, "four queued steps")
+    await lane.free()
+    await until(lambda: hm.store.commits.batches == 1, "the batch to commit")
+    assert hm.store.commits.batched == 3  # the stale one left the batch
+    answer.set()
+    done = {}
+    for _ in ids:
+        out = await asyncio.wait_for(events.get(), 10)
+        assert out["metadata"]["js"] == 0
+        done[out["metadata"]["jid"]] = out["data"]
+    assert done == {jid: {"a": f"a{n}", "b": f"b{n}"} for n, jid in enumerate(ids)}

@@ -4,8 +4,10 @@
 
 Runs W1 (``bench/w1.py``'s app) in one process and prints the process's CPU
 microseconds per job (``time.process_time``, which the load of a shared
-machine distorts far less than wall time). ``--profile`` writes a cProfile of
-the timed phase. Compare two commits with ``PYTHONPATH=<exported copy>``.
+machine distorts far less than wall time), and the CPU the scratch database's
+backends spent meanwhile (``/proc/<pid>/stat``; the server on this host).
+``--profile`` writes a cProfile of the timed phase. Compare two commits with
+``PYTHONPATH=<exported copy>``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import os
 import resource
 import time
 import uuid
@@ -22,6 +25,24 @@ import asyncpg
 from w1 import APP, work
 
 from hotmesh import HotMesh
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+async def server_cpu(admin: asyncpg.Connection, database: str) -> dict[int, float]:
+    """CPU seconds so far of each backend of ``database`` (its pid's stat)."""
+    pids = await admin.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1", database
+    )
+    out: dict[int, float] = {}
+    for row in pids:
+        try:
+            fields = Path(f"/proc/{row['pid']}/stat").read_text().rsplit(")", 1)[1]
+        except OSError:  # exited meanwhile, or the server is elsewhere
+            continue
+        utime, stime = fields.split()[11:13]
+        out[row["pid"]] = (int(utime) + int(stime)) / TICK
+    return out
 
 
 async def main(dsn: str, jobs: int, concurrency: int, profile: Path | None) -> None:
@@ -50,6 +71,7 @@ async def main(dsn: str, jobs: int, concurrency: int, profile: Path | None) -> N
 
             await asyncio.gather(*(one(i) for i in range(300)))  # warm up
             prof = cProfile.Profile(time.process_time) if profile else None
+            before = await server_cpu(admin, name)
             cpu, wall = time.process_time(), time.perf_counter()
             ru = resource.getrusage(resource.RUSAGE_SELF)
             if prof:
@@ -60,13 +82,16 @@ async def main(dsn: str, jobs: int, concurrency: int, profile: Path | None) -> N
                 prof.dump_stats(profile)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             end = resource.getrusage(resource.RUSAGE_SELF)
+            after = await server_cpu(admin, name)
+            server = sum(v - before.get(pid, 0.0) for pid, v in after.items())
             user = end.ru_utime - ru.ru_utime
         finally:
             await hm.stop()
         print(
             f"W1 in-process: {cpu / jobs * 1e6:.0f} us CPU per job, "
             f"{user / jobs * 1e6:.0f} us of it user "
-            f"({jobs} jobs, {concurrency} in flight, {jobs / wall:,.0f} jobs/s wall)"
+            f"({jobs} jobs, {concurrency} in flight, {jobs / wall:,.0f} jobs/s wall); "
+            f"PostgreSQL backends {server / jobs * 1e6:.0f} us CPU per job"
         )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -112,9 +112,8 @@ class GroupCommit:
         except asyncio.CancelledError:
             if me in self.queue:
                 self.queue.remove(me)
-            elif me.future.done() and not me.future.cancelled():
-                if me.future.result() is LEAD:  # the lane must not be lost
-                    self._pass_on()
+            elif _led(me.future):  # the lane must not be lost
+                self._pass_on()
             raise
         if outcome is not LEAD:
             return outcome  # type: ignore[no-any-return]
@@ -195,6 +194,12 @@ async def _write(
         if connection_lost(exc):
             raise
         return None, exc
+
+
+def _led(future: asyncio.Future[Any]) -> bool:
+    """Whether ``future`` handed its write the lane."""
+    done = future.done() and not future.cancelled()
+    return done and future.exception() is None and future.result() is LEAD
 
 
 async def _alone(queued: _Queued[Any], conn: Statements) -> None:

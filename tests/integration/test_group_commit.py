@@ -284,3 +284,23 @@ async def test_a_stale_state_in_a_batch_sends_only_its_job_to_the_locking_path(
         assert out["metadata"]["js"] == 0
         done[out["metadata"]["jid"]] = out["data"]
     assert done == {jid: {"a": f"a{n}", "b": f"b{n}"} for n, jid in enumerate(ids)}
+
+
+async def test_a_cancelled_write_neither_commits_nor_keeps_the_lane(
+    store: PostgresStore,
+) -> None:
+    lane = Lane(store.commits)
+    await lane.hold()
+    writes = {
+        n: asyncio.create_task(store.commits.run(insert(n), f"j{n}")) for n in (1, 2, 3)
+    }
+    await until(lambda: len(store.commits.queue) == 3, "three queued writes")
+    writes[2].cancel()
+    await lane.free()
+    assert (
+        len(set(await asyncio.wait_for(asyncio.gather(writes[1], writes[3]), 10))) == 1
+    )
+    assert writes[2].cancelled() and store.commits.busy == 0
+    assert await store.commits.run(insert(4), "j4") > 0  # the lane is free again
+    rows = await store._pool.fetch("SELECT n FROM t ORDER BY n")
+    assert [r["n"] for r in rows] == [1, 3, 4]

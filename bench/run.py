@@ -91,6 +91,106 @@ WHERE block_ref ~ $3 OR xid IN (SELECT xid FROM ours)
 """
 
 
+# What the scratch database's backends wait on, and the locks that would not
+# let throughput grow with cores: the global NOTIFY lock (PreCommit_Notify in
+# async.c takes an AccessExclusive lock on database 0 of pg_database and holds
+# it through the commit), flow limits' advisory gates, and any lock waited for.
+SQL_WAITS = """
+SELECT (SELECT coalesce(json_agg(json_build_array(
+                    a.state, a.wait_event_type, a.wait_event,
+                    CASE WHEN a.wait_event_type = 'Lock' THEN left(a.query, 48) END)), '[]')
+          FROM pg_stat_activity a
+         WHERE a.datname = $1 AND a.backend_type = 'client backend') AS backends,
+       (SELECT coalesce(json_agg(json_build_array(
+                    CASE WHEN l.locktype = 'object' AND l.database = 0
+                              AND l.classid = 'pg_database'::regclass AND l.objid = 0
+                         THEN 'notify' ELSE l.locktype END, l.granted)), '[]')
+          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE a.datname = $1
+           AND (NOT l.granted OR l.locktype = 'advisory'
+                OR (l.locktype = 'object' AND l.database = 0
+                    AND l.classid = 'pg_database'::regclass AND l.objid = 0))) AS locks
+"""
+
+
+class WaitSampler:
+    """Samples ``SQL_WAITS`` every ``interval`` seconds until ``stop()``.
+
+    Each sample is a snapshot of every backend of the database (``state``,
+    ``wait_event_type:wait_event``; ``CPU`` for an active backend waiting on
+    nothing, which includes waiting for a core) and of the locks above. The
+    reads take the lock manager's partition locks and a core's share on this
+    machine: the figures of a run with ``--waits`` are its own, not those of a
+    run without.
+    """
+
+    def __init__(self, dsn: str, db: str, interval: float) -> None:
+        self.dsn, self.db, self.interval = dsn, db, interval
+        self.events: dict[str, int] = {}
+        self.locks: dict[str, int] = {}
+        self.lock_queries: dict[str, int] = {}
+        self.samples = 0
+        self.backends = 0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        self._task = asyncio.create_task(self._run(conn))
+
+    async def _run(self, conn: asyncpg.Connection) -> None:
+        try:
+            while not self._stop.is_set():
+                t0 = time.monotonic()
+                row = await conn.fetchrow(SQL_WAITS, self.db)
+                self._add(json.loads(row["backends"]), json.loads(row["locks"]))
+                left = self.interval - (time.monotonic() - t0)
+                try:  # a sampling period, not a wait for work
+                    await asyncio.wait_for(self._stop.wait(), max(left, 0.0))
+                except TimeoutError:
+                    pass
+        finally:
+            await conn.close()
+
+    def _add(self, backends: list[list[Any]], locks: list[list[Any]]) -> None:
+        self.samples += 1
+        self.backends += len(backends)
+        for state, kind, event, query in backends:
+            what = f"{kind}:{event}" if kind else "CPU"
+            key = f"{state} {what}"
+            self.events[key] = self.events.get(key, 0) + 1
+            if query:
+                self.lock_queries[query] = self.lock_queries.get(query, 0) + 1
+        for kind, granted in locks:
+            key = f"{kind} {'held' if granted else 'waited'}"
+            self.locks[key] = self.locks.get(key, 0) + 1
+
+    async def stop(self) -> dict[str, Any]:
+        """Stop sampling; per backend state and event, the mean number of
+        backends in it (summed over them: ``backends_mean``); per lock kind,
+        the mean number held or waited for (a held ``notify`` at 0.3: the
+        global NOTIFY lock was held in 30 % of the samples)."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        n = max(self.samples, 1)
+
+        def means(counts: dict[str, int]) -> dict[str, float]:
+            return {
+                k: round(v / n, 4)
+                for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+            }
+
+        return {
+            "interval_ms": self.interval * 1000,
+            "samples": self.samples,
+            "backends_mean": round(self.backends / n, 3),
+            "events": means(self.events),
+            "locks": means(self.locks),
+            "lock_wait_queries": means(self.lock_queries),
+        }
+
+
 # -- workloads ---------------------------------------------------------------------
 class Runner:
     """A started workload in one process: ``run(i)`` one job, ``stop()`` everything."""
@@ -700,6 +800,7 @@ async def run_workload(
         children.extend(nodes)
         phases: dict[str, dict[str, Any]] = {}
         snaps: list[Snapshot] = []
+        waits: dict[str, Any] | None = None
         for phase, count in (("alone", args.alone), ("empty", 0), ("load", jobs)):
             for node in nodes:
                 node.send("start")
@@ -713,8 +814,17 @@ async def run_workload(
                 if args.pyspy and phase == "load"
                 else []
             )
+            sampler = (
+                WaitSampler(args.dsn, db, args.waits_interval)
+                if args.waits and phase == "load"
+                else None
+            )
+            if sampler is not None:
+                await sampler.start()
             client.send("phase", phase, count, args.inflight, args.warmup)
             phases[phase] = (await client.recv())[1]
+            if sampler is not None:
+                waits = await sampler.stop()
             for spy in spies:
                 await stop_pyspy(spy)
             for node in nodes:
@@ -787,6 +897,8 @@ async def run_workload(
             "autovacuumed_tables": autovacuumed,
             "peak_rss_mb": rss[0],
             "node_peak_rss_mb": rss[1:],
+            # --waits: the load phase's backends and locks, sampled
+            "waits": waits,
             "errors": load["errors"] + alone["errors"],
             "error_samples": load["error_samples"] + alone["error_samples"],
         }
@@ -927,6 +1039,18 @@ def markdown(report: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"pgbench: {pgb.get('note', 'skipped')}")
+    for res in report["workloads"].values():
+        waits = res.get("waits")
+        if not waits:
+            continue
+        top = ", ".join(f"{k} {v:.2f}" for k, v in list(waits["events"].items())[:6])
+        locks = ", ".join(f"{k} {v:.3f}" for k, v in waits["locks"].items()) or "none"
+        lines.append("")
+        lines.append(
+            f"{res['title']}, backends sampled every {waits['interval_ms']:g} ms "
+            f"({waits['samples']} samples, {waits['backends_mean']:.1f} backends): "
+            f"mean backends by state and wait: {top}; locks (mean held/waited): {locks}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -1024,6 +1148,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--waits",
+        action="store_true",
+        help="sample the wait events of the scratch database's backends and the "
+        "NOTIFY, advisory and waited-for locks during the load phase",
+    )
+    parser.add_argument(
+        "--waits-interval",
+        type=float,
+        default=0.01,
+        metavar="S",
+        help="seconds between two --waits samples (0.01)",
+    )
     parser.add_argument(
         "--pyspy",
         type=Path,

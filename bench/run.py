@@ -143,6 +143,7 @@ class WaitSampler:
             while not self._stop.is_set():
                 t0 = time.monotonic()
                 row = await conn.fetchrow(SQL_WAITS, self.db)
+                assert row is not None  # an aggregate: always one row
                 self._add(json.loads(row["backends"]), json.loads(row["locks"]))
                 left = self.interval - (time.monotonic() - t0)
                 try:  # a sampling period, not a wait for work

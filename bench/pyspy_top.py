@@ -9,7 +9,11 @@ or, for one process of the harness, ``bench/run.py --pyspy DIR`` and
 
 ``--process`` keeps, in ``--subprocesses`` output, the processes whose command
 line contains the text. Percentages are of the kept samples: py-spy records
-running (not idle) threads, so they are shares of CPU time.
+running (not idle) threads, so they are shares of CPU time, except for the
+event loop's ``epoll_wait`` (``EpollSelector.select``), which py-spy does not
+always see as idle: those samples are counted apart as waiting, and left out.
+With ``--seconds`` (the load phase's ``elapsed_s``) and ``--rate`` (250, as
+``bench/run.py`` records), the busy share of the process is printed too.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ def _name(frame: str) -> str:
     return f"{Path(m['file']).name}:{m['fn']}"
 
 
-def summarise(path: Path, process: str, top: int) -> str:
+def summarise(
+    path: Path, process: str, top: int, seconds: float | None = None, rate: int = 250
+) -> str:
     self_time: Counter[str] = Counter()
     total_time: Counter[str] = Counter()
     files: Counter[str] = Counter()
-    samples = idle_threads = 0
+    samples = idle_threads = polling = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -50,17 +56,28 @@ def summarise(path: Path, process: str, top: int) -> str:
             idle_threads += int(count_text)
             continue
         count = int(count_text)
-        samples += count
         names = [_name(f) for f in frames]
+        if names[-1] == "selectors.py:EpollSelector.select":
+            polling += count  # the event loop waiting for a socket
+            continue
+        samples += count
         self_time[names[-1]] += count
         for name in set(names):
             total_time[name] += count
         files[names[-1].split(":", 1)[0]] += count
     out = [
         f"{samples} samples of processes matching {process!r} "
-        f"({idle_threads} of idle executor threads left out)",
-        "",
+        f"({idle_threads} of idle executor threads and {polling} in epoll_wait "
+        "left out)",
     ]
+    if seconds:
+        busy = 100 * samples / (seconds * rate)
+        waiting = 100 * polling / (seconds * rate)
+        out.append(
+            f"busy {busy:.0f} % of {seconds:.1f} s at {rate} Hz, "
+            f"in epoll_wait {waiting:.0f} %"
+        )
+    out.append("")
     for title, counter in (
         ("self", self_time),
         ("total (inclusive)", total_time),
@@ -78,8 +95,10 @@ def main() -> None:
     parser.add_argument("raw", type=Path)
     parser.add_argument("--process", default="")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--seconds", type=float, help="the recording's length")
+    parser.add_argument("--rate", type=int, default=250, help="py-spy's -r")
     args = parser.parse_args()
-    print(summarise(args.raw, args.process, args.top))
+    print(summarise(args.raw, args.process, args.top, args.seconds, args.rate))
 
 
 if __name__ == "__main__":

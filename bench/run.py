@@ -100,17 +100,22 @@ SELECT (SELECT coalesce(json_agg(json_build_array(
                     a.state, a.wait_event_type, a.wait_event,
                     CASE WHEN a.wait_event_type = 'Lock' THEN left(a.query, 48) END)), '[]')
           FROM pg_stat_activity a
-         WHERE a.datname = $1 AND a.backend_type = 'client backend') AS backends,
+         WHERE a.datname = $1 AND a.backend_type = 'client backend'
+           AND a.pid <> $2) AS backends,
        (SELECT coalesce(json_agg(json_build_array(
                     CASE WHEN l.locktype = 'object' AND l.database = 0
                               AND l.classid = 'pg_database'::regclass AND l.objid = 0
                          THEN 'notify' ELSE l.locktype END, l.granted)), '[]')
           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE a.datname = $1
+         WHERE a.datname = $1 AND a.pid <> $2
            AND (NOT l.granted OR l.locktype = 'advisory'
                 OR (l.locktype = 'object' AND l.database = 0
                     AND l.classid = 'pg_database'::regclass AND l.objid = 0))) AS locks
 """
+
+
+#: hotmesh's NOTIFY channel in the default schema
+CHANNEL = "hotmesh_hotmesh"
 
 
 class WaitSampler:
@@ -122,10 +127,17 @@ class WaitSampler:
     reads take the lock manager's partition locks and a core's share on this
     machine: the figures of a run with ``--waits`` are its own, not those of a
     run without.
+
+    It also LISTENs on hotmesh's channel in the scratch database (``db_dsn``)
+    and counts the NOTIFYs by kind (``m|<stream>``, ``d``...). That listener
+    reads each NOTIFY in a transaction of the scratch database, as every
+    listening process does: with ``--waits``, ``xact_per_job`` counts them too.
     """
 
-    def __init__(self, dsn: str, db: str, interval: float) -> None:
-        self.dsn, self.db, self.interval = dsn, db, interval
+    def __init__(self, dsn: str, db: str, db_dsn: str, interval: float) -> None:
+        self.dsn, self.db, self.db_dsn, self.interval = dsn, db, db_dsn, interval
+        self.notifies: dict[str, int] = {}
+        self._listener: asyncpg.Connection | None = None
         self.events: dict[str, int] = {}
         self.locks: dict[str, int] = {}
         self.lock_queries: dict[str, int] = {}
@@ -135,14 +147,24 @@ class WaitSampler:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        self._listener = await asyncpg.connect(self.db_dsn)
+        await self._listener.add_listener(CHANNEL, self._heard)
         conn = await asyncpg.connect(self.dsn)
         self._task = asyncio.create_task(self._run(conn))
+
+    def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        parts = payload.split("|")
+        kind = f"m|{parts[2]}" if parts[0] == "m" and len(parts) > 2 else parts[0]
+        self.notifies[kind] = self.notifies.get(kind, 0) + 1
 
     async def _run(self, conn: asyncpg.Connection) -> None:
         try:
             while not self._stop.is_set():
                 t0 = time.monotonic()
-                row = await conn.fetchrow(SQL_WAITS, self.db)
+                assert self._listener is not None
+                row = await conn.fetchrow(
+                    SQL_WAITS, self.db, self._listener.get_server_pid()
+                )
                 assert row is not None  # an aggregate: always one row
                 self._add(json.loads(row["backends"]), json.loads(row["locks"]))
                 left = self.interval - (time.monotonic() - t0)
@@ -166,14 +188,16 @@ class WaitSampler:
             key = f"{kind} {'held' if granted else 'waited'}"
             self.locks[key] = self.locks.get(key, 0) + 1
 
-    async def stop(self) -> dict[str, Any]:
+    async def stop(self, jobs: int) -> dict[str, Any]:
         """Stop sampling; per backend state and event, the mean number of
         backends in it (summed over them: ``backends_mean``); per lock kind,
         the mean number held or waited for (a held ``notify`` at 0.3: the
-        global NOTIFY lock was held in 30 % of the samples)."""
+        global NOTIFY lock was held in 30 % of the samples); NOTIFYs per job."""
         self._stop.set()
         if self._task is not None:
             await self._task
+        if self._listener is not None:
+            await self._listener.close()
         n = max(self.samples, 1)
 
         def means(counts: dict[str, int]) -> dict[str, float]:
@@ -189,6 +213,9 @@ class WaitSampler:
             "events": means(self.events),
             "locks": means(self.locks),
             "lock_wait_queries": means(self.lock_queries),
+            "notifies_per_job": {
+                k: round(v / jobs, 3) for k, v in sorted(self.notifies.items())
+            },
         }
 
 
@@ -816,7 +843,7 @@ async def run_workload(
                 else []
             )
             sampler = (
-                WaitSampler(args.dsn, db, args.waits_interval)
+                WaitSampler(args.dsn, db, db_dsn, args.waits_interval)
                 if args.waits and phase == "load"
                 else None
             )
@@ -825,7 +852,7 @@ async def run_workload(
             client.send("phase", phase, count, args.inflight, args.warmup)
             phases[phase] = (await client.recv())[1]
             if sampler is not None:
-                waits = await sampler.stop()
+                waits = await sampler.stop(max(count, 1))
             for spy in spies:
                 await stop_pyspy(spy)
             for node in nodes:
@@ -989,6 +1016,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"hotmesh bench, {meta['date']}: {meta['cpus']} cores, Python "
         f"{meta['python']}, PostgreSQL {meta['postgres']}, commit {meta['commit']}, "
+        f"hotmesh from {meta.get('hotmesh', '?')}, "
         f"--processes {meta['processes']}, {meta.get('loop', 'asyncio')} event loop, "
         f"OpenTelemetry {meta.get('otel', 'off')}, "
         f"load average {meta['load_before']} "
@@ -1047,10 +1075,12 @@ def markdown(report: dict[str, Any]) -> str:
         top = ", ".join(f"{k} {v:.2f}" for k, v in list(waits["events"].items())[:6])
         locks = ", ".join(f"{k} {v:.3f}" for k, v in waits["locks"].items()) or "none"
         lines.append("")
+        notes = ", ".join(f"{k} {v:.2f}" for k, v in waits["notifies_per_job"].items())
         lines.append(
             f"{res['title']}, backends sampled every {waits['interval_ms']:g} ms "
             f"({waits['samples']} samples, {waits['backends_mean']:.1f} backends): "
-            f"mean backends by state and wait: {top}; locks (mean held/waited): {locks}"
+            f"mean backends by state and wait: {top}; locks (mean held/waited): "
+            f"{locks}; NOTIFYs per job: {notes or 'none'}"
         )
     return "\n".join(lines) + "\n"
 
@@ -1075,6 +1105,8 @@ def _load() -> str:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    import hotmesh as hotmesh_module
+
     admin = await asyncpg.connect(args.dsn)
     try:
         names = [n.strip() for n in args.workloads.split(",") if n.strip()]
@@ -1088,6 +1120,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "python": platform.python_version(),
             "postgres": await admin.fetchval("SHOW server_version"),
             "commit": _commit(),
+            # the hotmesh the processes import (an export on PYTHONPATH: not HERE's)
+            "hotmesh": str(Path(hotmesh_module.__file__).parent),
             "processes": args.processes,
             "loop": "uvloop" if args.uvloop else "asyncio",
             "otel": "sdk" if args.otel else "off",

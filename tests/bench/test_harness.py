@@ -64,3 +64,30 @@ def test_harness_writes_json_and_table_for_every_workload(
             assert isinstance(res[key], int | float), (name, key, res[key])
     table = (tmp_path / "latest.md").read_text()
     assert "| W1 sequence |" in table and "| W3 order |" in table
+
+
+def test_waits_sample_the_backends_and_count_the_notifies(
+    pg_server: str, tmp_path: Path
+) -> None:
+    """--waits at 2 processes: every job is announced to the client (d|...)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            *("--dsn", pg_server, "--workloads", "w1", "--processes", "2"),
+            *("--jobs", "5", "--inflight", "2", "--alone", "2", "--warmup", "1"),
+            *("--no-pgbench", "--waits", "--out", str(tmp_path)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    waits = json.loads((tmp_path / "latest.json").read_text())["workloads"]["w1"][
+        "waits"
+    ]
+    assert waits["samples"] >= 1 and waits["backends_mean"] > 0
+    assert waits["events"]  # every sampled backend is in some state
+    assert sum(waits["notifies_per_job"].values()) > 0, waits
+    assert "backends sampled every 10 ms" in (tmp_path / "latest.md").read_text()

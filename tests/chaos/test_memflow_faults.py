@@ -57,6 +57,7 @@ async def test_memflow_survives_connection_faults(
     async def chaos() -> int:
         faults = 0
         while not done.is_set():
+            # random pauses between faults (the chaos itself, not a wait for work)
             if fault == "cut":
                 await asyncio.sleep(random.uniform(0.1, 0.4))
                 proxy.cut()

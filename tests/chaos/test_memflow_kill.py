@@ -60,7 +60,7 @@ async def test_memflow_survives_sigkills_with_sleeps_and_signals(
                 await client.workflow.signal("go", {"k": 100}, workflow_id=wid)
         async with cluster.killing() as kills:  # the first lands as they run
             for i in range(0, WORKFLOWS, 2):
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # spread the signals: kills land among them
                 await client.workflow.signal("go", {"k": 100}, workflow_id=f"mf-{i}")
             results = await asyncio.wait_for(
                 asyncio.gather(*(h.result() for h in handles)), 500 if LONG else 150

@@ -13,6 +13,7 @@ import pytest
 from hotmesh import HotMesh, errors
 from hotmesh.clock import ManualClock
 from tests.integration.conftest import MeshFactory
+from tests.waiting import until_notified
 
 APP = """
 app:
@@ -124,15 +125,13 @@ async def test_a_scheduled_job_can_be_interrupted_and_then_never_starts(
     clock.advance(300)
     assert await hm.schedules.fire_due() == [job_id]  # its start is taken...
     conn = await asyncpg.connect(pg_dsn)
-    try:
-        for _ in range(100):  # ...and dropped by the engine: wait for the queue
-            left = await conn.fetchval(
-                "SELECT count(*) FROM hotmesh.messages WHERE app_id = 'later'"
-            )
-            if left == 0:
-                break
-            await asyncio.sleep(0.05)  # another task's work, bounded
-        assert left == 0
+    try:  # ...and dropped by the engine: wait for the queue to empty
+
+        async def emptied() -> bool:
+            sql = "SELECT count(*) FROM hotmesh.messages WHERE app_id = 'later'"
+            return await conn.fetchval(sql) == 0
+
+        await until_notified(pg_dsn, emptied, 10, "the start message dropped")
     finally:
         await conn.close()
     assert ledger.calls == []

@@ -17,6 +17,7 @@ import pytest
 from hotmesh import HotMesh, errors, flow
 from hotmesh.store.records import worker_stream
 from tests.integration.conftest import MeshFactory
+from tests.waiting import until_notified
 
 APP = """
 app:
@@ -179,7 +180,7 @@ async def test_per_key_limit_one_runs_keys_in_parallel_never_one_key_twice(
 
 
 async def test_a_per_key_limit_set_through_the_api_holds_in_every_instance(
-    mesh: MeshFactory,
+    mesh: MeshFactory, pg_dsn: str
 ) -> None:
     ledger = Ledger()
     ledger.expected = 30
@@ -188,10 +189,9 @@ async def test_a_per_key_limit_set_through_the_api_holds_in_every_instance(
     key = "{$job.data.customer}"
     await client.set_topic_limits("apikey.work", concurrency={"limit": 1, "key": key})
     stream = worker_stream("apikey.work")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while stream not in early.engine.topic_keys and loop.time() < deadline:
-        await asyncio.sleep(0.01)  # until the NOTIFY is heard (bounded)
+    await until_notified(
+        pg_dsn, lambda: stream in early.engine.topic_keys, 10, "the key heard of"
+    )
     assert early.engine.topic_keys[stream] == flow.Keys(key, None)
     for _ in range(3):  # started after: read the keys at start
         await mesh(
@@ -220,10 +220,9 @@ async def test_a_per_key_limit_set_through_the_api_holds_in_every_instance(
     )
     assert "resolved to undefined" in str(caught.value)
     await client.set_topic_limits("apikey.work")  # removed: no key any more
-    deadline = loop.time() + 10
-    while stream in early.engine.topic_keys and loop.time() < deadline:
-        await asyncio.sleep(0.01)
-    assert stream not in early.engine.topic_keys
+    await until_notified(
+        pg_dsn, lambda: stream not in early.engine.topic_keys, 10, "the key dropped"
+    )
 
 
 async def test_a_key_waits_first_in_first_out_without_holding_back_other_keys(

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from hotmesh import errors
+from hotmesh import HotMesh, errors
 from hotmesh.engine.step import INTERRUPTED
 from tests.conformance import edited, named
 from tests.integration.conftest import MeshFactory
+from tests.waiting import until_notified
 
 
 async def test_c8_tree_v9_self_interrupt(
@@ -107,27 +108,28 @@ app:
 """
 
 
-async def test_interrupt_descend_stops_every_level(mesh: MeshFactory) -> None:
+async def _waiting(hm: HotMesh, pg_dsn: str, job_id: str) -> None:
+    """Until ``job_id`` runs (its hook's timer, sent with a NOTIFY, is set)."""
+
+    async def running() -> bool:
+        try:
+            return await hm.get_status(job_id) > 0
+        except errors.JobNotFoundError:
+            return False
+
+    await until_notified(pg_dsn, running, 10, f"job '{job_id}' waiting in its hook")
+
+
+async def test_interrupt_descend_stops_every_level(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
     hm = await mesh("nest")
     await hm.deploy(TREE)
     await hm.activate("1")
     ended: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await hm.psub("ended.*", lambda topic, out: ended.put_nowait(out))
-    leaf_waiting = asyncio.get_running_loop().create_future()
     await hm.pub("top", {"id": "n1"})
-
-    async def wait_for_leaf() -> None:
-        # the leaf exists once the await chain has run; poll its status briefly
-        while True:
-            try:
-                if await hm.get_status("n1-leaf") > 0:
-                    leaf_waiting.set_result(True)
-                    return
-            except errors.JobNotFoundError:
-                pass
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(wait_for_leaf(), 10)
+    await _waiting(hm, pg_dsn, "n1-leaf")
     assert await hm.interrupt("top", "n1", descend=True, reason="operator stop") is True
     outs = [await asyncio.wait_for(ended.get(), 10) for _ in range(3)]
     jids = sorted(o["metadata"]["jid"] for o in outs)
@@ -140,23 +142,13 @@ async def test_interrupt_descend_stops_every_level(mesh: MeshFactory) -> None:
 
 
 async def test_interrupt_without_descend_leaves_children_running(
-    mesh: MeshFactory,
+    mesh: MeshFactory, pg_dsn: str
 ) -> None:
     hm = await mesh("nest")
     await hm.deploy(TREE)
     await hm.activate("1")
     await hm.pub("top", {"id": "n2"})
-
-    async def leaf() -> None:
-        while True:
-            try:
-                if await hm.get_status("n2-leaf") > 0:
-                    return
-            except errors.JobNotFoundError:
-                pass
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(leaf(), 10)
+    await _waiting(hm, pg_dsn, "n2-leaf")
     await hm.interrupt("top", "n2", throw=False)
     assert await hm.get_status("n2") <= INTERRUPTED // 10
     assert await hm.get_status("n2-leaf") > 0 and await hm.get_status("n2-mid") > 0

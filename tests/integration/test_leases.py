@@ -10,6 +10,7 @@ import asyncpg
 from hotmesh.engine.router import Consumer
 from hotmesh.store.records import Message
 from tests.integration.conftest import MeshFactory
+from tests.waiting import Changes, until_notified
 
 APP = """
 app:
@@ -30,7 +31,9 @@ async def test_a_callback_longer_than_its_lease_runs_once(mesh: MeshFactory) -> 
 
     async def slow(message: dict[str, Any]) -> dict[str, Any]:
         calls.append(1)
-        await asyncio.sleep(1.2)  # four lease lengths
+        # the work itself, four lease lengths long: leases run out in the
+        # database's time (now()), which no injected clock moves
+        await asyncio.sleep(1.2)
         return {"data": {"ok": True}}
 
     hm = await mesh(
@@ -55,7 +58,7 @@ async def test_a_callback_longer_than_its_lease_runs_once(mesh: MeshFactory) -> 
 
 
 async def test_a_message_claimed_too_often_becomes_a_job_error(
-    mesh: MeshFactory,
+    mesh: MeshFactory, pg_dsn: str
 ) -> None:
     calls: list[int] = []
 
@@ -71,18 +74,15 @@ async def test_a_message_claimed_too_often_becomes_a_job_error(
     for n in range(3):
         claimed = await hm.store.claim("lease", "w:slow.work", f"dead-{n}", 0.0, 10)
         assert len(claimed.messages) == 1
-    done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     survivor = await mesh(
         "lease", workers=[{"topic": "slow.work", "callback": work}], poison_threshold=3
     )
 
-    async def finished() -> None:
-        while await survivor.get_status("p1") != 0:
-            await asyncio.sleep(0.05)
-        done.set_result(await survivor.get_state("slow", "p1"))
+    async def finished() -> bool:
+        return await survivor.get_status("p1") == 0
 
-    await asyncio.wait_for(finished(), 10)
-    state = done.result()
+    await until_notified(pg_dsn, finished, 10, "job p1 ended by the poison rule")
+    state = await survivor.get_state("slow", "p1")
     assert "poison message: claimed 4 times" in state["metadata"]["err"]
     assert calls == []  # the callback is not run a fourth time
 
@@ -107,10 +107,12 @@ async def test_a_message_reclaimed_by_its_own_process_while_it_runs_runs_once(
     tests/unit/engine/test_reclaimed_by_self.py, this one runs the real claim."""
     hm = await mesh("lease")
     calls: list[int] = []
+    called = Changes()
     release = asyncio.Event()
 
     async def handle(msg: Message) -> None:
         calls.append(msg.id)
+        called.changed()
         await release.wait()
 
     conn = await asyncpg.connect(pg_dsn)
@@ -126,27 +128,28 @@ async def test_a_message_reclaimed_by_its_own_process_while_it_runs_runs_once(
                 )
             )
 
-        async def reclaimed() -> None:
-            while calls != [first]:
-                await asyncio.sleep(0.02)
-            # the lapse: its claim ran out while it runs here (kept lapsed
-            # until our claim took it back, whatever the heartbeat does)
-            while await attempts(first) < 2:
-                await conn.execute(
-                    "UPDATE hotmesh.messages SET reserved_until = now() - "
-                    "interval '1 s' WHERE id = $1",
-                    first,
-                )
-                consumer.wake()
-                await asyncio.sleep(0.02)
-            # a message sent after that claim: once it runs, the claim loop
-            # has handled the reply that took the first one back
-            second = await _insert(conn, "w:own")
-            consumer.wake()
-            while second not in calls:
-                await asyncio.sleep(0.02)
+        await called.until(lambda: calls == [first], 30, "the first message runs")
 
-        await asyncio.wait_for(reclaimed(), 30)
+        async def taken_back() -> bool:
+            """The lapse: its claim ran out while it runs here (made to lapse
+            again until our claim took it back, whatever the heartbeat does)."""
+            if await attempts(first) >= 2:
+                return True
+            await conn.execute(
+                "UPDATE hotmesh.messages SET reserved_until = now() - "
+                "interval '1 s' WHERE id = $1",
+                first,
+            )
+            consumer.wake()
+            return False
+
+        # only the database tells that the claim took it back
+        await until_notified(pg_dsn, taken_back, 30, "our claim takes it back")
+        # a message sent after that claim: once it runs, the claim loop
+        # has handled the reply that took the first one back
+        second = await _insert(conn, "w:own")
+        consumer.wake()
+        await called.until(lambda: second in calls, 30, "the second message runs")
         assert calls.count(first) == 1
     finally:
         release.set()
@@ -205,10 +208,12 @@ async def test_claims_of_a_message_taken_back_while_it_ran_here_are_not_poison(
     here again, those claims are not attempts: it is not taken for poison."""
     hm = await mesh("lease")
     seen: list[tuple[int, int]] = []
+    started = asyncio.Event()
     release = asyncio.Event()
 
     async def handle(msg: Message) -> None:
         seen.append((msg.id, msg.attempts))
+        started.set()
         if len(seen) == 1:
             await release.wait()  # then ends without an answer (never acked)
 
@@ -218,8 +223,7 @@ async def test_claims_of_a_message_taken_back_while_it_ran_here_are_not_poison(
         mid = await _insert(conn, "w:retaken")
         first = await hm.store.claim("lease", "w:retaken", "retaken-owner", 30.0, 1)
         consumer.submit(first.messages[0])
-        while not seen:
-            await asyncio.sleep(0.02)
+        await asyncio.wait_for(started.wait(), 30)
         for _ in range(3):  # the claim lapsed three times; our claim took it back
             await conn.execute(
                 "UPDATE hotmesh.messages SET reserved_until = now() - interval "

@@ -13,6 +13,7 @@ import pytest
 from hotmesh import HotMesh, errors
 from tests.integration.conftest import MeshFactory
 from tests.upstream import corrected
+from tests.waiting import until_notified
 
 
 async def test_c11_emit_publishes_before_the_job_completes(
@@ -195,17 +196,16 @@ async def test_a_sleep_survives_a_full_engine_restart(pg_dsn: str) -> None:
     await first.activate("1")
     await first.pub("nap", {"id": "across", "seconds": 1.5})
     await first.stop()  # no process is running while the timer falls due
+    # the outage itself: the timer falls due (a message's visible_at, the
+    # database's time, which no injected clock moves) while no process runs
     await asyncio.sleep(1.6)
     second = await HotMesh.init("sleepy", engine=engine)
     try:
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-        async def wait() -> None:
-            while await second.get_status("across") != 0:
-                await asyncio.sleep(0.05)
-            done.set_result(0)
+        async def woke() -> bool:
+            return await second.get_status("across") == 0
 
-        await asyncio.wait_for(wait(), 5)
+        await until_notified(pg_dsn, woke, 5, "the nap, due while stopped, ends")
         state = await second.get_state("nap", "across")
         assert "woke" in state["data"]
     finally:

@@ -3,13 +3,12 @@ past their expiry, are deleted; live and recently expired jobs are not."""
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
 from hotmesh import errors
 from tests.integration.conftest import MeshFactory
+from tests.waiting import until_notified
 
 APP = """
 app:
@@ -85,19 +84,20 @@ async def test_pruning_can_be_turned_off(mesh: MeshFactory) -> None:
         await hm.prune()
 
 
-async def test_every_engine_prunes_in_the_background(mesh: MeshFactory) -> None:
+async def test_every_engine_prunes_in_the_background(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
     hm = await mesh("prune", retention=0, prune_interval=0.05)
     await hm.deploy(APP)
     await hm.activate("1")
     out = await hm.pubsub("quick", {"n": 1}, timeout=10)
     job_id = out["metadata"]["jid"]
 
-    async def gone() -> None:
-        # nothing announces a prune: read until the row has been deleted
-        while await hm.store.read_job("prune", job_id, include_expired=True):
-            await asyncio.sleep(0.02)
+    async def gone() -> bool:
+        return await hm.store.read_job("prune", job_id, include_expired=True) is None
 
-    await asyncio.wait_for(gone(), 10)
+    # nothing announces a prune: only the database tells the row is gone
+    await until_notified(pg_dsn, gone, 10, f"job {job_id} pruned")
 
 
 async def test_prune_takes_jobs_by_age_and_keeps_long_runners_expired_lately(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ import asyncpg
 from tests.integration.conftest import MeshFactory
 from tests.integration.sched_node import APP
 from tests.nodes import start_node, stop_nodes
+from tests.waiting import until_notified
 
 NODE = "tests.integration.sched_node"
 
@@ -30,18 +32,21 @@ async def _wait_for_ticks(
 ) -> list[str]:
     """Job ids of the schedule's ticks once ``count`` exist (or at the timeout)."""
     conn = await asyncpg.connect(dsn)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    try:
-        while True:
-            rows = await conn.fetch(
-                "SELECT job_id FROM hotmesh.jobs WHERE app_id = 'beat' AND job_id LIKE $1"
-                " ORDER BY job_id",
-                prefix + ":%",
-            )
-            if len(rows) >= count or loop.time() > deadline:
-                return [r["job_id"] for r in rows]
-            await asyncio.sleep(0.2)  # polling another process's work, bounded
+    ticks: list[str] = []
+
+    async def reached() -> bool:
+        rows = await conn.fetch(
+            "SELECT job_id FROM hotmesh.jobs WHERE app_id = 'beat' AND job_id LIKE $1"
+            " ORDER BY job_id",
+            prefix + ":%",
+        )
+        ticks[:] = [r["job_id"] for r in rows]
+        return len(ticks) >= count
+
+    try:  # another process's work: only the database tells
+        with contextlib.suppress(AssertionError):  # the caller's checks say more
+            await until_notified(dsn, reached, timeout, f"{count} ticks")
+        return ticks
     finally:
         await conn.close()
 

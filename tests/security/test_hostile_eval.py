@@ -21,6 +21,7 @@ import pytest
 from hotmesh import HotMesh, errors
 from hotmesh.expr import budget
 from tests.integration.conftest import MeshFactory
+from tests.waiting import until_notified
 
 T = TypeVar("T")
 
@@ -172,6 +173,15 @@ async def engine(mesh: MeshFactory, extra: str = "", **options: Any) -> HotMesh:
 def p99(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+async def _ended(hm: HotMesh, pg_dsn: str, job_id: str, timeout: float) -> None:
+    """Until ``job_id`` ends (a status of 0 or below), however it ends."""
+
+    async def ended() -> bool:
+        return await hm.get_status(job_id) <= 0
+
+    await until_notified(pg_dsn, ended, timeout, f"job {job_id} ends")
 
 
 async def while_healthy(
@@ -330,25 +340,20 @@ async def test_an_unschedulable_sleep_from_data_fails_the_job_naming_it(
 
 @pytest.mark.parametrize(("expire", "why"), [(1e300, "1e+300"), (-5, "must be 0")])
 async def test_an_out_of_range_expire_from_data_fails_the_job_and_keeps_it(
-    mesh: MeshFactory, expire: float, why: str
+    mesh: MeshFactory, pg_dsn: str, expire: float, why: str
 ) -> None:
     hm = await engine(mesh)
     job_id = await hm.pub("expiring", {"expire": expire, "sleep": 0})
     message = await failure(hm, "expiring", {"expire": expire, "sleep": 0})
     assert "graph 'expiring': expire is" in message and why in message
     # The first job stays readable (a negative expire used to delete it at once).
-    status = None
-    for _ in range(200):  # its steps are running in the background
-        status = await hm.get_status(job_id)
-        if status == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert status == 0
+    await _ended(hm, pg_dsn, job_id, 10)  # its steps run in the background
+    assert await hm.get_status(job_id) == 0
     assert "expire is" in (await hm.get_state("expiring", job_id))["metadata"]["err"]
 
 
 async def test_a_cycle_without_exit_yields_every_lap_and_stops_at_its_cap(
-    mesh: MeshFactory,
+    mesh: MeshFactory, pg_dsn: str
 ) -> None:
     hm = await engine(mesh, LOOPS, max_cycles=300)
     started = time.perf_counter()
@@ -358,10 +363,7 @@ async def test_a_cycle_without_exit_yields_every_lap_and_stops_at_its_cap(
     assert pub_took < 5.0  # the first lap only: it used to run every lap inside pub
 
     async def ends() -> str:
-        for _ in range(3000):
-            if await hm.get_status(job_id) <= 0:
-                break
-            await asyncio.sleep(0.02)
+        await _ended(hm, pg_dsn, job_id, 60)
         return str((await hm.get_state("loop", job_id))["metadata"]["err"])
 
     message = await while_healthy(
@@ -381,7 +383,9 @@ async def test_the_step_budget_stops_a_job_that_never_ends(mesh: MeshFactory) ->
     assert "job took more than 150 steps (the max_steps limit)" in message
 
 
-async def test_a_large_fanout_runs_in_bounded_batches(mesh: MeshFactory) -> None:
+async def test_a_large_fanout_runs_in_bounded_batches(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
     hm = await engine(mesh, fanout(1000))
     started = time.perf_counter()
     job_id = await hm.pub("fanout", {})
@@ -390,13 +394,8 @@ async def test_a_large_fanout_runs_in_bounded_batches(mesh: MeshFactory) -> None
     assert pub_took < 5.0
 
     async def ends() -> int:
-        status = 1
-        for _ in range(6000):
-            status = await hm.get_status(job_id)
-            if status <= 0:
-                break
-            await asyncio.sleep(0.02)
-        return status
+        await _ended(hm, pg_dsn, job_id, 120)
+        return await hm.get_status(job_id)
 
     status = await while_healthy(
         hm, "fan-out to 1,000 hooks", ends, seconds=0, parallel=1

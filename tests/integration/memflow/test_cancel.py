@@ -10,6 +10,7 @@ import pytest
 
 from hotmesh import MemFlow, errors
 from tests.integration.memflow.conftest import Env
+from tests.waiting import until_notified
 
 wf = MemFlow.workflow
 DONE: Counter[str] = Counter()
@@ -65,25 +66,24 @@ async def start(mf: Env, fn: Any, *args: Any) -> Any:
     )
 
 
-async def idle(handle: Any) -> None:
+async def idle(mf: Env, handle: Any) -> None:
     """The workflow has run and registered its handler (a query sees it)."""
-    for _ in range(3000):
+
+    async def ran() -> bool:
         try:
             await handle.query("missing")
         except errors.UnknownHandlerError:
             pass
-        data = (await handle._read()).data
-        if "-front-" in data:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the workflow never ran")
+        return "-front-" in (await handle._read()).data
+
+    await until_notified(mf.conn["dsn"], ran, 30, "the workflow runs to its wait")
 
 
 async def test_cancel_runs_shielded_cleanup_once(mf: Env) -> None:
     DONE.clear()
     await mf.worker("cx", waits_forever)
     handle = await start(mf, waits_forever, "raise")
-    await idle(handle)
+    await idle(mf, handle)
     await handle.cancel("no longer needed")
     with pytest.raises(errors.WorkflowCancelledError, match="no longer needed"):
         await asyncio.wait_for(handle.result(), 30)
@@ -99,7 +99,7 @@ async def test_a_caught_cancel_lets_the_workflow_finish(mf: Env) -> None:
     DONE.clear()
     await mf.worker("cx", waits_forever)
     handle = await start(mf, waits_forever, "swallow")
-    await idle(handle)
+    await idle(mf, handle)
     await handle.cancel()
     await handle.cancel()  # a second request adds nothing
     assert await asyncio.wait_for(handle.result(), 30) == "cleaned up"
@@ -124,7 +124,7 @@ async def test_terminate_is_a_hard_stop(mf: Env) -> None:
     DONE.clear()
     await mf.worker("cx", waits_forever)
     handle = await start(mf, waits_forever, "raise")
-    await idle(handle)
+    await idle(mf, handle)
     await handle.terminate("stop now")
     with pytest.raises(errors.WorkflowTerminatedError, match="stop now"):
         await asyncio.wait_for(handle.result(), 30)

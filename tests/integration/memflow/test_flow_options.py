@@ -15,6 +15,7 @@ import pytest
 from hotmesh import errors
 from hotmesh.memflow import workflow
 from tests.integration.memflow.conftest import Env
+from tests.waiting import Changes, until_notified
 
 
 async def limited_flow(n: int) -> int:
@@ -153,6 +154,8 @@ RUNNING: dict[str, int] = {}
 PEAK: dict[str, int] = {}
 ALL_PEAK = {"now": 0, "peak": 0}
 GO: asyncio.Event | None = None
+#: told each time a call starts (the test waits for the four keys' first calls)
+CALLS = Changes()
 
 
 async def charge(customer: str, n: int) -> int:
@@ -161,6 +164,7 @@ async def charge(customer: str, n: int) -> int:
     PEAK[customer] = max(PEAK.get(customer, 0), RUNNING[customer])
     ALL_PEAK["now"] += 1
     ALL_PEAK["peak"] = max(ALL_PEAK["peak"], ALL_PEAK["now"])
+    CALLS.changed()
     # every key's first call runs at once (they do not hold each other back)
     await asyncio.wait_for(GO.wait(), 20)
     RUNNING[customer] -= 1
@@ -193,10 +197,7 @@ async def test_a_per_key_limit_of_1_runs_keys_side_by_side_never_a_key_twice(
         )
         for i in range(12)
     ]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while ALL_PEAK["peak"] < 4 and loop.time() < deadline:
-        await asyncio.sleep(0.02)  # until each key's first call runs (bounded)
+    await CALLS.until(lambda: ALL_PEAK["peak"] >= 4, 30, "each key's first call runs")
     conn = await asyncpg.connect(pg_dsn)
     try:  # the keys ride on the work messages (deleted once acked: read now)
         keys = await conn.fetch(
@@ -292,12 +293,14 @@ async def test_a_keyed_rate_holds_back_that_key_only_and_fails_nothing(
     assert await (await start("r1", "a")).result() == "a"
     assert await (await start("r2", "b")).result() == "b"  # another key: its own hour
     held = await start("r3", "a")  # a's second call within the hour waits
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20
-    limits = (await w.mesh.topic_limits())["rkey-activity"]
-    while limits["waiting"] < 1 and loop.time() < deadline:
-        await asyncio.sleep(0.05)  # until the call is sent (bounded)
+    limits: dict[str, Any] = {}
+
+    async def waits() -> bool:
+        nonlocal limits
         limits = (await w.mesh.topic_limits())["rkey-activity"]
+        return bool(limits["waiting"] >= 1)
+
+    await until_notified(mf.conn["dsn"], waits, 20, "the held call sent, waiting")
     assert limits["waiting"] == 1 and limits["running"] == 0
     assert limits["rate"] == {"limit": 1, "period": 3600.0, "keyed": True}
     assert (await held.describe())["status"] == "running"

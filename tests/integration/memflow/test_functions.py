@@ -13,6 +13,7 @@ import pytest
 from hotmesh import MemFlow, errors
 from tests.integration.memflow import activities
 from tests.integration.memflow.conftest import Env
+from tests.waiting import until_notified
 
 wf = MemFlow.workflow
 RUNS: Counter[str] = Counter()
@@ -432,8 +433,11 @@ async def _waiting(mf: Env, workflow_id: str, signal_id: str) -> None:
     try:
         key = f"memflow.wfs.wait:{workflow_id}:{signal_id}"
         sql = "SELECT 1 FROM hotmesh.signals WHERE key = $1 AND kind = 'hook'"
-        while await conn.fetchval(sql, key) is None:
-            await asyncio.sleep(0.02)
+
+        async def registered() -> bool:
+            return await conn.fetchval(sql, key) is not None
+
+        await until_notified(mf.conn["dsn"], registered, 30, f"wait_for({signal_id!r})")
     finally:
         await conn.close()
 

@@ -76,7 +76,7 @@ async def test_an_async_callback_that_ignores_cancellation_is_left_behind() -> N
     async def stubborn(message: dict[str, Any]) -> dict[str, Any]:
         while not over.is_set():
             try:
-                await asyncio.sleep(0.01)
+                await over.wait()
             except asyncio.CancelledError:
                 pass
         return {}
@@ -127,7 +127,7 @@ async def test_our_own_cancellation_still_propagates() -> None:
 
     async def waits(message: dict[str, Any]) -> None:
         started.set()
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # runs until cancelled
 
     topic = TopicCallbacks("t", waits)
     task = asyncio.create_task(topic.call({}))

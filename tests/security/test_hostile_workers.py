@@ -156,14 +156,14 @@ async def test_an_async_callback_that_never_returns_fails_in_time(
     mesh: MeshFactory,
 ) -> None:
     calls = 0
-    over = False  # the end of the test (an immortal task would hang its loop)
+    over = asyncio.Event()  # the end of the test (an immortal task would hang its loop)
 
     async def never(message: dict[str, Any]) -> dict[str, Any]:
         nonlocal calls
         calls += 1
-        while not over:  # ignores cancellation too
+        while not over.is_set():  # ignores cancellation too
             try:
-                await asyncio.sleep(0.05)
+                await over.wait()
             except asyncio.CancelledError:
                 pass
         return {"data": {"answer": "late"}}
@@ -174,7 +174,7 @@ async def test_an_async_callback_that_never_returns_fails_in_time(
         await hm.pubsub("bad.go", {}, timeout=30)
     await healthy.stop("async callback that never returns: healthy jobs meanwhile")
     assert calls >= 1 and hm.callbacks["bad.work"].abandoned == calls
-    over = True
+    over.set()
 
 
 def exits(message: dict[str, Any]) -> dict[str, Any]:

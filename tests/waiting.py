@@ -58,18 +58,20 @@ async def until_notified(
     ``timeout`` the wait fails naming ``what``.
     """
     heard = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     listener = await asyncpg.connect(dsn)
     try:
         await listener.add_listener(f"hotmesh_{schema}", lambda *_: heard.set())
-        async with asyncio.timeout(timeout):
-            while True:
-                heard.clear()  # before the check: a NOTIFY during it is kept
-                holds = condition()
-                if holds if isinstance(holds, bool) else await holds:
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(heard.wait(), RECHECK)
-    except TimeoutError:
-        raise AssertionError(f"{what}: not within {timeout} s") from None
+        while True:
+            heard.clear()  # before the check: a NOTIFY during it is kept
+            holds = condition()
+            if holds if isinstance(holds, bool) else await holds:
+                return
+            left = deadline - loop.time()
+            if left <= 0:
+                raise AssertionError(f"{what}: not within {timeout} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(heard.wait(), min(RECHECK, left))
     finally:
         await listener.close()

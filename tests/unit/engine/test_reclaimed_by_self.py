@@ -5,17 +5,11 @@ doubled worker callback seen in the connection-cut chaos test under load)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from hotmesh.engine.router import Consumer
 from hotmesh.store.records import Claimed, Message
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Yield to the consumer's tasks until ``condition`` holds (callers bound it)."""
-    while not condition():
-        await asyncio.sleep(0)
+from tests.waiting import Changes
 
 
 class Store:
@@ -25,9 +19,12 @@ class Store:
         self.batches = [[msg], [msg]]
         self.claims = 0
         self.reclaimed = asyncio.Event()
+        #: told at each claim and each run (the tests wait on counts of them)
+        self.changes = Changes()
 
     async def claim(self, *_: Any) -> Claimed:
         self.claims += 1
+        self.changes.changed()
         if self.batches:
             batch = self.batches.pop(0)
             if not self.batches:
@@ -53,6 +50,7 @@ async def test_a_message_claimed_again_by_its_own_process_runs_once() -> None:
 
     async def handle(m: Message) -> None:
         runs.append(m.id)
+        store.changes.changed()
         await release.wait()  # still running when the second claim returns it
 
     consumer = Consumer(store, "app", "w:topic", "me", handle, poll=0.01)  # type: ignore[arg-type]
@@ -60,7 +58,7 @@ async def test_a_message_claimed_again_by_its_own_process_runs_once() -> None:
     await asyncio.wait_for(store.reclaimed.wait(), 10)
     consumer.wake()
     # let the loop hand the second claim's batch over before releasing
-    await asyncio.wait_for(until(lambda: store.claims >= 3), 10)
+    await store.changes.until(lambda: store.claims >= 3, 10, "a third claim")
     release.set()
     await consumer.stop(grace=10)
     assert runs == [7]
@@ -77,15 +75,17 @@ async def test_a_message_claimed_again_after_it_finished_runs_again() -> None:
 
     async def handle(m: Message) -> None:
         runs.append(m.id)
+        store.changes.changed()
         first_done.set()
 
     store.batches = [[msg]]
     consumer = Consumer(store, "app", "w:topic", "me", handle, poll=0.01)  # type: ignore[arg-type]
     consumer.start()
     await asyncio.wait_for(first_done.wait(), 10)
-    await asyncio.wait_for(until(lambda: not consumer.held), 10)
+    await asyncio.wait_for(asyncio.gather(*consumer.inflight), 10)  # its run ended
+    assert not consumer.held
     store.batches = [[msg]]
     consumer.wake()
-    await asyncio.wait_for(until(lambda: len(runs) >= 2), 10)
+    await store.changes.until(lambda: len(runs) >= 2, 10, "the second run")
     await consumer.stop(grace=10)
     assert runs == [8, 8]

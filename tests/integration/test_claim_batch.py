@@ -44,3 +44,27 @@ async def test_an_engine_claim_takes_no_more_than_its_limit_after_a_burst(
     finally:
         await conn.close()
         await store.close()
+
+
+async def test_a_prune_deletes_no_more_than_its_batch_under_the_same_plan(
+    pg_dsn: str,
+) -> None:
+    store = await PostgresStore.open(pg_dsn, pool_size=4)
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        insert = (
+            "INSERT INTO hotmesh.jobs (app_id, job_id, gid, topic, version, status,"
+            " metadata, created_at, expired_at) SELECT 'app', $2 || g, 'g', 't', '1',"
+            " 0, '{}', now() - interval '2 days', now() - interval '2 days'"
+            " FROM generate_series(1, $1) AS g"
+        )
+        await conn.execute(insert, 2000, "old-")
+        await conn.execute("DELETE FROM hotmesh.jobs")
+        await conn.execute("ANALYZE hotmesh.jobs")
+        await conn.execute(insert, 50, "expired-")
+
+        assert await store.prune("app", 60.0, 10) == (10, 0)
+        assert await conn.fetchval("SELECT count(*) FROM hotmesh.jobs") == 40
+    finally:
+        await conn.close()
+        await store.close()

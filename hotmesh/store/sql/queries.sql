@@ -401,23 +401,26 @@ SELECT j.id, j.job_id, j.gid, j.key, j.topic, j.version, j.status, j.metadata, j
 -- ago can qualify: the scan walks jobs_app_created over those alone, not over
 -- every job kept inside the retention window (expired_at has no index: one
 -- would cost every job's completion its HOT update).
+-- The ids are picked once, as in claim_plain: under `id IN (...)` one call
+-- could delete every expired job, not $3.
 DELETE FROM __SCHEMA__.jobs
- WHERE id IN (SELECT id FROM __SCHEMA__.jobs
+ WHERE id = ANY (ARRAY(SELECT id FROM __SCHEMA__.jobs
                WHERE app_id = $1 AND created_at < now() - make_interval(secs => $2)
                  AND expired_at IS NOT NULL
                  AND expired_at < now() - make_interval(secs => $2)
                ORDER BY created_at, id
                LIMIT $3
-                 FOR UPDATE SKIP LOCKED);
+                 FOR UPDATE SKIP LOCKED));
 
 -- name: prune_signals
--- Early signals that no hook took before they expired; at most $2 per call.
+-- Early signals that no hook took before they expired; at most $2 per call
+-- (keys picked once, as in claim_plain).
 DELETE FROM __SCHEMA__.signals
  WHERE app_id = $1
-   AND key IN (SELECT key FROM __SCHEMA__.signals
+   AND key = ANY (ARRAY(SELECT key FROM __SCHEMA__.signals
                 WHERE app_id = $1 AND kind = 'pending' AND expires_at < now()
                 LIMIT $2
-                  FOR UPDATE SKIP LOCKED);
+                  FOR UPDATE SKIP LOCKED));
 
 -- name: dedupe_take
 -- Take dedupe key $2 for job $3 for $4 seconds unless a live row holds it; the
@@ -437,12 +440,12 @@ SELECT job_id FROM took;
 SELECT job_id FROM __SCHEMA__.dedupe WHERE app_id = $1 AND key = $2;
 
 -- name: dedupe_prune
--- Up to 100 expired dedupe rows of the app.
+-- Up to 100 expired dedupe rows of the app (picked once, as in claim_plain).
 DELETE FROM __SCHEMA__.dedupe
- WHERE ctid IN (SELECT ctid FROM __SCHEMA__.dedupe
+ WHERE ctid = ANY (ARRAY(SELECT ctid FROM __SCHEMA__.dedupe
                  WHERE app_id = $1 AND expires_at < now()
                  LIMIT 100
-                   FOR UPDATE SKIP LOCKED);
+                   FOR UPDATE SKIP LOCKED));
 
 -- name: ack_waiting
 -- A worker callback returned None ("I will answer later through hm.add"): ack its

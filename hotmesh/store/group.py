@@ -88,13 +88,15 @@ class GroupCommit:
         self.batches = 0
         self.batched = 0
 
-    async def run(self, write: Write[T], key: str) -> T:
+    async def run(self, write: Write[T], key: str, alone: bool = False) -> T:
         """``write(conn)``'s result, committed alone or with others' writes.
 
         ``write`` calls ``fetch``/``execute`` on ``conn``, may run again (a
         neighbour failed), and keys the job it locks (``key``, the lock order).
+        ``alone``: it takes locks out of that order (a keyed flow limit's
+        gate), so it never joins a batch.
         """
-        if not self.enabled:
+        if not self.enabled or alone:
             return await write(Statements(self.keeper))
         if self.busy < self.lanes and not self.queue:
             self.busy += 1  # a lane is free and nobody waits: at once, alone
@@ -143,7 +145,16 @@ class GroupCommit:
     async def _commit(self, batch: list[_Queued[Any]]) -> None:
         """Run ``batch`` in one transaction. A write that fails rolls it back
         and gets its error; the others run again, each in a savepoint now, so
-        a second failure costs no second round."""
+        a second failure costs no second round. A deadlock's victim runs
+        again alone after the batch."""
+        later: list[_Queued[Any]] = []
+        await self._together(batch, later)
+        for queued in later:
+            await _alone(queued, Statements(self.keeper))
+
+    async def _together(
+        self, batch: list[_Queued[Any]], later: list[_Queued[Any]]
+    ) -> None:
         guarded = False
         while len(batch) > 1:
             outcomes: list[tuple[Any, BaseException | None]] = []
@@ -157,7 +168,7 @@ class GroupCommit:
                                     raise _RolledBack
             except _RolledBack:
                 bad = batch[len(outcomes) - 1]
-                _outcome(bad, None, outcomes[-1][1])
+                _failed(bad, outcomes[-1][1], later)
                 batch = [q for q in batch if q is not bad]
                 guarded = True
                 continue
@@ -169,7 +180,10 @@ class GroupCommit:
             self.batches += 1
             self.batched += sum(1 for _, error in outcomes if error is None)
             for queued, (result, error) in zip(batch, outcomes, strict=True):
-                _outcome(queued, result, error)
+                if error is None:
+                    _outcome(queued, result)
+                else:
+                    _failed(queued, error, later)
             return
         if batch:
             await _alone(batch[0], Statements(self.keeper))
@@ -194,6 +208,18 @@ async def _write(
         if connection_lost(exc):
             raise
         return None, exc
+
+
+def _failed(
+    queued: _Queued[Any], error: BaseException | None, later: list[_Queued[Any]]
+) -> None:
+    """A write failed in a batch: a deadlock (the batch held its locks in
+    another order than a transaction of another process) is no fault of
+    the write, which runs again alone; any other error is its own."""
+    if isinstance(error, errors.TransactionConflictError):
+        later.append(queued)
+    else:
+        _outcome(queued, None, error)
 
 
 def _led(future: asyncio.Future[Any]) -> bool:

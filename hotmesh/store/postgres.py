@@ -152,7 +152,7 @@ class PostgresStore(ListingVerbs):
         other jobs' writes ready at the same time (group commit)."""
         q = self._q
         return await self.commits.run(
-            lambda conn: tx.create_job(conn, q, w), w.job.job_id
+            lambda conn: tx.create_job(conn, q, w), w.job.job_id, _gated(w)
         )
 
     async def write_step_cas(
@@ -164,6 +164,7 @@ class PostgresStore(ListingVerbs):
         return await self.commits.run(
             lambda conn: tx.write_step(conn, q, w, ids, owner, version),
             w.job.job_id,
+            _gated(w),
         )
 
     async def claim(
@@ -320,3 +321,10 @@ class PostgresStore(ListingVerbs):
     async def activate(self, app_id: str, version: str) -> None:
         """Mark ``version`` active for ``app_id``."""
         await self._pool.execute(self._q["activate"], app_id, version)
+
+
+def _gated(w: StepWrite) -> bool:
+    """Whether ``w`` hands a message over under a keyed flow limit: it waits
+    for that key's gate (an advisory lock) whatever the job order of a batch,
+    so it commits alone, as a batch holding it could deadlock another."""
+    return any(m.reserved_by and (m.ckey or m.rkey) for m in w.messages)

@@ -304,3 +304,59 @@ async def test_a_cancelled_write_neither_commits_nor_keeps_the_lane(
     assert await store.commits.run(insert(4), "j4") > 0  # the lane is free again
     rows = await store._pool.fetch("SELECT n FROM t ORDER BY n")
     assert [r["n"] for r in rows] == [1, 3, 4]
+
+
+def update(n: int) -> Callable[[Any], Any]:
+    """A write that locks row ``n`` of ``t``."""
+
+    async def write(conn: Any) -> str:
+        await conn.execute("UPDATE t SET n = n WHERE n = $1", n)
+        return f"updated {n}"
+
+    return write
+
+
+async def until_waiting(store: PostgresStore) -> None:
+    """Until a backend of the test's database waits for a row lock (the
+    server's own state: polled, at most 10 s)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    query = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while not await store._pool.fetchval(query):
+        assert loop.time() < deadline, "the batch never waited for row 2"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_deadlocked_batch_runs_its_victim_again_alone(
+    store: PostgresStore, pg_dsn: str
+) -> None:
+    """A batch can hold its locks in another order than a transaction of
+    another process (a keyed flow limit's gate): the write that PostgreSQL
+    picks as the deadlock's victim is no fault of its own, and runs again
+    alone instead of failing."""
+    await store._pool.execute("INSERT INTO t VALUES (1), (2)")
+    other = await asyncpg.connect(pg_dsn)
+    try:
+        await other.execute("SET deadlock_timeout = '60s'")  # the batch detects it
+        lane = Lane(store.commits)
+        await lane.hold()
+        first = asyncio.create_task(store.commits.run(update(1), "a"))
+        second = asyncio.create_task(store.commits.run(update(2), "b"))
+        await until(lambda: len(store.commits.queue) == 2, "two queued writes")
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("UPDATE t SET n = n WHERE n = 2")
+        await lane.free()
+        # once the batch holds row 1 and waits for row 2, waiting for row 1
+        # here closes the cycle, and the batch (the first to look) is the victim
+        await until_waiting(store)
+        await asyncio.wait_for(other.execute("UPDATE t SET n = n WHERE n = 1"), 30)
+        await tx.commit()
+        results = await asyncio.wait_for(asyncio.gather(first, second), 30)
+        assert results == ["updated 1", "updated 2"]
+        assert store.commits.batches == 0  # both ran alone in the end
+    finally:
+        await other.close()

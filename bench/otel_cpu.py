@@ -14,6 +14,11 @@ sink that drops everything). Runs are interleaved (off, on, per tree, per
 round) and the median per cell reported. ``--tree NAME=PATH`` adds a checkout
 to compare (run with ``PYTHONPATH=PATH``): before/after in the same series.
 ``--profile DIR`` writes a cProfile of each run's timed phase to DIR.
+``--instructions`` counts instructions (valgrind's cachegrind) instead: a
+figure other processes' load does not move (CPU time on this shared machine
+doubles at load 12); each run is repeated with a sixth of the jobs and taken
+off, start-up with it, and the CPU columns read millions of instructions per
+job. It is slow (about 50 times), so use few rounds.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import asyncio
 import gc
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -186,19 +192,42 @@ async def _drop(dsn: str, made: dict[str, str]) -> None:
         await admin.close()
 
 
+def _run_child(
+    args: argparse.Namespace, argv: list[str], env: dict[str, str], what: str
+) -> tuple[dict[str, Any], int]:
+    """Run one child: its result, and the instructions valgrind counted (0
+    without ``--instructions``)."""
+    if args.instructions:
+        argv = [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            *argv,
+        ]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{out.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    found = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+    return result, int(found.group(1).replace(",", "")) if found else 0
+
+
 def _spawn(
     args: argparse.Namespace, name: str, dsn: str, tree: Path, mode: str, prof: str
 ) -> dict[str, Any]:
     argv = [sys.executable, __file__, "--child", name, "--mode", mode, "--dsn", dsn]
-    argv += ["--jobs", str(args.jobs), "--inflight", str(args.inflight)]
-    argv += ["--warmup", str(args.warmup)]
-    if prof:
-        argv += ["--profile", prof]
+    argv += ["--inflight", str(args.inflight), "--warmup", str(args.warmup)]
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise SystemExit(f"{name} {mode} in {tree} failed:\n{out.stderr}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    what = f"{name} {mode} in {tree}"
+    main = [*argv, "--jobs", str(args.jobs)] + (["--profile", prof] if prof else [])
+    result, count = _run_child(args, main, env, what)
+    if args.instructions:
+        # instructions per job: a run of fewer jobs taken off, start-up with it
+        few = max(1, args.jobs // 6)
+        _, less = _run_child(args, [*argv, "--jobs", str(few)], env, what)
+        # reported in the CPU column: millions of instructions per job
+        result["cpu_ms_per_job"] = (count - less) / (args.jobs - few) / 1e6
     return result
 
 
@@ -215,6 +244,7 @@ def main(args: argparse.Namespace) -> None:
     made = asyncio.run(_prepare(args.dsn, names))
     cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     load0 = _load()
+    unit = "M instructions" if args.instructions else "ms CPU"
     try:
         for rnd in range(args.rounds):
             for name in names:
@@ -230,7 +260,7 @@ def main(args: argparse.Namespace) -> None:
                         cells.setdefault((name, label, mode), []).append(got)
                         print(
                             f"round {rnd} {name} {label} {mode}: "
-                            f"{got['cpu_ms_per_job']:.2f} ms CPU/job, "
+                            f"{got['cpu_ms_per_job']:.2f} {unit}/job, "
                             f"{got['gc_ms_per_job']:.2f} of it collecting garbage, "
                             f"{got['hooks_ms_per_job']:.2f} in telemetry hooks, "
                             f"{got['jobs_per_s']:.0f} jobs/s ({got['hotmesh']})",
@@ -297,6 +327,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--profile", type=Path, metavar="DIR")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions with valgrind instead of timing CPU (a figure "
+        "a loaded machine does not move; each run also at --jobs/6, taken off): "
+        "the CPU columns are then millions of instructions per job",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     return parser.parse_args(argv)

@@ -4,7 +4,13 @@ SELECT mid, mtype, mpayload, mattempts, mpriority, mckey, mrkey, mwait
   FROM __SCHEMA__.claim_flow($1, $2, $3, $4, $5);
 
 -- name: claim_plain
--- Up to $5 messages of a stream that never has flow limits (the engine stream).
+-- Up to $5 messages of a stream that never has flow limits (the engine stream),
+-- higher priority first, then oldest. The work due now (messages_now) and the
+-- delayed messages now due (messages_delayed, by due time) are read apart, up
+-- to $5 of each, so that neither read walks past timers not yet due
+-- (migration 0036): the due ones cost a sort of those due, not a walk of those
+-- asleep. The best $5 of both are claimed, the others unlocked at the
+-- statement's end.
 -- The ids are picked once (an ARRAY sub-select is an InitPlan): under `m.id IN
 -- (...)` the planner may run the LIMIT sub-select again for each row it updates
 -- (a nested-loop semi-join, chosen when the statistics say the queue is empty),
@@ -14,24 +20,53 @@ UPDATE __SCHEMA__.messages m
    SET reserved_by = $3, reserved_until = now() + make_interval(secs => $4),
        attempts = m.attempts + 1
  WHERE m.id = ANY (ARRAY(
-       SELECT id FROM __SCHEMA__.messages
-        WHERE app_id = $1 AND stream = $2 AND visible_at <= now()
-          AND (reserved_by IS NULL OR reserved_until < now())
-        ORDER BY priority DESC, id
-        LIMIT $5
-          FOR UPDATE SKIP LOCKED))
+       SELECT c.id
+         FROM (SELECT id, priority FROM (
+                      SELECT id, priority FROM __SCHEMA__.messages
+                       WHERE app_id = $1 AND stream = $2 AND visible_at <= created_at
+                         AND (reserved_by IS NULL OR reserved_until < now())
+                       ORDER BY priority DESC, id
+                       LIMIT $5
+                         FOR UPDATE SKIP LOCKED) AS ready
+               UNION ALL
+               SELECT id, priority FROM (
+                      SELECT id, priority FROM __SCHEMA__.messages
+                       WHERE app_id = $1 AND stream = $2 AND visible_at > created_at
+                         AND visible_at <= now()
+                         AND (reserved_by IS NULL OR reserved_until < now())
+                       -- cast: an order messages_ready cannot give, so that no plan
+                       -- walks it past the timers not yet due to find due ones
+                       ORDER BY priority::integer DESC, id
+                       LIMIT $5
+                         FOR UPDATE SKIP LOCKED) AS due) AS c
+        ORDER BY c.priority DESC, c.id
+        LIMIT $5))
 RETURNING m.id AS mid, m.type AS mtype, m.payload AS mpayload, m.attempts AS mattempts,
           m.priority::integer AS mpriority, m.ckey AS mckey, m.rkey AS mrkey,
           NULL::float8 AS mwait;
 
 -- name: next_due
 -- Seconds until each of the next $3 distinct times at which unreserved messages
--- of stream $2 become visible, earliest first (future times only).
-SELECT DISTINCT extract(epoch FROM (visible_at - now()))::float8 AS due
-  FROM __SCHEMA__.messages
- WHERE app_id = $1 AND stream = $2 AND reserved_by IS NULL AND visible_at > now()
- ORDER BY due
- LIMIT $3;
+-- of stream $2 become visible, earliest first (future times only). Each time
+-- is one probe of messages_delayed (a message not yet visible is a delayed
+-- one, migration 0036) for the first time after the last: however many
+-- timers sleep, or share a time, it reads about $3 index entries.
+WITH RECURSIVE t (v, k) AS (
+    (SELECT visible_at, 1 FROM __SCHEMA__.messages
+      WHERE app_id = $1 AND stream = $2 AND visible_at > created_at
+        AND reserved_by IS NULL AND visible_at > now()
+      ORDER BY visible_at
+      LIMIT 1)
+    UNION ALL
+    SELECT (SELECT visible_at FROM __SCHEMA__.messages
+             WHERE app_id = $1 AND stream = $2 AND visible_at > created_at
+               AND reserved_by IS NULL AND visible_at > t.v
+             ORDER BY visible_at
+             LIMIT 1), t.k + 1
+      FROM t
+     WHERE t.v IS NOT NULL AND t.k < $3
+)
+SELECT extract(epoch FROM (v - now()))::float8 AS due FROM t WHERE v IS NOT NULL ORDER BY v;
 
 -- name: ack
 -- Delete message $1 if owner $2 still holds its claim.

@@ -208,6 +208,8 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
             committed=worker.get("committed"),
         )
         self.callbacks[topic] = callbacks
+        if worker.get("inline"):
+            self.engine.inline_workers[worker_stream(topic)] = callbacks
         handle = callback_handler(
             callbacks,
             self.engine.worker_done,
@@ -232,6 +234,7 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         if self._stopped:
             return report
         self._stopped = True
+        self.engine.inline_workers.clear()  # in-flight steps leave work to consumers
         telemetry.gauges.unwatch(self._gauges)
         if self._pruner is not None:
             self._pruner.cancel()
@@ -546,6 +549,7 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         consumer = self._consumers.pop(worker_stream(topic), None)
         if consumer is None:
             return
+        self.engine.inline_workers.pop(worker_stream(topic), None)
         await consumer.stop(STOP_GRACE)  # hung callbacks: their claims released below
         self.engine.local_streams.discard(worker_stream(topic))
         self.engine.retry_policies.pop(topic, None)

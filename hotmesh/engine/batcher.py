@@ -15,7 +15,7 @@ from hotmesh import errors
 from hotmesh.compiler import Plan
 from hotmesh.engine import step
 from hotmesh.engine.commit import Written, advance, combine
-from hotmesh.engine.effects import SideEffects
+from hotmesh.engine.inline import After, Inline, run_after
 from hotmesh.store.records import JobRow
 from hotmesh.telemetry import logs
 
@@ -24,7 +24,7 @@ log = logs.get("hotmesh.engine")
 MAX_BATCH = 8
 
 
-class Batcher(SideEffects):
+class Batcher(Inline):
     """Applies engine-stream steps to jobs, batched per job."""
 
     async def run_step(
@@ -146,9 +146,13 @@ class Batcher(SideEffects):
                 return False
             commits.append(commit)
             job = advance(job, commit)
+        after: After = None
+        if fused := await self._fuse(plan, job, commits):
+            commits, after = fused  # an inline worker's answer: one write
         combined = combine(commits)
         ids = [item[0] for item in batch]
         self._woken(await self._write(None, combined, (ids, version)))
+        await run_after(after, job.job_id)
         return True
 
     async def _apply_many(

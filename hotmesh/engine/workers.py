@@ -319,7 +319,15 @@ def callback_handler(
 
 
 #: the keys of a ``workers`` entry
-WORKER_KEYS = ("topic", "callback", "capacity", "retry", "timeout", "committed")
+WORKER_KEYS = (
+    "topic",
+    "callback",
+    "capacity",
+    "retry",
+    "timeout",
+    "committed",
+    "inline",
+)
 
 
 def check_worker(worker: Any) -> str:
@@ -337,6 +345,11 @@ def check_worker(worker: Any) -> str:
     if committed is not None and not inspect.iscoroutinefunction(committed):
         raise errors.ConfigError(
             f"worker '{topic}': committed must be an async function (message, response)"
+        )
+    if not isinstance(worker.get("inline", False), bool):
+        raise errors.ConfigError(
+            f"worker '{topic}': inline must be True or False (engine/inline.py), "
+            f"not {worker['inline']!r}"
         )
     retry = worker.get("retry")
     if retry is not None:

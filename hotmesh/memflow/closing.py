@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.memflow.runner import DONE, FAILED
 from hotmesh.mesh import HotMesh
 
 POLICIES = ("terminate", "request_cancel", "abandon")
@@ -92,3 +93,19 @@ async def close_children(hm: HotMesh, namespace: str, parent_id: str) -> int:
             except errors.JobInactiveError:
                 pass  # it ended meanwhile
     return done
+
+
+def closes(message: dict[str, Any], answer: dict[str, Any]) -> bool:
+    """This answer ends a workflow that started children (their
+    ``parent_close_policy`` applies): done, or failed with no retry left."""
+    data = message.get("data") or {}
+    state = data.get("state") or {}
+    if data.get("hookId") or not any(k.startswith(("-start", "-child")) for k in state):
+        return False
+    if answer.get("code") == DONE:
+        return True
+    if answer.get("code") != FAILED:
+        return False
+    attempts = data.get("maximumAttempts")
+    tries = int((message.get("metadata") or {}).get("try") or 0) + 1
+    return not attempts or tries >= int(attempts)

@@ -33,6 +33,7 @@ WORKER_OPTIONS = (
     "concurrency",
     "rate",
     "max_cached_workflows",
+    "inline_activations",
 )
 
 

@@ -188,22 +188,6 @@ def cancel_topic(namespace: str) -> str:
     return f"{namespace}.cancel.requested"
 
 
-def _closes(message: dict[str, Any], answer: dict[str, Any]) -> bool:
-    """This answer ends a workflow that started children (their
-    ``parent_close_policy`` applies): done, or failed with no retry left."""
-    data = message.get("data") or {}
-    state = data.get("state") or {}
-    if data.get("hookId") or not any(k.startswith(("-start", "-child")) for k in state):
-        return False
-    if answer.get("code") == runner.DONE:
-        return True
-    if answer.get("code") != runner.FAILED:
-        return False
-    attempts = data.get("maximumAttempts")
-    tries = int((message.get("metadata") or {}).get("try") or 0) + 1
-    return not attempts or tries >= int(attempts)
-
-
 def applied_topic(namespace: str) -> str:
     """The topic on which a workflow that recorded update outcomes announces
     it (once committed) to every process: their callers read them at once."""
@@ -431,7 +415,7 @@ class Worker(_Part):
             data = message.get("data") or {}
             if answer.get("code") == runner.CONTINUE:
                 await timeouts.continued(opened[0].mesh, namespace, data, answer)
-            elif _closes(message, answer):  # before the answer: never skipped
+            elif closing.closes(message, answer):  # before the answer: never skipped
                 await closing.close_children(opened[0].mesh, namespace, job_id)
             # limits its proxies declared: in the database before their calls are sent
             await opened[0].write_limits()
@@ -459,6 +443,8 @@ class Worker(_Part):
                 "callback": activation,
                 "committed": committed,
                 "capacity": int(options.get("capacity", 64)),
+                # an activity's result and the activation it wakes: one write
+                "inline": _inline(options.get("inline_activations", True)),
             },
             {
                 "topic": topic,
@@ -482,6 +468,15 @@ class Worker(_Part):
 
     async def run(self) -> None:
         """Workers run from ``create`` on; kept for upstream's shape."""
+
+
+def _inline(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise errors.ConfigError(
+            "Worker.create options: inline_activations must be True or False, "
+            f"not {value!r}"
+        )
+    return value
 
 
 class ActivityWorker(_Part):

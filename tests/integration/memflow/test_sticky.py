@@ -69,9 +69,13 @@ async def family(rounds: int, acc: int = 0) -> Any:
     return {"acc": acc, "info": wf.workflow_info()["generation"]}
 
 
-async def run(mf: Env, namespace: str, size: int) -> tuple[list[Any], list[Any], Any]:
+async def run(
+    mf: Env, namespace: str, size: int, **more: Any
+) -> tuple[list[Any], list[Any], Any]:
+    """Results, histories and the ``steps`` worker of a few workflows (worker
+    options: ``max_cached_workflows=size`` and ``more``)."""
     conn = {"connection": mf.conn, "namespace": namespace}
-    options = {"max_cached_workflows": size}
+    options = {"max_cached_workflows": size, **more}
     worker = await mf.worker("st-q", steps, namespace=namespace, options=options)
     await mf.worker("st-f", family, namespace=namespace, options=options)
     await mf.worker("st-f", child_of, namespace=namespace, options=options)

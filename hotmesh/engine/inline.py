@@ -1,0 +1,144 @@
+"""Inline workers: the next step of a job computed before the step that sends
+its work is written, so both are written in one statement.
+
+A worker registered with ``inline: True`` promises that its callback may run
+before the message it answers is committed, and may run again: it is a
+deterministic function of the message (MemFlow's workflow activation, a
+replay whose side effects are activities of their own). When a step computed
+from this process's cached state of a job sends exactly one work message, and
+that message is for such a worker here, the engine calls the worker at once
+and applies its answer as the next step of the same job: one statement writes
+both steps, and the work message is never inserted.
+
+Durability is the first step's: nothing is written until both are, so a crash
+in between leaves the message the first step answers (an activity's result)
+claimed and unacknowledged, and it is run again when its claim lapses, as
+after a crash before that step's own commit. Any other outcome (the callback
+raises or answers with an error, the answer's step drops or fails) writes the
+first step alone, as without the option, and the consumer runs the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+
+from hotmesh import errors, telemetry
+from hotmesh.compiler import Plan
+from hotmesh.engine import step
+from hotmesh.engine.effects import SideEffects
+from hotmesh.engine.metadata import ADDRESS_KEYS
+from hotmesh.engine.payload import worker_response
+from hotmesh.engine.workers import TopicCallbacks
+from hotmesh.store.records import JobRow, NewMessage
+from hotmesh.telemetry import logs
+
+log = logs.get("hotmesh.engine")
+#: after the write: the inline worker's ``committed`` hook, if it has one
+After = Callable[[], Awaitable[None]] | None
+
+
+class Inline(SideEffects):
+    """Calls an inline worker's callback in the step that sends it work."""
+
+    async def _fuse(
+        self, plan: Plan, job: JobRow, commits: list[step.StepCommit]
+    ) -> tuple[list[step.StepCommit], After] | None:
+        """``commits`` (``job`` is the state after them) with the answer of an
+        inline worker to the last one's work message applied as one more step
+        (the message left out), and the worker's after-commit hook; ``None``
+        when there is none to call, or its answer is not a plain success."""
+        last = commits[-1]
+        found = self._inline_message(last)
+        if found is None:
+            return None
+        msg, callbacks = found
+        md = dict(msg.payload.get("metadata") or {})
+        message = {"metadata": md, "data": msg.payload.get("data", {}), "claims": 1}
+        began = time.monotonic()
+        try:
+            with telemetry.worker_span(callbacks.topic, md):
+                answer = await callbacks.call(message)
+        except Exception:  # the consumer runs it, and reports its failure
+            return None
+        response = worker_response(answer, self.max_data_bytes)
+        if response is None or (response.get("status") or "success") != "success":
+            return None  # a retry policy or a later answer: the consumer's way
+        telemetry.meters.record(
+            "hotmesh.worker.duration",
+            time.monotonic() - began,
+            {
+                "hotmesh.app": callbacks.app,
+                "hotmesh.topic": callbacks.topic,
+                "hotmesh.status": "success",
+            },
+        )
+        metadata = {**md, **(response.get("metadata") or {})}
+        metadata.update({k: md[k] for k in ADDRESS_KEYS if k in md})
+        payload = {
+            "metadata": metadata,
+            "status": "success",
+            "code": response.get("code"),
+            "data": response.get("data"),
+        }
+        first = dataclasses.replace(
+            last, messages=[m for m in last.messages if m is not msg]
+        )
+        try:
+            answered = step.apply(
+                plan, job, "response", payload, self.clock.now(),
+                self.max_cycles, self.max_steps, self.topic_keys,
+            )  # fmt: skip
+        except errors.RETRYABLE:
+            raise
+        except errors.HotMeshError as exc:
+            log.info("job %s: inline step not applied (%s)", job.job_id, exc)
+            return None
+        if answered.dropped is not None:
+            return None
+        hook = callbacks.committed
+        after: After = None if hook is None else (lambda: hook(message, answer))
+        return [*commits[:-1], first, answered], after
+
+    def _inline_message(
+        self, commit: step.StepCommit
+    ) -> tuple[NewMessage, TopicCallbacks] | None:
+        """The one work message of ``commit`` for an inline worker here that
+        may be handed over now (no delay, no flow limit in its way)."""
+        if not self.inline_workers:
+            return None
+        found: tuple[NewMessage, TopicCallbacks] | None = None
+        for m in commit.messages:
+            callbacks = self.inline_workers.get(m.stream)
+            if callbacks is None:
+                continue
+            if found is not None:
+                return None  # several: each its own way
+            found = (m, callbacks)
+        if found is None:
+            return None
+        m = found[0]
+        if (
+            m.type != "worker"
+            or m.delay > 0
+            or m.ckey is not None
+            or m.rkey is not None
+            or m.stream in self.topic_keys
+            or self.limited_streams.get(m.stream, 0.0) > time.monotonic()
+        ):
+            return None
+        return found
+
+
+async def run_after(after: After, job_id: str) -> None:
+    """Run an inline worker's after-commit hook; its failure loses a hint only."""
+    if after is None:
+        return
+    try:
+        await after()
+    except Exception:
+        log.exception("job %s: an inline worker's committed hook failed", job_id)
+
+
+__all__ = ["After", "Inline", "run_after"]

@@ -1,0 +1,146 @@
+"""Inline workers (engine/inline.py, issue 21): a step's work for a local
+worker registered ``inline: True`` is answered before that step is written,
+and both steps are written together; any answer but a plain success leaves
+the work to the worker's consumer, as without the option."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hotmesh import errors
+from tests.integration.conftest import MeshFactory
+
+APP = """
+app:
+  id: inl
+  version: '1'
+  graphs:
+    - subscribes: inl.go
+      expire: 300
+      activities:
+        t1: {type: trigger, stats: {id: '{$self.input.data.id}'}}
+        a:
+          type: worker
+          topic: inl.a
+          input: {maps: {n: '{t1.output.data.n}'}}
+          job: {maps: {a: '{$self.output.data.n}'}}
+        b:
+          type: worker
+          topic: inl.b
+          input: {maps: {n: '{a.output.data.n}'}}
+          job: {maps: {b: '{$self.output.data.n}'}}
+      transitions:
+        t1: [{to: a}]
+        a: [{to: b}]
+"""
+
+
+async def _plus_one(message: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"n": message["data"]["n"] + 1}}
+
+
+async def test_an_inline_answer_is_written_with_the_step_that_sent_its_work(
+    mesh: MeshFactory,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    hms: list[Any] = []
+
+    async def b(message: dict[str, Any]) -> dict[str, Any]:
+        # a's answer, which sent this work, is not written yet
+        job = await hms[0].engine.read(message["metadata"]["jid"])
+        seen.append(dict(job.data))
+        return await _plus_one(message)
+
+    hm = await mesh(
+        "inl",
+        workers=[
+            {"topic": "inl.a", "callback": _plus_one},
+            {"topic": "inl.b", "callback": b, "inline": True},
+        ],
+    )
+    hms.append(hm)
+    await hm.deploy(APP)
+    await hm.activate("1")
+    for i in range(3):
+        out = await hm.pubsub("inl.go", {"id": f"j{i}", "n": 1}, timeout=20)
+        assert (out["data"]["a"], out["data"]["b"]) == (2, 3)
+    assert [s.get("a") for s in seen] == [None] * 3  # a's answer: not stored yet
+
+
+async def test_an_inline_failure_leaves_the_work_to_the_consumer(
+    mesh: MeshFactory,
+) -> None:
+    calls: list[int] = []
+
+    async def b(message: dict[str, Any]) -> dict[str, Any]:
+        calls.append(message["claims"])
+        if len(calls) % 2:  # each job's first call: inline, from a's step
+            raise RuntimeError("not now")
+        return await _plus_one(message)
+
+    hm = await mesh(
+        "inl",
+        workers=[
+            {"topic": "inl.a", "callback": _plus_one},
+            {"topic": "inl.b", "callback": b, "inline": True},
+        ],
+    )
+    await hm.deploy(APP)
+    await hm.activate("1")
+    await hm.pubsub("inl.go", {"id": "warm", "n": 0}, timeout=20)
+    calls.clear()
+    out = await hm.pubsub("inl.go", {"id": "f1", "n": 1}, timeout=20)
+    assert out["data"]["b"] == 3
+    assert calls == [1, 1]  # raised inline, then answered by its consumer
+
+
+async def test_inline_is_true_or_false(mesh: MeshFactory) -> None:
+    with pytest.raises(errors.ConfigError, match="inline must be True or False"):
+        await mesh(
+            "inl", workers=[{"topic": "inl.b", "callback": _plus_one, "inline": 1}]
+        )
+
+
+FIRST = """
+app:
+  id: inf
+  version: '1'
+  graphs:
+    - subscribes: inf.go
+      expire: 300
+      activities:
+        t1: {type: trigger, stats: {id: '{$self.input.data.id}'}}
+        b:
+          type: worker
+          topic: inf.b
+          input: {maps: {n: '{t1.output.data.n}'}}
+          job: {maps: {b: '{$self.output.data.n}'}}
+      transitions:
+        t1: [{to: b}]
+"""
+
+
+async def test_a_trigger_and_its_inline_first_work_create_the_job_together(
+    mesh: MeshFactory,
+) -> None:
+    found: list[Any] = []
+    hms: list[Any] = []
+
+    async def b(message: dict[str, Any]) -> dict[str, Any]:
+        found.append(await hms[0].engine.read(message["metadata"]["jid"]))
+        return await _plus_one(message)
+
+    hm = await mesh("inf", workers=[{"topic": "inf.b", "callback": b, "inline": True}])
+    hms.append(hm)
+    await hm.deploy(FIRST)
+    await hm.activate("1")
+    await hm.pubsub("inf.go", {"id": "warm", "n": 0}, timeout=20)  # plan loaded
+    found.clear()
+    out = await hm.pubsub("inf.go", {"id": "k1", "n": 1}, timeout=20)
+    assert out["data"]["b"] == 2
+    assert found == [None]  # the job did not exist yet when b ran
+    with pytest.raises(errors.DuplicateJobError):
+        await hm.pub("inf.go", {"id": "k1", "n": 5})
+    assert (await hm.engine.read("k1", include_expired=True)).data["b"] == 2

@@ -26,7 +26,6 @@ from hotmesh.engine.payload import (
     size_reason,
     worker_response,
 )
-from hotmesh.engine.retry import message_policy, yaml_delay
 from hotmesh.engine.waiting import waits
 from hotmesh.graph.inputs import input_problem
 from hotmesh.store.records import (
@@ -34,7 +33,6 @@ from hotmesh.store.records import (
     JobRow,
     Message,
     NewMessage,
-    worker_stream,
 )
 from hotmesh.telemetry import logs
 
@@ -320,52 +318,11 @@ class Engine(Batcher, Children):
         over the activity's YAML ``retry`` map. The message carries this
         attempt's failure (``lastFailure``) for whoever describes the job.
         """
-        topic = str(md.get("topic"))
-        tries = int(md.get("try") or 0)
-        policy = self.retry_policies.get(topic) or message_policy(
-            msg.payload.get("data")
+        again = await self._again(
+            msg.payload, md, code, response, msg.priority, msg.ckey, msg.rkey
         )
-        if policy is not None:
-            delay = policy.delay(tries + 1)
-        else:
-            plan = await self.plan(str(md.get("vrs")))
-            act = plan.activities.get(str(md.get("aid")))
-            delay = yaml_delay(act.retry.get(str(code)) if act else None, tries)
-        if delay is None:
+        if again is None:
             return False
-        telemetry.meters.add(
-            "hotmesh.retries",
-            {
-                "hotmesh.app": self.app_id,
-                "hotmesh.topic": topic,
-                "hotmesh.code": str(code),
-            },
-        )
-        telemetry.event(
-            "hotmesh.retry",
-            {
-                "hotmesh.activity.attempt": tries + 2,
-                "hotmesh.retry.delay": float(delay),
-                "hotmesh.activity.error_code": str(code),
-            },
-        )
-        again = NewMessage(
-            worker_stream(topic),
-            "worker",
-            {
-                **msg.payload,
-                "metadata": {
-                    **md,
-                    "try": tries + 1,
-                    LAST_FAILURE: last_failure(code, response),
-                },
-            },
-            str(md.get("jid")),
-            msg.priority,
-            delay,
-            ckey=msg.ckey,
-            rkey=msg.rkey,
-        )
         async with self.store.transaction() as tx:
             if not await tx.ack(msg.id, self.owner):
                 return True
@@ -392,21 +349,6 @@ class Engine(Batcher, Children):
         return await self.store.read_job(
             self.app_id, job_id, with_activities, include_expired
         )
-
-
-#: work-message metadata: the failure of the attempt before this one
-LAST_FAILURE = "lastFailure"
-
-
-def last_failure(code: Any, response: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``{code, type?, message?}`` of a failed attempt, its text capped."""
-    data = (response or {}).get("data")
-    out: dict[str, Any] = {"code": code}
-    if isinstance(data, Mapping):
-        for key in ("type", "message"):
-            if isinstance(data.get(key), str):
-                out[key] = data[key][:1000]
-    return out
 
 
 def finished(job: JobRow) -> bool:

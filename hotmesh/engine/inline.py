@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from hotmesh import errors, telemetry
 from hotmesh.compiler import Plan
@@ -30,13 +31,29 @@ from hotmesh.engine import step
 from hotmesh.engine.effects import SideEffects
 from hotmesh.engine.metadata import ADDRESS_KEYS
 from hotmesh.engine.payload import worker_response
-from hotmesh.engine.workers import TopicCallbacks
-from hotmesh.store.records import JobRow, NewMessage
+from hotmesh.engine.retry import message_policy, yaml_delay
+from hotmesh.engine.workers import TopicCallbacks, answer_of
+from hotmesh.store.records import JobRow, NewMessage, worker_stream
 from hotmesh.telemetry import logs
 
 log = logs.get("hotmesh.engine")
 #: after the write: the inline worker's ``committed`` hook, if it has one
 After = Callable[[], Awaitable[None]] | None
+
+
+#: work-message metadata: the failure of the attempt before this one
+LAST_FAILURE = "lastFailure"
+
+
+def last_failure(code: Any, response: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{code, type?, message?}`` of a failed attempt, its text capped."""
+    data = (response or {}).get("data")
+    out: dict[str, Any] = {"code": code}
+    if isinstance(data, Mapping):
+        for key in ("type", "message"):
+            if isinstance(data.get(key), str):
+                out[key] = data[key][:1000]
+    return out
 
 
 class Inline(SideEffects):
@@ -47,8 +64,9 @@ class Inline(SideEffects):
     ) -> tuple[list[step.StepCommit], After] | None:
         """``commits`` (``job`` is the state after them) with the answer of an
         inline worker to the last one's work message applied as one more step
-        (the message left out), and the worker's after-commit hook; ``None``
-        when there is none to call, or its answer is not a plain success."""
+        (the message left out) or, for a failure with a retry left, that
+        message sent again after its back-off; and the worker's after-commit
+        hook. ``None`` when there is none to call, or it answered ``None``."""
         last = commits[-1]
         found = self._inline_message(last)
         if found is None:
@@ -56,30 +74,29 @@ class Inline(SideEffects):
         msg, callbacks = found
         md = dict(msg.payload.get("metadata") or {})
         message = {"metadata": md, "data": msg.payload.get("data", {}), "claims": 1}
-        began = time.monotonic()
-        try:
-            with telemetry.worker_span(callbacks.topic, md):
-                answer = await callbacks.call(message)
-        except Exception:  # the consumer runs it, and reports its failure
-            return None
-        response = worker_response(answer, self.max_data_bytes)
-        if response is None or (response.get("status") or "success") != "success":
-            return None  # a retry policy or a later answer: the consumer's way
-        telemetry.meters.record(
-            "hotmesh.worker.duration",
-            time.monotonic() - began,
-            {
-                "hotmesh.app": callbacks.app,
-                "hotmesh.topic": callbacks.topic,
-                "hotmesh.status": "success",
-            },
-        )
+        hook = callbacks.committed
+        with telemetry.worker_span(callbacks.topic, md) as span:
+            # as its consumer would: what it raises becomes an error answer
+            answer = await answer_of(callbacks, message, 1, self.poison_threshold, span)
+            response = worker_response(answer, self.max_data_bytes)
+            if response is None:  # "later, through hm.add": the consumer's way
+                return None
+            after: After = None if hook is None else (lambda: hook(message, answer))
+            status, code = response.get("status") or "success", response.get("code")
+            if status == "error":
+                again = await self._again(
+                    msg.payload, md, code, response, msg.priority, msg.ckey, msg.rkey
+                )
+                if again is not None:  # sent again after its back-off, not run now
+                    swapped = [again if m is msg else m for m in last.messages]
+                    retried = dataclasses.replace(last, messages=swapped)
+                    return [*commits[:-1], retried], after
         metadata = {**md, **(response.get("metadata") or {})}
         metadata.update({k: md[k] for k in ADDRESS_KEYS if k in md})
         payload = {
             "metadata": metadata,
-            "status": "success",
-            "code": response.get("code"),
+            "status": status,
+            "code": code,
             "data": response.get("data"),
         }
         first = dataclasses.replace(
@@ -93,13 +110,68 @@ class Inline(SideEffects):
         except errors.RETRYABLE:
             raise
         except errors.HotMeshError as exc:
+            # the consumer runs it again, and that step fails the job there
             log.info("job %s: inline step not applied (%s)", job.job_id, exc)
             return None
         if answered.dropped is not None:
             return None
-        hook = callbacks.committed
-        after: After = None if hook is None else (lambda: hook(message, answer))
         return [*commits[:-1], first, answered], after
+
+    async def _again(
+        self,
+        payload: dict[str, Any],
+        md: dict[str, Any],
+        code: Any,
+        response: Mapping[str, Any] | None,
+        priority: int,
+        ckey: str | None,
+        rkey: str | None,
+    ) -> NewMessage | None:
+        """A failed work message again after its back-off; ``None`` when no
+        retry is left (the failure is then the activity's answer).
+
+        A structured policy (the worker's, or one carried by the message) wins
+        over the activity's YAML ``retry`` map. The message carries this
+        attempt's failure (``lastFailure``) for whoever describes the job.
+        """
+        topic = str(md.get("topic"))
+        tries = int(md.get("try") or 0)
+        policy = self.retry_policies.get(topic) or message_policy(payload.get("data"))
+        if policy is not None:
+            delay = policy.delay(tries + 1)
+        else:
+            plan = await self.plan(str(md.get("vrs")))
+            act = plan.activities.get(str(md.get("aid")))
+            delay = yaml_delay(act.retry.get(str(code)) if act else None, tries)
+        if delay is None:
+            return None
+        telemetry.meters.add(
+            "hotmesh.retries",
+            {
+                "hotmesh.app": self.app_id,
+                "hotmesh.topic": topic,
+                "hotmesh.code": str(code),
+            },
+        )
+        telemetry.event(
+            "hotmesh.retry",
+            {
+                "hotmesh.activity.attempt": tries + 2,
+                "hotmesh.retry.delay": float(delay),
+                "hotmesh.activity.error_code": str(code),
+            },
+        )
+        failed = last_failure(code, response)
+        return NewMessage(
+            worker_stream(topic),
+            "worker",
+            {**payload, "metadata": {**md, "try": tries + 1, LAST_FAILURE: failed}},
+            str(md.get("jid")),
+            priority,
+            delay,
+            ckey=ckey,
+            rkey=rkey,
+        )
 
     def _inline_message(
         self, commit: step.StepCommit

@@ -207,7 +207,7 @@ def failure(exc: Exception) -> dict[str, Any]:
     }
 
 
-async def _answer(
+async def answer_of(
     callbacks: TopicCallbacks,
     message: dict[str, Any],
     attempts: int,
@@ -290,7 +290,7 @@ def callback_handler(
         }
         # The span covers the callback and its answer (a retry is an event of it).
         with telemetry.worker_span(topic, md) as span:
-            response = await _answer(callbacks, message, msg.attempts, poison, span)
+            response = await answer_of(callbacks, message, msg.attempts, poison, span)
             # Retried alone on a lost connection, so the callback is not re-run.
             await retrying(
                 lambda: done(msg, response),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hotmesh import errors
-from hotmesh.engine.engine import LAST_FAILURE
+from hotmesh.engine.inline import LAST_FAILURE
 from hotmesh.engine.options import check_keys
 from hotmesh.memflow.timeouts import TIMED_OUT
 from hotmesh.store.records import JobRow

@@ -69,31 +69,35 @@ async def test_an_inline_answer_is_written_with_the_step_that_sent_its_work(
     assert [s.get("a") for s in seen] == [None] * 3  # a's answer: not stored yet
 
 
-async def test_an_inline_failure_leaves_the_work_to_the_consumer(
+async def test_an_inline_failure_is_retried_or_fails_as_from_the_consumer(
     mesh: MeshFactory,
 ) -> None:
-    calls: list[int] = []
+    tries: list[int] = []
 
     async def b(message: dict[str, Any]) -> dict[str, Any]:
-        calls.append(message["claims"])
-        if len(calls) % 2:  # each job's first call: inline, from a's step
+        tries.append(message["metadata"]["try"])
+        if message["data"]["n"] == 9 or len(tries) == 1:
             raise RuntimeError("not now")
         return await _plus_one(message)
 
+    retry = {"maximum_attempts": 2, "initial_interval": 0.01}
     hm = await mesh(
         "inl",
         workers=[
             {"topic": "inl.a", "callback": _plus_one},
-            {"topic": "inl.b", "callback": b, "inline": True},
+            {"topic": "inl.b", "callback": b, "inline": True, "retry": retry},
         ],
     )
     await hm.deploy(APP)
     await hm.activate("1")
-    await hm.pubsub("inl.go", {"id": "warm", "n": 0}, timeout=20)
-    calls.clear()
+    # run once inline (it raised), then again after its back-off: once each
     out = await hm.pubsub("inl.go", {"id": "f1", "n": 1}, timeout=20)
     assert out["data"]["b"] == 3
-    assert calls == [1, 1]  # raised inline, then answered by its consumer
+    assert tries == [0, 1]
+    tries.clear()
+    with pytest.raises(errors.JobError, match="not now"):
+        await hm.pubsub("inl.go", {"id": "f2", "n": 8}, timeout=20)
+    assert tries == [0, 1]  # no retry left: the job fails with the error
 
 
 async def test_inline_is_true_or_false(mesh: MeshFactory) -> None:

@@ -308,10 +308,7 @@ def combine(commits: list[StepCommit]) -> StepCommit:
     if len(commits) == 1:
         return commits[0]
     last = commits[-1]
-    # a trigger and the step after it (engine/inline.py) create the job
-    out = StepDraft(
-        job=last.job, new_job=commits[0].new_job, delta=sum(c.delta for c in commits)
-    )
+    out = StepDraft(job=last.job, delta=sum(c.delta for c in commits))
     rows: dict[tuple[str, str], ActivityRow] = {}
     for c in commits:
         rows.update({(r.activity_id, r.dimension): r for r in c.activities})

@@ -16,9 +16,7 @@ from hotmesh import errors, telemetry
 from hotmesh.engine import notes, step
 from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
-from hotmesh.engine.commit import advance, combine
 from hotmesh.engine.effects import KeepRequest
-from hotmesh.engine.inline import After, run_after
 from hotmesh.engine.metadata import ADDRESS_KEYS, Address
 from hotmesh.engine.payload import (
     json_problem,
@@ -108,15 +106,7 @@ class Engine(Batcher, Children):
 
     async def start(self, commit: step.StepCommit) -> None:
         """Commit a prepared trigger step (``DuplicateJobError`` for a live duplicate)."""
-        after: After = None
-        plan = self._plans.get(commit.job.version) if self.inline_workers else None
-        if plan is not None:
-            job = advance(commit.job, commit, commit.delta)
-            if fused := await self._fuse(plan, job, [commit]):
-                parts, after = fused  # its first work answered inline: one write
-                commit = combine(parts)
         self._woken(await self._write(None, commit))  # one autocommitted statement
-        await run_after(after, commit.job.job_id)
 
     async def start_once(self, commit: step.StepCommit, key: str, window: float) -> str:
         """Commit a trigger step unless a job took dedupe ``key`` less than

@@ -13,9 +13,12 @@ both steps, and the work message is never inserted.
 Durability is the first step's: nothing is written until both are, so a crash
 in between leaves the message the first step answers (an activity's result)
 claimed and unacknowledged, and it is run again when its claim lapses, as
-after a crash before that step's own commit. Any other outcome (the callback
-raises or answers with an error, the answer's step drops or fails) writes the
+after a crash before that step's own commit. The answer goes the consumer's
+way: a raise is an error answer, and a failure with a retry left is sent again
+after its back-off (written with the first step). An answer ``None`` ("later,
+through ``hm.add``"), or an answer whose step cannot be applied, writes the
 first step alone, as without the option, and the consumer runs the message.
+A trigger is always written alone: its caller would run the worker's code.
 """
 
 from __future__ import annotations

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM
 
 
-async def test_an_engine_claim_takes_no_more_than_its_limit_after_a_burst(
-    pg_dsn: str,
+# The engine stream's claim (claim_plain) and a worker stream's without flow
+# limits (claim_flow's first branch, migration 0039) had the same plan.
+@pytest.mark.parametrize("stream", [ENGINE_STREAM, "worker.topic"])
+async def test_a_claim_takes_no_more_than_its_limit_after_a_burst(
+    pg_dsn: str, stream: str
 ) -> None:
     store = await PostgresStore.open(pg_dsn, pool_size=4)
     conn = await asyncpg.connect(pg_dsn)
@@ -21,13 +25,13 @@ async def test_an_engine_claim_takes_no_more_than_its_limit_after_a_burst(
             "INSERT INTO hotmesh.messages (app_id, stream, type, payload) "
             "SELECT 'app', $1, 'x', '{}' FROM generate_series(1, $2)"
         )
-        await conn.execute(insert, ENGINE_STREAM, 2000)
+        await conn.execute(insert, stream, 2000)
         await conn.execute("DELETE FROM hotmesh.messages")
         await conn.execute("ANALYZE hotmesh.messages")
-        await conn.execute(insert, ENGINE_STREAM, 50)
+        await conn.execute(insert, stream, 50)
 
-        first = await store.claim("app", ENGINE_STREAM, "me", 5.0, 10)
-        second = await store.claim("app", ENGINE_STREAM, "other", 5.0, 10)
+        first = await store.claim("app", stream, "me", 5.0, 10)
+        second = await store.claim("app", stream, "other", 5.0, 10)
 
         assert len(first.messages) == 10
         assert len(second.messages) == 10

@@ -167,7 +167,7 @@ async def _app(mesh: MeshFactory, **engine: Any) -> HotMesh:
 async def test_jobs_published_together_share_one_commit(
     mesh: MeshFactory, pg_dsn: str
 ) -> None:
-    hm = await _app(mesh)
+    hm = await _app(mesh, group_commit=True)
     lane = Lane(hm.store.commits)
     await lane.hold()
     pubs = [asyncio.create_task(hm.pub("gc.go", {"json": str(n)})) for n in range(8)]
@@ -186,7 +186,7 @@ async def test_a_failing_step_in_a_batch_fails_alone(
 ) -> None:
     """A step whose value the database refuses (an escaped NUL parsed into the
     job) fails its own job: the others of its batch are written."""
-    hm = await _app(mesh)
+    hm = await _app(mesh, group_commit=True)
     lane = Lane(hm.store.commits)
     await lane.hold()
     texts = ["1", '"\\u0000"', "3"]
@@ -256,7 +256,9 @@ async def test_a_stale_state_in_a_batch_sends_only_its_job_to_the_locking_path(
         await answer.wait()  # keeps every job running, so its state cached
         return {"data": {}}
 
-    hm = await mesh("pair", workers=[{"topic": "busy", "callback": busy}])
+    hm = await mesh(
+        "pair", workers=[{"topic": "busy", "callback": busy}], group_commit=True
+    )
     await hm.deploy(PAIR)
     await hm.activate("1")
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -23,7 +23,7 @@ database is gone (a backend flushes its counters when it exits, PG15 buffers
 them otherwise), the harness' own stats reads excluded; WAL from
 ``pg_walinspect``, counting only the records that touch the scratch database
 and the records of their transactions (other sessions on the server write WAL
-too; the raw ``pg_current_wal_lsn()`` difference is reported beside it).
+too; the raw ``pg_current_wal_flush_lsn()`` difference is reported beside it).
 
 Writes ``<out>/bench-<utc>.json`` and ``.md`` (and ``latest.json``/``latest.md``)
 and prints the table.
@@ -750,7 +750,10 @@ async def _xact(admin: asyncpg.Connection, db: str) -> int:
 async def snapshot(admin: asyncpg.Connection, db: str, db_dsn: str) -> Snapshot:
     """Counters of ``db`` with no backend on it; our own reads are in neither delta."""
     await _settle(admin, db)
-    lsn = await admin.fetchval("SELECT pg_current_wal_lsn()::text")
+    # The flushed end, not the written one: pg_walinspect refuses an end past
+    # the flush ("cannot accept future end LSN"), and the scratch database's
+    # commits are flushed before they return anyway.
+    lsn = await admin.fetchval("SELECT pg_current_wal_flush_lsn()::text")
     xact = await _xact(admin, db)
     conn = await asyncpg.connect(db_dsn)  # pg_stat_user_tables is per database
     try:

@@ -66,7 +66,8 @@ class FlowControl:
         """Give ``engine`` the key expressions of API-set keyed limits."""
         try:
             async with self._reading:
-                engine.topic_keys = await self.rows.key_exprs(self.app_id)
+                keys, limited = await self.rows.key_exprs(self.app_id)
+                engine.topic_keys, engine.flow_streams = keys, limited
         except Exception as exc:  # a background refresh (also while stopping):
             # the keys are read again when the LISTEN connection comes back
             log.warning("could not read the topic keys of app %s: %s", self.app_id, exc)

@@ -153,7 +153,8 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         try:
             await store.listen(mesh._on_notify, mesh._on_reconnect)
             mesh.engine.active = await store.active_version(app_id)
-            mesh.engine.topic_keys = await mesh.flow.rows.key_exprs(app_id)
+            keys, limited = await mesh.flow.rows.key_exprs(app_id)
+            mesh.engine.topic_keys, mesh.engine.flow_streams = keys, limited
         except BaseException:
             await store.close()
             raise

@@ -128,6 +128,9 @@ class EngineBase:
         #: the key expressions of API-set keyed limits, by stream, read at
         #: start and again when a process says they changed (``set_topic_limits``)
         self.topic_keys: dict[str, Keys] = {}
+        #: every stream with flow limits (read with ``topic_keys``): an inline
+        #: worker is never called past them
+        self.flow_streams: frozenset[str] = frozenset()
         #: the host told of commits (wake-ups, dispatches, completions)
         self.events: EngineEvents = events or NoEvents()
 

@@ -199,7 +199,7 @@ class Inline(SideEffects):
             or m.delay > 0
             or m.ckey is not None
             or m.rkey is not None
-            or m.stream in self.topic_keys
+            or m.stream in self.flow_streams
             or self.limited_streams.get(m.stream, 0.0) > time.monotonic()
         ):
             return None

@@ -66,11 +66,17 @@ class FlowRows:
                     None, None,
                 )  # fmt: skip
 
-    async def key_exprs(self, app_id: str) -> dict[str, Keys]:
-        """The key expressions of API-set keyed limits, by stream."""
+    async def key_exprs(self, app_id: str) -> tuple[dict[str, Keys], frozenset[str]]:
+        """The key expressions of API-set keyed limits, by stream, and every
+        stream with limits of any kind."""
         async with self.store.transaction() as tx:
             rows = await tx._conn.fetch(self._q["key_exprs"], app_id)
-        return {r["stream"]: Keys(r["ckey_expr"], r["rkey_expr"]) for r in rows}
+        keys = {
+            r["stream"]: Keys(r["ckey_expr"], r["rkey_expr"])
+            for r in rows
+            if r["ckey_expr"] is not None or r["rkey_expr"] is not None
+        }
+        return keys, frozenset(r["stream"] for r in rows)
 
     async def list(self, app_id: str) -> list[dict[str, Any]]:
         """Every limited stream of the app, with its running and waiting counts."""

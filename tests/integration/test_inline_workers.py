@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hotmesh import errors
+from hotmesh.store.records import worker_stream
 from tests.integration.conftest import MeshFactory
 
 APP = """
@@ -67,6 +68,41 @@ async def test_an_inline_answer_is_written_with_the_step_that_sent_its_work(
         out = await hm.pubsub("inl.go", {"id": f"j{i}", "n": 1}, timeout=20)
         assert (out["data"]["a"], out["data"]["b"]) == (2, 3)
     assert [s.get("a") for s in seen] == [None] * 3  # a's answer: not stored yet
+
+
+async def test_a_topic_with_flow_limits_is_never_called_inline(
+    mesh: MeshFactory,
+) -> None:
+    """An inline call would pass the topic's limit by: with any limit set,
+    even one never reached, the work goes through the limited hand-over."""
+    seen: list[dict[str, Any]] = []
+    hms: list[Any] = []
+
+    async def b(message: dict[str, Any]) -> dict[str, Any]:
+        job = await hms[0].engine.read(message["metadata"]["jid"])
+        seen.append(dict(job.data))
+        return await _plus_one(message)
+
+    hm = await mesh(
+        "inl",
+        workers=[
+            {"topic": "inl.a", "callback": _plus_one},
+            {"topic": "inl.b", "callback": b, "inline": True},
+        ],
+    )
+    hms.append(hm)
+    await hm.deploy(APP)
+    await hm.activate("1")
+    await hm.set_topic_limits("inl.b", concurrency=1000)
+    assert worker_stream("inl.b") in hm.engine.flow_streams
+    for i in range(2):
+        out = await hm.pubsub("inl.go", {"id": f"l{i}", "n": 1}, timeout=20)
+        assert (out["data"]["a"], out["data"]["b"]) == (2, 3)
+    assert [s.get("a") for s in seen] == [2, 2]  # a's answer: stored first
+    await hm.set_topic_limits("inl.b")  # limits off: inline again
+    assert worker_stream("inl.b") not in hm.engine.flow_streams
+    out = await hm.pubsub("inl.go", {"id": "l2", "n": 1}, timeout=20)
+    assert out["data"]["b"] == 3 and seen[-1].get("a") is None
 
 
 async def test_an_inline_failure_is_retried_or_fails_as_from_the_consumer(

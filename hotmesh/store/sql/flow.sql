@@ -36,6 +36,7 @@ SELECT f.stream, f.concurrency, f.key_concurrency, f.rate_limit, f.rate_period, 
  ORDER BY f.stream;
 
 -- name: key_exprs
--- The key expressions of the app's API-set keyed limits, by stream.
+-- Every limited stream of the app, with the key expressions of its API-set
+-- keyed limits (NULL when it has none).
 SELECT stream, ckey_expr, rkey_expr FROM __SCHEMA__.flow_limits
- WHERE app_id = $1 AND (ckey_expr IS NOT NULL OR rkey_expr IS NOT NULL);
+ WHERE app_id = $1;

@@ -45,7 +45,7 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
         EngineOptions.from_dict({"turbo": True}, env={})
     assert str(caught.value) == (
         "engine: unknown option 'turbo' (known: capacity, clock, connection, "
-        "gc_freeze, heartbeat, lease, "
+        "gc_freeze, group_commit, heartbeat, lease, "
         "max_cycles, max_data_bytes, max_steps, poison_threshold, poll, pool_size, prune_interval, "
         "retention, "
         "schedules, schema, signal_max_bytes, signal_max_pending, signal_ttl, "

@@ -42,14 +42,13 @@ async def _plus_one(message: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"n": message["data"]["n"] + 1}}
 
 
-async def test_an_inline_answer_is_written_with_the_step_that_sent_its_work(
-    mesh: MeshFactory,
-) -> None:
+async def _watched(mesh: MeshFactory) -> tuple[Any, list[dict[str, Any]]]:
+    """The app, with ``inl.b`` inline; the list gets the job data stored when
+    each ``b`` call began."""
     seen: list[dict[str, Any]] = []
     hms: list[Any] = []
 
     async def b(message: dict[str, Any]) -> dict[str, Any]:
-        # a's answer, which sent this work, is not written yet
         job = await hms[0].engine.read(message["metadata"]["jid"])
         seen.append(dict(job.data))
         return await _plus_one(message)
@@ -64,6 +63,13 @@ async def test_an_inline_answer_is_written_with_the_step_that_sent_its_work(
     hms.append(hm)
     await hm.deploy(APP)
     await hm.activate("1")
+    return hm, seen
+
+
+async def test_an_inline_answer_is_written_with_the_step_that_sent_its_work(
+    mesh: MeshFactory,
+) -> None:
+    hm, seen = await _watched(mesh)
     for i in range(3):
         out = await hm.pubsub("inl.go", {"id": f"j{i}", "n": 1}, timeout=20)
         assert (out["data"]["a"], out["data"]["b"]) == (2, 3)
@@ -75,24 +81,7 @@ async def test_a_topic_with_flow_limits_is_never_called_inline(
 ) -> None:
     """An inline call would pass the topic's limit by: with any limit set,
     even one never reached, the work goes through the limited hand-over."""
-    seen: list[dict[str, Any]] = []
-    hms: list[Any] = []
-
-    async def b(message: dict[str, Any]) -> dict[str, Any]:
-        job = await hms[0].engine.read(message["metadata"]["jid"])
-        seen.append(dict(job.data))
-        return await _plus_one(message)
-
-    hm = await mesh(
-        "inl",
-        workers=[
-            {"topic": "inl.a", "callback": _plus_one},
-            {"topic": "inl.b", "callback": b, "inline": True},
-        ],
-    )
-    hms.append(hm)
-    await hm.deploy(APP)
-    await hm.activate("1")
+    hm, seen = await _watched(mesh)
     await hm.set_topic_limits("inl.b", concurrency=1000)
     assert worker_stream("inl.b") in hm.engine.flow_streams
     for i in range(2):

@@ -17,9 +17,10 @@ from hotmesh.engine import notes, step
 from hotmesh.engine.batcher import Batcher
 from hotmesh.engine.children import Children
 from hotmesh.engine.effects import KeepRequest
-from hotmesh.engine.metadata import ADDRESS_KEYS, Address
+from hotmesh.engine.metadata import Address
 from hotmesh.engine.payload import (
     json_problem,
+    response_step,
     size_over,
     size_reason,
     worker_response,
@@ -285,14 +286,7 @@ class Engine(Batcher, Children):
         code = response.get("code")
         if status == "error" and await self._retry(msg, md, code, response):
             return
-        metadata = {**md, **(response.get("metadata") or {})}
-        metadata.update({k: md[k] for k in ADDRESS_KEYS if k in md})
-        payload = {
-            "metadata": metadata,
-            "status": status,
-            "code": code,
-            "data": response.get("data"),
-        }
+        payload = response_step(md, response, status, code)
         await self.run_step(msg.id, str(md.get("jid")), "response", payload)
 
     async def _retry(

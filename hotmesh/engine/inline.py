@@ -32,8 +32,7 @@ from hotmesh import errors, telemetry
 from hotmesh.compiler import Plan
 from hotmesh.engine import step
 from hotmesh.engine.effects import SideEffects
-from hotmesh.engine.metadata import ADDRESS_KEYS
-from hotmesh.engine.payload import worker_response
+from hotmesh.engine.payload import response_step, worker_response
 from hotmesh.engine.retry import message_policy, yaml_delay
 from hotmesh.engine.workers import TopicCallbacks, answer_of
 from hotmesh.store.records import JobRow, NewMessage, worker_stream
@@ -94,14 +93,7 @@ class Inline(SideEffects):
                     swapped = [again if m is msg else m for m in last.messages]
                     retried = dataclasses.replace(last, messages=swapped)
                     return [*commits[:-1], retried], after
-        metadata = {**md, **(response.get("metadata") or {})}
-        metadata.update({k: md[k] for k in ADDRESS_KEYS if k in md})
-        payload = {
-            "metadata": metadata,
-            "status": status,
-            "code": code,
-            "data": response.get("data"),
-        }
+        payload = response_step(md, response, status, code)
         first = dataclasses.replace(
             last, messages=[m for m in last.messages if m is not msg]
         )

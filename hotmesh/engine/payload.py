@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotmesh.engine.metadata import ADDRESS_KEYS
+
 #: deeper values would exhaust the recursion of the engine's helpers (copies, encoders)
 MAX_DEPTH = 128
 #: the keys of a worker response; a non-empty dict needs at least one
@@ -205,11 +207,28 @@ def worker_response(
     return response
 
 
+def response_step(
+    md: dict[str, Any], response: dict[str, Any], status: str, code: Any
+) -> dict[str, Any]:
+    """The step payload of a worker's checked ``response`` to the work message
+    whose metadata is ``md``: the answer may add metadata, never readdress
+    the activity it answers."""
+    metadata = {**md, **(response.get("metadata") or {})}
+    metadata.update({k: md[k] for k in ADDRESS_KEYS if k in md})
+    return {
+        "metadata": metadata,
+        "status": status,
+        "code": code,
+        "data": response.get("data"),
+    }
+
+
 __all__ = [
     "MAX_DATA_BYTES",
     "MAX_DEPTH",
     "RESPONSE_KEYS",
     "json_problem",
+    "response_step",
     "size_over",
     "size_reason",
     "worker_response",

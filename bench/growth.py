@@ -108,6 +108,20 @@ def _activities(first: int, count: int, start: datetime, span: float) -> Any:
         )  # fmt: skip
 
 
+async def _finish(conn: asyncpg.Connection, out: dict[str, float]) -> None:
+    """After either fill: the id sequence past the rows, VACUUM ANALYZE (timed
+    into ``out``), and the database's size."""
+    await conn.execute(
+        "SELECT setval('hotmesh.jobs_id_seq', (SELECT max(id) FROM hotmesh.jobs))"
+    )
+    t0 = time.perf_counter()
+    await conn.execute("VACUUM ANALYZE", timeout=None)
+    out["vacuum_s"] = time.perf_counter() - t0
+    out["db_mb"] = (
+        await conn.fetchval("SELECT pg_database_size(current_database())") / 2**20
+    )
+
+
 async def fill(dsn: str, completed: int, expired: int) -> dict[str, float]:
     """COPY the expired jobs (oldest, lowest ids) then the completed ones."""
     conn = await asyncpg.connect(dsn)
@@ -134,16 +148,8 @@ async def fill(dsn: str, completed: int, expired: int) -> dict[str, float]:
                     records=_activities(first + off, size, begin, piece),
                 )  # fmt: skip
                 print(f"  copied jobs {first + off + size - 1:,}", flush=True)
-        await conn.execute(
-            "SELECT setval('hotmesh.jobs_id_seq', (SELECT max(id) FROM hotmesh.jobs))"
-        )
         out["copy_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        await conn.execute("VACUUM ANALYZE", timeout=None)
-        out["vacuum_s"] = time.perf_counter() - t0
-        out["db_mb"] = (
-            await conn.fetchval("SELECT pg_database_size(current_database())") / 2**20
-        )
+        await _finish(conn, out)
     finally:
         await conn.close()
     return out
@@ -262,15 +268,7 @@ async def fill_sql(dsn: str, completed: int, expired: int) -> dict[str, float]:
                     timeout=None,
                 )
         out["index_s"] = time.perf_counter() - t0
-        await conn.execute(
-            "SELECT setval('hotmesh.jobs_id_seq', (SELECT max(id) FROM hotmesh.jobs))"
-        )
-        t0 = time.perf_counter()
-        await conn.execute("VACUUM ANALYZE", timeout=None)
-        out["vacuum_s"] = time.perf_counter() - t0
-        out["db_mb"] = (
-            await conn.fetchval("SELECT pg_database_size(current_database())") / 2**20
-        )
+        await _finish(conn, out)
     finally:
         await conn.close()
         await other.close()

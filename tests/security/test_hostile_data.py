@@ -11,8 +11,7 @@ import pytest
 
 from hotmesh import HotMesh, errors
 from tests.integration.conftest import MeshFactory
-from tests.security.hostile import Healthy
-from tests.security.test_hostile_workers import GRAPH, good
+from tests.security.test_hostile_workers import GRAPH, good, healthy_jobs
 
 LIMIT = 100_000
 
@@ -36,17 +35,9 @@ async def _app(mesh: MeshFactory) -> HotMesh:
     return hm
 
 
-def _healthy(hm: HotMesh) -> Healthy:
-    async def one(i: int) -> None:
-        out = await hm.pubsub("good.go", {"n": i}, timeout=30)
-        assert out["data"]["answer"] == i + 1
-
-    return Healthy(one).start()
-
-
 async def test_a_too_large_pub_is_refused_naming_the_limit(mesh: MeshFactory) -> None:
     hm = await _app(mesh)
-    healthy = _healthy(hm)
+    healthy = healthy_jobs(hm)
     huge = {"big": [f"s{i:09d}-abc" for i in range(2_000_000)]}  # 31 MB as JSON
     took = []
     for publish in (hm.pub, hm.pubsub):
@@ -71,7 +62,7 @@ async def test_a_too_large_pub_is_refused_naming_the_limit(mesh: MeshFactory) ->
 
 async def test_a_too_large_worker_answer_fails_its_attempt(mesh: MeshFactory) -> None:
     hm = await _app(mesh)
-    healthy = _healthy(hm)
+    healthy = healthy_jobs(hm)
     with pytest.raises(errors.JobError) as raised:
         await hm.pubsub("bad.go", {}, timeout=30)
     text = str(raised.value)

@@ -93,7 +93,7 @@ async def _app(mesh: MeshFactory, bad: Any, **worker: Any) -> HotMesh:
     return hm
 
 
-def _healthy(hm: HotMesh) -> Healthy:
+def healthy_jobs(hm: HotMesh) -> Healthy:
     async def one(i: int) -> None:
         out = await hm.pubsub("good.go", {"n": i}, timeout=30)
         assert out["data"]["answer"] == i + 1
@@ -112,7 +112,7 @@ async def test_hung_sync_callbacks_starve_only_their_own_topic(
             await hm.pub("bad.go", {})
         for _ in range(8):
             await asyncio.wait_for(blocker.entered.get(), 30)
-        healthy = _healthy(hm)
+        healthy = healthy_jobs(hm)
         latencies = await healthy.stop(
             "8 hung sync callbacks: healthy sync jobs meanwhile", at_least=50
         )
@@ -133,7 +133,7 @@ async def test_a_sync_callback_past_its_timeout_fails_the_attempt_and_retries(
         retry={"maximum_attempts": 2, "initial_interval": 0.05},
     )
     try:
-        healthy = _healthy(hm)
+        healthy = healthy_jobs(hm)
         began = time.monotonic()
         with pytest.raises(errors.JobError, match=r"timeout of 0\.3 s"):
             await hm.pubsub("bad.go", {}, timeout=30)
@@ -169,7 +169,7 @@ async def test_an_async_callback_that_never_returns_fails_in_time(
         return {"data": {"answer": "late"}}
 
     hm = await _app(mesh, never, timeout=0.3)
-    healthy = _healthy(hm)
+    healthy = healthy_jobs(hm)
     with pytest.raises(errors.JobError, match="did not return within its timeout"):
         await hm.pubsub("bad.go", {}, timeout=30)
     await healthy.stop("async callback that never returns: healthy jobs meanwhile")
@@ -207,7 +207,7 @@ async def test_a_base_exception_from_a_callback_fails_only_that_attempt(
 ) -> None:
     """sys.exit() used to end the process; CancelledError was poison after 30 s."""
     hm = await _app(mesh, callback, retry={"maximum_attempts": 1})
-    healthy = _healthy(hm)
+    healthy = healthy_jobs(hm)
     began = time.monotonic()
     with pytest.raises(errors.JobError, match=named):
         await hm.pubsub("bad.go", {}, timeout=20)

@@ -292,7 +292,7 @@ class YamlWorkload:
         ]
         hm = await HotMesh.init(
             app_id=self.app_id,
-            engine={"connection": {"dsn": dsn}},
+            engine={**_engine_options(), "connection": {"dsn": dsn}},
             workers=workers if with_workers else [],
         )
         return MeshRunner(hm, self)
@@ -407,7 +407,7 @@ class MemFlowWorkload:
     async def start(self, dsn: str, with_workers: bool) -> Runner:
         from hotmesh import MemFlow
 
-        connection = {"dsn": dsn}
+        connection = {"dsn": dsn, "options": _engine_options()}
         if with_workers:
             await MemFlow.register_activity_worker(
                 {"connection": connection, "task_queue": MF_ACTS_QUEUE}, MF_ACTIVITIES
@@ -420,6 +420,12 @@ class MemFlowWorkload:
                 }
             )
         return MemFlowRunner(MemFlow.Client({"connection": connection}), _short_id())
+
+
+def _engine_options() -> dict[str, Any]:
+    """``--engine``'s options, read from the environment by every spawned process."""
+    text = os.environ.get("HOTMESH_BENCH_ENGINE")
+    return dict(json.loads(text)) if text else {}
 
 
 def _short_id() -> str:
@@ -1022,6 +1028,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"hotmesh from {meta.get('hotmesh', '?')}, "
         f"--processes {meta['processes']}, {meta.get('loop', 'asyncio')} event loop, "
         f"OpenTelemetry {meta.get('otel', 'off')}, "
+        f"engine options {json.dumps(meta.get('engine') or {})}, "
         f"load average {meta['load_before']} "
         f"before / {meta['load_after']} after",
         "",
@@ -1128,6 +1135,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "processes": args.processes,
             "loop": "uvloop" if args.uvloop else "asyncio",
             "otel": "sdk" if args.otel else "off",
+            "engine": args.engine or {},
             "jobs": args.jobs,
             "inflight": args.inflight,
             "alone": args.alone,
@@ -1184,6 +1192,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="trace and measure through the OpenTelemetry SDK (batch exporter to a "
         "sink that drops everything) in every process",
     )
+    parser.add_argument(
+        "--engine",
+        type=json.loads,
+        metavar="JSON",
+        help="engine options for every HotMesh and MemFlow worker of the load, "
+        "e.g. '{\"group_commit\": true, \"pool_size\": 20}'",
+    )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument(
@@ -1219,6 +1234,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         except ImportError:
             parser.error("--otel needs the SDK: pip install opentelemetry-sdk")
         os.environ["HOTMESH_BENCH_OTEL"] = "1"
+    if args.engine is not None:
+        if not isinstance(args.engine, dict):
+            parser.error("--engine takes a JSON object")
+        os.environ["HOTMESH_BENCH_ENGINE"] = json.dumps(args.engine)
     if min(args.processes, args.jobs, args.inflight, args.alone) < 1 or args.warmup < 0:
         parser.error("--processes, --jobs, --inflight, --alone >= 1; --warmup >= 0")
     if args.quick:

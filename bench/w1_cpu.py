@@ -1,12 +1,15 @@
 """CPU time per W1 job, engine + workers + client in one process.
 
     python bench/w1_cpu.py [--jobs 3000] [--concurrency 50] [--profile out.prof]
+                           [--tables]
 
 Runs W1 (``bench/w1.py``'s app) in one process and prints the process's CPU
 microseconds per job (``time.process_time``, which the load of a shared
 machine distorts far less than wall time), and the CPU the scratch database's
 backends spent meanwhile (``/proc/<pid>/stat``; the server on this host).
-``--profile`` writes a cProfile of the timed phase. Compare two commits with
+``--profile`` writes a cProfile of the timed phase; ``--tables`` prints
+the rows each table gained, changed and lost per job (warm-up included), and
+the share of updates that were HOT. Compare two commits with
 ``PYTHONPATH=<exported copy>``.
 """
 
@@ -45,7 +48,32 @@ async def server_cpu(admin: asyncpg.Connection, database: str) -> dict[int, floa
     return out
 
 
-async def main(dsn: str, jobs: int, concurrency: int, profile: Path | None) -> None:
+async def print_tables(db: str, jobs: int) -> None:
+    """Rows written per job to each table, and how many updates were HOT."""
+    conn = await asyncpg.connect(db)
+    try:
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+        rows = await conn.fetch(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del,"
+            " (SELECT count(*) FROM pg_index i WHERE i.indrelid = relid) AS idx"
+            " FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0"
+            " ORDER BY relname"
+        )
+    finally:
+        await conn.close()
+    print(f"{'table':<16} ins/job upd/job hot/upd del/job indexes")
+    for r in rows:
+        upd = r["n_tup_upd"]
+        hot = r["n_tup_hot_upd"] / upd if upd else 0.0
+        print(
+            f"{r['relname']:<16} {r['n_tup_ins'] / jobs:7.2f} {upd / jobs:7.2f}"
+            f" {hot:7.0%} {r['n_tup_del'] / jobs:7.2f} {r['idx']:7d}"
+        )
+
+
+async def main(
+    dsn: str, jobs: int, concurrency: int, profile: Path | None, tables: bool
+) -> None:
     admin = await asyncpg.connect(dsn)
     name = f"hm_bench_{uuid.uuid4().hex[:8]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -85,6 +113,8 @@ async def main(dsn: str, jobs: int, concurrency: int, profile: Path | None) -> N
             after = await server_cpu(admin, name)
             server = sum(v - before.get(pid, 0.0) for pid, v in after.items())
             user = end.ru_utime - ru.ru_utime
+            if tables:
+                await print_tables(db, jobs + 300)
         finally:
             await hm.stop()
         print(
@@ -106,5 +136,8 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument(
+        "--tables", action="store_true", help="rows written per job, HOT updates"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.dsn, args.jobs, args.concurrency, args.profile))
+    asyncio.run(main(args.dsn, args.jobs, args.concurrency, args.profile, args.tables))

@@ -15,6 +15,16 @@ refuses) rolls the transaction back; it gets its own error, and the others run
 again without it. So each write stays atomic, and a failing one loses none of
 its neighbours. A commit is all or nothing: after a crash every message of
 the batch is still there, and is delivered again.
+
+A batch never waits long for a row lock (``LOCK_TIMEOUT``). Alone, a write
+that waits for a lock waits for one transaction; in a batch it would make
+every write of the batch, and every write queued for the lane, wait too, and
+if the lock's holder were itself waiting for this process in any way (for
+the lane, a connection, a task), nothing would ever move: PostgreSQL sees
+only its side of that cycle. So a write that cannot get its lock in time
+leaves the batch, as a deadlock's victim does, and runs again alone in its
+own task once the batch has given up its lane: it then waits exactly as it
+would with grouping off.
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ T = TypeVar("T")
 MAX_BATCH = 32
 #: batches committing at once (each on its own kept connection)
 LANES = 2
+#: seconds a batch waits for one row lock before its writer runs alone
+LOCK_TIMEOUT = 1.0
 
 
 class Statements:
@@ -66,6 +78,9 @@ class _Queued(Generic[T]):
 
 #: the future of a queued write gets this when it is to run the next batch
 LEAD = object()
+#: ... and this when it left its batch (a deadlock, a lock not granted in
+#: time) and is to run again alone
+ALONE = object()
 
 
 class GroupCommit:
@@ -78,9 +93,14 @@ class GroupCommit:
         lanes: int = LANES,
         max_batch: int = MAX_BATCH,
         enabled: bool = True,
+        prelude: str | None = None,
+        lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         self.keeper = keeper
         self.lanes, self.max_batch, self.enabled = lanes, max_batch, enabled
+        #: a statement run first in each batch's transaction, given the lock
+        #: timeout as text (``batch_lock_timeout`` in queries.sql)
+        self.prelude, self.lock_timeout = prelude, lock_timeout
         self.queue: collections.deque[_Queued[Any]] = collections.deque()
         #: lanes running a write or a batch
         self.busy = 0
@@ -117,6 +137,8 @@ class GroupCommit:
             elif _led(me.future):  # the lane must not be lost
                 self._pass_on()
             raise
+        if outcome is ALONE:
+            return await write(Statements(self.keeper))
         if outcome is not LEAD:
             return outcome  # type: ignore[no-any-return]
         me.future = asyncio.get_running_loop().create_future()
@@ -126,12 +148,15 @@ class GroupCommit:
         ]
         batch.sort(key=lambda q: q.key)  # the lock order
         try:
-            await self._commit(batch)
+            await self._together(batch)
         finally:
             interrupted = errors.StoreUnavailableError("group commit interrupted")
             _settle([q for q in batch if q is not me], interrupted)
-            self._pass_on()
-        return me.future.result()  # type: ignore[no-any-return]
+            self._pass_on()  # before any write runs alone: it may wait for a lock
+        result = me.future.result()  # (its error, if it failed)
+        if result is ALONE:
+            return await write(Statements(self.keeper))
+        return result  # type: ignore[no-any-return]
 
     def _pass_on(self) -> None:
         """This lane is done: the oldest queued write runs the next batch."""
@@ -142,19 +167,12 @@ class GroupCommit:
                 return
         self.busy -= 1
 
-    async def _commit(self, batch: list[_Queued[Any]]) -> None:
-        """Run ``batch`` in one transaction. A write that fails rolls it back
-        and gets its error; the others run again, each in a savepoint now, so
-        a second failure costs no second round. A deadlock's victim runs
-        again alone after the batch."""
-        later: list[_Queued[Any]] = []
-        await self._together(batch, later)
-        for queued in later:
-            await _alone(queued, Statements(self.keeper))
-
-    async def _together(
-        self, batch: list[_Queued[Any]], later: list[_Queued[Any]]
-    ) -> None:
+    async def _together(self, batch: list[_Queued[Any]]) -> None:
+        """Run ``batch`` in one transaction and tell each write its outcome.
+        A write that fails rolls it back and gets its error; the others run
+        again, each in a savepoint now, so a second failure costs no second
+        round. A deadlock's victim, or a write whose lock did not come in
+        time, is told to run again alone (``ALONE``)."""
         guarded = False
         while len(batch) > 1:
             outcomes: list[tuple[Any, BaseException | None]] = []
@@ -162,13 +180,17 @@ class GroupCommit:
                 with mapped():
                     async with self.keeper.connection() as conn:
                         async with conn.transaction():
+                            if self.prelude is not None:
+                                await conn.fetch(
+                                    self.prelude, f"{self.lock_timeout * 1000:.0f}ms"
+                                )
                             for queued in batch:
                                 outcomes.append(await _write(queued, conn, guarded))
                                 if outcomes[-1][1] is not None and not guarded:
                                     raise _RolledBack
             except _RolledBack:
                 bad = batch[len(outcomes) - 1]
-                _failed(bad, outcomes[-1][1], later)
+                _failed(bad, outcomes[-1][1])
                 batch = [q for q in batch if q is not bad]
                 guarded = True
                 continue
@@ -183,10 +205,14 @@ class GroupCommit:
                 if error is None:
                     _outcome(queued, result)
                 else:
-                    _failed(queued, error, later)
+                    _failed(queued, error)
             return
-        if batch:
-            await _alone(batch[0], Statements(self.keeper))
+        if batch:  # one left: it runs alone, on this lane as a write alone does
+            queued = batch[0]
+            try:
+                _outcome(queued, await queued.write(Statements(self.keeper)))
+            except Exception as exc:
+                _outcome(queued, None, exc)
 
 
 class _RolledBack(Exception):
@@ -210,14 +236,13 @@ async def _write(
         return None, exc
 
 
-def _failed(
-    queued: _Queued[Any], error: BaseException | None, later: list[_Queued[Any]]
-) -> None:
+def _failed(queued: _Queued[Any], error: BaseException | None) -> None:
     """A write failed in a batch: a deadlock (the batch held its locks in
-    another order than a transaction of another process) is no fault of
-    the write, which runs again alone; any other error is its own."""
+    another order than a transaction of another process) or a lock not
+    granted in time is no fault of the write, which runs again alone; any
+    other error is its own."""
     if isinstance(error, errors.TransactionConflictError):
-        later.append(queued)
+        _outcome(queued, ALONE)
     else:
         _outcome(queued, None, error)
 
@@ -226,15 +251,6 @@ def _led(future: asyncio.Future[Any]) -> bool:
     """Whether ``future`` handed its write the lane."""
     done = future.done() and not future.cancelled()
     return done and future.exception() is None and future.result() is LEAD
-
-
-async def _alone(queued: _Queued[Any], conn: Statements) -> None:
-    try:
-        result = await queued.write(conn)
-    except Exception as exc:
-        _outcome(queued, None, exc)
-    else:
-        _outcome(queued, result)
 
 
 def _outcome(

@@ -50,8 +50,6 @@ class PostgresStore(ListingVerbs):
         #: the hot paths (one-statement steps, create_job, claims, transactions)
         #: run on up to ``keep`` connections kept out of the pool
         self.keeper = ConnectionKeeper(pool, keep)
-        #: several jobs' one-statement writes, ready together, in one commit
-        self.commits = GroupCommit(self.keeper)
         self.schema = schema
         self.channel = f"hotmesh_{schema}"
         quoted = quote_schema(schema)
@@ -60,6 +58,8 @@ class PostgresStore(ListingVerbs):
             **queries(quoted, "search.sql"),
             **queries(quoted, "stats.sql"),
         }
+        #: several jobs' one-statement writes, ready together, in one commit
+        self.commits = GroupCommit(self.keeper, prelude=self._q["batch_lock_timeout"])
         self._listener = Listener(dsn, self.channel)
 
     @classmethod

@@ -340,3 +340,43 @@ async def test_a_deadlocked_batch_runs_its_victim_again_alone(
         assert store.commits.batches == 0  # both ran alone in the end
     finally:
         await other.close()
+
+
+async def test_a_batch_never_waits_on_a_lock_whose_holder_waits_for_the_lane(
+    store: PostgresStore, pg_dsn: str
+) -> None:
+    """A cycle PostgreSQL sees only half of: a batch waits for a row that a
+    transaction holds, and that transaction commits only once a write of
+    its own has passed through the (only) lane. The batch stops waiting
+    after its lock timeout; its other write commits, the lane goes on to
+    the holder's write, and the write that waited runs again alone and
+    takes the row once it is free. With no lock timeout this never ends."""
+    await store._pool.execute("INSERT INTO t VALUES (1), (2)")
+    store.commits.lock_timeout = 0.2
+    store.commits.max_batch = 2  # the holder's write must wait for a next batch
+    other = await asyncpg.connect(pg_dsn)
+    try:
+        lane = Lane(store.commits)
+        await lane.hold()
+        first = asyncio.create_task(store.commits.run(update(1), "a"))
+        second = asyncio.create_task(store.commits.run(update(2), "b"))
+        await until(lambda: len(store.commits.queue) == 2, "two queued writes")
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("UPDATE t SET n = n WHERE n = 2")
+
+        async def holder() -> int:
+            txid = await store.commits.run(insert(3), "c")  # behind the batch
+            await tx.commit()
+            return txid
+
+        held = asyncio.create_task(holder())
+        await until(lambda: len(store.commits.queue) == 3, "the holder's write")
+        await lane.free()
+        done = await asyncio.wait_for(asyncio.gather(first, second, held), 20)
+        assert done[:2] == ["updated 1", "updated 2"]
+        assert store.commits.batches == 0  # the batch of two never committed
+        rows = await store._pool.fetch("SELECT n FROM t ORDER BY n")
+        assert [r["n"] for r in rows] == [1, 2, 3]
+    finally:
+        await other.close()

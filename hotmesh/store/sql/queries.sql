@@ -101,6 +101,11 @@ RETURNING id, payload->>'guid' AS guid, reserved_by;
 DELETE FROM __SCHEMA__.jobs
  WHERE app_id = $1 AND job_id = $2 AND expired_at IS NOT NULL AND expired_at <= now();
 
+-- name: batch_lock_timeout
+-- A group commit's batch waits at most $1 (an interval as text) for a row
+-- lock, for this transaction only (store/group.py says why).
+SELECT set_config('lock_timeout', $1, true);
+
 -- name: notify
 -- NOTIFY channel $1 once for each payload of $2.
 SELECT pg_notify($1, p) FROM unnest($2::text[]) AS u(p);

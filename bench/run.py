@@ -259,6 +259,8 @@ class YamlWorkload:
         data: Callable[[int], dict[str, Any]],
         check: Callable[[int, dict[str, Any]], bool],
         divisor: int = 1,
+        graph: str | None = None,
+        inline: bool = False,
     ) -> None:
         self.name, self.title, self.app_id, self.topic = name, title, app_id, topic
         self.workers, self.data, self.check, self.divisor = (
@@ -267,7 +269,9 @@ class YamlWorkload:
             check,
             divisor,
         )
-        self.graph = GRAPHS / f"{name}.yaml"
+        self.graph = GRAPHS / f"{graph or name}.yaml"
+        #: workers registered ``inline: True`` (engine/inline.py)
+        self.inline = inline
 
     def available(self) -> str | None:
         return None
@@ -287,7 +291,7 @@ class YamlWorkload:
         from hotmesh import HotMesh
 
         workers = [
-            {"topic": topic, "callback": callback}
+            {"topic": topic, "callback": callback, "inline": self.inline}
             for topic, callback in self.workers.items()
         ]
         hm = await HotMesh.init(
@@ -441,6 +445,17 @@ WORKLOADS: dict[str, YamlWorkload | MemFlowWorkload] = {
         {"bw1.a": _w1_a, "bw1.b": _w1_b},
         lambda i: {"n": i},
         lambda i, d: d.get("a") == i + 1 and d.get("b") == (i + 1) * 2,
+    ),
+    "w1_inline": YamlWorkload(
+        "w1_inline",
+        "W1, inline workers",
+        "bw1",
+        "bw1.start",
+        {"bw1.a": _w1_a, "bw1.b": _w1_b},
+        lambda i: {"n": i},
+        lambda i, d: d.get("a") == i + 1 and d.get("b") == (i + 1) * 2,
+        graph="w1",
+        inline=True,
     ),
     "w1_limited": YamlWorkload(
         "w1_limited",
@@ -1197,7 +1212,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         type=json.loads,
         metavar="JSON",
         help="engine options for every HotMesh and MemFlow worker of the load, "
-        "e.g. '{\"group_commit\": true, \"pool_size\": 20}'",
+        'e.g. \'{"group_commit": true, "pool_size": 20}\'',
     )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--out", type=Path, default=HERE / "results")

@@ -45,9 +45,11 @@ class Cluster:
     async def kill_one(self) -> None:
         """SIGKILL a random node; its replacement starts in the background."""
         alive = [p for p in self.procs if p.returncode is None]
-        if not alive:
-            return
-        victim = random.choice(alive)
+        if alive:
+            await self.kill(random.choice(alive))
+
+    async def kill(self, victim: asyncio.subprocess.Process) -> None:
+        """SIGKILL ``victim``; its replacement starts in the background."""
         victim.send_signal(signal.SIGKILL)
         await victim.wait()
         self.killed.add(victim.pid)

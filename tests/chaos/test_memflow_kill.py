@@ -3,7 +3,8 @@ flight, workflows steered by updates, signals and cancellations, and
 heartbeating activities (some of them cancelled).
 
 Three node processes run the workflows and their activities; one is SIGKILLed
-about every second and restarted. Every workflow must finish with the right
+about every second and restarted (and, for the heartbeating activities, one
+kill is aimed at a node while such an activity runs there). Every workflow must finish with the right
 result, no update may be applied twice, every cancellation runs its cleanup,
 and an activity may run twice only when a kill cut its first run off.
 ``HOTMESH_LONG=1``: 600 workflows instead of 60, 60 steered instead of 16.
@@ -12,6 +13,7 @@ and an activity may run twice only when a kill cut its first run off.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -175,6 +177,43 @@ async def test_updates_and_cancellations_survive_sigkills(
 
 BEATING = 24 if LONG else 8
 RECORDS = 120
+#: the newest record of each workflow, and the progress its activity's last
+#: heartbeat wrote to the database (what an attempt taken back resumes after)
+PROGRESS = """
+SELECT DISTINCT ON (r.workflow_id) r.workflow_id, r.pid, r.n,
+       (h.details->>0)::int AS beat
+  FROM mf_records r
+  JOIN hotmesh.jobs j ON j.job_id = r.workflow_id
+  JOIN hotmesh.activity_heartbeats h ON h.job = j.id
+ WHERE r.workflow_id = ANY($1::text[])
+ ORDER BY r.workflow_id, r.id DESC
+"""
+
+
+async def _cut_off_a_heartbeat(
+    conn: asyncpg.Connection, cluster: Cluster, wids: list[str], heard: asyncio.Event
+) -> tuple[str, int]:
+    """SIGKILL a node while one of ``wids``' activities runs there with its
+    progress heartbeated to the database; returns the workflow and that
+    progress. The node is frozen (SIGSTOP) first, so what the database shows
+    then (its record is the newest, and not the last) still holds when the
+    kill lands. ``heard`` is set at each record written."""
+    async with asyncio.timeout(120):
+        while True:
+            heard.clear()  # before the read: a record during it is kept
+            for row in await conn.fetch(PROGRESS, wids):
+                if not row["beat"] or row["n"] >= RECORDS:
+                    continue
+                node = next((p for p in cluster.procs if p.pid == row["pid"]), None)
+                if node is None or node.returncode is not None:
+                    continue
+                node.send_signal(signal.SIGSTOP)
+                (now,) = await conn.fetch(PROGRESS, [row["workflow_id"]])
+                if now["pid"] == node.pid and now["n"] < RECORDS and now["beat"]:
+                    await cluster.kill(node)
+                    return str(row["workflow_id"]), int(now["beat"])
+                node.send_signal(signal.SIGCONT)  # another node took it over
+            await heard.wait()
 
 
 @pytest.mark.timeout(600 if LONG else 240)
@@ -184,17 +223,23 @@ async def test_heartbeating_activities_resume_and_hear_cancels_under_sigkills(
     """Heartbeating activities in flight while nodes are killed: an attempt
     taken back from a killed node resumes after the last heartbeat written (a
     record runs again only when a kill cut its run off), and a cancelled
-    workflow's activity stops at its heartbeat."""
+    workflow's activity stops at its heartbeat.
+
+    One kill is aimed (an activity with heartbeated progress runs on the
+    node), the others land at random."""
     for _ in range(NODES):
         await cluster.start()
     client = MemFlow.Client({"connection": {"dsn": pg_dsn}})
     listener = await asyncpg.connect(pg_dsn)
+    conn = await asyncpg.connect(pg_dsn)
     seen: dict[str, int] = {}
     started = {f"hb-{i}": asyncio.Event() for i in range(BEATING)}
+    heard = asyncio.Event()
 
     def recorded(*args: Any) -> None:
         wid = str(args[3])
         seen[wid] = seen.get(wid, 0) + 1
+        heard.set()
         if seen[wid] >= 5 and wid in started:
             started[wid].set()
 
@@ -216,30 +261,32 @@ async def test_heartbeating_activities_resume_and_hear_cancels_under_sigkills(
         except errors.WorkflowCancelledError as exc:
             return exc
 
+    loop = asyncio.get_running_loop()
+    runs = [loop.create_task(run(i)) for i in range(BEATING)]
     try:
+        finishing = [f"hb-{i}" for i in range(1, BEATING, 2)]
+        aimed, beat = await _cut_off_a_heartbeat(conn, cluster, finishing, heard)
         async with cluster.killing() as kills:
             outcomes = await asyncio.wait_for(
-                asyncio.gather(*(run(i) for i in range(BEATING))),
-                500 if LONG else 200,
+                asyncio.gather(*runs), 500 if LONG else 200
             )
-    finally:
-        await client.close()
-        await listener.close()
-    rows = []
-    conn = await asyncpg.connect(pg_dsn)
-    try:
         rows = await conn.fetch(
             "SELECT workflow_id, n, pid, attempt FROM mf_records ORDER BY id"
         )
     finally:
+        for task in runs:
+            task.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+        await client.close()
+        await listener.close()
         await conn.close()
-    runs: dict[tuple[str, int], list[int]] = {}
+    runs_of: dict[tuple[str, int], list[int]] = {}
     for row in rows:
-        runs.setdefault((row["workflow_id"], row["n"]), []).append(row["pid"])
+        runs_of.setdefault((row["workflow_id"], row["n"]), []).append(row["pid"])
     resumed = 0
     for i, outcome in enumerate(outcomes):
         wid = f"hb-{i}"
-        done = {n for (w, n) in runs if w == wid}
+        done = {n for (w, n) in runs_of if w == wid}
         if i % 2:
             assert isinstance(outcome, dict), (i, outcome)
             assert done == set(range(1, RECORDS + 1)), (i, sorted(done))  # none lost
@@ -247,13 +294,14 @@ async def test_heartbeating_activities_resume_and_hear_cancels_under_sigkills(
         else:
             assert isinstance(outcome, errors.WorkflowCancelledError), (i, outcome)
             assert len(done) < RECORDS, (i, len(done))  # stopped at a heartbeat
-    for pids in runs.values():
+    for pids in runs_of.values():
         # a record ran again only when a kill cut off the attempt that ran it
         assert all(pid in cluster.killed for pid in pids[:-1]), pids
     assert kills.count >= 1
-    # kills land about every second on activities running four seconds: some
-    # finished workflow's activity was taken back from a killed node
-    assert resumed >= 1
+    # the aimed kill cut an activity off after it heartbeated `beat` records:
+    # the attempt that finished it started from there, not from the start
+    finished = outcomes[int(aimed.removeprefix("hb-"))]
+    assert finished["resumed_after"] >= beat >= 1, (aimed, beat, finished)
     print(
         f"\nmemflow heartbeat chaos: {BEATING} workflows, {kills.count} kills, "
         f"{resumed} finished after resuming from heartbeat details"

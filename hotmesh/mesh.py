@@ -31,6 +31,7 @@ from hotmesh.opening import Opening
 from hotmesh.presence import Presence
 from hotmesh.pubsub import PubSubVerbs
 from hotmesh.schedules import Schedules, delayed
+from hotmesh.store import postgres
 from hotmesh.store.postgres import PostgresStore
 from hotmesh.store.records import ENGINE_STREAM, JobRow, Message, worker_stream
 from hotmesh.subscriptions import SubCallback, Subscriptions
@@ -256,15 +257,29 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         report["stuck_threads"] = {
             t: c.stuck for t, c in self.callbacks.items() if c.stuck
         }
-        await self.presence.stop()
         if report["abandoned"] or report["stuck_threads"]:
             log.warning("stopped after %.3g s grace, abandoning %s", grace, report)
-        await self.store.release(self.engine.owner)
+        await self._bounded(self.presence.stop(), "remove the registry row")
+        await self._bounded(self.store.release(self.engine.owner), "release claims")
         await self.store.close()
         HotMesh._instances.discard(self)
         if self.engine.gc_freeze:
             heap.engine_stopped()
         return report
+
+    async def _bounded(self, work: Awaitable[None], what: str) -> None:
+        """A stop's statement, given up after ``CLOSE_GRACE``: the pool's
+        connections may all be held by tasks that never give them back, and
+        only the store's close (after it) ends those. Claims not released
+        expire as a dead process's do."""
+        try:
+            await asyncio.wait_for(work, postgres.CLOSE_GRACE)
+        except TimeoutError:
+            log.warning(
+                "stop: could not %s within %.3g s (no connection free): skipped",
+                what,
+                postgres.CLOSE_GRACE,
+            )
 
     @classmethod
     async def stop_all(cls) -> None:
@@ -554,7 +569,10 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         await consumer.stop(STOP_GRACE)  # hung callbacks: their claims released below
         self.engine.local_streams.discard(worker_stream(topic))
         self.engine.retry_policies.pop(topic, None)
-        await self.store.release_stream(
-            self.app_id, worker_stream(topic), self.engine.owner
+        await self._bounded(
+            self.store.release_stream(
+                self.app_id, worker_stream(topic), self.engine.owner
+            ),
+            f"release the claims of {topic}",
         )
         self.presence.changed()

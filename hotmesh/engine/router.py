@@ -254,7 +254,13 @@ class Consumer:
         if self._beat is not None:
             self._beat.cancel()
         if self._task is not None:
-            await self._task
+            # Cancelled, not awaited: its claim may wait for a connection
+            # that in-flight work holds, or that a hung callback never gives
+            # back (only ended past the grace, below). Stopping, it would
+            # start nothing it claims; what the claim reserved is released
+            # with the rest (or its short first claim expires).
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         if not self.inflight:
             return []
         _, late = await asyncio.wait(set(self.inflight), timeout=grace)

@@ -64,18 +64,31 @@ STOP_WITHIN = 60.0
 
 
 def _tasks() -> str:
-    """The event loop's other tasks and where each waits (a hang's diagnosis)."""
+    """The event loop's other tasks and where each waits (a hang's diagnosis):
+    the innermost frames of the chain of coroutines each task awaits (a
+    task's own stack shows only its outermost one)."""
     out = []
     for task in asyncio.all_tasks():
         if task is asyncio.current_task():
             continue
-        frames = task.get_stack(limit=4)
-        where = " <- ".join(
+        where = " -> ".join(
             f"{f.f_code.co_name} ({f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno})"
-            for f in frames
+            for f in _awaiting(task.get_coro())[-5:]
         )
         out.append(f"  {task.get_name()}: {where}")
     return "\n".join(out)
+
+
+def _awaiting(coro: Any) -> list[Any]:
+    """The frames of ``coro`` and of the coroutines it awaits in turn."""
+    frames = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return frames
 
 
 @pytest.fixture

@@ -91,6 +91,9 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         self._poll = opts.poll
         self._retention = opts.retention
         self._prune_every = opts.prune_interval
+        self._pacing = upkeep.Pacing(
+            opts.prune_batch, opts.prune_pace, opts.prune_max_pause
+        )
         self._pruner: asyncio.Task[None] | None = None
         self._gauges: telemetry.gauges.Watch | None = None
         self._capacity = opts.capacity
@@ -238,8 +241,9 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         self._stopped = True
         self.engine.inline_workers.clear()  # in-flight steps leave work to consumers
         telemetry.gauges.unwatch(self._gauges)
-        if self._pruner is not None:
+        if self._pruner is not None:  # mid-statement or mid-pause: it goes now
             self._pruner.cancel()
+            await asyncio.gather(self._pruner, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.cancel()
             await asyncio.gather(self._scheduler, return_exceptions=True)
@@ -321,19 +325,36 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         if consumer is not None:
             consumer.submit(msg)
 
-    async def prune(self, retention: float | None = None) -> dict[str, int]:
+    async def prune(
+        self, retention: float | None = None, *, paced: bool = False
+    ) -> dict[str, int]:
         """Delete the rows of this app's jobs that expired more than ``retention``
         seconds ago (default: the engine's ``retention``), with their activity
-        rows, and early signals past their ``signal_ttl``. Every engine does this
-        each ``prune_interval`` seconds; returns ``{"jobs": n, "signals": m}``."""
+        rows, and early signals past their ``signal_ttl``; returns ``{"jobs": n,
+        "signals": m}``. At once, or ``paced`` as every engine does each
+        ``prune_interval`` seconds (``prune_batch`` rows a statement, pausing
+        ``prune_pace`` times each statement's time)."""
         keep = self._retention if retention is None else float(retention)
         if keep is None:
             raise errors.ConfigError("pruning is off (retention=None): pass retention")
-        return await upkeep.prune(self.store, self.app_id, keep)
+        if not paced:
+            return await upkeep.prune(self.store, self.app_id, keep)
+        return await upkeep.prune_paced(
+            self.store, self.app_id, keep, self._pacing, self.clock, self._busy
+        )
+
+    def _busy(self) -> float:
+        """The share of this process's consumer capacity holding messages."""
+        held = sum(len(c.held) for c in self._consumers.values())
+        return held / max(1, sum(c.capacity for c in self._consumers.values()))
 
     async def _prune_loop(self) -> None:
         await upkeep.prune_every(
-            self._prune_every, self.prune, lambda: self._stopped, self.app_id
+            self._prune_every,
+            lambda: self.prune(paced=True),
+            lambda: self._stopped,
+            self.app_id,
+            self.clock,
         )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

@@ -6,12 +6,15 @@ the CLI's ``prune``) call these; they hold no engine state.
 
 from __future__ import annotations
 
-import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from hotmesh import errors
+from hotmesh.clock import Clock
 from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.graph import load_app
 from hotmesh.schedules import Schedules
@@ -22,8 +25,11 @@ from hotmesh.telemetry import logs
 log = logs.get("hotmesh.mesh")
 #: manifest warnings of ``deploy`` (the CLI prints them itself and mutes this)
 deploy_log = logs.get("hotmesh.deploy")
-#: rows deleted per statement when pruning
+#: rows deleted per statement by an explicit prune (``HotMesh.prune``, the CLI)
 PRUNE_BATCH = 1000
+#: real seconds a paced prune waits at most for a clock that does not move
+#: (a test's ``ManualClock``): the pause is measured on the injected clock
+PAUSE_CAP = 60.0
 
 
 async def deploy(
@@ -81,19 +87,74 @@ async def prune(
             return total
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How an engine's background pruning spreads its deletes (engine options
+    ``prune_batch``, ``prune_pace``, ``prune_max_pause``).
+
+    After a statement that took ``t`` seconds the pass waits ``pace * t``,
+    up to twice that while this process's consumers are full, never longer
+    than ``max_pause``: the deletes hold at most ``1 / (1 + pace)`` of one
+    connection's time (autovacuum's cost delay, by elapsed time), and a
+    backlog still drains at ``batch / (t + max_pause)`` rows a second or more.
+    """
+
+    batch: int = 200
+    pace: float = 4.0
+    max_pause: float = 5.0
+
+    def pause(self, took: float, busy: float) -> float:
+        """Seconds to wait after a statement of ``took`` seconds; ``busy`` is
+        the share (0..1) of this process's capacity in use."""
+        busy = min(max(busy, 0.0), 1.0)
+        return min(self.max_pause, self.pace * max(took, 0.0) * (1.0 + busy))
+
+
+async def prune_paced(
+    store: PostgresStore,
+    app_id: str,
+    retention: float,
+    pacing: Pacing,
+    clock: Clock,
+    busy: Callable[[], float] = lambda: 0.0,
+    progress: Callable[[int, int], None] = lambda jobs, signals: None,
+    timer: Callable[[], float] = time.perf_counter,
+) -> dict[str, int]:
+    """``prune``, ``pacing.batch`` rows a statement with a pause after each
+    (``Pacing.pause``) waited on ``clock``; ``timer`` measures the statements
+    (a test passes its own). Ends when a statement finds less than a batch:
+    one pass drains the whole backlog, gently."""
+    total = {"jobs": 0, "signals": 0}
+    while True:
+        started = timer()
+        jobs, signals = await store.prune(app_id, retention, pacing.batch)
+        took = timer() - started
+        total["jobs"] += jobs
+        total["signals"] += signals
+        progress(total["jobs"], total["signals"])
+        if jobs < pacing.batch and signals < pacing.batch:
+            return total
+        pause = pacing.pause(took, busy())
+        if pause > 0:
+            await clock.sleep_until(clock.now() + timedelta(seconds=pause), PAUSE_CAP)
+
+
 async def prune_every(
     every: float,
     once: Callable[[], Awaitable[dict[str, int]]],
     stopped: Callable[[], bool],
     app_id: str,
+    clock: Clock,
 ) -> None:
-    """Run ``once`` every ``every`` seconds until ``stopped()``.
+    """Run ``once`` every ``every`` seconds (on ``clock``, or after ``every``
+    real seconds if it stands still) until ``stopped()``.
 
     A maintenance timer, not a wait for work: expired rows only need to go
-    eventually, and every engine of the app shares the job (SKIP LOCKED).
+    eventually, and every engine of the app shares the job (SKIP LOCKED). A
+    failed pass is logged as a warning and tried again next time.
     """
     while not stopped():
-        await asyncio.sleep(every)
+        await clock.sleep_until(clock.now() + timedelta(seconds=every), every)
         try:
             pruned = await once()
         except Exception as exc:  # the database is away: try again next time

@@ -79,6 +79,11 @@ class EngineOptions:
     state_cache: int = 10_000
     retention: float | None = DEFAULT_RETENTION
     prune_interval: float = 60.0
+    #: background pruning's pacing (upkeep.Pacing): rows a statement, seconds
+    #: of pause per second of deleting, and the longest pause (issue 21)
+    prune_batch: int = 200
+    prune_pace: float = 4.0
+    prune_max_pause: float = 5.0
     heartbeat: float = 10.0
     poison_threshold: int = 5
     max_cycles: int = MAX_CYCLES
@@ -151,12 +156,15 @@ _INTS = {
     "signal_max_pending": 1,
     "signal_max_bytes": 1,
     "max_data_bytes": 1,
+    "prune_batch": 1,
 }
 _FLOATS = {
     "lease": 0.1,
     "poll": 0.001,
     "signal_ttl": 0.0,
     "prune_interval": 0.001,
+    "prune_pace": 0.0,
+    "prune_max_pause": 0.0,
     "heartbeat": 0.01,
 }
 

@@ -3,12 +3,16 @@ past their expiry, are deleted; live and recently expired jobs are not."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
+
 import asyncpg
 import pytest
 
-from hotmesh import errors
+from hotmesh import HotMesh, errors, upkeep
+from hotmesh.clock import ManualClock
 from tests.integration.conftest import MeshFactory
-from tests.waiting import until_notified
+from tests.waiting import Changes, until_notified
 
 APP = """
 app:
@@ -131,3 +135,135 @@ async def test_prune_takes_jobs_by_age_and_keeps_long_runners_expired_lately(
     # one at a time, the job created first goes first
     assert await hm.store.prune("prune", 0, 1) == (1, 0)
     assert [await there(j) for j in (long_runner, new)] == [False, True]
+
+
+class WatchedClock(ManualClock):
+    """A ``ManualClock`` that tells the test each wait asked of it: the
+    pruning's pauses (real cap ``PAUSE_CAP``) and its interval (cap ``every``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: (seconds asked, real cap) of each wait, in order
+        self.asked: list[tuple[float, float]] = []
+        self.changes = Changes()
+
+    def pauses(self) -> list[float]:
+        return [seconds for seconds, cap in self.asked if cap == upkeep.PAUSE_CAP]
+
+    async def sleep_until(self, when: datetime, cap: float) -> None:
+        self.asked.append(((when - self.now()).total_seconds(), cap))
+        self.changes.changed()
+        await super().sleep_until(when, cap)
+
+
+async def _quick_jobs(hm: HotMesh, n: int) -> list[str]:
+    return [
+        (await hm.pubsub("quick", {"n": i}, timeout=10))["metadata"]["jid"]
+        for i in range(n)
+    ]
+
+
+async def test_a_paced_pass_prunes_a_backlog_in_batches_waiting_on_the_clock(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    hm = await mesh("prune", retention=None)
+    await hm.deploy(APP)
+    await hm.activate("1")
+    await _quick_jobs(hm, 7)
+    clock, batches = WatchedClock(), []
+    ticks = iter(range(100))
+    # each statement "takes" 0.25 s; the consumers are half full: 4 * 0.25 * 1.5
+    pacing = upkeep.Pacing(batch=3, pace=4.0, max_pause=5.0)
+    task = asyncio.create_task(
+        upkeep.prune_paced(
+            hm.store,
+            "prune",
+            0,
+            pacing,
+            clock,
+            busy=lambda: 0.5,
+            progress=lambda jobs, signals: batches.append(jobs),
+            timer=lambda: next(ticks) * 0.25,
+        )
+    )
+    left = "SELECT count(*) FROM hotmesh.jobs WHERE topic = 'quick'"
+    for done in (1, 2):
+        await clock.changes.until(lambda n=done: len(clock.asked) == n, 10, "a pause")
+        # the pass waits on the clock, which stands still, after each full batch
+        assert clock.pauses() == [1.5] * done
+        assert batches == [3, 6][:done]
+        assert await _count(pg_dsn, left) == 7 - 3 * done
+        assert not task.done()
+        clock.advance(1.5)
+    assert await asyncio.wait_for(task, 10) == {"jobs": 7, "signals": 0}
+    assert batches == [3, 6, 7]  # three statements, no pause after the short one
+    assert len(clock.asked) == 2
+    assert await _count(pg_dsn, left) == 0
+
+
+def test_the_pause_is_the_paced_share_of_the_statement_capped() -> None:
+    pacing = upkeep.Pacing(batch=100, pace=4.0, max_pause=1.0)
+    assert pacing.pause(0.1, 0.0) == pytest.approx(0.4)
+    assert pacing.pause(0.1, 1.0) == pytest.approx(0.8)  # busy: twice as long
+    assert pacing.pause(0.1, 7.0) == pytest.approx(0.8)  # busy counts up to 1
+    assert pacing.pause(2.0, 0.0) == 1.0  # a slow statement: the backlog still drains
+    assert upkeep.Pacing(pace=0.0).pause(3.0, 1.0) == 0.0
+
+
+async def test_the_engine_prunes_with_its_pacing_options_and_stop_interrupts_a_pause(
+    mesh: MeshFactory, pg_dsn: str
+) -> None:
+    clock = WatchedClock()
+    hm = await mesh(
+        "prune",
+        retention=0,
+        prune_interval=0.01,
+        prune_batch=2,
+        prune_pace=1000.0,
+        clock=clock,
+    )
+    await hm.deploy(APP)
+    await hm.activate("1")
+    await _quick_jobs(hm, 5)
+    # once a pass finds a full batch, it pauses on the clock, which stands still
+    await clock.changes.until(lambda: bool(clock.pauses()), 10, "a paced pause")
+    assert 0 < clock.pauses()[0] <= 5.0  # the default prune_max_pause caps it
+    left = await _count(pg_dsn, "SELECT count(*) FROM hotmesh.jobs")
+    assert 1 <= left <= 3  # two went in the batch before the pause
+    # stop() does not wait out the pause (its real cap is a minute)
+    await asyncio.wait_for(hm.stop(), 10)
+    assert await _count(pg_dsn, "SELECT count(*) FROM hotmesh.jobs") == left
+
+
+async def test_a_failing_pass_is_logged_and_the_next_one_prunes(
+    mesh: MeshFactory, pg_dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    hm = await mesh("prune", retention=0, prune_interval=0.05)
+    await hm.deploy(APP)
+    await hm.activate("1")
+    refuse = await asyncpg.connect(pg_dsn)
+    try:
+        await refuse.execute(
+            "CREATE FUNCTION hotmesh.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN RAISE EXCEPTION 'pruning refused'; END$$;"
+            " CREATE TRIGGER refuse BEFORE DELETE ON hotmesh.jobs"
+            " FOR EACH ROW EXECUTE FUNCTION hotmesh.refuse()"
+        )
+        (job_id,) = await _quick_jobs(hm, 1)
+
+        def warned() -> bool:
+            return any(
+                "app prune: pruning failed: pruning refused" in r.getMessage()
+                and r.levelname == "WARNING"
+                for r in caplog.records
+            )
+
+        await until_notified(pg_dsn, warned, 10, "the failed pass logged")
+        await refuse.execute("DROP TRIGGER refuse ON hotmesh.jobs")
+    finally:
+        await refuse.close()
+
+    async def gone() -> bool:
+        return await hm.store.read_job("prune", job_id, include_expired=True) is None
+
+    await until_notified(pg_dsn, gone, 10, f"job {job_id} pruned after the failure")

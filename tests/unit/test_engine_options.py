@@ -46,8 +46,8 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
     assert str(caught.value) == (
         "engine: unknown option 'turbo' (known: capacity, clock, connection, "
         "gc_freeze, group_commit, heartbeat, lease, "
-        "max_cycles, max_data_bytes, max_steps, poison_threshold, poll, pool_size, prune_interval, "
-        "retention, "
+        "max_cycles, max_data_bytes, max_steps, poison_threshold, poll, pool_size, prune_batch, "
+        "prune_interval, prune_max_pause, prune_pace, retention, "
         "schedules, schema, signal_max_bytes, signal_max_pending, signal_ttl, "
         "state_cache)"
     )
@@ -58,6 +58,13 @@ def test_a_far_unknown_key_lists_the_known_ones() -> None:
     [
         ({"lease": "30"}, "engine.lease must be a number, not str '30'"),
         ({"capacity": 0}, "engine.capacity must be at least 1, not 0"),
+        ({"prune_batch": 0}, "engine.prune_batch must be at least 1, not 0"),
+        ({"prune_batch": 2.5}, "engine.prune_batch must be a whole number, not 2.5"),
+        ({"prune_pace": -1}, "engine.prune_pace must be at least 0, not -1"),
+        (
+            {"prune_max_pause": "5"},
+            "engine.prune_max_pause must be a number, not str '5'",
+        ),
         ({"pool_size": 2.5}, "engine.pool_size must be a whole number, not 2.5"),
         ({"schedules": "no"}, "engine.schedules must be True or False, not 'no'"),
         ({"gc_freeze": 1}, "engine.gc_freeze must be True or False, not 1"),

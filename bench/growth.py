@@ -1,7 +1,8 @@
 """W1 as the tables grow (issue 21): empty tables against full ones, and during pruning.
 
 Usage: ``python bench/growth.py [--dsn DSN] [--completed 10000000]
-[--expired 1000000] [--jobs 2000] [--inflight 50] [--rounds 3] [--keep]``
+[--expired 1000000] [--jobs 2000] [--inflight 50] [--rounds 3] [--keep]
+[--template DB] [--prune paced|call] [--during N]``
 
 Two scratch databases are created beside ``--dsn`` (dropped at the end
 unless ``--keep``), each with W1 (bench/graphs/w1.yaml) deployed: one stays
@@ -16,8 +17,15 @@ and the full database alternately, ``--rounds`` times each, because the
 machine is shared and noisy; jobs/s and the process CPU per job
 (``time.process_time``) are reported for each run. Then ``HotMesh.prune()``
 deletes the expired jobs while W1 runs on the full database (alternating with
-runs on the empty one for as long as the pruning lasts), and one more prune
-call, with nothing left to delete, is timed. ``uptime`` and ``pgbench -N``
+runs on the empty one for as long as the pruning lasts, or for ``--during``
+runs on the full one, then stopped), and one more prune call, with nothing
+left to delete, is timed. ``--prune paced`` (the default) prunes as the
+engines' background pass does (``prune(paced=True)``: engine options
+``prune_batch``, ``prune_pace``, ``prune_max_pause``); ``--prune call`` all at
+once, as ``HotMesh.prune()`` and the CLI do. ``--template DB`` copies the full
+database from DB (``CREATE DATABASE ... TEMPLATE``; a database a run with
+``--keep`` left, or one filled by ``--fill-only``) instead of filling it, so
+several runs can start from the same backlog. ``uptime`` and ``pgbench -N``
 (bench/run.py's ``run_pgbench``) come from the same run, before and after.
 """
 
@@ -300,9 +308,9 @@ async def w1(dsn: str, jobs: int, inflight: int, base: int) -> dict[str, float]:
     return {"jobs_s": jobs / elapsed, "cpu_ms_per_job": cpu * 1000 / jobs}
 
 
-async def pruning(dsn: str) -> Any:
-    """A HotMesh that prunes the full database (default retention), as its
-    engines do; returns (mesh, task)."""
+async def pruning(dsn: str, paced: bool) -> Any:
+    """A HotMesh that prunes the full database (default retention), paced as
+    its engines do or at once; returns (mesh, task)."""
     from hotmesh import HotMesh
 
     # one pass, counted here: no background pass of this mesh beside it
@@ -311,7 +319,7 @@ async def pruning(dsn: str) -> Any:
     started = time.perf_counter()
 
     async def go() -> dict[str, Any]:
-        pruned = await hm.prune()
+        pruned = await hm.prune(paced=paced)
         return {**pruned, "seconds": time.perf_counter() - started}
 
     return hm, asyncio.get_running_loop().create_task(go())
@@ -331,6 +339,20 @@ async def idle_prune(dsn: str) -> float:
         await hm.stop()
 
 
+async def _expired_left(dsn: str, expired: int) -> dict[str, Any]:
+    """What a stopped prune deleted of the ``expired`` jobs (the fill's, all
+    created 8 to 9 days ago: no others are as old)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM hotmesh.jobs"
+            " WHERE app_id = 'bw1' AND created_at < now() - interval '7 days'"
+        )
+    finally:
+        await conn.close()
+    return {"jobs": expired - left, "left": left, "stopped": True}
+
+
 def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -345,15 +367,27 @@ async def main(args: argparse.Namespace) -> None:
     dsns = {k: run.with_database(args.dsn, v) for k, v in names.items()}
     admin = await asyncpg.connect(args.dsn)
     report: dict[str, Any] = {"uptime_start": _uptime(), "args": vars(args)}
+    args.keep = args.keep or args.fill_only
     try:
         report["pgbench_start"] = await run.run_pgbench(admin, args.dsn, 5)
         for key, name in names.items():
+            if key == "full" and args.template:
+                t0 = time.perf_counter()
+                await admin.execute(
+                    f'CREATE DATABASE "{name}" TEMPLATE "{args.template}"', timeout=None
+                )
+                report["fill"] = {"template_s": time.perf_counter() - t0}
+                continue
             await create_database(args.dsn, name)
             await run.WORKLOADS["w1"].prepare(dsns[key])
-        print(f"databases {names}; filling {args.completed:,} + {args.expired:,}")
-        filler = fill if args.fill == "copy" else fill_sql
-        report["fill"] = await filler(dsns["full"], args.completed, args.expired)
+        if not args.template:
+            print(f"databases {names}; filling {args.completed:,} + {args.expired:,}")
+            filler = fill if args.fill == "copy" else fill_sql
+            report["fill"] = await filler(dsns["full"], args.completed, args.expired)
         print(f"fill {report['fill']}", flush=True)
+        if args.fill_only:
+            print(f"filled {names['full']}: pass it as --template")
+            return
         runs: dict[str, list[dict[str, float]]] = {"empty": [], "full": []}
         base = 10_000_000_000
         for r in range(args.rounds):
@@ -364,11 +398,12 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"  {key}: {got}", flush=True)
         report["empty"], report["full"] = runs["empty"], runs["full"]
         # W1 while the engines' pruning deletes the expired jobs
-        hm, task = await pruning(dsns["full"])
+        pruned_from = time.perf_counter()
+        hm, task = await pruning(dsns["full"], args.prune == "paced")
         during: list[dict[str, float]] = []
         beside: list[dict[str, float]] = []
         try:
-            while not task.done():
+            while not task.done() and not (args.during and len(during) >= args.during):
                 base += 10**6
                 got = await w1(dsns["full"], args.jobs, args.inflight, base)
                 got["pruning_throughout"] = float(not task.done())
@@ -380,11 +415,20 @@ async def main(args: argparse.Namespace) -> None:
                 got = await w1(dsns["empty"], args.jobs, args.inflight, base)
                 beside.append(got)
                 print(f"  empty, pruning elsewhere: {got}", flush=True)
-            report["prune"] = await task
+            if task.done():
+                report["prune"] = await task
+            else:  # --during runs done: stop it, and count what it deleted
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                report["prune"] = {
+                    **await _expired_left(dsns["full"], args.expired),
+                    "seconds": time.perf_counter() - pruned_from,
+                }
         finally:
             await hm.stop()
         report["during_prune"], report["empty_during_prune"] = during, beside
-        report["idle_prune_s"] = await idle_prune(dsns["full"])
+        if "stopped" not in report["prune"]:
+            report["idle_prune_s"] = await idle_prune(dsns["full"])
         report["pgbench_end"] = await run.run_pgbench(admin, args.dsn, 5)
         report["uptime_end"] = _uptime()
     finally:
@@ -421,8 +465,10 @@ def summary(report: dict[str, Any]) -> str:
             f"{_median(during, 'cpu_ms_per_job'):.2f} ms CPU/job "
             f"(median of {len(during)} runs wholly inside the pruning)"
         )
+    idle = report.get("idle_prune_s")
     lines.append(
-        f"prune: {report['prune']}; idle prune call {report['idle_prune_s']:.2f} s"
+        f"prune: {report['prune']}; idle prune call "
+        + ("not run (stopped)" if idle is None else f"{idle:.2f} s")
     )
     return "\n".join(lines)
 
@@ -436,6 +482,13 @@ if __name__ == "__main__":
     parser.add_argument("--inflight", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--template", help="copy the full database from this one")
+    parser.add_argument("--fill-only", action="store_true", help="fill, keep, stop")
+    parser.add_argument("--prune", choices=["paced", "call"], default="paced")
+    parser.add_argument(
+        "--during", type=int, default=0,
+        help="stop the prune after this many W1 runs inside it (0: when it ends)",
+    )  # fmt: skip
     parser.add_argument(
         "--fill", choices=["sql", "copy"], default="sql",
         help="sql: the server generates the rows, indexes built after; copy: COPY",

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from hotmesh import errors
-from hotmesh.clock import Clock
+from hotmesh.clock import SYSTEM, Clock
 from hotmesh.compiler import compile_checked, plan_to_document
 from hotmesh.graph import load_app
 from hotmesh.schedules import Schedules
@@ -68,25 +68,6 @@ async def deploy(
     }
 
 
-async def prune(
-    store: PostgresStore,
-    app_id: str,
-    retention: float,
-    progress: Callable[[int, int], None] = lambda jobs, signals: None,
-) -> dict[str, int]:
-    """Delete ``app_id``'s jobs expired more than ``retention`` seconds ago
-    (with their rows) and expired early signals, ``PRUNE_BATCH`` rows a
-    statement; ``progress(jobs, signals)`` after each batch."""
-    total = {"jobs": 0, "signals": 0}
-    while True:
-        jobs, signals = await store.prune(app_id, retention, PRUNE_BATCH)
-        total["jobs"] += jobs
-        total["signals"] += signals
-        progress(total["jobs"], total["signals"])
-        if jobs < PRUNE_BATCH and signals < PRUNE_BATCH:
-            return total
-
-
 @dataclass(frozen=True)
 class Pacing:
     """How an engine's background pruning spreads its deletes (engine options
@@ -99,15 +80,33 @@ class Pacing:
     backlog still drains at ``batch / (t + max_pause)`` rows a second or more.
     """
 
-    batch: int = 200
-    pace: float = 4.0
-    max_pause: float = 5.0
+    batch: int
+    pace: float
+    max_pause: float
 
     def pause(self, took: float, busy: float) -> float:
         """Seconds to wait after a statement of ``took`` seconds; ``busy`` is
         the share (0..1) of this process's capacity in use."""
         busy = min(max(busy, 0.0), 1.0)
         return min(self.max_pause, self.pace * max(took, 0.0) * (1.0 + busy))
+
+
+#: an explicit prune's: no pause between its statements
+AT_ONCE = Pacing(PRUNE_BATCH, 0.0, 0.0)
+
+
+async def prune(
+    store: PostgresStore,
+    app_id: str,
+    retention: float,
+    progress: Callable[[int, int], None] = lambda jobs, signals: None,
+) -> dict[str, int]:
+    """Delete ``app_id``'s jobs expired more than ``retention`` seconds ago
+    (with their rows) and expired early signals, ``PRUNE_BATCH`` rows a
+    statement without pauses; ``progress(jobs, signals)`` after each batch."""
+    return await prune_paced(
+        store, app_id, retention, AT_ONCE, SYSTEM, progress=progress
+    )
 
 
 async def prune_paced(
@@ -120,8 +119,8 @@ async def prune_paced(
     progress: Callable[[int, int], None] = lambda jobs, signals: None,
     timer: Callable[[], float] = time.perf_counter,
 ) -> dict[str, int]:
-    """``prune``, ``pacing.batch`` rows a statement with a pause after each
-    (``Pacing.pause``) waited on ``clock``; ``timer`` measures the statements
+    """Delete what ``prune`` does, ``pacing.batch`` rows a statement with a
+    pause after each (``Pacing.pause``) waited on ``clock``; ``timer`` measures the statements
     (a test passes its own). Ends when a statement finds less than a batch:
     one pass drains the whole backlog, gently."""
     total = {"jobs": 0, "signals": 0}

@@ -201,15 +201,6 @@ async def test_a_paced_pass_prunes_a_backlog_in_batches_waiting_on_the_clock(
     assert await _count(pg_dsn, left) == 0
 
 
-def test_the_pause_is_the_paced_share_of_the_statement_capped() -> None:
-    pacing = upkeep.Pacing(batch=100, pace=4.0, max_pause=1.0)
-    assert pacing.pause(0.1, 0.0) == pytest.approx(0.4)
-    assert pacing.pause(0.1, 1.0) == pytest.approx(0.8)  # busy: twice as long
-    assert pacing.pause(0.1, 7.0) == pytest.approx(0.8)  # busy counts up to 1
-    assert pacing.pause(2.0, 0.0) == 1.0  # a slow statement: the backlog still drains
-    assert upkeep.Pacing(pace=0.0).pause(3.0, 1.0) == 0.0
-
-
 async def test_the_engine_prunes_with_its_pacing_options_and_stop_interrupts_a_pause(
     mesh: MeshFactory, pg_dsn: str
 ) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from hotmesh import errors
@@ -93,14 +93,14 @@ class GroupCommit:
         lanes: int = LANES,
         max_batch: int = MAX_BATCH,
         enabled: bool = True,
-        prelude: str | None = None,
+        queries: Mapping[str, str] | None = None,
         lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         self.keeper = keeper
         self.lanes, self.max_batch, self.enabled = lanes, max_batch, enabled
-        #: a statement run first in each batch's transaction, given the lock
-        #: timeout as text (``batch_lock_timeout`` in queries.sql)
-        self.prelude, self.lock_timeout = prelude, lock_timeout
+        #: the store's named queries: each batch's transaction starts with
+        #: ``batch_lock_timeout`` (none given: no lock timeout)
+        self._q, self.lock_timeout = queries, lock_timeout
         self.queue: collections.deque[_Queued[Any]] = collections.deque()
         #: lanes running a write or a batch
         self.busy = 0
@@ -180,9 +180,10 @@ class GroupCommit:
                 with mapped():
                     async with self.keeper.connection() as conn:
                         async with conn.transaction():
-                            if self.prelude is not None:
+                            if self._q is not None:
                                 await conn.fetch(
-                                    self.prelude, f"{self.lock_timeout * 1000:.0f}ms"
+                                    self._q["batch_lock_timeout"],
+                                    f"{self.lock_timeout * 1000:.0f}ms",
                                 )
                             for queued in batch:
                                 outcomes.append(await _write(queued, conn, guarded))

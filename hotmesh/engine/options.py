@@ -93,9 +93,8 @@ class EngineOptions:
     #: keep long-lived objects out of full garbage collections (engine/heap.py)
     gc_freeze: bool = True
     #: commit the steps of several jobs that are ready together in one
-    #: transaction (store/group.py, issue 21); off until a stall seen once
-    #: in the MemFlow bench is understood
-    group_commit: bool = False
+    #: transaction (store/group.py, issue 21)
+    group_commit: bool = True
 
     def __post_init__(self) -> None:
         validate_name(self.schema, "schema name")

@@ -22,7 +22,7 @@ import inspect
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,13 +77,38 @@ class TopicCallbacks:
             type(cb).__call__
         )
 
-    async def call(self, message: dict[str, Any]) -> Any:
+    def call(self, message: dict[str, Any]) -> Coroutine[Any, Any, Any]:
         """The callback's response; raises what it raised, ``CallbackTimeoutError``
         past the timeout (any ``BaseException`` but our own cancellation is
         re-raised as a ``HotMeshError``-compatible ``Exception``)."""
         if self._is_async:
-            return await self._call_async(message)
-        return await self._call_thread(message)
+            if self.timeout is None:
+                return self._call_inline(message)
+            return self._call_async(message)
+        return self._call_thread(message)
+
+    async def _call_inline(self, message: dict[str, Any]) -> Any:
+        """An async callback without a timeout, awaited in our own task: no
+        task and no ``wait`` per call (issue 21), the same outcomes as
+        ``_call_async``. Our own cancellation is told from one the callback
+        raises by the task's pending cancellation requests; one the callback
+        swallowed still ends the attempt, as abandoned."""
+        task = asyncio.current_task()
+        try:
+            value = await self.callback(message)
+        except asyncio.CancelledError:
+            if task is not None and task.cancelling():
+                self.abandoned += 1
+                raise
+            raise _Raised("asyncio.CancelledError (raised by the callback)") from None
+        except Exception:
+            raise
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt too
+            raise _failure(exc) from None
+        if task is not None and task.cancelling():
+            self.abandoned += 1
+            raise asyncio.CancelledError
+        return value
 
     async def _call_async(self, message: dict[str, Any]) -> Any:
         ours = False
@@ -277,43 +302,43 @@ def callback_handler(
 
     async def handle(msg: Message) -> None:
         md = msg.payload.get("metadata", {})
+        # (one coroutine, not two: each level costs every resumption, issue 21)
         with logs.context(callbacks.app, md.get("jid"), md.get("aid"), topic, md):
-            await _handle(msg, md)
-
-    async def _handle(msg: Message, md: dict[str, Any]) -> None:
-        # ``claims``: 2+ when the message was taken back from a lapsed claim
-        # (its worker died mid-attempt): MemFlow counts that as an attempt
-        message = {
-            "metadata": md,
-            "data": msg.payload.get("data", {}),
-            "claims": msg.attempts,
-        }
-        # The span covers the callback and its answer (a retry is an event of it).
-        with telemetry.worker_span(topic, md) as span:
-            response = await answer_of(callbacks, message, msg.attempts, poison, span)
-            # Retried alone on a lost connection, so the callback is not re-run.
-            await retrying(
-                lambda: done(msg, response),
-                f"worker {topic}: response to message {msg.id}",
-                stopped,
-                give_up=None if give_up is None else lambda exc: give_up(msg, exc),
-            )
-        if callbacks.committed is not None:
-            try:
-                await callbacks.committed(message, response)
-            except Exception:  # the step is written: only the hint is lost
-                log.exception("worker %s: committed hook failed", topic)
-        if response is None and not told:
-            # Once per topic: a forgotten ``return`` must not pass unseen.
-            told.append(True)
-            log.warning(
-                "worker %s returned None for job %s (activity %s): the activity "
-                "now waits for an answer through hm.add(); return {'data': ...} "
-                "to answer at once (said once per topic)",
-                topic,
-                md.get("jid"),
-                md.get("aid"),
-            )
+            # ``claims``: 2+ when the message was taken back from a lapsed claim
+            # (its worker died mid-attempt): MemFlow counts that as an attempt
+            message = {
+                "metadata": md,
+                "data": msg.payload.get("data", {}),
+                "claims": msg.attempts,
+            }
+            # The span covers the callback and its answer (a retry is an event of it).
+            with telemetry.worker_span(topic, md) as span:
+                response = await answer_of(
+                    callbacks, message, msg.attempts, poison, span
+                )
+                # Retried alone on a lost connection, so the callback is not re-run.
+                await retrying(
+                    lambda: done(msg, response),
+                    f"worker {topic}: response to message {msg.id}",
+                    stopped,
+                    give_up=None if give_up is None else lambda exc: give_up(msg, exc),
+                )
+            if callbacks.committed is not None:
+                try:
+                    await callbacks.committed(message, response)
+                except Exception:  # the step is written: only the hint is lost
+                    log.exception("worker %s: committed hook failed", topic)
+            if response is None and not told:
+                # Once per topic: a forgotten ``return`` must not pass unseen.
+                told.append(True)
+                log.warning(
+                    "worker %s returned None for job %s (activity %s): the activity "
+                    "now waits for an answer through hm.add(); return {'data': ...} "
+                    "to answer at once (said once per topic)",
+                    topic,
+                    md.get("jid"),
+                    md.get("aid"),
+                )
 
     return handle
 

@@ -36,25 +36,36 @@ class Batcher(Inline):
         then run together, in one transaction (group commit): a fan-in of N
         branches takes a few transactions instead of N lock waits.
         """
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(job_id, []).append((message_id, kind, payload, fut))
         if job_id in self._running:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._pending.setdefault(job_id, []).append(
+                (message_id, kind, payload, fut)
+            )
             await fut  # the running batch of this job picks it up
             return
+        # Nothing of this job waits or runs here: this step leads, first in
+        # the first batch, and needs no future of its own (issue 21).
+        self._pending[job_id] = [(message_id, kind, payload, None)]
         self._running.add(job_id)
+        failed: Exception | None = None
         try:
+            first = True
             while batch := self._next_batch(job_id):
                 try:
                     await self._run_batch(job_id, batch)
                 except Exception as exc:  # rolled back: each caller retries its own
                     _settle(batch, exc)
+                    if first:
+                        failed = exc
                 else:
                     _settle(batch, None)
+                first = False
         finally:
             self._running.discard(job_id)
             # Cancelled while others waited: they must not wait for ever.
             _settle(self._pending.pop(job_id, []), RuntimeError("step runner stopped"))
-        await fut
+        if failed is not None:
+            raise failed
 
     def _next_batch(self, job_id: str) -> list[tuple[int, str, dict[str, Any], Any]]:
         """The next waiting steps of ``job_id``, at most ``MAX_BATCH`` of them: one
@@ -292,7 +303,7 @@ def _settle(
 ) -> None:
     """Resolve the waiters of a batch (with ``exc`` when it failed)."""
     for *_item, fut in batch:
-        if fut.done():
+        if fut is None or fut.done():  # (None: the leader's own step)
             continue
         if exc is None:
             fut.set_result(None)

@@ -276,7 +276,11 @@ class Consumer:
 
     async def _one(self, msg: Message, checked: bool = False) -> None:
         try:
-            if not await self._still_ours(msg, checked):
+            # (the usual case checked here: no coroutine for it, issue 21)
+            lapsed = asyncio.get_running_loop().time() > self._until.get(
+                msg.id, float("inf")
+            )
+            if (checked or lapsed) and not await self._still_ours(msg, checked):
                 return
             give_up = self.give_up
             await retrying(

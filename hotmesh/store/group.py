@@ -54,9 +54,8 @@ class Statements:
 
     def __init__(self, keeper: ConnectionKeeper) -> None:
         self._keeper = keeper
-
-    async def fetch(self, query: str, *args: Any) -> list[Any]:
-        return await self._keeper.statement(query, *args)
+        # the keeper's own method: no coroutine between (issue 21)
+        self.fetch: Callable[..., Awaitable[list[Any]]] = keeper.statement
 
     async def execute(self, query: str, *args: Any) -> str:
         await self._keeper.statement(query, *args)

@@ -7,6 +7,7 @@ import dataclasses
 import uuid
 
 from hotmesh.engine.commit import StepCommit, advance, copy_job, job_with
+from hotmesh.engine.dimensions import done_row, with_entries
 from hotmesh.ids import uuid4_hex
 from hotmesh.store.records import ActivityRow, JobRow, NewMessage, reserve
 
@@ -66,6 +67,22 @@ def test_reserve_is_replace_of_reserved_by() -> None:
     values = _distinct_values(NewMessage)
     message = NewMessage(**values)  # type: ignore[arg-type]
     assert reserve(message, "me") == dataclasses.replace(message, reserved_by="me")
+
+
+def _fields(row: ActivityRow) -> dict[str, object]:
+    # field by field: ``why`` is left out of ``==`` (compare=False)
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+
+
+def test_activity_row_copies_keep_every_field_in_place() -> None:
+    values = _distinct_values(ActivityRow)
+    values["output"] = {"data": {"y": 1}, "metadata": {"l2": 1, "au": "x"}}
+    row = ActivityRow(**values)  # type: ignore[arg-type]
+    output = {"data": {"y": 1}, "metadata": {"l2": 3, "au": "x"}}
+    assert _fields(with_entries(row, 3)) == _fields(
+        dataclasses.replace(row, output=output)
+    )
+    assert _fields(done_row(row)) == _fields(dataclasses.replace(row, leg=2, done=True))
 
 
 def test_uuid4_hex_is_a_version_4_uuid() -> None:

@@ -199,6 +199,12 @@ class EngineBase:
     def _remember(self, written: Written) -> None:
         """After commit: cache the states written. A job written twice in one
         transaction has one row version for both writes: forget it instead."""
+        if not written.chained:  # the usual case: one job written
+            self.states.remember(
+                written.commit, written.version, written.status, written.pk,
+                written.messages,
+            )  # fmt: skip
+            return
         every: list[Written] = []
         todo = [written]
         while todo:

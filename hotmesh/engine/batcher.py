@@ -156,14 +156,17 @@ class Batcher(Inline):
             if commit.dropped is not None:
                 return False
             commits.append(commit)
-            job = advance(job, commit)
+            if n + 1 < len(batch) or self.inline_workers:
+                job = advance(job, commit)  # (the next step, or _fuse, reads it)
         after: After = None
-        if fused := await self._fuse(plan, job, commits):
+        # (no coroutine at all without inline workers: issue 21)
+        if self.inline_workers and (fused := await self._fuse(plan, job, commits)):
             commits, after = fused  # an inline worker's answer: one write
         combined = combine(commits)
         ids = [item[0] for item in batch]
         self._woken(await self._write(None, combined, (ids, version)))
-        await run_after(after, job.job_id)
+        if after is not None:
+            await run_after(after, job.job_id)
         return True
 
     async def _apply_many(

@@ -240,13 +240,16 @@ async def answer_of(
     span: Any,
 ) -> Any:
     """The callback's response to ``message``, or the error response of its failure."""
-    where = {"hotmesh.app": callbacks.app, "hotmesh.topic": callbacks.topic}
     if attempts > 1:
+        where = {"hotmesh.app": callbacks.app, "hotmesh.topic": callbacks.topic}
         telemetry.meters.add("hotmesh.claims.reclaimed", where)
     began = time.monotonic()
     try:
         if attempts > poison:
-            telemetry.meters.add("hotmesh.messages.poison", where)
+            telemetry.meters.add(
+                "hotmesh.messages.poison",
+                {"hotmesh.app": callbacks.app, "hotmesh.topic": callbacks.topic},
+            )
             # Claimed again and again without an answer (its callback
             # keeps killing the process): an error, not another try.
             raise errors.HotMeshError(

@@ -181,6 +181,8 @@ class EngineBase:
 
     async def active_plan(self) -> Plan:
         """The plan of the active version."""
+        if self.active is not None and (plan := self._plans.get(self.active)):
+            return plan  # the usual case: no coroutine for ``plan``
         if self.active is None:
             self.active = await self.store.active_version(self.app_id)
         if self.active is None:

@@ -26,7 +26,7 @@ from hotmesh.engine.workers import (
 )
 from hotmesh.escalations import Escalations
 from hotmesh.flow_control import FlowControl, FlowVerbs, pub_options
-from hotmesh.job_control import JobControl, job_result
+from hotmesh.job_control import JobControl, job_result, outcome
 from hotmesh.opening import Opening
 from hotmesh.presence import Presence
 from hotmesh.pubsub import PubSubVerbs
@@ -552,24 +552,13 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
         # registered before the commit, so a completion cannot slip past us
         self._waiters.setdefault(job_id, []).append(fut)
         job: JobRow | None = None
-        timer: asyncio.TimerHandle | None = None
         try:
             await self.engine.start(commit)
-            if not fut.done() and timeout > 0:
-                # Out of time, the waiter gets ``None``, as a completion without
-                # its output does: the job is read either way. (A timer instead
-                # of ``wait_for(shield(...))``: two futures and three callbacks
-                # less per job, issue 21.)
-                timer = asyncio.get_running_loop().call_later(timeout, _expire, fut)
-                output = await fut
-            else:
-                output = fut.result() if fut.done() else None
+            output = await outcome(fut, timeout)
             if output is not None:
                 return job_result(job_id, output)
             job = await self.engine.read(job_id, include_expired=True)
         finally:
-            if timer is not None:
-                timer.cancel()
             waiters = self._waiters.get(job_id, [])
             if fut in waiters:
                 waiters.remove(fut)
@@ -605,9 +594,3 @@ class HotMesh(JobControl, FlowVerbs, PubSubVerbs):
             f"release the claims of {topic}",
         )
         self.presence.changed()
-
-
-def _expire(fut: asyncio.Future[dict[str, Any] | None]) -> None:
-    """A ``pubsub`` wait ran out of time: its waiter ends without an output."""
-    if not fut.done():
-        fut.set_result(None)

@@ -2,7 +2,7 @@
 
 Usage: ``python bench/growth.py [--dsn DSN] [--completed 10000000]
 [--expired 1000000] [--jobs 2000] [--inflight 50] [--rounds 3] [--keep]
-[--template DB] [--prune paced|call] [--during N]``
+[--template DB] [--prune paced|call] [--pace X] [--during N]``
 
 Two scratch databases are created beside ``--dsn`` (dropped at the end
 unless ``--keep``), each with W1 (bench/graphs/w1.yaml) deployed: one stays
@@ -308,13 +308,15 @@ async def w1(dsn: str, jobs: int, inflight: int, base: int) -> dict[str, float]:
     return {"jobs_s": jobs / elapsed, "cpu_ms_per_job": cpu * 1000 / jobs}
 
 
-async def pruning(dsn: str, paced: bool) -> Any:
+async def pruning(dsn: str, paced: bool, pace: float | None) -> Any:
     """A HotMesh that prunes the full database (default retention), paced as
     its engines do or at once; returns (mesh, task)."""
     from hotmesh import HotMesh
 
     # one pass, counted here: no background pass of this mesh beside it
-    engine = {"connection": {"dsn": dsn}, "prune_interval": 86400}
+    engine: dict[str, Any] = {"connection": {"dsn": dsn}, "prune_interval": 86400}
+    if pace is not None:
+        engine["prune_pace"] = pace
     hm = await HotMesh.init(app_id="bw1", engine=engine)
     started = time.perf_counter()
 
@@ -399,7 +401,7 @@ async def main(args: argparse.Namespace) -> None:
         report["empty"], report["full"] = runs["empty"], runs["full"]
         # W1 while the engines' pruning deletes the expired jobs
         pruned_from = time.perf_counter()
-        hm, task = await pruning(dsns["full"], args.prune == "paced")
+        hm, task = await pruning(dsns["full"], args.prune == "paced", args.pace)
         during: list[dict[str, float]] = []
         beside: list[dict[str, float]] = []
         try:
@@ -485,6 +487,7 @@ if __name__ == "__main__":
     parser.add_argument("--template", help="copy the full database from this one")
     parser.add_argument("--fill-only", action="store_true", help="fill, keep, stop")
     parser.add_argument("--prune", choices=["paced", "call"], default="paced")
+    parser.add_argument("--pace", type=float, help="engine option prune_pace (paced)")
     parser.add_argument(
         "--during", type=int, default=0,
         help="stop the prune after this many W1 runs inside it (0: when it ends)",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKLOADS = ("w1", "w1_limited", "w1_keyed", "w2", "w3", "memflow_w1")
+WORKLOADS = ("w1", "w1_inline", "w1_limited", "w1_keyed", "w2", "w3", "memflow_w1")
 FIGURES = (
     "jobs_per_s",
     "p50_ms",
@@ -62,8 +62,13 @@ def test_harness_writes_json_and_table_for_every_workload(
         ]  # every job gave the right output
         for key in FIGURES:
             assert isinstance(res[key], int | float), (name, key, res[key])
+    # inline workers: b's work message is never written (a step and b's
+    # answer are one write), so fewer rows than the same graph without
+    rows = {n: report["workloads"][n]["rows_per_job"] for n in ("w1", "w1_inline")}
+    assert rows["w1_inline"] < rows["w1"], rows
     table = (tmp_path / "latest.md").read_text()
     assert "| W1 sequence |" in table and "| W3 order |" in table
+    assert "| W1, inline workers |" in table
 
 
 def test_waits_sample_the_backends_and_count_the_notifies(

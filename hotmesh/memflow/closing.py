@@ -68,6 +68,39 @@ async def _open_children(hm: HotMesh, namespace: str, parent_id: str) -> list[st
     return found
 
 
+async def end_waits(hm: HotMesh, namespace: str, parent_id: str) -> int:
+    """End the open signal waits of the ended workflow ``parent_id`` (those of
+    an ``asyncio.gather``'s job included); returns how many were ended.
+
+    A wait's hook listens on a key named after the workflow id
+    (``<id>:$inbox``, ``<id>:<signal>``), not after its run: left open, a
+    replaced run's wait would take the signals and wake-ups meant for the
+    run a reset starts under the same id, and hand them to a run that has
+    ended. An ended wait's hook no longer takes anything.
+    """
+    ended = 0
+    todo, seen = [parent_id], 0
+    while todo and seen < MAX_JOBS:
+        job_id = todo.pop()
+        for kid in await hm.store.child_jobs(namespace, job_id):
+            seen += 1
+            if kid["status"] <= 0:
+                continue
+            if kid["topic"] == f"{namespace}.collator.execute":
+                todo.append(str(kid["job_id"]))
+            elif kid["topic"] == f"{namespace}.wait.execute":
+                why = f"its workflow '{parent_id}' closed"
+                if await hm.interrupt(
+                    f"{namespace}.wait.execute",
+                    str(kid["job_id"]),
+                    reason=why,
+                    throw=False,
+                    suppress=True,
+                ):
+                    ended += 1
+    return ended
+
+
 async def close_children(hm: HotMesh, namespace: str, parent_id: str) -> int:
     """Apply each running child's policy now that ``parent_id`` has ended (or
     is about to); returns how many were terminated or asked to cancel."""

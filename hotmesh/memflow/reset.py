@@ -194,6 +194,8 @@ async def reset(
             raise errors.WorkflowError(
                 f"reset: workflow '{workflow_id}' could not be stopped; nothing changed"
             )
+    # before the new run exists: every open wait under the id is the old run's
+    await closing.end_waits(hm, ns, workflow_id)
     payload = _payload(job, planned)
     await timeouts.arm_start(
         hm,

@@ -7,21 +7,28 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import pytest
 
 from hotmesh import MemFlow, errors
+from hotmesh.engine.effects import KeepRequest
 from hotmesh.memflow.reset import plan
 from tests.integration.memflow.conftest import Env
+from tests.waiting import until_notified
 
 wf = MemFlow.workflow
 CALLS: Counter[str] = Counter()
 RAN: dict[str, asyncio.Event] = {}
 BROKEN = {"charge": True}
+#: a step's later calls wait for this (the test then knows where the run is)
+HOLD: dict[str, asyncio.Event] = {}
 
 
 async def step(label: str) -> str:
     CALLS[label] += 1
     RAN.setdefault(label, asyncio.Event()).set()
+    if label in HOLD and CALLS[label] > 1:
+        await HOLD[label].wait()
     if BROKEN.get(label):
         raise ValueError(f"{label} is down")
     return f"{label}-{CALLS[label]}"
@@ -55,6 +62,7 @@ async def steered() -> list[Any]:
 def _fresh() -> None:
     CALLS.clear()
     RAN.clear()
+    HOLD.clear()
     BROKEN["charge"] = True
 
 
@@ -100,6 +108,56 @@ async def test_reset_a_running_workflow_to_a_step_keeps_the_signals_before_it(
     await again.signal("add", "b")
     assert await again.result(timeout=30) == ["one-1", "two-2", ["a", "b"]]
     assert CALLS == {"one": 1, "two": 2}
+
+
+async def test_a_run_replaced_while_idle_on_its_inbox_takes_no_wake_of_the_new_one(
+    mf: Env,
+) -> None:
+    """The replaced run idles on the key ``<id>:$inbox`` that the new run
+    listens on too: its wait ends with it, so a wake sent while the new run
+    is busy is kept for the new run, not taken by the old one and lost."""
+    await mf.worker("rs-q", steered)
+    client = mf.client
+    handle = await client.workflow.start(
+        task_queue="rs-q", workflow_name=steered, workflow_id="rs-idle"
+    )
+    await asyncio.wait_for(RAN.setdefault("one", asyncio.Event()).wait(), 30)
+    await handle.signal("add", "a")
+    await asyncio.wait_for(RAN.setdefault("two", asyncio.Event()).wait(), 30)
+    key = "memflow.wfs.wait:rs-idle:$inbox"
+
+    async def idle() -> bool:
+        conn = await asyncpg.connect(mf.dsn)
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT count(*) FROM hotmesh.signals s JOIN hotmesh.jobs j"
+                    " ON j.id = s.job WHERE s.key = $1 AND s.kind = 'hook'"
+                    " AND j.status > 0",
+                    key,
+                )
+            )
+        finally:
+            await conn.close()
+
+    # two has returned and the old run waits on its inbox for the second add
+    await until_notified(mf.dsn, idle, 30, "the old run idles on its inbox")
+    HOLD["two"] = asyncio.Event()
+    RAN["two"].clear()
+    again = await client.reset("rs-idle", to_step=2)
+    await asyncio.wait_for(RAN["two"].wait(), 30)  # the new run is in step two
+    hm = await client.mesh()
+    try:
+        taken = await hm.engine.signal(
+            "memflow.wfs.wait",
+            {"id": "rs-idle:$inbox", "data": None},
+            request=KeepRequest(job_id="rs-idle", max_pending=1),
+        )
+        assert taken is None  # kept for the new run: no old wait took it
+        await again.signal("add", "b")
+    finally:
+        HOLD["two"].set()
+    assert await again.result(timeout=30) == ["one-1", "two-2", ["a", "b"]]
 
 
 async def test_a_reset_to_a_missing_step_is_refused_and_changes_nothing(

@@ -10,6 +10,8 @@ step N again. The replaced run keeps its row, under ``<id>:run:<gid>``; the
 new run takes the workflow id with a new run id (its job's ``gid``), both in
 one transaction. Signals the replaced run took after the reset point (and any
 still in its inbox) are delivered to the new run again, as Temporal does.
+The replaced run's open signal waits end before the new run starts: their
+keys are named after the workflow id, which the new run listens on too.
 """
 
 from __future__ import annotations

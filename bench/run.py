@@ -326,6 +326,11 @@ async def _w3_backorder(m: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"notified": m["data"]["missing"] > 0}}
 
 
+def _w1_check(i: int, d: dict[str, Any]) -> bool:
+    """W1's output for input ``n = i``: a = n + 1, b = a * 2."""
+    return bool(d.get("a") == i + 1 and d.get("b") == (i + 1) * 2)
+
+
 def _w3_data(i: int) -> dict[str, Any]:
     # even orders find 10 in stock, odd ones 2: half reserve, half back-order
     item = "stocked" if i % 2 == 0 else "scarce"
@@ -444,7 +449,7 @@ WORKLOADS: dict[str, YamlWorkload | MemFlowWorkload] = {
         "bw1.start",
         {"bw1.a": _w1_a, "bw1.b": _w1_b},
         lambda i: {"n": i},
-        lambda i, d: d.get("a") == i + 1 and d.get("b") == (i + 1) * 2,
+        _w1_check,
     ),
     "w1_inline": YamlWorkload(
         "w1_inline",
@@ -453,7 +458,7 @@ WORKLOADS: dict[str, YamlWorkload | MemFlowWorkload] = {
         "bw1.start",
         {"bw1.a": _w1_a, "bw1.b": _w1_b},
         lambda i: {"n": i},
-        lambda i, d: d.get("a") == i + 1 and d.get("b") == (i + 1) * 2,
+        _w1_check,
         graph="w1",
         inline=True,
     ),
@@ -464,7 +469,7 @@ WORKLOADS: dict[str, YamlWorkload | MemFlowWorkload] = {
         "bw1l.start",
         {"bw1.a": _w1_a, "bw1.b": _w1_b},
         lambda i: {"n": i},
-        lambda i, d: d.get("a") == i + 1 and d.get("b") == (i + 1) * 2,
+        _w1_check,
     ),
     "w1_keyed": YamlWorkload(
         "w1_keyed",
@@ -473,7 +478,7 @@ WORKLOADS: dict[str, YamlWorkload | MemFlowWorkload] = {
         "bw1k.start",
         {"bw1.a": _w1_a, "bw1.b": _w1_b},
         lambda i: {"n": i},
-        lambda i, d: d.get("a") == i + 1 and d.get("b") == (i + 1) * 2,
+        _w1_check,
     ),
     "w2": YamlWorkload(
         "w2",

@@ -50,9 +50,12 @@ def fields(policy: str | None) -> dict[str, str]:
     return {POLICY_KEY: policy} if policy else {}
 
 
-async def _open_children(hm: HotMesh, namespace: str, parent_id: str) -> list[str]:
-    """Running child workflows of ``parent_id``, those an ``asyncio.gather``
-    started (children of its gather job) included."""
+async def _open_children(
+    hm: HotMesh, namespace: str, parent_id: str, graph: str = "execute"
+) -> list[str]:
+    """Running child jobs of ``parent_id`` on the ``<namespace>.<graph>``
+    topic (child workflows; ``wait.execute``: signal waits), those under an
+    ``asyncio.gather``'s job (its collator) included."""
     found: list[str] = []
     todo, seen = [parent_id], 0
     while todo and seen < MAX_JOBS:
@@ -63,7 +66,7 @@ async def _open_children(hm: HotMesh, namespace: str, parent_id: str) -> list[st
                 continue
             if kid["topic"] == f"{namespace}.collator.execute":
                 todo.append(str(kid["job_id"]))
-            elif kid["topic"] == f"{namespace}.execute":
+            elif kid["topic"] == f"{namespace}.{graph}":
                 found.append(str(kid["job_id"]))
     return found
 
@@ -79,25 +82,12 @@ async def end_waits(hm: HotMesh, namespace: str, parent_id: str) -> int:
     ended. An ended wait's hook no longer takes anything.
     """
     ended = 0
-    todo, seen = [parent_id], 0
-    while todo and seen < MAX_JOBS:
-        job_id = todo.pop()
-        for kid in await hm.store.child_jobs(namespace, job_id):
-            seen += 1
-            if kid["status"] <= 0:
-                continue
-            if kid["topic"] == f"{namespace}.collator.execute":
-                todo.append(str(kid["job_id"]))
-            elif kid["topic"] == f"{namespace}.wait.execute":
-                why = f"its workflow '{parent_id}' closed"
-                if await hm.interrupt(
-                    f"{namespace}.wait.execute",
-                    str(kid["job_id"]),
-                    reason=why,
-                    throw=False,
-                    suppress=True,
-                ):
-                    ended += 1
+    why = f"its workflow '{parent_id}' closed"
+    for wait_id in await _open_children(hm, namespace, parent_id, "wait.execute"):
+        if await hm.interrupt(
+            f"{namespace}.wait.execute", wait_id, reason=why, throw=False, suppress=True
+        ):
+            ended += 1
     return ended
 
 

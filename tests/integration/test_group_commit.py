@@ -310,6 +310,23 @@ async def until_waiting(store: PostgresStore) -> None:
         await asyncio.sleep(0.01)
 
 
+async def row_two_held(
+    store: PostgresStore, other: asyncpg.Connection
+) -> tuple[Lane, asyncio.Task[Any], asyncio.Task[Any], Any]:
+    """Rows 1 and 2; the only lane held; updates of row 1 and of row 2 queued
+    for the next batch; and a transaction of ``other`` holding row 2."""
+    await store._pool.execute("INSERT INTO t VALUES (1), (2)")
+    lane = Lane(store.commits)
+    await lane.hold()
+    first = asyncio.create_task(store.commits.run(update(1), "a"))
+    second = asyncio.create_task(store.commits.run(update(2), "b"))
+    await until(lambda: len(store.commits.queue) == 2, "two queued writes")
+    tx = other.transaction()
+    await tx.start()
+    await other.execute("UPDATE t SET n = n WHERE n = 2")
+    return lane, first, second, tx
+
+
 async def test_a_deadlocked_batch_runs_its_victim_again_alone(
     store: PostgresStore, pg_dsn: str
 ) -> None:
@@ -317,18 +334,10 @@ async def test_a_deadlocked_batch_runs_its_victim_again_alone(
     another process (a keyed flow limit's gate): the write that PostgreSQL
     picks as the deadlock's victim is no fault of its own, and runs again
     alone instead of failing."""
-    await store._pool.execute("INSERT INTO t VALUES (1), (2)")
     other = await asyncpg.connect(pg_dsn)
     try:
         await other.execute("SET deadlock_timeout = '60s'")  # the batch detects it
-        lane = Lane(store.commits)
-        await lane.hold()
-        first = asyncio.create_task(store.commits.run(update(1), "a"))
-        second = asyncio.create_task(store.commits.run(update(2), "b"))
-        await until(lambda: len(store.commits.queue) == 2, "two queued writes")
-        tx = other.transaction()
-        await tx.start()
-        await other.execute("UPDATE t SET n = n WHERE n = 2")
+        lane, first, second, tx = await row_two_held(store, other)
         await lane.free()
         # once the batch holds row 1 and waits for row 2, waiting for row 1
         # here closes the cycle, and the batch (the first to look) is the victim
@@ -351,19 +360,11 @@ async def test_a_batch_never_waits_on_a_lock_whose_holder_waits_for_the_lane(
     after its lock timeout; its other write commits, the lane goes on to
     the holder's write, and the write that waited runs again alone and
     takes the row once it is free. With no lock timeout this never ends."""
-    await store._pool.execute("INSERT INTO t VALUES (1), (2)")
     store.commits.lock_timeout = 0.2
     store.commits.max_batch = 2  # the holder's write must wait for a next batch
     other = await asyncpg.connect(pg_dsn)
     try:
-        lane = Lane(store.commits)
-        await lane.hold()
-        first = asyncio.create_task(store.commits.run(update(1), "a"))
-        second = asyncio.create_task(store.commits.run(update(2), "b"))
-        await until(lambda: len(store.commits.queue) == 2, "two queued writes")
-        tx = other.transaction()
-        await tx.start()
-        await other.execute("UPDATE t SET n = n WHERE n = 2")
+        lane, first, second, tx = await row_two_held(store, other)
 
         async def holder() -> int:
             txid = await store.commits.run(insert(3), "c")  # behind the batch

@@ -170,8 +170,10 @@ async def outcome(
     it got nothing in time (the caller then reads the job) or a completion
     without its output. A timer, not ``wait_for(shield(fut))``: two futures
     and three callbacks less per job (issue 21)."""
-    if fut.done() or timeout <= 0:
-        return fut.result() if fut.done() else None
+    if fut.done():
+        return fut.result()
+    if timeout <= 0:
+        return None
     timer = asyncio.get_running_loop().call_later(timeout, _expire, fut)
     try:
         return await fut

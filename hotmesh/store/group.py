@@ -89,16 +89,16 @@ class GroupCommit:
     def __init__(
         self,
         keeper: ConnectionKeeper,
+        queries: Mapping[str, str],
         lanes: int = LANES,
         max_batch: int = MAX_BATCH,
         enabled: bool = True,
-        queries: Mapping[str, str] | None = None,
         lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         self.keeper = keeper
         self.lanes, self.max_batch, self.enabled = lanes, max_batch, enabled
         #: the store's named queries: each batch's transaction starts with
-        #: ``batch_lock_timeout`` (none given: no lock timeout)
+        #: ``batch_lock_timeout``
         self._q, self.lock_timeout = queries, lock_timeout
         self.queue: collections.deque[_Queued[Any]] = collections.deque()
         #: lanes running a write or a batch
@@ -179,11 +179,10 @@ class GroupCommit:
                 with mapped():
                     async with self.keeper.connection() as conn:
                         async with conn.transaction():
-                            if self._q is not None:
-                                await conn.fetch(
-                                    self._q["batch_lock_timeout"],
-                                    f"{self.lock_timeout * 1000:.0f}ms",
-                                )
+                            await conn.fetch(
+                                self._q["batch_lock_timeout"],
+                                f"{self.lock_timeout * 1000:.0f}ms",
+                            )
                             for queued in batch:
                                 outcomes.append(await _write(queued, conn, guarded))
                                 if outcomes[-1][1] is not None and not guarded:

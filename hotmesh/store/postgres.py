@@ -59,7 +59,7 @@ class PostgresStore(ListingVerbs):
             **queries(quoted, "stats.sql"),
         }
         #: several jobs' one-statement writes, ready together, in one commit
-        self.commits = GroupCommit(self.keeper, queries=self._q)
+        self.commits = GroupCommit(self.keeper, self._q)
         self._listener = Listener(dsn, self.channel)
 
     @classmethod
